@@ -1,0 +1,1 @@
+namespace ResilienceOperator; internal static class Program { private static int Main() => 0; }
