@@ -1,0 +1,68 @@
+using System.Text.Json.Serialization;
+using k8s;
+using k8s.Models;
+
+namespace ResilienceOperator.Entities;
+
+/// <summary>
+/// Keeps a group of Deployments resilient: replica floors, health checks, and traffic
+/// failover between a primary and standbys by priority.
+/// </summary>
+[KubernetesEntity(Group = ResiliencePolicy.KubeGroup, ApiVersion = ResiliencePolicy.KubeApiVersion, Kind = ResiliencePolicy.KubeKind, PluralName = ResiliencePolicy.KubePluralName)]
+[ShortNames("rp")]
+[Categories("resilience")]
+[PrinterColumn("Mode", "string", ".spec.mode", Description = "ActivePassive or ActiveActive")]
+[PrinterColumn("Active", "string", ".status.activeTargets[*]", Description = "Targets receiving traffic")]
+[PrinterColumn("Ready", "string", ".status.conditions[?(@.type==\"Ready\")].status", Description = "The Ready condition")]
+[PrinterColumn("Reason", "string", ".status.conditions[?(@.type==\"Ready\")].reason", Description = "Why the policy is (not) ready", Priority = 1)]
+[PrinterColumn("Failovers", "integer", ".status.failover.count", Description = "Failovers so far", Priority = 1)]
+[PrinterColumn("Age", "date", ".metadata.creationTimestamp")]
+public sealed class ResiliencePolicy : IKubernetesObject<V1ObjectMeta>, ISpec<ResiliencePolicySpec>, IStatus<ResiliencePolicyStatus?>
+{
+    /// <summary>API group.</summary>
+    public const string KubeGroup = "resilience.dev";
+    /// <summary>API version.</summary>
+    public const string KubeApiVersion = "v1alpha1";
+    /// <summary>Kind.</summary>
+    public const string KubeKind = "ResiliencePolicy";
+    /// <summary>Plural resource name.</summary>
+    public const string KubePluralName = "resiliencepolicies";
+
+    /// <summary>APIVersion.</summary>
+    [JsonPropertyName("apiVersion")]
+    public string ApiVersion { get; set; } = KubeGroup + "/" + KubeApiVersion;
+
+    /// <summary>Kind.</summary>
+    [JsonPropertyName("kind")]
+    public string Kind { get; set; } = KubeKind;
+
+    /// <summary>Standard object metadata.</summary>
+    [JsonPropertyName("metadata")]
+    public V1ObjectMeta Metadata { get; set; } = new();
+
+    /// <summary>What the policy enforces.</summary>
+    [JsonPropertyName("spec")]
+    [SchemaRequired]
+    public ResiliencePolicySpec Spec { get; set; } = new();
+
+    /// <summary>What the operator observed and did.</summary>
+    [JsonPropertyName("status")]
+    public ResiliencePolicyStatus? Status { get; set; }
+}
+
+/// <summary>A list of ResiliencePolicy.</summary>
+public sealed class ResiliencePolicyList : IKubernetesObject<V1ListMeta>, IItems<ResiliencePolicy>
+{
+    /// <summary>APIVersion.</summary>
+    [JsonPropertyName("apiVersion")]
+    public string ApiVersion { get; set; } = ResiliencePolicy.KubeGroup + "/" + ResiliencePolicy.KubeApiVersion;
+    /// <summary>Kind.</summary>
+    [JsonPropertyName("kind")]
+    public string Kind { get; set; } = ResiliencePolicy.KubeKind + "List";
+    /// <summary>List metadata.</summary>
+    [JsonPropertyName("metadata")]
+    public V1ListMeta Metadata { get; set; } = new();
+    /// <summary>The policies.</summary>
+    [JsonPropertyName("items")]
+    public IList<ResiliencePolicy> Items { get; set; } = [];
+}

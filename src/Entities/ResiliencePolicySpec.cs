@@ -1,0 +1,224 @@
+using System.Text.Json.Serialization;
+
+namespace ResilienceOperator.Entities;
+
+/// <summary>How traffic is spread over the targets.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ResilienceMode>))]
+public enum ResilienceMode
+{
+    /// <summary>All traffic goes to the highest-priority healthy target; the others stand by.</summary>
+    ActivePassive,
+    /// <summary>The Service spans every target; failing pods leave it through a readiness gate.</summary>
+    ActiveActive,
+}
+
+/// <summary>What the operator does when a target fails its health checks.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<FailAction>))]
+public enum FailAction
+{
+    /// <summary>Move traffic to the next healthy target.</summary>
+    Failover,
+    /// <summary>Report only: conditions, events and metrics, no traffic change.</summary>
+    None,
+}
+
+/// <summary>How traffic returns to a preferred target once it is healthy again.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<FailbackMode>))]
+public enum FailbackMode
+{
+    /// <summary>After `failbackDelay` of continuous health.</summary>
+    Automatic,
+    /// <summary>Only when a person asks for it with the `resilience.dev/failback` annotation.</summary>
+    Manual,
+}
+
+/// <summary>The desired resilience of a group of Deployments.</summary>
+public sealed class ResiliencePolicySpec
+{
+    /// <summary>ActivePassive (one target serves, the others stand by) or ActiveActive (all serve).</summary>
+    [SchemaDefault("ActivePassive")]
+    public ResilienceMode Mode { get; set; } = ResilienceMode.ActivePassive;
+
+    /// <summary>The Deployments of this namespace that form the failover group, with their priorities.</summary>
+    [SchemaRequired]
+    [SchemaLength(1, 16)]
+    public IList<TargetSpec> Targets { get; set; } = [];
+
+    /// <summary>The Service whose traffic the operator steers.</summary>
+    [SchemaRequired]
+    public ServiceReference Service { get; set; } = new();
+
+    /// <summary>Replica floors, standby replicas, disruption budgets and topology spread.</summary>
+    public RedundancySpec? Redundancy { get; set; }
+
+    /// <summary>How targets are judged healthy and what happens when one fails.</summary>
+    public HealthCheckSpec? HealthCheck { get; set; }
+
+    /// <summary>Failback and the circuit breaker that stops failover flapping.</summary>
+    public FailoverSpec? Failover { get; set; }
+}
+
+/// <summary>One Deployment of the failover group.</summary>
+public sealed class TargetSpec
+{
+    /// <summary>Name of a Deployment in the policy's namespace.</summary>
+    [SchemaRequired]
+    [SchemaLength(1, 253)]
+    public string Name { get; set; } = "";
+
+    /// <summary>Lower is preferred; the healthy target with the lowest priority receives the traffic.</summary>
+    [SchemaDefault(0)]
+    [SchemaRange(0, 1000)]
+    public int Priority { get; set; }
+}
+
+/// <summary>A Service in the policy's namespace.</summary>
+public sealed class ServiceReference
+{
+    /// <summary>Name of the Service.</summary>
+    [SchemaRequired]
+    [SchemaLength(1, 63)]
+    public string Name { get; set; } = "";
+}
+
+/// <summary>Replica floors and disruption protection.</summary>
+public sealed class RedundancySpec
+{
+    /// <summary>Floor for every active target; the operator never scales a target below what its owner set.</summary>
+    [SchemaRange(0, 1000)]
+    public int? MinReplicas { get; set; }
+
+    /// <summary>Replicas kept on passive targets (0 = cold standby, scaled up before traffic moves).</summary>
+    [SchemaRange(0, 1000)]
+    public int? StandbyReplicas { get; set; }
+
+    /// <summary>One operator-owned PodDisruptionBudget per target.</summary>
+    public PodDisruptionBudgetSpec? PodDisruptionBudget { get; set; }
+
+    /// <summary>A topology spread constraint added to each target's pod template.</summary>
+    public SpreadSpec? Spread { get; set; }
+}
+
+/// <summary>Settings of the operator-owned PodDisruptionBudgets.</summary>
+public sealed class PodDisruptionBudgetSpec
+{
+    /// <summary>Pods of one target that a voluntary disruption may take down at once.</summary>
+    [SchemaRequired]
+    [SchemaRange(0, 1000)]
+    public int MaxUnavailable { get; set; } = 1;
+}
+
+/// <summary>A topology spread constraint.</summary>
+public sealed class SpreadSpec
+{
+    /// <summary>Node label that defines the topology domains.</summary>
+    [SchemaDefault("kubernetes.io/hostname")]
+    public string TopologyKey { get; set; } = "kubernetes.io/hostname";
+
+    /// <summary>DoNotSchedule or ScheduleAnyway.</summary>
+    [SchemaDefault("ScheduleAnyway")]
+    [SchemaPattern("^(DoNotSchedule|ScheduleAnyway)$")]
+    public string WhenUnsatisfiable { get; set; } = "ScheduleAnyway";
+
+    /// <summary>Largest allowed difference of pod counts between domains.</summary>
+    [SchemaDefault(1)]
+    [SchemaRange(1, 100)]
+    public int MaxSkew { get; set; } = 1;
+}
+
+/// <summary>Health checks of every target.</summary>
+public sealed class HealthCheckSpec
+{
+    /// <summary>Time between checks (Go duration such as `5s`).</summary>
+    [SchemaDefault("10s")]
+    [SchemaPattern(DurationFormat.Pattern)]
+    public string Interval { get; set; } = "10s";
+
+    /// <summary>How long an HTTP or TCP probe may take.</summary>
+    [SchemaDefault("3s")]
+    [SchemaPattern(DurationFormat.Pattern)]
+    public string Timeout { get; set; } = "3s";
+
+    /// <summary>Consecutive failed checks before a target is unhealthy.</summary>
+    [SchemaDefault(3)]
+    [SchemaRange(1, 100)]
+    public int Retries { get; set; } = 3;
+
+    /// <summary>Consecutive good checks before an unhealthy target is healthy again.</summary>
+    [SchemaDefault(1)]
+    [SchemaRange(1, 100)]
+    public int SuccessThreshold { get; set; } = 1;
+
+    /// <summary>Ready pods, as a percentage of desired replicas, that a target needs to pass.</summary>
+    [SchemaDefault(50)]
+    [SchemaRange(1, 100)]
+    public int MinReadyPercent { get; set; } = 50;
+
+    /// <summary>Optional HTTP probe of every ready pod.</summary>
+    public HttpProbeSpec? Http { get; set; }
+
+    /// <summary>Optional TCP probe of every ready pod.</summary>
+    public TcpProbeSpec? Tcp { get; set; }
+
+    /// <summary>Failover or None.</summary>
+    [SchemaDefault("Failover")]
+    public FailAction OnFail { get; set; } = FailAction.Failover;
+}
+
+/// <summary>An HTTP GET probe: 2xx and 3xx answers pass.</summary>
+public sealed class HttpProbeSpec
+{
+    /// <summary>Path to request.</summary>
+    [SchemaDefault("/healthz")]
+    [SchemaPattern("^/.*")]
+    public string Path { get; set; } = "/healthz";
+
+    /// <summary>Container port to request.</summary>
+    [SchemaRequired]
+    [SchemaRange(1, 65535)]
+    public int Port { get; set; }
+}
+
+/// <summary>A TCP connect probe.</summary>
+public sealed class TcpProbeSpec
+{
+    /// <summary>Container port to connect to.</summary>
+    [SchemaRequired]
+    [SchemaRange(1, 65535)]
+    public int Port { get; set; }
+}
+
+/// <summary>Failback and circuit breaker.</summary>
+public sealed class FailoverSpec
+{
+    /// <summary>Automatic, or Manual (annotate the policy with `resilience.dev/failback=now`).</summary>
+    [SchemaDefault("Automatic")]
+    public FailbackMode Failback { get; set; } = FailbackMode.Automatic;
+
+    /// <summary>How long a preferred target must stay healthy before traffic returns to it.</summary>
+    [SchemaDefault("60s")]
+    [SchemaPattern(DurationFormat.Pattern)]
+    public string FailbackDelay { get; set; } = "60s";
+
+    /// <summary>Stops automatic failover after too many failovers in a window.</summary>
+    public CircuitBreakerSpec? CircuitBreaker { get; set; }
+}
+
+/// <summary>Circuit breaker on automatic failovers.</summary>
+public sealed class CircuitBreakerSpec
+{
+    /// <summary>Automatic failovers allowed inside `window`; one more opens the circuit.</summary>
+    [SchemaDefault(3)]
+    [SchemaRange(1, 100)]
+    public int MaxFailovers { get; set; } = 3;
+
+    /// <summary>Sliding window in which failovers are counted.</summary>
+    [SchemaDefault("10m")]
+    [SchemaPattern(DurationFormat.Pattern)]
+    public string Window { get; set; } = "10m";
+
+    /// <summary>How long the circuit stays open before one more failover is allowed (half-open).</summary>
+    [SchemaDefault("15m")]
+    [SchemaPattern(DurationFormat.Pattern)]
+    public string Cooldown { get; set; } = "15m";
+}
