@@ -38,6 +38,8 @@ public sealed class TargetStatus
     public int ConsecutiveFailures { get; set; }
     /// <summary>When the verdict last changed; while healthy, the start of the healthy run.</summary>
     public DateTime? LastTransitionTime { get; set; }
+    /// <summary>ActiveActive: the replicas the target had before the operator raised it to keep total capacity.</summary>
+    public int? BaseReplicas { get; set; }
     /// <summary>Why the last check failed, empty when it passed.</summary>
     public string? Message { get; set; }
 }

@@ -1,0 +1,52 @@
+using k8s.Models;
+using ResilienceOperator.Entities;
+
+namespace ResilienceOperator.Policy;
+
+/// <summary>Everything the planner may look at, read from the caches by the reconciler.</summary>
+internal sealed record Observation(
+    ResiliencePolicy Policy,
+    IReadOnlyDictionary<string, V1Deployment> Deployments,
+    V1Service? Service,
+    IReadOnlyDictionary<string, V1HorizontalPodAutoscaler> Hpas,
+    IReadOnlyDictionary<string, TargetHealth> Health,
+    string? ServiceClaimedBy,
+    DateTime Now);
+
+/// <summary>A change to a Deployment's replicas.</summary>
+internal sealed record ScaleAction(string Target, int Replicas, string Reason);
+
+/// <summary>A change to an HPA's minReplicas.</summary>
+internal sealed record HpaAction(string HpaName, string Target, int MinReplicas);
+
+/// <summary>A change to a Deployment's pod template.</summary>
+internal sealed record TemplateAction(string Target, bool? ReadinessGate, SpreadSpec? Spread);
+
+/// <summary>An operator-owned PodDisruptionBudget.</summary>
+internal sealed record PdbAction(string Name, string Target, int MaxUnavailable, IDictionary<string, string> Selector);
+
+/// <summary>An event to record on the policy.</summary>
+internal sealed record PlannedEvent(string Type, string Reason, string Message);
+
+/// <summary>What the reconciler must apply, and the status to write.</summary>
+internal sealed class Plan
+{
+    public List<ScaleAction> Scale { get; } = [];
+    public List<HpaAction> HpaMinReplicas { get; } = [];
+    public List<TemplateAction> Templates { get; } = [];
+    public List<PdbAction> Pdbs { get; } = [];
+    /// <summary>The Service's new selector, or null to leave it.</summary>
+    public IDictionary<string, string>? Selector { get; set; }
+    public List<PlannedEvent> Events { get; } = [];
+    public ResiliencePolicyStatus Status { get; set; } = new();
+    public TimeSpan? RequeueAfter { get; set; }
+    public bool Invalid { get; set; }
+    public bool ClearFailbackAnnotation { get; set; }
+    public EffectiveSpec? Spec { get; set; }
+
+    public void RequeueNoLaterThan(TimeSpan delay)
+    {
+        if (delay < TimeSpan.FromMilliseconds(50)) delay = TimeSpan.FromMilliseconds(50);
+        if (RequeueAfter is null || delay < RequeueAfter) RequeueAfter = delay;
+    }
+}

@@ -1,0 +1,463 @@
+using k8s.Models;
+using ResilienceOperator.Entities;
+
+namespace ResilienceOperator.Policy;
+
+/// <summary>
+/// Pure decision logic: from the policy, what the caches hold and the health verdicts, decides
+/// where traffic goes, which Deployments and HPAs to raise, which PDBs must exist, and the new
+/// status. No I/O; the time comes in the observation. Deterministic, so a reconcile repeated
+/// after a restart or a missed event decides the same.
+/// </summary>
+internal static class PolicyPlanner
+{
+    public const string FailbackAnnotation = "resilience.dev/failback";
+    public const string ReadinessGate = "resilience.dev/healthy";
+
+    public static Plan Plan(Observation o)
+    {
+        var plan = new Plan();
+        var policy = o.Policy;
+        var old = policy.Status ?? new ResiliencePolicyStatus();
+        var status = new ResiliencePolicyStatus
+        {
+            ObservedGeneration = policy.Metadata.Generation,
+            ActiveTargets = old.ActiveTargets is null ? null : [.. old.ActiveTargets],
+            Failover = CopyFailover(old.Failover),
+            Conditions = old.Conditions is null ? [] : [.. old.Conditions],
+        };
+        plan.Status = status;
+        var gen = policy.Metadata.Generation;
+
+        var (spec, error) = EffectiveSpec.From(policy.Spec);
+        error ??= spec is null ? "spec: invalid" : Validate(spec, o);
+        if (error is not null || spec is null)
+        {
+            plan.Invalid = true;
+            error ??= "spec: invalid";
+            SetAll(status, gen, o.Now, "Unknown", Reasons.InvalidSpec, error);
+            ConditionSet.Set(status.Conditions!, ConditionSet.Ready, "False", Reasons.InvalidSpec, error, gen, o.Now);
+            plan.Events.Add(new PlannedEvent("Warning", Reasons.InvalidSpec, error));
+            return plan;
+        }
+        plan.Spec = spec;
+
+        status.Targets = [.. spec.ByPriority.Select(t => TargetStatusOf(t, o))];
+        var unchecked_ = spec.Targets.Where(t => !o.Health.ContainsKey(t.Name)).Select(t => t.Name).ToList();
+
+        if (spec.Mode == ResilienceMode.ActiveActive) PlanActiveActive(o, spec, plan, unchecked_);
+        else PlanActivePassive(o, spec, plan, unchecked_);
+
+        // Disruption budgets and spread are independent of where traffic goes.
+        if (spec.PdbMaxUnavailable is { } maxUnavailable)
+        {
+            foreach (var t in spec.Targets)
+                plan.Pdbs.Add(new PdbAction($"{policy.Metadata.Name}-{t.Name}", t.Name, maxUnavailable,
+                    new Dictionary<string, string>(o.Deployments[t.Name].Spec.Selector.MatchLabels)));
+        }
+        if (spec.Spread is { } spread)
+        {
+            foreach (var t in spec.Targets)
+            {
+                var existing = o.Deployments[t.Name].Spec.Template.Spec.TopologySpreadConstraints;
+                if (existing?.Any(c => c.TopologyKey == spread.TopologyKey) != true)
+                    AddTemplate(plan, t.Name, null, spread);
+            }
+        }
+
+        // Healthy condition: every target that is meant to serve passes its checks.
+        var unhealthy = status.Targets.Where(t => !t.Healthy && o.Health.TryGetValue(t.Name, out var h) && !h.Cold).Select(t => t.Name).ToList();
+        if (unchecked_.Count > 0)
+            ConditionSet.Set(status.Conditions!, ConditionSet.Healthy, "Unknown", Reasons.NotChecked, $"not checked yet: {string.Join(", ", unchecked_)}", gen, o.Now);
+        else if (unhealthy.Count > 0)
+            ConditionSet.Set(status.Conditions!, ConditionSet.Healthy, "False", Reasons.TargetsUnhealthy, $"unhealthy: {string.Join(", ", unhealthy)}", gen, o.Now);
+        else
+            ConditionSet.Set(status.Conditions!, ConditionSet.Healthy, "True", Reasons.AllTargetsHealthy, "every target passes its checks", gen, o.Now);
+        return plan;
+    }
+
+    private static string? Validate(EffectiveSpec spec, Observation o)
+    {
+        for (var i = 0; i < spec.Targets.Count; i++)
+        {
+            var name = spec.Targets[i].Name;
+            if (!o.Deployments.TryGetValue(name, out var d))
+                return $"spec.targets[{i}].name: Deployment \"{name}\" not found in namespace {o.Policy.Metadata.NamespaceProperty}";
+            if (d.Spec.Selector?.MatchLabels is not { Count: > 0 })
+                return $"spec.targets[{i}].name: Deployment \"{name}\" has no spec.selector.matchLabels; the Service can only be steered by labels";
+            if (d.Spec.Selector.MatchExpressions is { Count: > 0 })
+                return $"spec.targets[{i}].name: Deployment \"{name}\" selects pods with matchExpressions; only matchLabels can steer a Service";
+        }
+        if (o.Service is null)
+            return $"spec.service.name: Service \"{spec.ServiceName}\" not found in namespace {o.Policy.Metadata.NamespaceProperty}";
+        if (o.ServiceClaimedBy is not null)
+            return $"spec.service.name: Service \"{spec.ServiceName}\" is already steered by ResiliencePolicy \"{o.ServiceClaimedBy}\"";
+        if (spec.Http is { } http && !HasPort(o, spec, http.Port))
+            return $"spec.healthCheck.http.port: no container of the targets declares port {http.Port}";
+        if (spec.Mode == ResilienceMode.ActiveActive && CommonLabels(o, spec).Count == 0)
+            return "spec.targets: ActiveActive needs a label (key and value) shared by every target's selector, for the Service to span them";
+        return null;
+    }
+
+    private static bool HasPort(Observation o, EffectiveSpec spec, int port) =>
+        spec.Targets.Any(t => o.Deployments[t.Name].Spec.Template.Spec.Containers.Any(c => c.Ports?.Any(p => p.ContainerPort == port) == true
+            || c.ReadinessProbe?.HttpGet?.Port?.Value == port.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+    private static TargetStatus TargetStatusOf(TargetSpec t, Observation o)
+    {
+        var d = o.Deployments[t.Name];
+        o.Health.TryGetValue(t.Name, out var h);
+        return new TargetStatus
+        {
+            Name = t.Name,
+            Priority = t.Priority,
+            DesiredReplicas = d.Spec.Replicas ?? 1,
+            ReadyReplicas = h?.ReadyPods ?? d.Status?.ReadyReplicas ?? 0,
+            Healthy = h?.Healthy ?? false,
+            ConsecutiveFailures = h?.ConsecutiveFailures ?? 0,
+            LastTransitionTime = h?.LastTransitionTime,
+            Message = h is null ? "not checked yet" : h.Cold ? "cold standby (0 replicas)" : h.Healthy ? "" : h.Message,
+        };
+    }
+
+    private static void PlanActivePassive(Observation o, EffectiveSpec spec, Plan plan, List<string> unchecked_)
+    {
+        var status = plan.Status;
+        var gen = o.Policy.Metadata.Generation;
+        var fo = status.Failover!;
+        var byName = spec.Targets.ToDictionary(t => t.Name);
+        bool Healthy(string n) => o.Health.TryGetValue(n, out var h) && h.Healthy;
+        bool Cold(string n) => o.Health.TryGetValue(n, out var h) && h.Cold;
+        bool Known(string n) => o.Health.ContainsKey(n);
+
+        var current = status.ActiveTargets?.FirstOrDefault(byName.ContainsKey)
+            ?? spec.ByPriority.FirstOrDefault(t => SelectorEquals(o.Service!.Spec.Selector, o.Deployments[t.Name].Spec.Selector.MatchLabels))?.Name;
+        var best = spec.ByPriority.FirstOrDefault(t => Healthy(t.Name))?.Name;
+        string? next = current;
+        string? reason = null;
+        var blocked = (Reason: (string?)null, Message: "");
+
+        if (fo.Pending is { } pending && (!byName.ContainsKey(pending.To) || pending.From != current))
+            fo.Pending = null;
+
+        if (current is null)
+        {
+            if (best is not null) { next = best; reason = Reasons.TrafficSteered; }
+            else if (unchecked_.Count == 0) blocked = (Reasons.NoHealthyTarget, "no target is healthy; the Service is left as it is");
+        }
+        else if (!Known(current))
+        {
+            // wait for the first verdict before moving anything
+        }
+        else if (Healthy(current))
+        {
+            fo.Pending = null;
+            if (best is not null && best != current && byName[best].Priority < byName[current].Priority)
+            {
+                var h = o.Health[best];
+                if (spec.Failback == FailbackMode.Manual)
+                {
+                    if (o.Policy.Metadata.Annotations?.ContainsKey(FailbackAnnotation) == true)
+                    {
+                        next = best; reason = Reasons.ManualFailback; plan.ClearFailbackAnnotation = true;
+                    }
+                    else blocked = (null, $"{best} is healthy again; failback is Manual: annotate the policy with {FailbackAnnotation}=now");
+                }
+                else
+                {
+                    var due = h.LastTransitionTime + spec.FailbackDelay;
+                    if (o.Now >= due) { next = best; reason = Reasons.Failback; }
+                    else plan.RequeueNoLaterThan(due - o.Now);
+                }
+            }
+            else if (plan.ClearFailbackAnnotation == false && o.Policy.Metadata.Annotations?.ContainsKey(FailbackAnnotation) == true)
+            {
+                plan.ClearFailbackAnnotation = true; // nothing better to go back to: the request is spent
+            }
+        }
+        else if (spec.OnFail == FailAction.None)
+        {
+            blocked = (Reasons.FailoverDisabled, $"{current} is unhealthy and healthCheck.onFail is None");
+        }
+        else
+        {
+            var currentHealth = o.Health[current];
+            var candidate = fo.Pending?.To
+                ?? spec.ByPriority.FirstOrDefault(t => t.Name != current && (Healthy(t.Name) || Cold(t.Name)))?.Name;
+            if (candidate is null)
+            {
+                blocked = (Reasons.NoHealthyTarget, $"{current} is unhealthy ({currentHealth.Message}) and no other target is healthy; traffic stays put");
+            }
+            else if (fo.Pending is null && !CircuitAllows(spec, fo, o.Now, plan, out var circuitMessage))
+            {
+                blocked = (Reasons.CircuitOpen, circuitMessage);
+            }
+            else if (Healthy(candidate))
+            {
+                next = candidate; reason = Reasons.Failover;
+            }
+            else
+            {
+                fo.Pending ??= new PendingFailover
+                {
+                    From = current, To = candidate, FirstFailureTime = currentHealth.FirstFailureTime, DetectedAt = currentHealth.LastTransitionTime,
+                };
+                var replicas = Math.Max(1, spec.MinReplicas);
+                if ((o.Deployments[candidate].Spec.Replicas ?? 0) < replicas)
+                    AddScale(o, plan, candidate, replicas, $"cold standby scaled up to take traffic from {current}");
+                blocked = (Reasons.WaitingForStandby, $"{current} is unhealthy; waiting for {candidate} to become healthy before moving traffic");
+                plan.RequeueNoLaterThan(spec.Interval);
+            }
+        }
+
+        if (next is not null && next != current || (next is not null && reason == Reasons.TrafficSteered))
+            Switch(o, spec, plan, current, next!, reason!);
+        else if (next is not null && !SelectorEquals(o.Service!.Spec.Selector, o.Deployments[next].Spec.Selector.MatchLabels))
+        {
+            plan.Selector = new Dictionary<string, string>(o.Deployments[next].Spec.Selector.MatchLabels);
+            plan.Events.Add(new PlannedEvent("Normal", Reasons.SelectorRestored, $"Service {spec.ServiceName} selector set back to {next}"));
+        }
+        status.ActiveTargets = next is null ? status.ActiveTargets : [next];
+
+        // Replica floors: minReplicas on the active target, standbyReplicas on passive ones.
+        foreach (var t in spec.Targets)
+        {
+            var floor = t.Name == next ? spec.MinReplicas : spec.StandbyReplicas ?? 0;
+            if (fo.Pending?.To == t.Name) floor = Math.Max(floor, Math.Max(1, spec.MinReplicas));
+            RaiseFloor(o, plan, t.Name, floor);
+        }
+
+        // Conditions.
+        var onBest = next is not null && next == spec.ByPriority[0].Name;
+        ConditionSet.Set(status.Conditions!, ConditionSet.FailedOver, onBest || next is null ? "False" : "True",
+            onBest || next is null ? Reasons.OnPreferredTarget : Reasons.FailedOver,
+            next is null ? "no target receives traffic" : onBest ? $"traffic goes to the preferred target {next}" : $"traffic goes to {next}, not the preferred {spec.ByPriority[0].Name}",
+            gen, o.Now);
+        SetCircuitCondition(status, gen, o.Now, spec);
+        if (blocked.Reason is not null)
+        {
+            ConditionSet.Set(status.Conditions!, ConditionSet.Ready, "False", blocked.Reason, blocked.Message, gen, o.Now);
+            if (blocked.Reason is Reasons.NoHealthyTarget or Reasons.CircuitOpen or Reasons.FailoverDisabled)
+                plan.Events.Add(new PlannedEvent("Warning", blocked.Reason, blocked.Message));
+        }
+        else if (next is null || !Known(next))
+            ConditionSet.Set(status.Conditions!, ConditionSet.Ready, "Unknown", Reasons.NotChecked, "waiting for the first health checks", gen, o.Now);
+        else if (!Healthy(next))
+            ConditionSet.Set(status.Conditions!, ConditionSet.Ready, "False", Reasons.TargetUnhealthy, $"{next} receives traffic and is unhealthy: {o.Health[next].Message}", gen, o.Now);
+        else
+            ConditionSet.Set(status.Conditions!, ConditionSet.Ready, "True", Reasons.Serving,
+                blocked.Message.Length > 0 ? $"traffic goes to healthy {next}; {blocked.Message}" : $"traffic goes to healthy {next}", gen, o.Now);
+    }
+
+    private static void Switch(Observation o, EffectiveSpec spec, Plan plan, string? from, string to, string reason)
+    {
+        var fo = plan.Status.Failover!;
+        var selector = o.Deployments[to].Spec.Selector.MatchLabels;
+        if (!SelectorEquals(o.Service!.Spec.Selector, selector))
+            plan.Selector = new Dictionary<string, string>(selector);
+        if (reason == Reasons.TrafficSteered)
+        {
+            if (plan.Selector is not null)
+                plan.Events.Add(new PlannedEvent("Normal", Reasons.TrafficSteered, $"Service {spec.ServiceName} now selects {to}"));
+            return;
+        }
+        double? detection = null, switchSeconds = null;
+        if (reason == Reasons.Failover && from is not null)
+        {
+            var h = o.Health[from];
+            var detectedAt = fo.Pending?.DetectedAt ?? h.LastTransitionTime;
+            var firstFailure = fo.Pending?.FirstFailureTime ?? h.FirstFailureTime;
+            if (firstFailure is { } ff) detection = Math.Round((detectedAt - ff).TotalSeconds + spec.Interval.TotalSeconds, 3);
+            switchSeconds = Math.Round((o.Now - detectedAt).TotalSeconds, 3);
+            fo.Count++;
+            fo.RecentFailovers = [.. (fo.RecentFailovers ?? []).Where(t => o.Now - t < spec.Window), o.Now];
+            if (fo.Circuit == "HalfOpen") { fo.Circuit = "Closed"; fo.CircuitOpenedAt = null; fo.RecentFailovers = [o.Now]; }
+        }
+        fo.Pending = null;
+        fo.Last = new FailoverRecord { From = from ?? "", To = to, Time = o.Now, Reason = reason, DetectionSeconds = detection, SwitchSeconds = switchSeconds };
+        var type = reason == Reasons.Failover ? "Warning" : "Normal";
+        var msg = reason switch
+        {
+            Reasons.Failover => $"traffic moved from unhealthy {from} to {to} (detected in {detection:0.###}s, switched {switchSeconds:0.###}s after detection)",
+            Reasons.ManualFailback => $"traffic moved back from {from} to {to} on request ({FailbackAnnotation})",
+            _ => $"traffic moved back from {from} to {to} after {GoDuration.Format(spec.FailbackDelay)} of health",
+        };
+        plan.Events.Add(new PlannedEvent(type, reason, msg));
+    }
+
+    /// <summary>
+    /// Circuit breaker on automatic failovers: maxFailovers inside window are allowed; one more
+    /// opens the circuit; after cooldown a single failover is allowed (half-open), and if it
+    /// happens the count starts again from it.
+    /// </summary>
+    private static bool CircuitAllows(EffectiveSpec spec, FailoverStatus fo, DateTime now, Plan plan, out string message)
+    {
+        message = "";
+        if (fo.Circuit == "Open")
+        {
+            if (fo.CircuitOpenedAt is { } opened && now - opened >= spec.Cooldown)
+            {
+                fo.Circuit = "HalfOpen";
+                plan.Events.Add(new PlannedEvent("Normal", Reasons.CircuitHalfOpen, $"cooldown of {GoDuration.Format(spec.Cooldown)} passed: one failover allowed"));
+                return true;
+            }
+            var until = (fo.CircuitOpenedAt ?? now) + spec.Cooldown;
+            plan.RequeueNoLaterThan(until - now);
+            message = $"circuit open: automatic failover stopped until {until:O} after too many failovers";
+            return false;
+        }
+        if (fo.Circuit == "HalfOpen") return true;
+        var recent = (fo.RecentFailovers ?? []).Where(t => now - t < spec.Window).ToList();
+        fo.RecentFailovers = recent;
+        if (recent.Count < spec.MaxFailovers) return true;
+        fo.Circuit = "Open";
+        fo.CircuitOpenedAt = now;
+        message = $"circuit opened: {recent.Count} failovers within {GoDuration.Format(spec.Window)} (maxFailovers {spec.MaxFailovers}); automatic failover stopped for {GoDuration.Format(spec.Cooldown)}";
+        plan.Events.Add(new PlannedEvent("Warning", Reasons.CircuitOpen, message));
+        plan.RequeueNoLaterThan(spec.Cooldown);
+        return false;
+    }
+
+    private static void SetCircuitCondition(ResiliencePolicyStatus status, long? gen, DateTime now, EffectiveSpec spec)
+    {
+        var fo = status.Failover!;
+        var (s, r, m) = fo.Circuit switch
+        {
+            "Open" => ("True", Reasons.CircuitOpen, $"automatic failover stopped until {(fo.CircuitOpenedAt ?? now) + spec.Cooldown:O}"),
+            "HalfOpen" => ("False", Reasons.CircuitHalfOpen, "one failover allowed after the cooldown"),
+            _ => ("False", Reasons.CircuitClosed, $"{fo.RecentFailovers?.Count ?? 0} of {spec.MaxFailovers} failovers used in the last {GoDuration.Format(spec.Window)}"),
+        };
+        ConditionSet.Set(status.Conditions!, ConditionSet.CircuitOpen, s, r, m, gen, now);
+    }
+
+    private static void PlanActiveActive(Observation o, EffectiveSpec spec, Plan plan, List<string> unchecked_)
+    {
+        var status = plan.Status;
+        var gen = o.Policy.Metadata.Generation;
+        var common = CommonLabels(o, spec);
+        if (!SelectorEquals(o.Service!.Spec.Selector, common))
+        {
+            plan.Selector = common;
+            plan.Events.Add(new PlannedEvent("Normal", Reasons.TrafficSteered, $"Service {spec.ServiceName} spans every target ({string.Join(",", common.Select(kv => kv.Key + "=" + kv.Value))})"));
+        }
+        foreach (var t in spec.Targets)
+        {
+            var gates = o.Deployments[t.Name].Spec.Template.Spec.ReadinessGates;
+            if (gates?.Any(g => g.ConditionType == ReadinessGate) != true) AddTemplate(plan, t.Name, true, null);
+        }
+        bool Healthy(string n) => o.Health.TryGetValue(n, out var h) && h.Healthy;
+        var healthy = spec.Targets.Where(t => Healthy(t.Name)).Select(t => t.Name).ToList();
+        status.ActiveTargets = healthy;
+
+        // Capacity: what the failing targets should carry is spread over the healthy ones. The base
+        // of each target (what its owner set, or the floor) is kept in status so it can be given back.
+        var previous = (o.Policy.Status?.Targets ?? []).ToDictionary(t => t.Name);
+        var baseOf = new Dictionary<string, int>();
+        foreach (var t in spec.Targets)
+        {
+            var current = o.Deployments[t.Name].Spec.Replicas ?? 1;
+            var recorded = previous.TryGetValue(t.Name, out var p) ? p.BaseReplicas : null;
+            baseOf[t.Name] = Math.Max(recorded ?? current, spec.MinReplicas);
+        }
+        var lost = spec.Targets.Where(t => o.Health.TryGetValue(t.Name, out var h) && !h.Healthy).Sum(t => baseOf[t.Name]);
+        var extra = healthy.Count == 0 ? 0 : (lost + healthy.Count - 1) / healthy.Count;
+        foreach (var ts in status.Targets!)
+        {
+            var want = baseOf[ts.Name] + (Healthy(ts.Name) ? extra : 0);
+            var current = o.Deployments[ts.Name].Spec.Replicas ?? 1;
+            var raised = previous.TryGetValue(ts.Name, out var p) && p.BaseReplicas is not null;
+            if (want > current)
+            {
+                AddScale(o, plan, ts.Name, want, extra > 0 ? $"keeping total capacity while {lost} replicas of unhealthy targets are out" : "replica floor");
+                if (extra > 0) ts.BaseReplicas = baseOf[ts.Name];
+            }
+            else if (raised && extra == 0 && current > baseOf[ts.Name] && current == p!.DesiredReplicas)
+            {
+                // Give back what we added, only if nobody else changed the count since.
+                plan.Scale.Add(new ScaleAction(ts.Name, baseOf[ts.Name], "all targets healthy again: extra capacity given back"));
+                plan.Events.Add(new PlannedEvent("Normal", Reasons.CapacityRestored, $"{ts.Name} scaled back to {baseOf[ts.Name]}"));
+            }
+            else if (raised && extra > 0) ts.BaseReplicas = baseOf[ts.Name];
+        }
+
+        ConditionSet.Set(status.Conditions!, ConditionSet.FailedOver, healthy.Count == spec.Targets.Count ? "False" : "True",
+            healthy.Count == spec.Targets.Count ? Reasons.OnPreferredTarget : Reasons.CapacityKept,
+            healthy.Count == spec.Targets.Count ? "every target serves" : $"serving from {string.Join(", ", healthy)}", gen, o.Now);
+        ConditionSet.Set(status.Conditions!, ConditionSet.CircuitOpen, "False", Reasons.CircuitClosed, "no automatic failover in ActiveActive mode", gen, o.Now);
+        if (unchecked_.Count > 0)
+            ConditionSet.Set(status.Conditions!, ConditionSet.Ready, "Unknown", Reasons.NotChecked, "waiting for the first health checks", gen, o.Now);
+        else if (healthy.Count == 0)
+        {
+            ConditionSet.Set(status.Conditions!, ConditionSet.Ready, "False", Reasons.NoHealthyTarget, "no target is healthy", gen, o.Now);
+            plan.Events.Add(new PlannedEvent("Warning", Reasons.NoHealthyTarget, "no target is healthy"));
+        }
+        else
+            ConditionSet.Set(status.Conditions!, ConditionSet.Ready, "True", Reasons.Serving, $"serving from {string.Join(", ", healthy)}", gen, o.Now);
+    }
+
+    internal static Dictionary<string, string> CommonLabels(Observation o, EffectiveSpec spec)
+    {
+        Dictionary<string, string>? common = null;
+        foreach (var t in spec.Targets)
+        {
+            var labels = o.Deployments.TryGetValue(t.Name, out var d) ? d.Spec.Selector?.MatchLabels : null;
+            if (labels is null) return [];
+            common = common is null
+                ? new Dictionary<string, string>(labels)
+                : common.Where(kv => labels.TryGetValue(kv.Key, out var v) && v == kv.Value).ToDictionary(kv => kv.Key, kv => kv.Value);
+        }
+        return common ?? [];
+    }
+
+    private static void RaiseFloor(Observation o, Plan plan, string target, int floor)
+    {
+        if (floor <= 0) return;
+        if (o.Hpas.TryGetValue(target, out var hpa))
+        {
+            // An HPA owns the replica count: raise its floor instead of fighting it.
+            if ((hpa.Spec.MinReplicas ?? 1) < floor)
+            {
+                var min = Math.Min(floor, hpa.Spec.MaxReplicas);
+                plan.HpaMinReplicas.Add(new HpaAction(hpa.Metadata.Name, target, min));
+                plan.Events.Add(new PlannedEvent("Normal", Reasons.HpaMinRaised, $"HorizontalPodAutoscaler {hpa.Metadata.Name} minReplicas raised to {min} for {target}"));
+            }
+            return;
+        }
+        if ((o.Deployments[target].Spec.Replicas ?? 1) < floor && plan.Scale.All(s => s.Target != target))
+            AddScale(o, plan, target, floor, $"replica floor {floor}");
+    }
+
+    private static void AddScale(Observation o, Plan plan, string target, int replicas, string why)
+    {
+        if (o.Hpas.ContainsKey(target)) { RaiseFloor(o, plan, target, replicas); return; }
+        plan.Scale.RemoveAll(s => s.Target == target);
+        plan.Scale.Add(new ScaleAction(target, replicas, why));
+        plan.Events.Add(new PlannedEvent("Normal", Reasons.ScaledUp, $"{target} scaled from {o.Deployments[target].Spec.Replicas ?? 1} to {replicas}: {why}"));
+    }
+
+    private static void AddTemplate(Plan plan, string target, bool? gate, SpreadSpec? spread)
+    {
+        var i = plan.Templates.FindIndex(t => t.Target == target);
+        if (i < 0) { plan.Templates.Add(new TemplateAction(target, gate, spread)); return; }
+        plan.Templates[i] = plan.Templates[i] with { ReadinessGate = gate ?? plan.Templates[i].ReadinessGate, Spread = spread ?? plan.Templates[i].Spread };
+    }
+
+    private static void SetAll(ResiliencePolicyStatus status, long? gen, DateTime now, string s, string reason, string message)
+    {
+        foreach (var type in ConditionSet.PolicyTypes)
+            ConditionSet.Set(status.Conditions!, type, s, reason, message, gen, now);
+    }
+
+    public static bool SelectorEquals(IDictionary<string, string>? a, IDictionary<string, string>? b)
+    {
+        if (a is null || b is null) return (a?.Count ?? 0) == 0 && (b?.Count ?? 0) == 0;
+        return a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var v) && v == kv.Value);
+    }
+
+    private static FailoverStatus CopyFailover(FailoverStatus? f) => f is null ? new FailoverStatus() : new FailoverStatus
+    {
+        Count = f.Count, Circuit = f.Circuit, CircuitOpenedAt = f.CircuitOpenedAt,
+        RecentFailovers = f.RecentFailovers is null ? null : [.. f.RecentFailovers],
+        Pending = f.Pending, Last = f.Last,
+    };
+}

@@ -1,0 +1,33 @@
+namespace ResilienceOperator.Policy;
+
+/// <summary>CamelCase reasons for conditions and events.</summary>
+internal static class Reasons
+{
+    public const string InvalidSpec = "InvalidSpec";
+    public const string Forbidden = "Forbidden";
+    public const string AllTargetsHealthy = "AllTargetsHealthy";
+    public const string Serving = "Serving";
+    public const string NotChecked = "NotChecked";
+    public const string TargetsUnhealthy = "TargetsUnhealthy";
+    public const string TargetUnhealthy = "TargetUnhealthy";
+    public const string NoHealthyTarget = "NoHealthyTarget";
+    public const string Failover = "Failover";
+    public const string Failback = "Failback";
+    public const string ManualFailback = "ManualFailback";
+    public const string FailbackPending = "FailbackPending";
+    public const string TrafficSteered = "TrafficSteered";
+    public const string WaitingForStandby = "WaitingForStandby";
+    public const string ScaledUp = "ScaledUp";
+    public const string HpaMinRaised = "HpaMinReplicasRaised";
+    public const string CircuitOpen = "CircuitOpen";
+    public const string CircuitHalfOpen = "CircuitHalfOpen";
+    public const string CircuitClosed = "CircuitClosed";
+    public const string OnPreferredTarget = "OnPreferredTarget";
+    public const string FailedOver = "FailedOver";
+    public const string FailoverDisabled = "FailoverDisabled";
+    public const string CapacityKept = "CapacityKept";
+    public const string CapacityRestored = "CapacityRestored";
+    public const string PodTemplateUpdated = "PodTemplateUpdated";
+    public const string SelectorRestored = "SelectorRestored";
+    public const string TargetHealthy = "TargetHealthy";
+}

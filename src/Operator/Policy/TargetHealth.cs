@@ -1,0 +1,47 @@
+namespace ResilienceOperator.Policy;
+
+/// <summary>One check of one target: what was seen, and whether it passed.</summary>
+internal readonly record struct CheckResult(bool Passed, int DesiredReplicas, int ReadyPods, int PassingPods, string Message, bool Cold = false);
+
+/// <summary>The verdict on a target, kept between checks.</summary>
+internal sealed record TargetHealth(
+    bool Healthy,
+    int ConsecutiveFailures,
+    int ConsecutiveSuccesses,
+    DateTime? FirstFailureTime,
+    DateTime LastTransitionTime,
+    int DesiredReplicas,
+    int ReadyPods,
+    string Message,
+    bool Cold)
+{
+    /// <summary>
+    /// Folds one check into the verdict: <paramref name="retries"/> consecutive failures make a
+    /// healthy target unhealthy, <paramref name="successThreshold"/> successes make it healthy again.
+    /// The first check of a target decides at once: there is no earlier verdict to protect.
+    /// </summary>
+    public static TargetHealth Next(TargetHealth? previous, CheckResult check, int retries, int successThreshold, DateTime now)
+    {
+        if (previous is null)
+        {
+            return new TargetHealth(check.Passed, check.Passed ? 0 : 1, check.Passed ? 1 : 0, check.Passed ? (DateTime?)null : now, now,
+                check.DesiredReplicas, check.ReadyPods, check.Message, check.Cold);
+        }
+        var failures = check.Passed ? 0 : previous.ConsecutiveFailures + 1;
+        var successes = check.Passed ? previous.ConsecutiveSuccesses + 1 : 0;
+        DateTime? firstFailure = check.Passed ? null : previous.FirstFailureTime ?? now;
+        var healthy = previous.Healthy
+            ? !(failures >= retries)
+            : successes >= successThreshold;
+        // A target scaled to zero on purpose (cold standby) has nothing to judge: it is neither
+        // failing nor serving, and stays a failover candidate.
+        if (check.Cold) { healthy = false; failures = 0; firstFailure = null; }
+        var transition = healthy != previous.Healthy || check.Cold != previous.Cold ? now : previous.LastTransitionTime;
+        return new TargetHealth(healthy, failures, successes, firstFailure, transition, check.DesiredReplicas, check.ReadyPods, check.Message, check.Cold);
+    }
+
+    /// <summary>Whether a new verdict is worth a reconcile (and a status write).</summary>
+    public bool DiffersForStatus(TargetHealth? other) =>
+        other is null || other.Healthy != Healthy || other.ConsecutiveFailures != ConsecutiveFailures || other.Cold != Cold
+        || (!Healthy && other.Message != Message);
+}
