@@ -1,0 +1,226 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Prometheus;
+using ResilienceOperator.Entities;
+using ResilienceOperator.Health;
+using ResilienceOperator.Policy;
+using ResilienceOperator.Runtime;
+
+namespace ResilienceOperator.Kubernetes;
+
+/// <summary>The API server refused a write for lack of permission.</summary>
+internal sealed class ForbiddenException(string message, Exception inner) : Exception(message, inner);
+
+/// <summary>
+/// Every write the operator makes. Patches carry the resourceVersion the decision was made on
+/// where a stale cache could undo someone else's change (replicas, selectors), so a race is a
+/// 409 and a requeue, never a blind overwrite. All writes use the field manager
+/// <see cref="FieldManager"/>, which GitOps tools can ignore by name.
+/// </summary>
+internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion) : IPodGateWriter
+{
+    public const string FieldManager = "resilience-operator";
+    public const string OriginalSelectorAnnotation = "resilience.dev/original-selector";
+    public const string SteeredByAnnotation = "resilience.dev/steered-by";
+    public const string PolicyLabel = "resilience.dev/policy";
+    public const string Finalizer = "resilience.dev/finalizer";
+
+    private static readonly Counter Writes = Metrics.CreateCounter("resilience_api_writes_total",
+        "Writes the operator made to the API server.", "resource", "verb");
+
+    public static long TotalWrites => (long)Writes.GetAllLabelValues().Sum(l => Writes.WithLabels(l).Value);
+
+    public string PdbGroupVersion => pdbGroupVersion;
+
+    public Task ScaleAsync(V1Deployment d, int replicas, CancellationToken ct) => Guard("deployments", "patch", () =>
+        client.AppsV1.PatchNamespacedDeploymentAsync(Merge(new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["resourceVersion"] = d.Metadata.ResourceVersion },
+            ["spec"] = new JsonObject { ["replicas"] = replicas },
+        }), d.Metadata.Name, d.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct));
+
+    public Task SetHpaMinAsync(V1HorizontalPodAutoscaler hpa, int min, CancellationToken ct) => Guard("horizontalpodautoscalers", "patch", () =>
+        client.AutoscalingV1.PatchNamespacedHorizontalPodAutoscalerAsync(Merge(new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["resourceVersion"] = hpa.Metadata.ResourceVersion },
+            ["spec"] = new JsonObject { ["minReplicas"] = min },
+        }), hpa.Metadata.Name, hpa.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct));
+
+    public Task PatchTemplateAsync(V1Deployment d, bool? readinessGate, SpreadSpec? spread, IDictionary<string, string> selector, CancellationToken ct)
+    {
+        var podSpec = new JsonObject();
+        if (readinessGate is { } add)
+        {
+            var gates = (d.Spec.Template.Spec.ReadinessGates ?? []).Where(g => g.ConditionType != PolicyPlanner.ReadinessGate)
+                .Select(g => (JsonNode)new JsonObject { ["conditionType"] = g.ConditionType }).ToList();
+            if (add) gates.Add(new JsonObject { ["conditionType"] = PolicyPlanner.ReadinessGate });
+            podSpec["readinessGates"] = new JsonArray([.. gates]);
+        }
+        if (spread is not null)
+        {
+            var list = JsonSerializer.SerializeToNode((d.Spec.Template.Spec.TopologySpreadConstraints ?? []).Select(c => JsonNode.Parse(KubernetesJson.Serialize(c))).ToList())!.AsArray();
+            list.Add(new JsonObject
+            {
+                ["topologyKey"] = spread.TopologyKey, ["whenUnsatisfiable"] = spread.WhenUnsatisfiable, ["maxSkew"] = spread.MaxSkew,
+                ["labelSelector"] = new JsonObject { ["matchLabels"] = JsonSerializer.SerializeToNode(selector) },
+            });
+            podSpec["topologySpreadConstraints"] = list;
+        }
+        return Guard("deployments", "patch", () => client.AppsV1.PatchNamespacedDeploymentAsync(Merge(new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["resourceVersion"] = d.Metadata.ResourceVersion },
+            ["spec"] = new JsonObject { ["template"] = new JsonObject { ["spec"] = podSpec } },
+        }), d.Metadata.Name, d.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct));
+    }
+
+    /// <summary>
+    /// Points the Service at exactly <paramref name="selector"/> (keys not in it are removed). The
+    /// first time, the Service's own selector is saved in an annotation so deletion can put it back.
+    /// </summary>
+    public Task SteerServiceAsync(V1Service svc, IDictionary<string, string> selector, string policyName, CancellationToken ct)
+    {
+        var sel = new JsonObject();
+        foreach (var (k, v) in selector) sel[k] = v;
+        foreach (var k in svc.Spec.Selector?.Keys ?? []) if (!selector.ContainsKey(k)) sel[k] = null;
+        var annotations = new JsonObject { [SteeredByAnnotation] = policyName };
+        if (svc.Metadata.Annotations?.ContainsKey(OriginalSelectorAnnotation) != true)
+            annotations[OriginalSelectorAnnotation] = JsonSerializer.Serialize(svc.Spec.Selector ?? new Dictionary<string, string>());
+        return Guard("services", "patch", () => client.CoreV1.PatchNamespacedServiceAsync(Merge(new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["resourceVersion"] = svc.Metadata.ResourceVersion, ["annotations"] = annotations },
+            ["spec"] = new JsonObject { ["selector"] = sel },
+        }), svc.Metadata.Name, svc.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct));
+    }
+
+    /// <summary>Puts back the selector saved by <see cref="SteerServiceAsync"/> and drops our annotations.</summary>
+    public Task RestoreServiceAsync(V1Service svc, CancellationToken ct)
+    {
+        if (svc.Metadata.Annotations?.TryGetValue(OriginalSelectorAnnotation, out var saved) != true) return Task.CompletedTask;
+        var original = JsonSerializer.Deserialize<Dictionary<string, string>>(saved!) ?? [];
+        var sel = new JsonObject();
+        foreach (var (k, v) in original) sel[k] = v;
+        foreach (var k in svc.Spec.Selector?.Keys ?? []) if (!original.ContainsKey(k)) sel[k] = null;
+        return Guard("services", "patch", () => client.CoreV1.PatchNamespacedServiceAsync(Merge(new JsonObject
+        {
+            ["metadata"] = new JsonObject
+            {
+                ["resourceVersion"] = svc.Metadata.ResourceVersion,
+                ["annotations"] = new JsonObject { [OriginalSelectorAnnotation] = null, [SteeredByAnnotation] = null },
+            },
+            ["spec"] = new JsonObject { ["selector"] = sel },
+        }), svc.Metadata.Name, svc.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct));
+    }
+
+    public Task ApplyPdbAsync(ResiliencePolicy owner, PdbAction pdb, CancellationToken ct)
+    {
+        var body = new JsonObject
+        {
+            ["apiVersion"] = pdbGroupVersion,
+            ["kind"] = "PodDisruptionBudget",
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = pdb.Name,
+                ["namespace"] = owner.Metadata.NamespaceProperty,
+                ["labels"] = new JsonObject { [PolicyLabel] = owner.Metadata.Name, ["resilience.dev/target"] = pdb.Target },
+                ["ownerReferences"] = new JsonArray(OwnerReference(owner)),
+            },
+            ["spec"] = new JsonObject
+            {
+                ["maxUnavailable"] = pdb.MaxUnavailable,
+                ["selector"] = new JsonObject { ["matchLabels"] = JsonSerializer.SerializeToNode(pdb.Selector) },
+            },
+        };
+        var version = pdbGroupVersion.Split('/')[1];
+        return Guard("poddisruptionbudgets", "apply", () => client.CustomObjects.PatchNamespacedCustomObjectAsync(
+            new V1Patch(body.ToJsonString(), V1Patch.PatchType.ApplyPatch), "policy", version, owner.Metadata.NamespaceProperty,
+            "poddisruptionbudgets", pdb.Name, fieldManager: FieldManager, force: true, cancellationToken: ct));
+    }
+
+    public Task DeletePdbAsync(string ns, string name, CancellationToken ct) => Guard("poddisruptionbudgets", "delete", async () =>
+    {
+        try { await client.CustomObjects.DeleteNamespacedCustomObjectAsync("policy", pdbGroupVersion.Split('/')[1], ns, "poddisruptionbudgets", name, cancellationToken: ct); }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound) { }
+        return 0;
+    });
+
+    /// <summary>Replaces the policy's status through the status subresource, guarded by resourceVersion.</summary>
+    public Task PatchStatusAsync(ResiliencePolicy policy, ResiliencePolicyStatus status, CancellationToken ct)
+    {
+        var patch = new JsonArray(
+            new JsonObject { ["op"] = "test", ["path"] = "/metadata/resourceVersion", ["value"] = policy.Metadata.ResourceVersion },
+            new JsonObject { ["op"] = "add", ["path"] = "/status", ["value"] = JsonNode.Parse(KubernetesJson.Serialize(status)) });
+        return Guard("resiliencepolicies/status", "patch", () => client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
+            new V1Patch(patch.ToJsonString(), V1Patch.PatchType.JsonPatch), ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion,
+            policy.Metadata.NamespaceProperty, ResiliencePolicy.KubePluralName, policy.Metadata.Name, fieldManager: FieldManager, cancellationToken: ct));
+    }
+
+    public Task SetFinalizerAsync(ResiliencePolicy policy, bool present, CancellationToken ct)
+    {
+        var finalizers = (policy.Metadata.Finalizers ?? []).Where(f => f != Finalizer).ToList();
+        if (present) finalizers.Add(Finalizer);
+        return Guard("resiliencepolicies", "patch", () => client.CustomObjects.PatchNamespacedCustomObjectAsync(Merge(new JsonObject
+        {
+            ["metadata"] = new JsonObject
+            {
+                ["resourceVersion"] = policy.Metadata.ResourceVersion,
+                ["finalizers"] = new JsonArray([.. finalizers.Select(f => (JsonNode)JsonValue.Create(f)!)]),
+            },
+        }), ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, policy.Metadata.NamespaceProperty, ResiliencePolicy.KubePluralName,
+            policy.Metadata.Name, fieldManager: FieldManager, cancellationToken: ct));
+    }
+
+    public Task RemoveAnnotationAsync(ResiliencePolicy policy, string annotation, CancellationToken ct) => Guard("resiliencepolicies", "patch", () =>
+        client.CustomObjects.PatchNamespacedCustomObjectAsync(Merge(new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["annotations"] = new JsonObject { [annotation] = null } },
+        }), ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, policy.Metadata.NamespaceProperty, ResiliencePolicy.KubePluralName,
+            policy.Metadata.Name, fieldManager: FieldManager, cancellationToken: ct));
+
+    public Task SetAsync(V1Pod pod, bool healthy, CancellationToken ct)
+    {
+        var patch = new JsonObject
+        {
+            ["status"] = new JsonObject
+            {
+                ["conditions"] = new JsonArray(new JsonObject
+                {
+                    ["type"] = PolicyPlanner.ReadinessGate, ["status"] = healthy ? "True" : "False",
+                    ["lastTransitionTime"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
+                    ["reason"] = healthy ? "ProbesPass" : "ProbesFail",
+                }),
+            },
+        };
+        return Guard("pods/status", "patch", () => client.CoreV1.PatchNamespacedPodStatusAsync(
+            new V1Patch(patch.ToJsonString(), V1Patch.PatchType.StrategicMergePatch), pod.Metadata.Name, pod.Metadata.NamespaceProperty,
+            fieldManager: FieldManager, cancellationToken: ct));
+    }
+
+    public static JsonObject OwnerReference(ResiliencePolicy owner) => new()
+    {
+        ["apiVersion"] = owner.ApiVersion, ["kind"] = owner.Kind, ["name"] = owner.Metadata.Name, ["uid"] = owner.Metadata.Uid,
+        ["controller"] = true, ["blockOwnerDeletion"] = true,
+    };
+
+    private static V1Patch Merge(JsonObject o) => new(o.ToJsonString(), V1Patch.PatchType.MergePatch);
+
+    private static async Task Guard<T>(string resource, string verb, Func<Task<T>> call)
+    {
+        Writes.WithLabels(resource, verb).Inc();
+        try { await call(); }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict
+            || (e.Response.StatusCode == (HttpStatusCode)422 && e.Response.Content?.Contains("test operation", StringComparison.OrdinalIgnoreCase) == true))
+        {
+            throw new RequeueException($"conflict writing {resource}: the cache was stale");
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Forbidden)
+        {
+            throw new ForbiddenException($"forbidden: {verb} {resource}: {Truncate(e.Response.Content)}", e);
+        }
+    }
+
+    private static string Truncate(string? s) => s is null ? "" : s.Length > 300 ? s[..300] : s;
+}

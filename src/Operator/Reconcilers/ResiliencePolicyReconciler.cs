@@ -1,0 +1,200 @@
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+using ResilienceOperator.Entities;
+using ResilienceOperator.Health;
+using ResilienceOperator.Kubernetes;
+using ResilienceOperator.Policy;
+using ResilienceOperator.Runtime;
+
+namespace ResilienceOperator.Reconcilers;
+
+/// <summary>The caches the reconciler reads.</summary>
+internal sealed record PolicyCaches(
+    Store<ResiliencePolicy> Policies,
+    Store<V1Deployment> Deployments,
+    Store<V1Service> Services,
+    Store<V1HorizontalPodAutoscaler> Hpas,
+    Store<PodDisruptionBudgetObject> Pdbs)
+{
+    public const string HpaTargetIndex = "hpa-target";
+    public const string PolicyTargetIndex = "policy-target";
+    public const string PolicyServiceIndex = "policy-service";
+    public const string OwnerIndex = "owner";
+}
+
+/// <summary>
+/// Thin glue: read the caches, ask <see cref="PolicyPlanner"/>, apply the plan, write status.
+/// </summary>
+internal sealed class ResiliencePolicyReconciler(
+    PolicyCaches caches,
+    HealthProber prober,
+    ClusterWriter writer,
+    IEventRecorder events,
+    TimeProvider time,
+    ILogger<ResiliencePolicyReconciler> logger) : IReconciler
+{
+    private static readonly Counter Failovers = Metrics.CreateCounter("resilience_failovers_total",
+        "Traffic switches by reason (Failover, Failback, ManualFailback).", "namespace", "policy", "reason");
+    private static readonly Histogram FailoverSeconds = Metrics.CreateHistogram("resilience_failover_seconds",
+        "Seconds from the first failed check of the active target to the Service switch.",
+        new HistogramConfiguration { LabelNames = ["namespace", "policy"], Buckets = [0.5, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144] });
+    private static readonly Gauge CircuitOpen = Metrics.CreateGauge("resilience_circuit_open",
+        "1 while the policy's failover circuit breaker is open.", "namespace", "policy");
+    private static readonly Gauge PolicyReady = Metrics.CreateGauge("resilience_policy_ready",
+        "1 when the policy's Ready condition is True.", "namespace", "policy");
+
+    public async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken ct)
+    {
+        var policy = caches.Policies.Get(key);
+        if (policy is null)
+        {
+            prober.Forget(key);
+            return ReconcileResult.Done;
+        }
+        if (policy.Metadata.DeletionTimestamp is not null)
+        {
+            await FinalizeAsync(policy, ct);
+            return ReconcileResult.Done;
+        }
+        // The finalizer goes on before any change outside the policy itself.
+        if (policy.Metadata.Finalizers?.Contains(ClusterWriter.Finalizer) != true)
+        {
+            await writer.SetFinalizerAsync(policy, true, ct);
+            return ReconcileResult.Done; // the update event brings us back with the new resourceVersion
+        }
+
+        var now = time.GetUtcNow().UtcDateTime;
+        var observation = Observe(policy, key, now);
+        var plan = PolicyPlanner.Plan(observation);
+        if (plan.Invalid) prober.Forget(key);
+        else if (observation.Health.Count == 0) prober.CheckSoon(key);
+
+        try
+        {
+            await ApplyAsync(policy, observation, plan, ct);
+        }
+        catch (ForbiddenException ex)
+        {
+            // A missing permission is reported where people look, and retried with backoff.
+            ConditionSet.Set(plan.Status.Conditions!, ConditionSet.Ready, "False", Reasons.Forbidden, ex.Message, policy.Metadata.Generation, now);
+            await WriteStatusAsync(policy, plan.Status, ct);
+            await events.RecordAsync(policy, EventRecorder.Warning, Reasons.Forbidden, ex.Message, ct);
+            throw new RequeueException(ex.Message);
+        }
+
+        await EmitEventsAsync(policy, plan, ct);
+        await WriteStatusAsync(policy, plan.Status, ct);
+        var ns = key.Namespace;
+        CircuitOpen.WithLabels(ns, key.Name).Set(plan.Status.Failover?.Circuit == "Open" ? 1 : 0);
+        PolicyReady.WithLabels(ns, key.Name).Set(ConditionSet.IsTrue(plan.Status.Conditions, ConditionSet.Ready) ? 1 : 0);
+        var last = plan.Status.Failover?.Last;
+        if (last is not null && last.Time == now)
+        {
+            Failovers.WithLabels(ns, key.Name, last.Reason).Inc();
+            if (last.Reason == Reasons.Failover && last.DetectionSeconds is { } d && last.SwitchSeconds is { } s)
+                FailoverSeconds.WithLabels(ns, key.Name).Observe(d + s);
+        }
+        return plan.RequeueAfter is { } after ? ReconcileResult.After(after) : ReconcileResult.Done;
+    }
+
+    private Observation Observe(ResiliencePolicy policy, ObjectKey key, DateTime now)
+    {
+        var ns = key.Namespace;
+        var deployments = new Dictionary<string, V1Deployment>();
+        var hpas = new Dictionary<string, V1HorizontalPodAutoscaler>();
+        foreach (var t in policy.Spec.Targets ?? [])
+        {
+            if (caches.Deployments.Get(ns, t.Name) is { } d) deployments[t.Name] = d;
+            if (caches.Hpas.ByIndex(PolicyCaches.HpaTargetIndex, ns + "/" + t.Name) is [var hpa, ..]) hpas[t.Name] = hpa;
+        }
+        var serviceName = policy.Spec.Service?.Name ?? "";
+        var service = caches.Services.Get(ns, serviceName);
+        // The oldest policy naming a Service owns it; later ones are told so.
+        var claimant = caches.Policies.ByIndex(PolicyCaches.PolicyServiceIndex, ns + "/" + serviceName)
+            .Where(p => p.Metadata.Name != policy.Metadata.Name && p.Metadata.DeletionTimestamp is null)
+            .Where(p => (p.Metadata.CreationTimestamp, p.Metadata.Name).CompareTo((policy.Metadata.CreationTimestamp, policy.Metadata.Name)) < 0)
+            .Select(p => p.Metadata.Name).FirstOrDefault();
+        return new Observation(policy, deployments, service, hpas, prober.Snapshot(key), claimant, now);
+    }
+
+    private async Task ApplyAsync(ResiliencePolicy policy, Observation o, Plan plan, CancellationToken ct)
+    {
+        if (plan.Invalid) return;
+        foreach (var s in plan.Scale)
+        {
+            logger.LogInformation("{Policy}: scaling {Target} to {Replicas} ({Why})", ObjectKey.Of(policy), s.Target, s.Replicas, s.Reason);
+            await writer.ScaleAsync(o.Deployments[s.Target], s.Replicas, ct);
+        }
+        foreach (var h in plan.HpaMinReplicas) await writer.SetHpaMinAsync(o.Hpas[h.Target], h.MinReplicas, ct);
+        foreach (var t in plan.Templates)
+        {
+            var d = o.Deployments[t.Target];
+            if (plan.Scale.Any(s => s.Target == t.Target)) throw new RequeueException("template change waits for the scale to land");
+            await writer.PatchTemplateAsync(d, t.ReadinessGate, t.Spread, d.Spec.Selector.MatchLabels, ct);
+        }
+        foreach (var pdb in plan.Pdbs)
+        {
+            var existing = caches.Pdbs.Get(policy.Metadata.NamespaceProperty, pdb.Name);
+            if (existing is not null && existing.Spec.MaxUnavailable?.Value == pdb.MaxUnavailable.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                && PolicyPlanner.SelectorEquals(existing.Spec.Selector?.MatchLabels, pdb.Selector)) continue;
+            await writer.ApplyPdbAsync(policy, pdb, ct);
+        }
+        // PDBs this policy no longer wants.
+        foreach (var stale in caches.Pdbs.ByIndex(PolicyCaches.OwnerIndex, policy.Metadata.Uid).Where(p => plan.Pdbs.All(w => w.Name != p.Metadata.Name)))
+            await writer.DeletePdbAsync(stale.Metadata.NamespaceProperty, stale.Metadata.Name, ct);
+        if (plan.Selector is not null)
+        {
+            logger.LogInformation("{Policy}: Service {Service} selector -> {Selector}", ObjectKey.Of(policy), o.Service!.Metadata.Name,
+                string.Join(",", plan.Selector.Select(kv => kv.Key + "=" + kv.Value)));
+            await writer.SteerServiceAsync(o.Service!, plan.Selector, policy.Metadata.Name, ct);
+        }
+        if (plan.ClearFailbackAnnotation) await writer.RemoveAnnotationAsync(policy, PolicyPlanner.FailbackAnnotation, ct);
+    }
+
+    private async Task EmitEventsAsync(ResiliencePolicy policy, Plan plan, CancellationToken ct)
+    {
+        // A standing problem is told once, when it starts, not at every reconcile.
+        var oldReady = ConditionSet.Find(policy.Status?.Conditions, ConditionSet.Ready);
+        foreach (var e in plan.Events)
+        {
+            if (e.Reason == oldReady?.Reason && e.Message == oldReady.Message) continue;
+            await events.RecordAsync(policy, e.Type, e.Reason, e.Message, ct);
+        }
+    }
+
+    private async Task WriteStatusAsync(ResiliencePolicy policy, ResiliencePolicyStatus status, CancellationToken ct)
+    {
+        // Round-trip through the serializer so that precision lost on the wire does not make
+        // every reconcile look like a change: a healthy policy writes nothing.
+        var planned = KubernetesJson.Serialize(KubernetesJson.Deserialize<ResiliencePolicyStatus>(KubernetesJson.Serialize(status)));
+        var current = policy.Status is null ? "" : KubernetesJson.Serialize(policy.Status);
+        if (planned == current) return;
+        await writer.PatchStatusAsync(policy, status, ct);
+    }
+
+    private async Task FinalizeAsync(ResiliencePolicy policy, CancellationToken ct)
+    {
+        if (policy.Metadata.Finalizers?.Contains(ClusterWriter.Finalizer) != true) return;
+        var ns = policy.Metadata.NamespaceProperty;
+        var svc = caches.Services.Get(ns, policy.Spec.Service?.Name ?? "");
+        if (svc?.Metadata.Annotations?.TryGetValue(ClusterWriter.SteeredByAnnotation, out var by) == true && by == policy.Metadata.Name)
+        {
+            await writer.RestoreServiceAsync(svc, ct);
+            await events.RecordAsync(policy, EventRecorder.Normal, Reasons.SelectorRestored, $"Service {svc.Metadata.Name} selector restored", ct);
+        }
+        foreach (var t in policy.Spec.Targets ?? [])
+        {
+            // Our readiness gate would keep new pods NotReady forever once nobody sets it.
+            var d = caches.Deployments.Get(ns, t.Name);
+            if (d?.Spec.Template.Spec.ReadinessGates?.Any(g => g.ConditionType == PolicyPlanner.ReadinessGate) == true)
+                await writer.PatchTemplateAsync(d, false, null, d.Spec.Selector.MatchLabels, ct);
+        }
+        foreach (var pdb in caches.Pdbs.ByIndex(PolicyCaches.OwnerIndex, policy.Metadata.Uid))
+            await writer.DeletePdbAsync(ns, pdb.Metadata.Name, ct);
+        await writer.SetFinalizerAsync(policy, false, ct);
+        prober.Forget(ObjectKey.Of(policy));
+        logger.LogInformation("{Policy}: finalized", ObjectKey.Of(policy));
+    }
+}
