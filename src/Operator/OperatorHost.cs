@@ -1,0 +1,160 @@
+using System.Net;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using ResilienceOperator.Entities;
+using ResilienceOperator.Health;
+using ResilienceOperator.Kubernetes;
+using ResilienceOperator.Reconcilers;
+using ResilienceOperator.Runtime;
+
+namespace ResilienceOperator;
+
+/// <summary>
+/// Wires the informers, the work queue, the prober and the reconciler together and runs them,
+/// under leader election when asked. Usable in-process (tests, demo) and from <c>Program</c>.
+/// </summary>
+internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, ILoggerFactory loggers, TimeProvider? timeProvider = null) : IDisposable
+{
+    private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
+    private readonly ILogger _log = loggers.CreateLogger("ResilienceOperator");
+    private readonly List<IInformer> _informers = [];
+    private HealthProber? _prober;
+    private WorkQueue<ObjectKey>? _queue;
+
+    /// <summary>True once every cache has listed (what /readyz reports).</summary>
+    public bool CachesSynced => _informers.Count > 0 && _informers.All(i => i.HasSynced);
+
+    public bool IsLeading { get; private set; }
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        var pdbVersion = await DiscoverPdbVersionAsync(ct);
+        _log.LogInformation("PodDisruptionBudgets through {Version}", pdbVersion);
+        IReadOnlyList<string?> namespaces = options.Namespaces.Count == 0 ? [null] : [.. options.Namespaces];
+        Informer<T> Make<T>(string name, ListWatch<T> lw) where T : class, IKubernetesObject<V1ObjectMeta>
+        {
+            var inf = new Informer<T>(name, lw, namespaces, loggers.CreateLogger("Informer"));
+            _informers.Add(inf);
+            return inf;
+        }
+        var policies = Make("resiliencepolicies", ListWatches.Policies(client));
+        var deployments = Make("deployments", ListWatches.Deployments(client));
+        var pods = Make("pods", ListWatches.Pods(client));
+        var services = Make("services", ListWatches.Services(client));
+        var hpas = Make("horizontalpodautoscalers", ListWatches.Hpas(client));
+        var pdbs = Make("poddisruptionbudgets", ListWatches.Pdbs(client, pdbVersion));
+
+        policies.Store.AddIndex(PolicyCaches.PolicyTargetIndex, p => (p.Spec.Targets ?? []).Select(t => p.Metadata.NamespaceProperty + "/" + t.Name));
+        policies.Store.AddIndex(PolicyCaches.PolicyServiceIndex, p => [p.Metadata.NamespaceProperty + "/" + (p.Spec.Service?.Name ?? "")]);
+        hpas.Store.AddIndex(PolicyCaches.HpaTargetIndex, h => h.Spec.ScaleTargetRef.Kind == "Deployment" ? [h.Metadata.NamespaceProperty + "/" + h.Spec.ScaleTargetRef.Name] : []);
+        pdbs.Store.AddIndex(PolicyCaches.OwnerIndex, p => (p.Metadata.OwnerReferences ?? []).Select(o => o.Uid));
+
+        var queue = _queue = new WorkQueue<ObjectKey>("resiliencepolicy", _time);
+        var writer = new ClusterWriter(client, pdbVersion);
+        var prober = _prober = new HealthProber(policies.Store, deployments.Store, pods.Store, queue.Add, writer, _time, loggers.CreateLogger<HealthProber>());
+        var recorder = new EventRecorder(client, "resilience-operator", loggers.CreateLogger<EventRecorder>());
+        var reconciler = new ResiliencePolicyReconciler(new PolicyCaches(policies.Store, deployments.Store, services.Store, hpas.Store, pdbs.Store),
+            prober, writer, recorder, _time, loggers.CreateLogger<ResiliencePolicyReconciler>());
+        var controller = new Controller("resiliencepolicy", reconciler, queue, options.Workers, loggers.CreateLogger<Controller>());
+
+        // Every trigger becomes a policy key on the one queue.
+        policies.Added += p => { queue.Add(ObjectKey.Of(p)); prober.CheckSoon(ObjectKey.Of(p)); };
+        policies.Updated += (o, n) =>
+        {
+            queue.Add(ObjectKey.Of(n));
+            if (o.Metadata.Generation != n.Metadata.Generation) prober.CheckSoon(ObjectKey.Of(n));
+        };
+        policies.Deleted += p => queue.Add(ObjectKey.Of(p));
+        void ByIndex(string index, string value)
+        {
+            foreach (var p in policies.Store.ByIndex(index, value)) queue.Add(ObjectKey.Of(p));
+        }
+        deployments.Added += d => ByIndex(PolicyCaches.PolicyTargetIndex, d.Metadata.NamespaceProperty + "/" + d.Metadata.Name);
+        deployments.Updated += (o, d) =>
+        {
+            // Status-only churn (ready counts) reaches policies through the prober's verdicts.
+            if (o.Metadata.Generation != d.Metadata.Generation || o == d)
+                ByIndex(PolicyCaches.PolicyTargetIndex, d.Metadata.NamespaceProperty + "/" + d.Metadata.Name);
+        };
+        deployments.Deleted += d => ByIndex(PolicyCaches.PolicyTargetIndex, d.Metadata.NamespaceProperty + "/" + d.Metadata.Name);
+        services.Added += s => ByIndex(PolicyCaches.PolicyServiceIndex, s.Metadata.NamespaceProperty + "/" + s.Metadata.Name);
+        services.Updated += (_, s) => ByIndex(PolicyCaches.PolicyServiceIndex, s.Metadata.NamespaceProperty + "/" + s.Metadata.Name);
+        services.Deleted += s => ByIndex(PolicyCaches.PolicyServiceIndex, s.Metadata.NamespaceProperty + "/" + s.Metadata.Name);
+        void Hpa(V1HorizontalPodAutoscaler h) => ByIndex(PolicyCaches.PolicyTargetIndex, h.Metadata.NamespaceProperty + "/" + h.Spec.ScaleTargetRef.Name);
+        hpas.Added += Hpa;
+        hpas.Updated += (_, h) => Hpa(h);
+        hpas.Deleted += Hpa;
+        void Pdb(PodDisruptionBudgetObject p)
+        {
+            if (p.Metadata.Labels?.TryGetValue(ClusterWriter.PolicyLabel, out var owner) == true) queue.Add(new ObjectKey(p.Metadata.NamespaceProperty, owner));
+        }
+        pdbs.Updated += (_, p) => Pdb(p);
+        pdbs.Deleted += Pdb;
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var informerTasks = _informers.Select(i => Task.Run(() => i.RunAsync(stop.Token), CancellationToken.None)).ToList();
+        var resync = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try { await Task.Delay(options.ResyncPeriod, _time, stop.Token); } catch (OperationCanceledException) { return; }
+                policies.Resync();
+            }
+        }, CancellationToken.None);
+
+        async Task Work(CancellationToken leading)
+        {
+            while (!CachesSynced) await Task.Delay(50, leading);
+            _log.LogInformation("caches synced; starting {Workers} workers", options.Workers);
+            IsLeading = true;
+            try
+            {
+                // Seed the queue: level-triggered, so every policy is looked at after a (re)start.
+                foreach (var p in policies.Store.List()) queue.Add(ObjectKey.Of(p));
+                await Task.WhenAll(controller.RunAsync(leading), prober.RunAsync(leading));
+            }
+            finally { IsLeading = false; }
+        }
+
+        try
+        {
+            if (options.LeaderElect)
+                await new LeaderElection(client, options.LeaseNamespace, options.LeaseName, options.Identity, loggers.CreateLogger<LeaderElection>()).RunAsync(Work, ct);
+            else
+                await Work(ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+        finally
+        {
+            queue.ShutDown();
+            await stop.CancelAsync();
+            await Task.WhenAll(informerTasks.Append(resync)).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
+            _log.LogInformation("stopped");
+        }
+    }
+
+    private async Task<string> DiscoverPdbVersionAsync(CancellationToken ct)
+    {
+        try
+        {
+            await client.CustomObjects.ListClusterCustomObjectAsync("policy", "v1", "poddisruptionbudgets", limit: 1, cancellationToken: ct);
+            return "policy/v1";
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return "policy/v1beta1";
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Forbidden && options.Namespaces.Count > 0)
+        {
+            return "policy/v1";
+        }
+    }
+
+    public void Dispose()
+    {
+        _prober?.Dispose();
+        _queue?.Dispose();
+    }
+}

@@ -1,0 +1,62 @@
+namespace ResilienceOperator;
+
+/// <summary>How the operator runs; set from the command line.</summary>
+internal sealed class OperatorOptions
+{
+    /// <summary>Kubeconfig file; null means in-cluster config, or ~/.kube/config outside a cluster.</summary>
+    public string? Kubeconfig { get; set; }
+    /// <summary>Namespaces to watch; empty means all.</summary>
+    public List<string> Namespaces { get; set; } = [];
+    public bool LeaderElect { get; set; }
+    public string LeaseNamespace { get; set; } = Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? "default";
+    public string LeaseName { get; set; } = "resilience-operator-leader";
+    public string Identity { get; set; } = Environment.MachineName + "-" + Guid.NewGuid().ToString("N")[..8];
+    public int Workers { get; set; } = 4;
+    /// <summary>Port for /healthz, /readyz and /metrics; 0 disables the endpoint.</summary>
+    public int Port { get; set; } = 8080;
+    public string BindAddress { get; set; } = "0.0.0.0";
+    /// <summary>text or json.</summary>
+    public string LogFormat { get; set; } = "text";
+    public string LogLevel { get; set; } = "Information";
+    public TimeSpan ResyncPeriod { get; set; } = TimeSpan.FromMinutes(10);
+
+    public static OperatorOptions Parse(IReadOnlyList<string> args)
+    {
+        var o = new OperatorOptions();
+        for (var i = 0; i < args.Count; i++)
+        {
+            string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--kubeconfig": o.Kubeconfig = Value(); break;
+                case "--namespaces": o.Namespaces = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; break;
+                case "--leader-elect": o.LeaderElect = true; break;
+                case "--leader-elect=false": o.LeaderElect = false; break;
+                case "--lease-namespace": o.LeaseNamespace = Value(); break;
+                case "--lease-name": o.LeaseName = Value(); break;
+                case "--workers": o.Workers = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--port": o.Port = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--bind-address": o.BindAddress = Value(); break;
+                case "--log-format": o.LogFormat = Value() is "json" or "text" ? args[i] : throw new ArgumentException("--log-format is text or json"); break;
+                case "--log-level": o.LogLevel = Value(); break;
+                default: throw new ArgumentException($"unknown option {args[i]}");
+            }
+        }
+        return o;
+    }
+
+    public const string Usage = """
+        usage: ResilienceOperator [options]
+               ResilienceOperator generate crds [--output DIR]
+          --kubeconfig PATH        kubeconfig file (default: in-cluster, else ~/.kube/config)
+          --namespaces a,b         watch only these namespaces (default: all)
+          --leader-elect           take part in leader election (Lease in --lease-namespace)
+          --lease-namespace NS     namespace of the leader-election Lease (default: $POD_NAMESPACE or default)
+          --lease-name NAME        name of the Lease (default: resilience-operator-leader)
+          --workers N              reconcile workers (default: 4)
+          --port N                 port for /healthz, /readyz, /metrics (default: 8080; 0 = off)
+          --bind-address ADDR      address for that port (default: 0.0.0.0)
+          --log-format text|json   console log format (default: text)
+          --log-level LEVEL        Trace, Debug, Information, Warning, Error (default: Information)
+        """;
+}
