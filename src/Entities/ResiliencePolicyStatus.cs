@@ -34,7 +34,7 @@ public sealed class TargetStatus
     public int ReadyReplicas { get; set; }
     /// <summary>The verdict of the health checks.</summary>
     public bool Healthy { get; set; }
-    /// <summary>Consecutive failed checks.</summary>
+    /// <summary>Consecutive failed checks, counted up to healthCheck.retries.</summary>
     public int ConsecutiveFailures { get; set; }
     /// <summary>When the verdict last changed; while healthy, the start of the healthy run.</summary>
     public DateTime? LastTransitionTime { get; set; }

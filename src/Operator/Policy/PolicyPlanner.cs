@@ -219,10 +219,12 @@ internal static class PolicyPlanner
         }
         status.ActiveTargets = next is null ? status.ActiveTargets : [next];
 
-        // Replica floors: minReplicas on the active target, standbyReplicas on passive ones.
+        // Replica floors: minReplicas on the active target (or, before there is one, the preferred
+        // target), standbyReplicas on passive ones.
+        var floorTarget = next ?? spec.ByPriority[0].Name;
         foreach (var t in spec.Targets)
         {
-            var floor = t.Name == next ? spec.MinReplicas : spec.StandbyReplicas ?? 0;
+            var floor = t.Name == floorTarget ? spec.MinReplicas : spec.StandbyReplicas ?? 0;
             if (fo.Pending?.To == t.Name) floor = Math.Max(floor, Math.Max(1, spec.MinReplicas));
             RaiseFloor(o, plan, t.Name, floor);
         }

@@ -27,8 +27,10 @@ internal sealed record TargetHealth(
             return new TargetHealth(check.Passed, check.Passed ? 0 : 1, check.Passed ? 1 : 0, check.Passed ? (DateTime?)null : now, now,
                 check.DesiredReplicas, check.ReadyPods, check.Message, check.Cold);
         }
-        var failures = check.Passed ? 0 : previous.ConsecutiveFailures + 1;
-        var successes = check.Passed ? previous.ConsecutiveSuccesses + 1 : 0;
+        // Counted up to the thresholds only: beyond them the number says nothing new, and a count
+        // that grows every interval would turn every check of a failed target into a status write.
+        var failures = check.Passed ? 0 : Math.Min(previous.ConsecutiveFailures + 1, retries);
+        var successes = check.Passed ? Math.Min(previous.ConsecutiveSuccesses + 1, successThreshold) : 0;
         DateTime? firstFailure = check.Passed ? null : previous.FirstFailureTime ?? now;
         var healthy = previous.Healthy
             ? !(failures >= retries)
