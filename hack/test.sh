@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests, then integration tests on a real local control plane that the
+# test fixture starts (hack/control-plane.sh). Installs what it needs; prints a final line
+# "N passed, N failed, N skipped" computed from the test runner's results.
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+RESULTS=$ROOT/.local/test-results
+rm -rf "$RESULTS"; mkdir -p "$RESULTS"
+
+command -v dotnet >/dev/null || { echo "dotnet SDK not found on PATH" >&2; exit 1; }
+# The control-plane binaries (built once, cached under ~/.cache) and the tools the tests call.
+bash hack/control-plane.sh build || { echo "could not build or find the control-plane binaries" >&2; exit 1; }
+bash hack/tools.sh || { echo "could not install the test tools" >&2; exit 1; }
+export PATH="$(bash hack/tools.sh --bin-dir):$PATH"
+
+status=0
+dotnet build ResilienceOperator.sln -c Release 2>&1 | tail -3
+[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+for project in tests/Operator.Tests tests/Integration.Tests; do
+  name=$(basename "$project")
+  dotnet test "$project" -c Release --no-build --logger "trx;LogFileName=$name.trx" --results-directory "$RESULTS" \
+    --logger "console;verbosity=normal" 2>&1 | grep -vE '^\s*$' | tail -n 400 || true
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+done
+
+passed=0; failed=0; skipped=0
+for trx in "$RESULTS"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+  get() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'; }
+  total=$(get total); executed=$(get executed); p=$(get passed); f=$(get failed); e=$(get error); t=$(get timeout); a=$(get aborted)
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0} + ${e:-0} + ${t:-0} + ${a:-0}))
+  skipped=$((skipped + ${total:-0} - ${executed:-0}))
+done
+expected_trx=2
+found=$(ls "$RESULTS"/*.trx 2>/dev/null | wc -l)
+if [ "$found" -lt "$expected_trx" ]; then
+  echo "only $found of $expected_trx test result files were written: a test run crashed" >&2
+  failed=$((failed + expected_trx - found)); status=1
+fi
+[ "$failed" -gt 0 ] && status=1
+echo "$passed passed, $failed failed, $skipped skipped"
+exit $status
