@@ -1,0 +1,14 @@
+namespace ResilienceOperator.NodeSimulator;
+
+/// <summary>How many nodes to simulate and what to call them.</summary>
+public sealed class NodeSimulatorOptions
+{
+    /// <summary>Number of Nodes registered.</summary>
+    public int Nodes { get; set; } = 2;
+
+    /// <summary>Node names are this prefix plus an index.</summary>
+    public string NodePrefix { get; set; } = "sim-node";
+
+    /// <summary>Concurrent writes to the API server.</summary>
+    public int Writers { get; set; } = 4;
+}

@@ -1,0 +1,73 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace ResilienceOperator.NodeSimulator;
+
+/// <summary>
+/// One listening socket on a pod IP and port: accepts TCP, and answers any HTTP request with
+/// 200 "ok", or 503 while the pod is faulted. One accept loop, no thread per connection.
+/// </summary>
+internal sealed class PodEndpoint : IDisposable
+{
+    private readonly TcpListener _listener;
+    private readonly Func<bool> _failing;
+    private readonly CancellationTokenSource _stop = new();
+
+    public PodEndpoint(IPAddress ip, int port, Func<bool> failing)
+    {
+        _failing = failing;
+        _listener = new TcpListener(ip, port);
+        _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        _listener.Start(64);
+        _ = AcceptLoopAsync();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket socket;
+            try { socket = await _listener.AcceptSocketAsync(_stop.Token); }
+            catch (Exception) { return; }
+            _ = ServeAsync(socket);
+        }
+    }
+
+    private async Task ServeAsync(Socket socket)
+    {
+        using var s = socket;
+        try
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            cts.CancelAfter(TimeSpan.FromSeconds(5));
+            var buffer = new byte[4096];
+            var read = 0;
+            // Read the request head; a plain TCP check sends nothing and just closes.
+            while (read < buffer.Length)
+            {
+                var n = await s.ReceiveAsync(buffer.AsMemory(read), SocketFlags.None, cts.Token);
+                if (n == 0) return;
+                read += n;
+                if (Encoding.ASCII.GetString(buffer, 0, read).Contains("\r\n\r\n", StringComparison.Ordinal)) break;
+            }
+            var failing = _failing();
+            var body = failing ? "unavailable\n" : "ok\n";
+            var head = $"HTTP/1.1 {(failing ? "503 Service Unavailable" : "200 OK")}\r\nContent-Type: text/plain\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n";
+            await s.SendAsync(Encoding.ASCII.GetBytes(head + body), SocketFlags.None, cts.Token);
+            s.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception)
+        {
+            // a client that went away is not our problem
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _listener.Stop();
+        _listener.Dispose();
+        _stop.Dispose();
+    }
+}
