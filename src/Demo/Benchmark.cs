@@ -1,0 +1,206 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using ResilienceOperator.Entities;
+using ResilienceOperator.Kubernetes;
+
+namespace ResilienceOperator.Demo;
+
+/// <summary>
+/// Measures on the local control plane and prints figures: failover latency over repeated
+/// runs, API writes per minute with healthy policies at rest, and memory with many policies.
+/// </summary>
+internal sealed class Benchmark(string[] args)
+{
+    private int Arg(string name, int fallback)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+
+    public async Task<int> RunAsync(CancellationToken ct)
+    {
+        var runs = Arg("--runs", 20);
+        var policies = Arg("--policies", 100);
+        var memoryPolicies = Arg("--memory-policies", 1000);
+        var restMinutes = Arg("--rest-seconds", 60) / 60.0;
+        var logFile = Path.Combine(Path.GetTempPath(), "resilience-operator-bench.log");
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(new FileLoggerProvider(logFile)).SetMinimumLevel(LogLevel.Warning));
+        Console.WriteLine($"starting the local control plane (log: {logFile})");
+        await using var cluster = await LocalCluster.StartAsync("bench", loggers);
+        var c = cluster.Client;
+
+        // Baseline memory of this process before the operator exists.
+        var heapBefore = Heap();
+        using var opClient = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(cluster.Kubeconfig));
+        using var stop = new CancellationTokenSource();
+        using var host = new OperatorHost(opClient, new OperatorOptions { Port = 0, Workers = 4 }, loggers);
+        var op = Task.Run(() => host.RunAsync(stop.Token), CancellationToken.None);
+        while (!host.IsLeading) await Task.Delay(50, ct);
+
+        if (runs > 0) await FailoverLatencyAsync(c, runs, ct);
+        if (policies > 0) await WritesAtRestAsync(c, policies, restMinutes, ct);
+        if (memoryPolicies > 0) await MemoryAsync(c, memoryPolicies, heapBefore, ct);
+
+        await stop.CancelAsync();
+        await op;
+        return 0;
+    }
+
+    private static async Task FailoverLatencyAsync(IKubernetes c, int runs, CancellationToken ct)
+    {
+        const string ns = "bench-failover";
+        await CreateGroupAsync(c, ns, "app", replicas: 2, interval: "1s", retries: 2, failbackDelay: "1s");
+        await WaitAsync(async () => await Selected(c, ns, "app") == "app-primary" && await ReadyAsync(c, ns, "app"), TimeSpan.FromSeconds(60), ct);
+        var wall = new List<double>();
+        var recorded = new List<double>();
+        for (var i = 0; i < runs; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            await Fault(c, ns, "app-primary", "\"unready\"");
+            await WaitAsync(async () => await Selected(c, ns, "app") == "app-standby", TimeSpan.FromSeconds(30), ct);
+            wall.Add(sw.Elapsed.TotalSeconds);
+            var last = (await GetPolicy(c, ns, "app")).Status!.Failover!.Last!;
+            recorded.Add((last.DetectionSeconds ?? 0) + (last.SwitchSeconds ?? 0));
+            await Fault(c, ns, "app-primary", "null");
+            await WaitAsync(async () => await Selected(c, ns, "app") == "app-primary", TimeSpan.FromSeconds(30), ct);
+            Console.Write($"\rfailover run {i + 1}/{runs}: {wall[^1]:0.00}s   ");
+        }
+        Console.WriteLine();
+        var bound = 1.0 * 2;
+        Console.WriteLine($"failover latency over {runs} runs (interval 1s, retries 2; fault injected -> Service selector switched, wall clock):");
+        Console.WriteLine($"  median {Percentile(wall, 50):0.00}s  p95 {Percentile(wall, 95):0.00}s  min {wall.Min():0.00}s  max {wall.Max():0.00}s");
+        Console.WriteLine($"  ratio to interval x retries ({bound:0}s): median {Percentile(wall, 50) / bound:0.00}, p95 {Percentile(wall, 95) / bound:0.00}; bound interval x retries + 2s = {bound + 2:0}s");
+        Console.WriteLine($"  as recorded in status (detection + switch): median {Percentile(recorded, 50):0.00}s  p95 {Percentile(recorded, 95):0.00}s");
+    }
+
+    private static async Task WritesAtRestAsync(IKubernetes c, int count, double minutes, CancellationToken ct)
+    {
+        const string ns = "bench-rest";
+        var sw = Stopwatch.StartNew();
+        await c.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns } }, cancellationToken: ct);
+        for (var i = 0; i < count; i++) await CreateGroupAsync(c, ns, $"p{i:000}", replicas: 1, interval: "2s", retries: 2, failbackDelay: "10s", createNamespace: false);
+        await WaitAsync(async () =>
+        {
+            var list = await ListPolicies(c, ns);
+            return list.Count == count && list.All(p => p.Status?.Conditions?.Any(x => x.Type == "Ready" && x.Status == "True") == true);
+        }, TimeSpan.FromMinutes(5), ct);
+        Console.WriteLine($"{count} policies (200 Deployments, {count} Services) Ready in {sw.Elapsed.TotalSeconds:0.0}s");
+        await Task.Delay(TimeSpan.FromSeconds(5), ct); // let the last status writes land
+        var before = ClusterWriter.TotalWrites;
+        var window = TimeSpan.FromMinutes(minutes);
+        await Task.Delay(window, ct);
+        var writes = ClusterWriter.TotalWrites - before;
+        Console.WriteLine($"API writes with {count} healthy policies at rest: {writes} in {window.TotalSeconds:0}s = {writes / window.TotalMinutes:0.0} per minute (target 0)");
+    }
+
+    private static async Task MemoryAsync(IKubernetes c, int count, long heapBefore, CancellationToken ct)
+    {
+        const string ns = "bench-memory";
+        await CreateGroupAsync(c, ns, "shared", replicas: 1, interval: "10s", retries: 3, failbackDelay: "60s");
+        var sw = Stopwatch.StartNew();
+        for (var i = 0; i < count; i++)
+        {
+            await c.CoreV1.CreateNamespacedServiceAsync(new V1Service
+            {
+                Metadata = new V1ObjectMeta { Name = $"svc{i:0000}" },
+                Spec = new V1ServiceSpec { Selector = new Dictionary<string, string> { ["app"] = "shared-primary" }, Ports = [new V1ServicePort { Port = 80 }] },
+            }, ns, cancellationToken: ct);
+            await CreatePolicyAsync(c, ns, $"m{i:0000}", "shared", $"svc{i:0000}", "10s", 3, "60s");
+        }
+        await WaitAsync(async () => (await ListPolicies(c, ns)).Count(p => p.Status?.ObservedGeneration == 1) >= count, TimeSpan.FromMinutes(10), ct);
+        Console.WriteLine($"{count} more policies created and reconciled in {sw.Elapsed.TotalSeconds:0.0}s");
+        await Task.Delay(TimeSpan.FromSeconds(15), ct);
+        var heap = Heap();
+        using var proc = Process.GetCurrentProcess();
+        proc.Refresh();
+        Console.WriteLine($"memory with {count + 101} policies cached and checked: managed heap +{(heap - heapBefore) / 1048576.0:0.0} MiB over the pre-operator baseline " +
+                          $"(process working set {proc.WorkingSet64 / 1048576.0:0} MiB, including the node simulator and this benchmark)");
+    }
+
+    private static long Heap()
+    {
+        GC.Collect(2, GCCollectionMode.Forced, true, true);
+        GC.WaitForPendingFinalizers();
+        return GC.GetTotalMemory(true);
+    }
+
+    private static async Task CreateGroupAsync(IKubernetes c, string ns, string name, int replicas, string interval, int retries, string failbackDelay, bool createNamespace = true)
+    {
+        if (createNamespace) await c.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns } });
+        foreach (var role in new[] { "primary", "standby" })
+        {
+            var labels = new Dictionary<string, string> { ["app"] = $"{name}-{role}" };
+            await c.AppsV1.CreateNamespacedDeploymentAsync(new V1Deployment
+            {
+                Metadata = new V1ObjectMeta { Name = $"{name}-{role}" },
+                Spec = new V1DeploymentSpec
+                {
+                    Replicas = replicas,
+                    Selector = new V1LabelSelector { MatchLabels = labels },
+                    Template = new V1PodTemplateSpec
+                    {
+                        Metadata = new V1ObjectMeta { Labels = labels },
+                        Spec = new V1PodSpec { Containers = [new V1Container { Name = "app", Image = "sim/app:1", Ports = [new V1ContainerPort { ContainerPort = 8080 }] }] },
+                    },
+                },
+            }, ns);
+        }
+        await c.CoreV1.CreateNamespacedServiceAsync(new V1Service
+        {
+            Metadata = new V1ObjectMeta { Name = name },
+            Spec = new V1ServiceSpec { Selector = new Dictionary<string, string> { ["app"] = $"{name}-primary" }, Ports = [new V1ServicePort { Port = 80, TargetPort = 8080 }] },
+        }, ns);
+        await CreatePolicyAsync(c, ns, name, name, name, interval, retries, failbackDelay);
+    }
+
+    private static Task CreatePolicyAsync(IKubernetes c, string ns, string name, string group, string service, string interval, int retries, string failbackDelay) =>
+        c.CustomObjects.CreateNamespacedCustomObjectAsync(new ResiliencePolicy
+        {
+            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns },
+            Spec = new ResiliencePolicySpec
+            {
+                Targets = [new TargetSpec { Name = $"{group}-primary", Priority = 0 }, new TargetSpec { Name = $"{group}-standby", Priority = 10 }],
+                Service = new ServiceReference { Name = service },
+                HealthCheck = new HealthCheckSpec { Interval = interval, Timeout = "500ms", Retries = retries, Http = new HttpProbeSpec { Path = "/healthz", Port = 8080 } },
+                Failover = new FailoverSpec { FailbackDelay = failbackDelay, CircuitBreaker = new CircuitBreakerSpec { MaxFailovers = 100 } },
+            },
+        }, ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ns, ResiliencePolicy.KubePluralName);
+
+    private static async Task<ResiliencePolicy> GetPolicy(IKubernetes c, string ns, string name) => KubernetesJson.Deserialize<ResiliencePolicy>((JsonElement)
+        await c.CustomObjects.GetNamespacedCustomObjectAsync(ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ns, ResiliencePolicy.KubePluralName, name));
+
+    private static async Task<IList<ResiliencePolicy>> ListPolicies(IKubernetes c, string ns) => KubernetesJson.Deserialize<ResiliencePolicyList>((JsonElement)
+        await c.CustomObjects.ListNamespacedCustomObjectAsync(ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ns, ResiliencePolicy.KubePluralName)).Items;
+
+    private static async Task<bool> ReadyAsync(IKubernetes c, string ns, string name) =>
+        (await GetPolicy(c, ns, name)).Status?.Conditions?.Any(x => x.Type == "Ready" && x.Status == "True") == true;
+
+    private static async Task<string?> Selected(IKubernetes c, string ns, string service) =>
+        (await c.CoreV1.ReadNamespacedServiceAsync(service, ns)).Spec.Selector?.TryGetValue("app", out var v) == true ? v : null;
+
+    private static Task Fault(IKubernetes c, string ns, string deployment, string value) =>
+        c.AppsV1.PatchNamespacedDeploymentAsync(new V1Patch("{\"metadata\":{\"annotations\":{\"sim.resilience.dev/fault\":" + value + "}}}", V1Patch.PatchType.MergePatch), deployment, ns);
+
+    private static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"benchmark step did not finish within {timeout}");
+            await Task.Delay(50, ct);
+        }
+    }
+
+    private static double Percentile(List<double> values, double p)
+    {
+        var sorted = values.Order().ToList();
+        var rank = (p / 100.0) * (sorted.Count - 1);
+        var lo = (int)Math.Floor(rank);
+        var hi = (int)Math.Ceiling(rank);
+        return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo);
+    }
+}

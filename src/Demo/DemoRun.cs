@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using System.Text.Json;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using ResilienceOperator.Entities;
+
+namespace ResilienceOperator.Demo;
+
+/// <summary>
+/// The README's first command: a local control plane, the sample application and policy, the
+/// operator, a fault in the primary, and everything that follows, printed as it happens.
+/// </summary>
+internal sealed class DemoRun(bool watch)
+{
+    private const string Ns = "demo";
+    private readonly Stopwatch _clock = new();
+    private string _lastLine = "";
+
+    public async Task<int> RunAsync(CancellationToken ct)
+    {
+        Step("Starting the local control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) and the node simulator");
+        var logFile = Path.Combine(Path.GetTempPath(), "resilience-operator-demo.log");
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(new FileLoggerProvider(logFile)).SetMinimumLevel(LogLevel.Information));
+        await using var cluster = await LocalCluster.StartAsync("demo", loggers);
+        Console.WriteLine($"  kubeconfig: {cluster.Kubeconfig}   operator log: {logFile}");
+        await cluster.KubectlAsync("create", "namespace", Ns);
+
+        Step("Installing config/samples: checkout-primary (3 pods), checkout-standby (1 pod), Service checkout, ResiliencePolicy checkout");
+        var (code, output) = await cluster.KubectlAsync("apply", "--validate=false", "-n", Ns, "-f", Path.Combine(cluster.RepoRoot, "config", "samples"));
+        if (code != 0) { Console.Error.WriteLine(output); return 1; }
+
+        Step("Starting the operator");
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var opClient = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(cluster.Kubeconfig));
+        using var host = new OperatorHost(opClient, new OperatorOptions { Namespaces = [Ns], Port = 0 }, loggers);
+        var opTask = Task.Run(() => host.RunAsync(stop.Token), CancellationToken.None);
+        _clock.Start();
+        var c = cluster.Client;
+
+        await WatchUntilAsync(c, s => s.Ready == "True", TimeSpan.FromSeconds(60), "policy Ready", ct);
+        Step("Injecting a fault: checkout-primary's pods stop being ready (sim.resilience.dev/fault=unready)");
+        var faultAt = _clock.Elapsed;
+        await Annotate(c, "checkout-primary", "\"unready\"");
+        await WatchUntilAsync(c, s => s.Selected == "standby", TimeSpan.FromSeconds(30), "traffic on checkout-standby", ct);
+        var switchedAt = _clock.Elapsed;
+        var policy = await GetPolicy(c);
+        var last = policy.Status?.Failover?.Last;
+        Console.WriteLine($"  => failover: {last?.From} -> {last?.To}; detection {last?.DetectionSeconds:0.00}s, switch {last?.SwitchSeconds:0.000}s after the verdict; " +
+                          $"{(switchedAt - faultAt).TotalSeconds:0.00}s from fault to Service switch (bound: interval 1s x retries 2 + 2s = 4s)");
+
+        Step("Removing the fault: checkout-primary recovers; traffic returns after failbackDelay (8s) of continuous health");
+        await Annotate(c, "checkout-primary", "null");
+        var healedAt = _clock.Elapsed;
+        await WatchUntilAsync(c, s => s.Selected == "primary", TimeSpan.FromSeconds(40), "traffic back on checkout-primary", ct);
+        policy = await GetPolicy(c);
+        Console.WriteLine($"  => failback {(_clock.Elapsed - healedAt).TotalSeconds:0.0}s after the fault was removed; failovers so far: {policy.Status?.Failover?.Count}");
+
+        Step("Summary");
+        var (_, events) = await cluster.KubectlAsync("get", "events", "-n", Ns, "--field-selector", "involvedObject.kind=ResiliencePolicy",
+            "--sort-by=.lastTimestamp", "-o", "custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message");
+        Console.WriteLine(Indent(events));
+        var (_, rp) = await cluster.KubectlAsync("get", "rp", "-n", Ns, "-o", "wide");
+        Console.WriteLine(Indent(rp));
+        if (watch)
+        {
+            Step("Watching (Ctrl-C to stop). Try: kubectl --kubeconfig " + cluster.Kubeconfig + " -n demo annotate deploy checkout-primary sim.resilience.dev/fault=http-fail");
+            try { await WatchUntilAsync(c, _ => false, Timeout.InfiniteTimeSpan, "never", stop.Token); } catch (OperationCanceledException) { }
+        }
+        await stop.CancelAsync();
+        await opTask;
+        return 0;
+    }
+
+    private sealed record Snapshot(string Line, string? Selected, string? Ready);
+
+    private async Task WatchUntilAsync(IKubernetes c, Func<Snapshot, bool> done, TimeSpan timeout, string what, CancellationToken ct = default)
+    {
+        var deadline = timeout == Timeout.InfiniteTimeSpan ? DateTime.MaxValue : DateTime.UtcNow + timeout;
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            var s = await Observe(c);
+            if (s.Line != _lastLine)
+            {
+                Console.WriteLine($"  t+{_clock.Elapsed.TotalSeconds,6:0.0}s  {s.Line}");
+                _lastLine = s.Line;
+            }
+            if (done(s)) return;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"demo: waited {timeout.TotalSeconds}s for {what}");
+            await Task.Delay(200, ct);
+        }
+    }
+
+    private static async Task<Snapshot> Observe(IKubernetes c)
+    {
+        ResiliencePolicy? policy = null;
+        try { policy = await GetPolicy(c); } catch (k8s.Autorest.HttpOperationException) { }
+        var svc = await c.CoreV1.ReadNamespacedServiceAsync("checkout", Ns);
+        var selected = svc.Spec.Selector?.TryGetValue("app.kubernetes.io/instance", out var v) == true ? v : "?";
+        var parts = new List<string>();
+        foreach (var name in new[] { "checkout-primary", "checkout-standby" })
+        {
+            var d = await c.AppsV1.ReadNamespacedDeploymentAsync(name, Ns);
+            var t = policy?.Status?.Targets?.FirstOrDefault(x => x.Name == name);
+            var health = t is null ? "unchecked" : t.Healthy ? "healthy" : t.Message?.StartsWith("cold", StringComparison.Ordinal) == true ? "cold" : "UNHEALTHY";
+            parts.Add($"{name[9..]} {d.Status?.ReadyReplicas ?? 0}/{d.Spec.Replicas} {health,-9}");
+        }
+        var ready = policy?.Status?.Conditions?.FirstOrDefault(x => x.Type == "Ready");
+        var line = $"{string.Join(" | ", parts)} | Service -> {selected,-7} | Ready={ready?.Status ?? "-"} {ready?.Reason}";
+        return new Snapshot(line, selected, ready?.Status);
+    }
+
+    private static async Task<ResiliencePolicy> GetPolicy(IKubernetes c) => KubernetesJson.Deserialize<ResiliencePolicy>((JsonElement)
+        await c.CustomObjects.GetNamespacedCustomObjectAsync(ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, Ns, ResiliencePolicy.KubePluralName, "checkout"));
+
+    private static Task Annotate(IKubernetes c, string deployment, string value) =>
+        c.AppsV1.PatchNamespacedDeploymentAsync(new V1Patch("{\"metadata\":{\"annotations\":{\"sim.resilience.dev/fault\":" + value + "}}}", V1Patch.PatchType.MergePatch), deployment, Ns);
+
+    private void Step(string text)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"== [{_clock.Elapsed.TotalSeconds:0.0}s] {text}");
+    }
+
+    private static string Indent(string s) => string.Join(Environment.NewLine, s.TrimEnd().Split('\n').Select(l => "  " + l));
+}

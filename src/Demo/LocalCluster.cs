@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using k8s;
+using Microsoft.Extensions.Logging;
+
+namespace ResilienceOperator.Demo;
+
+/// <summary>The project's local control plane plus the node simulator, for the demo and the benchmark.</summary>
+internal sealed class LocalCluster : IAsyncDisposable
+{
+    private readonly string _stateDir;
+    private NodeSimulator.NodeSimulator? _simulator;
+
+    private LocalCluster(string repoRoot, string stateDir)
+    {
+        RepoRoot = repoRoot;
+        _stateDir = stateDir;
+        Kubeconfig = Path.Combine(stateDir, "kubeconfig");
+    }
+
+    public string RepoRoot { get; }
+    public string Kubeconfig { get; }
+    public IKubernetes Client { get; private set; } = null!;
+    public string StateDir => _stateDir;
+
+    public static async Task<LocalCluster> StartAsync(string name, ILoggerFactory loggers)
+    {
+        var root = FindRepoRoot();
+        var cluster = new LocalCluster(root, Path.Combine(root, ".local", name));
+        var (code, output) = await cluster.ScriptAsync("up");
+        if (code != 0) throw new InvalidOperationException("hack/control-plane.sh up failed:\n" + output);
+        cluster.Client = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(cluster.Kubeconfig));
+        cluster._simulator = new NodeSimulator.NodeSimulator(cluster.Client, new NodeSimulator.NodeSimulatorOptions(), loggers.CreateLogger("NodeSimulator"));
+        await cluster._simulator.StartAsync(CancellationToken.None);
+        var (c2, o2) = await cluster.KubectlAsync("apply", "--validate=false", "-f", Path.Combine(root, "config", "crd"));
+        if (c2 != 0) throw new InvalidOperationException("installing the CRDs failed:\n" + o2);
+        await cluster.KubectlAsync("wait", "--for=condition=Established", "crd", "--all", "--timeout=30s");
+        return cluster;
+    }
+
+    public Task<(int Code, string Output)> KubectlAsync(params string[] args) =>
+        RunAsync("kubectl", ["--kubeconfig", Kubeconfig, .. args], null);
+
+    private Task<(int, string)> ScriptAsync(string verb) =>
+        RunAsync("bash", [Path.Combine(RepoRoot, "hack", "control-plane.sh"), verb], new() { ["RESILIENCE_LOCAL_DIR"] = _stateDir });
+
+    private static async Task<(int, string)> RunAsync(string file, IEnumerable<string> args, Dictionary<string, string>? env)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env ?? []) psi.Environment[k] = v;
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        return (p.ExitCode, await stdout + await stderr);
+    }
+
+    private static string FindRepoRoot()
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+                if (File.Exists(Path.Combine(dir.FullName, "ResilienceOperator.sln"))) return dir.FullName;
+        }
+        throw new InvalidOperationException("run from inside the ResilienceOperator repository");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_simulator is not null) await _simulator.DisposeAsync();
+        (Client as IDisposable)?.Dispose();
+        await ScriptAsync("down");
+    }
+}

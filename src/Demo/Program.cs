@@ -1,0 +1,30 @@
+namespace ResilienceOperator.Demo;
+
+internal static class Program
+{
+    private static async Task<int> Main(string[] args)
+    {
+        using var cts = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
+        var command = args.Length > 0 ? args[0] : "demo";
+        try
+        {
+            return command switch
+            {
+                "demo" => await new DemoRun(args.Contains("--watch")).RunAsync(cts.Token),
+                "bench" => await new Benchmark(args).RunAsync(cts.Token),
+                _ => Usage(),
+            };
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+            return 0;
+        }
+    }
+
+    private static int Usage()
+    {
+        Console.Error.WriteLine("usage: ResilienceOperator.Demo demo [--watch] | bench [--runs 20] [--policies 100] [--memory-policies 1000]");
+        return 2;
+    }
+}

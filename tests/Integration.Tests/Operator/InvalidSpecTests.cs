@@ -1,0 +1,80 @@
+using k8s;
+using k8s.Models;
+using ResilienceOperator.Entities;
+using ResilienceOperator.IntegrationTests.Harness;
+
+namespace ResilienceOperator.IntegrationTests.Operator;
+
+/// <summary>What the schema cannot reject becomes Ready=False, reason InvalidSpec, naming the field; others carry on.</summary>
+[Collection("cluster")]
+public sealed class InvalidSpecTests(ClusterFixture cluster)
+{
+    [Fact]
+    public async Task InvalidSpec_EachCase_ReadyFalseNamingFieldAndValidPolicyUnaffected()
+    {
+        var s = await Scenario.CreateAsync(cluster, "invalid");
+        await s.Client.CoreV1.CreateNamespacedServiceAsync(ClusterFixture.Service("other", s.Namespace, new Dictionary<string, string> { ["app"] = "other" }), s.Namespace);
+        await using var op = await OperatorRunner.StartAsync(cluster.KubeconfigPath, s.Namespace);
+        await s.ApplyPolicyAsync(Scenario.Policy(s.Namespace));
+        await s.WaitForConditionAsync("Ready", "True");
+
+        var cases = new (string Name, Action<ResiliencePolicySpec> Break, string Field)[]
+        {
+            ("unknown-deployment", p => { p.Service.Name = "other"; p.Targets[1].Name = "missing"; }, "spec.targets[1].name: Deployment \"missing\" not found"),
+            ("duplicate-targets", p => { p.Service.Name = "other"; p.Targets[1].Name = "primary"; }, "spec.targets[1].name: duplicate"),
+            ("missing-service", p => p.Service.Name = "nope", "spec.service.name: Service \"nope\" not found"),
+            ("service-taken", _ => { }, "spec.service.name: Service \"checkout\" is already steered by ResiliencePolicy \"checkout\""),
+            ("timeout-over-interval", p => { p.Service.Name = "other"; p.HealthCheck!.Timeout = "2s"; }, "spec.healthCheck.timeout"),
+            ("unknown-probe-port", p => { p.Service.Name = "other"; p.HealthCheck!.Http!.Port = 9999; }, "spec.healthCheck.http.port"),
+        };
+        foreach (var (name, breakIt, field) in cases)
+        {
+            var policy = Scenario.Policy(s.Namespace, breakIt);
+            policy.Metadata.Name = name;
+            await s.ApplyPolicyAsync(policy);
+            await s.WaitForConditionAsync("Ready", "False", "InvalidSpec", name: name);
+            var ready = await s.ConditionAsync("Ready", name);
+            Assert.Contains(field, ready!.Message, StringComparison.Ordinal);
+        }
+        // The valid policy kept its traffic and its readiness throughout.
+        Assert.Equal("primary", await s.SelectedAppAsync());
+        Assert.Equal("True", (await s.ConditionAsync("Ready"))!.Status);
+        Assert.Contains(await s.PolicyEventsAsync(), e => e.Reason == "InvalidSpec" && e.Type == "Warning");
+        // Fixing a policy makes it valid without a restart.
+        await s.Client.CustomObjects.PatchNamespacedCustomObjectAsync(
+            new V1Patch("""{"spec":{"targets":[{"name":"primary","priority":0},{"name":"standby","priority":10}]}}""", V1Patch.PatchType.MergePatch),
+            ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, s.Namespace, ResiliencePolicy.KubePluralName, "unknown-deployment");
+        await ClusterFixture.WaitUntilAsync(async () => (await s.ConditionAsync("Ready", "unknown-deployment"))?.Reason != "InvalidSpec",
+            TimeSpan.FromSeconds(15), "fixed policy no longer InvalidSpec");
+    }
+
+    [Fact]
+    public async Task Schema_InvalidValues_RejectedWith422NamingTheField()
+    {
+        var ns = await cluster.CreateNamespaceAsync("schema");
+        var cases = new (string Yaml, string Field)[]
+        {
+            ("healthCheck: {interval: \"5 seconds\"}", "spec.healthCheck.interval"),
+            ("mode: Sideways", "spec.mode"),
+            ("healthCheck: {retries: 0}", "spec.healthCheck.retries"),
+        };
+        foreach (var (yaml, field) in cases)
+        {
+            var manifest = $"""
+                apiVersion: resilience.dev/v1alpha1
+                kind: ResiliencePolicy
+                metadata: {"{"}name: bad, namespace: {ns}{"}"}
+                spec:
+                  targets: [{"{"}name: primary{"}"}]
+                  service: {"{"}name: checkout{"}"}
+                  {yaml}
+                """;
+            var file = Path.Combine(Path.GetTempPath(), $"bad-{Guid.NewGuid():N}.yaml");
+            await File.WriteAllTextAsync(file, manifest);
+            var (code, _, stderr) = await cluster.RunKubectlAsync("apply", "--validate=false", "-f", file);
+            File.Delete(file);
+            Assert.NotEqual(0, code);
+            Assert.Contains(field, stderr, StringComparison.Ordinal);
+        }
+    }
+}
