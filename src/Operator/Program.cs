@@ -12,7 +12,7 @@ internal static class Program
 {
     private static async Task<int> Main(string[] args)
     {
-        // GENERATE-HOOK
+        if (args.Length > 0 && args[0] == "generate") return Crds.CrdGenerator.Run(args);
         if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(OperatorOptions.Usage); return 0; }
         OperatorOptions options;
         try { options = OperatorOptions.Parse(args); }
