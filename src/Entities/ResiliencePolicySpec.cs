@@ -56,6 +56,21 @@ public sealed class ResiliencePolicySpec
 
     /// <summary>Failback and the circuit breaker that stops failover flapping.</summary>
     public FailoverSpec? Failover { get; set; }
+
+    /// <summary>Recovery objectives: the operator checks the spec against them and reports what it measures.</summary>
+    public ObjectivesSpec? Objectives { get; set; }
+}
+
+/// <summary>Recovery time and recovery point objectives.</summary>
+public sealed class ObjectivesSpec
+{
+    /// <summary>Recovery time objective: from a failure detected to serving again. `healthCheck.interval` × `retries` must fit inside it.</summary>
+    [SchemaPattern(DurationFormat.Pattern)]
+    public string? Rto { get; set; }
+
+    /// <summary>Recovery point objective: the greatest acceptable age of the newest good backup.</summary>
+    [SchemaPattern(DurationFormat.Pattern)]
+    public string? Rpo { get; set; }
 }
 
 /// <summary>One Deployment of the failover group.</summary>

@@ -58,6 +58,18 @@ internal sealed record EffectiveSpec(
             return (null, $"spec.failover.circuitBreaker.cooldown: \"{cb.Cooldown}\" is not a duration");
         if (hc.Retries < 1) return (null, "spec.healthCheck.retries: must be at least 1");
         if (hc.MinReadyPercent is < 1 or > 100) return (null, "spec.healthCheck.minReadyPercent: must be 1..100");
+        if (hc.SuccessThreshold < 1) return (null, "spec.healthCheck.successThreshold: must be at least 1");
+        TimeSpan? rto = null;
+        if (spec.Objectives?.Rto is { } rtoText)
+        {
+            if (!GoDuration.TryParse(rtoText, out var r) || r <= TimeSpan.Zero)
+                return (null, $"spec.objectives.rto: \"{rtoText}\" is not a positive duration");
+            if (interval * hc.Retries > r)
+                return (null, $"spec.healthCheck: interval {hc.Interval} × retries {hc.Retries} = {GoDuration.Format(interval * hc.Retries)} is longer than spec.objectives.rto {rtoText}: a failure could not even be detected in time");
+            rto = r;
+        }
+        if (spec.Objectives?.Rpo is { } rpoText && (!GoDuration.TryParse(rpoText, out var rpo) || rpo <= TimeSpan.Zero))
+            return (null, $"spec.objectives.rpo: \"{rpoText}\" is not a positive duration");
         var red = spec.Redundancy;
         if (red?.MinReplicas is < 0) return (null, "spec.redundancy.minReplicas: must not be negative");
         if (red?.StandbyReplicas is < 0) return (null, "spec.redundancy.standbyReplicas: must not be negative");
@@ -65,8 +77,11 @@ internal sealed record EffectiveSpec(
             spec.Mode, [.. spec.Targets], spec.Service!.Name,
             red?.MinReplicas ?? 0, red?.StandbyReplicas, red?.PodDisruptionBudget?.MaxUnavailable, red?.Spread,
             interval, timeout, hc.Retries, Math.Max(1, hc.SuccessThreshold), hc.MinReadyPercent, hc.Http, hc.Tcp, hc.OnFail,
-            fo.Failback, failbackDelay, Math.Max(1, cb.MaxFailovers), window, cooldown), null);
+            fo.Failback, failbackDelay, Math.Max(1, cb.MaxFailovers), window, cooldown) { Rto = rto }, null);
     }
+
+    /// <summary>The declared recovery time objective, if any.</summary>
+    public TimeSpan? Rto { get; init; }
 
     /// <summary>Longest time from a failure to its verdict.</summary>
     public TimeSpan DetectionBound => Interval * Retries;

@@ -25,6 +25,7 @@ public sealed class InvalidSpecTests(ClusterFixture cluster)
             ("missing-service", p => p.Service.Name = "nope", "spec.service.name: Service \"nope\" not found"),
             ("service-taken", _ => { }, "spec.service.name: Service \"checkout\" is already steered by ResiliencePolicy \"checkout\""),
             ("timeout-over-interval", p => { p.Service.Name = "other"; p.HealthCheck!.Timeout = "2s"; }, "spec.healthCheck.timeout"),
+            ("detection-over-rto", p => { p.Service.Name = "other"; p.Objectives = new ObjectivesSpec { Rto = "1s" }; }, "longer than spec.objectives.rto 1s"),
             ("unknown-probe-port", p => { p.Service.Name = "other"; p.HealthCheck!.Http!.Port = 9999; }, "spec.healthCheck.http.port"),
         };
         foreach (var (name, breakIt, field) in cases)

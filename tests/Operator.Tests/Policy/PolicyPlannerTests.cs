@@ -211,6 +211,7 @@ public sealed class PolicyPlannerTests
     [InlineData("unknown-port", "spec.healthCheck.http.port")]
     [InlineData("both-probes", "spec.healthCheck: set http or tcp")]
     [InlineData("match-expressions", "matchExpressions")]
+    [InlineData("detection-over-rto", "spec.healthCheck: interval 1s × retries 2 = 2s is longer than spec.objectives.rto 1500ms")]
     public void Plan_InvalidSpec_ReadyFalseNamingTheFieldAndNoActions(string @case, string expected)
     {
         var b = new PolicyBuilder();
@@ -228,6 +229,7 @@ public sealed class PolicyPlannerTests
                 b.Policy.Spec.HealthCheck!.Http = new HttpProbeSpec { Path = "/", Port = 8080 };
                 b.Policy.Spec.HealthCheck.Tcp = new TcpProbeSpec { Port = 8080 };
                 break;
+            case "detection-over-rto": b.Policy.Spec.Objectives = new ObjectivesSpec { Rto = "1500ms" }; break;
             case "match-expressions":
                 b.Deployments["standby"].Spec.Selector.MatchExpressions = [new k8s.Models.V1LabelSelectorRequirement { Key = "app", OperatorProperty = "In", Values = ["x"] }];
                 break;
