@@ -258,7 +258,7 @@ internal static class CrdGenerator
         long l => l.ToString(CultureInfo.InvariantCulture),
         double d when d == Math.Floor(d) && Math.Abs(d) < 1e15 => ((long)d).ToString(CultureInfo.InvariantCulture),
         double d => d.ToString("R", CultureInfo.InvariantCulture),
-        Enum e => e.ToString(),
+        Enum e => Scalar(e.ToString()),
         string s => NeedsQuotes(s) ? Quote(s) : s,
         _ => Quote(Convert.ToString(v, CultureInfo.InvariantCulture) ?? ""),
     };
@@ -266,7 +266,8 @@ internal static class CrdGenerator
     private static bool NeedsQuotes(string s) =>
         s.Length == 0 || s.Any(c => c is ':' or '#' or '{' or '}' or '[' or ']' or ',' or '&' or '*' or '!' or '|' or '>' or '\'' or '"' or '%' or '@' or '`' or '\\' or '\n')
         || char.IsWhiteSpace(s[0]) || char.IsWhiteSpace(s[^1]) || s[0] is '-' or '?' or '.' or '^' or '$' or '/'
-        || s is "true" or "false" or "null" or "yes" or "no" or "on" or "off" or "~" || double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
+        // YAML 1.1 readers (the API server's among them) take these as booleans or null in any case.
+        || s.ToLowerInvariant() is "true" or "false" or "null" or "yes" or "no" or "on" or "off" or "y" or "n" or "~" || double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
 
     private static string Quote(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal) + "\"";
 

@@ -152,10 +152,34 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion) 
     {
         var patch = new JsonArray(
             new JsonObject { ["op"] = "test", ["path"] = "/metadata/resourceVersion", ["value"] = policy.Metadata.ResourceVersion },
-            new JsonObject { ["op"] = "add", ["path"] = "/status", ["value"] = JsonNode.Parse(KubernetesJson.Serialize(status)) });
+            new JsonObject { ["op"] = "add", ["path"] = "/status", ["value"] = WireForm(status) });
         return Guard("resiliencepolicies/status", "patch", () => client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
             new V1Patch(patch.ToJsonString(), V1Patch.PatchType.JsonPatch), ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion,
             policy.Metadata.NamespaceProperty, ResiliencePolicy.KubePluralName, policy.Metadata.Name, fieldManager: FieldManager, cancellationToken: ct));
+    }
+
+    /// <summary>
+    /// The status as it is sent and compared: without null members (the schema types every field,
+    /// and null is neither a string nor an integer) and without empty strings (a JSON patch on the
+    /// 1.20 API server turns "" into null and then rejects it).
+    /// </summary>
+    internal static JsonNode WireForm(ResiliencePolicyStatus status) =>
+        WithoutEmpty(JsonNode.Parse(KubernetesJson.Serialize(status)))!;
+
+    private static JsonNode? WithoutEmpty(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var key in o.Where(kv => kv.Value is null || (kv.Value is JsonValue v && v.TryGetValue<string>(out var str) && str.Length == 0))
+                    .Select(kv => kv.Key).ToList()) o.Remove(key);
+                foreach (var (_, v) in o) WithoutEmpty(v);
+                break;
+            case JsonArray a:
+                foreach (var v in a) WithoutEmpty(v);
+                break;
+        }
+        return node;
     }
 
     public Task SetFinalizerAsync(ResiliencePolicy policy, bool present, CancellationToken ct)

@@ -168,8 +168,8 @@ internal sealed class ResiliencePolicyReconciler(
     {
         // Round-trip through the serializer so that precision lost on the wire does not make
         // every reconcile look like a change: a healthy policy writes nothing.
-        var planned = KubernetesJson.Serialize(KubernetesJson.Deserialize<ResiliencePolicyStatus>(KubernetesJson.Serialize(status)));
-        var current = policy.Status is null ? "" : KubernetesJson.Serialize(policy.Status);
+        var planned = ClusterWriter.WireForm(KubernetesJson.Deserialize<ResiliencePolicyStatus>(KubernetesJson.Serialize(status))).ToJsonString();
+        var current = policy.Status is null ? "" : ClusterWriter.WireForm(policy.Status).ToJsonString();
         if (planned == current) return;
         await writer.PatchStatusAsync(policy, status, ct);
     }
