@@ -1,0 +1,71 @@
+{{/* Chart name, overridable with nameOverride. */}}
+{{- define "resilience-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Full name of the release's objects: fullnameOverride, else the release name when it already
+contains the chart name, else "<release>-<chart>". Kept to 52 characters so suffixes such as
+"-leader-election" still fit in 63.
+*/}}
+{{- define "resilience-operator.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 52 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Chart name and version, for the helm.sh/chart label. */}}
+{{- define "resilience-operator.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels on every object of the release. */}}
+{{- define "resilience-operator.labels" -}}
+helm.sh/chart: {{ include "resilience-operator.chart" . }}
+{{ include "resilience-operator.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: operator
+{{- end }}
+
+{{/* Labels that select the operator's pods (immutable once installed). */}}
+{{- define "resilience-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "resilience-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* The ServiceAccount the operator runs as. */}}
+{{- define "resilience-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "resilience-operator.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The container image reference; the tag defaults to the chart's appVersion. */}}
+{{- define "resilience-operator.image" -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+
+{{/* True ("true") when the replicas take part in leader election. */}}
+{{- define "resilience-operator.leaderElect" -}}
+{{- if or (gt (int .Values.replicaCount) 1) .Values.leaderElection.enabled }}true{{ end }}
+{{- end }}
+
+{{/* The port of /healthz, /readyz and /metrics. */}}
+{{- define "resilience-operator.port" -}}
+8080
+{{- end }}
+
+{{/* True ("true") when the Prometheus Operator's API is served. */}}
+{{- define "resilience-operator.hasPrometheusOperator" -}}
+{{- if .Capabilities.APIVersions.Has "monitoring.coreos.com/v1" }}true{{ end }}
+{{- end }}

@@ -1,0 +1,385 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using YamlDotNet.RepresentationModel;
+
+namespace ResilienceOperator.Tests.Chart;
+
+/// <summary>
+/// The Helm chart (charts/resilience-operator) and the plain RBAC manifests (config/rbac), checked
+/// with the real <c>helm</c> binary from PATH (hack/test.sh puts hack/tools.sh's folder there).
+/// </summary>
+public sealed class ChartTests
+{
+    private const string Release = "resilience-operator";
+    private const string Namespace = "resilience-system";
+    private const string KeepAnnotation = "helm.sh/resource-policy";
+
+    private static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "ResilienceOperator.sln"))) return dir.FullName;
+        throw new InvalidOperationException("repository root not found");
+    }
+
+    private static string ChartDir => Path.Combine(RepoRoot(), "charts", "resilience-operator");
+
+    // ---- helm ------------------------------------------------------------------------------
+
+    private static string HelmPath()
+    {
+        var path = Environment.GetEnvironmentVariable("PATH") ?? "";
+        foreach (var dir in path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(dir, OperatingSystem.IsWindows() ? "helm.exe" : "helm");
+            if (File.Exists(candidate)) return candidate;
+        }
+        Assert.Fail("helm was not found on PATH. Install it with `bash hack/tools.sh` and put `$(bash hack/tools.sh --bin-dir)` " +
+            "on PATH (hack/test.sh does both). PATH=" + path);
+        return "";
+    }
+
+    private sealed record HelmResult(int ExitCode, string Stdout, string Stderr)
+    {
+        public string Output => Stdout + Stderr;
+    }
+
+    private static async Task<HelmResult> HelmAsync(params string[] args)
+    {
+        var psi = new ProcessStartInfo(HelmPath())
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = RepoRoot(),
+        };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start helm");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"helm {string.Join(' ', args)} did not finish within 2 minutes");
+        }
+        return new HelmResult(process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary><c>helm template</c> of the chart; fails the test when helm does.</summary>
+    private static async Task<List<YamlMappingNode>> TemplateAsync(params string[] extra)
+    {
+        var result = await HelmAsync(["template", Release, ChartDir, "--namespace", Namespace, .. extra]);
+        Assert.True(result.ExitCode == 0, $"helm template failed ({result.ExitCode}):\n{result.Output}");
+        return LoadAll(result.Stdout);
+    }
+
+    // ---- YAML ------------------------------------------------------------------------------
+
+    private static List<YamlMappingNode> LoadAll(string yaml)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(yaml));
+        return [.. stream.Documents.Select(d => d.RootNode).OfType<YamlMappingNode>()];
+    }
+
+    private static YamlNode At(YamlNode node, params string[] path)
+    {
+        foreach (var p in path)
+            node = int.TryParse(p, out var i) ? ((YamlSequenceNode)node)[i] : ((YamlMappingNode)node)[p];
+        return node;
+    }
+
+    private static YamlNode? Find(YamlNode node, params string[] path)
+    {
+        foreach (var p in path)
+        {
+            if (node is YamlMappingNode map && map.Children.TryGetValue(p, out var child)) node = child;
+            else return null;
+        }
+        return node;
+    }
+
+    private static string Text(YamlNode node, params string[] path) => ((YamlScalarNode)At(node, path)).Value ?? "";
+
+    private static List<string> Strings(YamlNode node, params string[] path) =>
+        [.. ((YamlSequenceNode)At(node, path)).Children.Select(n => ((YamlScalarNode)n).Value ?? "")];
+
+    private static List<YamlMappingNode> OfKind(IEnumerable<YamlMappingNode> docs, string kind) =>
+        [.. docs.Where(d => Find(d, "kind") is YamlScalarNode { Value: var k } && k == kind)];
+
+    private static YamlMappingNode Single(IEnumerable<YamlMappingNode> docs, string kind)
+    {
+        var found = OfKind(docs, kind);
+        Assert.True(found.Count == 1, $"expected one {kind}, found {found.Count}");
+        return found[0];
+    }
+
+    /// <summary>
+    /// A node as text with mapping keys sorted, so two documents compare by content. Plain and
+    /// quoted scalars differ (True is a boolean, "True" a string).
+    /// </summary>
+    private static string Canonical(YamlNode node) => node switch
+    {
+        YamlScalarNode s => (s.Style is YamlDotNet.Core.ScalarStyle.Plain or YamlDotNet.Core.ScalarStyle.Any ? "" : "!str ") + JsonSerializer.Serialize(s.Value),
+        YamlSequenceNode seq => "[" + string.Join(",", seq.Children.Select(Canonical)) + "]",
+        YamlMappingNode map => "{" + string.Join(",", map.Children
+            .Select(kv => (Key: Canonical(kv.Key), Value: Canonical(kv.Value)))
+            .OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => kv.Key + ":" + kv.Value)) + "}",
+        _ => throw new InvalidOperationException("unexpected YAML node " + node.NodeType),
+    };
+
+    /// <summary>A Role's or ClusterRole's rules, one line per rule: apiGroups | resources | verbs.</summary>
+    private static List<string> Rules(YamlNode role) =>
+        [.. ((YamlSequenceNode)At(role, "rules")).Children.Select(r =>
+            string.Join(" | ", string.Join(",", Strings(r, "apiGroups")), string.Join(",", Strings(r, "resources")), string.Join(",", Strings(r, "verbs"))))];
+
+    private static YamlMappingNode Container(YamlMappingNode deployment) =>
+        (YamlMappingNode)At(deployment, "spec", "template", "spec", "containers", "0");
+
+    // ---- the tests -------------------------------------------------------------------------
+
+    [Fact]
+    public void CrdCopy_InChart_IsByteForByteTheGeneratedCrd()
+    {
+        var generated = Directory.GetFiles(Path.Combine(RepoRoot(), "config", "crd"), "*.yaml").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        var copies = Directory.GetFiles(Path.Combine(ChartDir, "files", "crds"), "*.yaml").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        Assert.NotEmpty(generated);
+        Assert.Equal(generated, copies);
+        foreach (var file in generated)
+        {
+            var source = File.ReadAllBytes(Path.Combine(RepoRoot(), "config", "crd", file!));
+            var copy = File.ReadAllBytes(Path.Combine(ChartDir, "files", "crds", file!));
+            Assert.True(source.AsSpan().SequenceEqual(copy),
+                $"charts/resilience-operator/files/crds/{file} differs from config/crd/{file}: run cp config/crd/{file} charts/resilience-operator/files/crds/");
+        }
+    }
+
+    [Fact]
+    public async Task Lint_Strict_Passes()
+    {
+        var result = await HelmAsync("lint", "--strict", ChartDir);
+        Assert.True(result.ExitCode == 0, $"helm lint --strict failed ({result.ExitCode}):\n{result.Output}");
+        var withOptions = await HelmAsync("lint", "--strict", ChartDir, "--set", "replicaCount=2", "--set", "grafanaDashboard.enabled=true",
+            "--set", "crds.keep=false", "--set", "watchNamespaces={team-a,team-b}");
+        Assert.True(withOptions.ExitCode == 0, $"helm lint --strict with options failed ({withOptions.ExitCode}):\n{withOptions.Output}");
+    }
+
+    [Fact]
+    public async Task Template_Defaults_RestrictedDeploymentKeptCrdAndNoMonitoring()
+    {
+        // The Prometheus Operator's API is offered, so its objects are absent because of the values alone.
+        var docs = await TemplateAsync("--api-versions", "monitoring.coreos.com/v1");
+
+        var deployment = Single(docs, "Deployment");
+        Assert.Equal("1", Text(deployment, "spec", "replicas"));
+        var pod = At(deployment, "spec", "template", "spec");
+        Assert.Equal("30", Text(pod, "terminationGracePeriodSeconds"));
+        Assert.Equal(Release, Text(pod, "serviceAccountName"));
+        Assert.Equal("true", Text(pod, "securityContext", "runAsNonRoot"));
+        Assert.Equal("10001", Text(pod, "securityContext", "runAsUser"));
+        Assert.Equal("10001", Text(pod, "securityContext", "runAsGroup"));
+        Assert.Equal("10001", Text(pod, "securityContext", "fsGroup"));
+        Assert.Equal("RuntimeDefault", Text(pod, "securityContext", "seccompProfile", "type"));
+
+        var container = Container(deployment);
+        Assert.Equal("ghcr.io/resilience-operator/resilience-operator:0.1.0", Text(container, "image"));
+        Assert.Equal("false", Text(container, "securityContext", "allowPrivilegeEscalation"));
+        Assert.Equal("true", Text(container, "securityContext", "readOnlyRootFilesystem"));
+        Assert.Equal(["ALL"], Strings(container, "securityContext", "capabilities", "drop"));
+        Assert.Equal("/tmp", Text(container, "volumeMounts", "0", "mountPath"));
+        Assert.NotNull(Find(At(pod, "volumes", "0"), "emptyDir"));
+        Assert.Equal("50m", Text(container, "resources", "requests", "cpu"));
+        Assert.Equal("128Mi", Text(container, "resources", "requests", "memory"));
+        Assert.Equal("500m", Text(container, "resources", "limits", "cpu"));
+        Assert.Equal("512Mi", Text(container, "resources", "limits", "memory"));
+        Assert.Equal("/healthz", Text(container, "livenessProbe", "httpGet", "path"));
+        Assert.Equal("8080", Text(container, "livenessProbe", "httpGet", "port"));
+        Assert.Equal("/readyz", Text(container, "readinessProbe", "httpGet", "path"));
+        Assert.Equal("8080", Text(container, "readinessProbe", "httpGet", "port"));
+        Assert.Equal("POD_NAMESPACE", Text(container, "env", "0", "name"));
+        Assert.Equal("metadata.namespace", Text(container, "env", "0", "valueFrom", "fieldRef", "fieldPath"));
+
+        var args = Strings(container, "args");
+        Assert.Equal(["--port", "8080", "--log-format", "json", "--log-level", "Information"], args);
+
+        var service = Single(docs, "Service");
+        Assert.Equal("http-metrics", Text(service, "spec", "ports", "0", "name"));
+        Assert.Equal("8080", Text(service, "spec", "ports", "0", "port"));
+
+        // The CRD: the generated one plus the keep annotation, nothing else.
+        var crd = Single(docs, "CustomResourceDefinition");
+        Assert.Equal("keep", Text(crd, "metadata", "annotations", KeepAnnotation));
+        var annotations = (YamlMappingNode)At(crd, "metadata", "annotations");
+        annotations.Children.Remove(new YamlScalarNode(KeepAnnotation));
+        if (annotations.Children.Count == 0) ((YamlMappingNode)At(crd, "metadata")).Children.Remove(new YamlScalarNode("annotations"));
+        var generated = LoadAll(await File.ReadAllTextAsync(Path.Combine(RepoRoot(), "config", "crd", "resilience.dev_resiliencepolicies.yaml")));
+        Assert.Equal(Canonical(generated.Single()), Canonical(crd));
+
+        Assert.Empty(OfKind(docs, "ServiceMonitor"));
+        Assert.Empty(OfKind(docs, "PrometheusRule"));
+        Assert.Empty(OfKind(docs, "PodDisruptionBudget"));
+        Assert.Empty(OfKind(docs, "ConfigMap"));
+        Assert.Single(OfKind(docs, "ServiceAccount"));
+        Assert.Single(OfKind(docs, "ClusterRole"));
+        Assert.Single(OfKind(docs, "ClusterRoleBinding"));
+        Assert.Single(OfKind(docs, "Role"));
+        Assert.Single(OfKind(docs, "RoleBinding"));
+    }
+
+    [Fact]
+    public async Task Template_CrdsKeepFalse_RendersTheGeneratedCrdUnchanged()
+    {
+        var docs = await TemplateAsync("--set", "crds.keep=false");
+        var crd = Single(docs, "CustomResourceDefinition");
+        Assert.Null(Find(crd, "metadata", "annotations"));
+        var generated = LoadAll(await File.ReadAllTextAsync(Path.Combine(RepoRoot(), "config", "crd", "resilience.dev_resiliencepolicies.yaml")));
+        Assert.Equal(Canonical(generated.Single()), Canonical(crd));
+    }
+
+    [Fact]
+    public async Task Template_NonDefaults_LeaderElectionPdbMonitoringAndNoCrd()
+    {
+        var docs = await TemplateAsync("--set", "replicaCount=2", "--set", "logFormat=text",
+            "--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.prometheusRule.enabled=true",
+            "--api-versions", "monitoring.coreos.com/v1", "--set", "crds.install=false",
+            "--set", "watchNamespaces={team-a,team-b}", "--set", "image.tag=1.2.3");
+
+        var deployment = Single(docs, "Deployment");
+        Assert.Equal("2", Text(deployment, "spec", "replicas"));
+        var container = Container(deployment);
+        Assert.Equal("ghcr.io/resilience-operator/resilience-operator:1.2.3", Text(container, "image"));
+        var args = Strings(container, "args");
+        Assert.Contains("--leader-elect", args);
+        Assert.Equal("text", args[args.IndexOf("--log-format") + 1]);
+        Assert.Equal("team-a,team-b", args[args.IndexOf("--namespaces") + 1]);
+
+        var pdb = Single(docs, "PodDisruptionBudget");
+        Assert.Equal("policy/v1", Text(pdb, "apiVersion"));
+        Assert.Equal("1", Text(pdb, "spec", "minAvailable"));
+        Assert.Equal(Canonical(At(deployment, "spec", "selector", "matchLabels")), Canonical(At(pdb, "spec", "selector", "matchLabels")));
+
+        var monitor = Single(docs, "ServiceMonitor");
+        Assert.Equal("http-metrics", Text(monitor, "spec", "endpoints", "0", "port"));
+        Assert.Equal("30s", Text(monitor, "spec", "endpoints", "0", "interval"));
+        var service = Single(docs, "Service");
+        var serviceLabels = (YamlMappingNode)At(service, "metadata", "labels");
+        foreach (var (key, value) in ((YamlMappingNode)At(monitor, "spec", "selector", "matchLabels")).Children)
+            Assert.Equal(((YamlScalarNode)value).Value, ((YamlScalarNode)serviceLabels[key]).Value);
+
+        // The PrometheusRule carries exactly the groups of the plain rule file.
+        var rule = Single(docs, "PrometheusRule");
+        var ruleFile = LoadAll(await File.ReadAllTextAsync(Path.Combine(ChartDir, "files", "alerts", "resilience-operator.rules.yaml"))).Single();
+        Assert.Equal(Canonical(At(ruleFile, "groups")), Canonical(At(rule, "spec", "groups")));
+        var alerts = ((YamlSequenceNode)At(rule, "spec", "groups", "0", "rules")).Children.Select(r => Text(r, "alert")).ToList();
+        Assert.Equal(["ResiliencePolicyNotReady", "ResilienceCircuitOpen", "ResilienceTargetUnhealthy", "ResilienceOperatorDown", "ResilienceFrequentFailovers"], alerts);
+
+        Assert.Empty(OfKind(docs, "CustomResourceDefinition"));
+    }
+
+    [Fact]
+    public async Task Template_LeaderElectionEnabled_SingleReplicaElectsWithoutPdb()
+    {
+        var docs = await TemplateAsync("--set", "leaderElection.enabled=true");
+        Assert.Contains("--leader-elect", Strings(Container(Single(docs, "Deployment")), "args"));
+        Assert.Empty(OfKind(docs, "PodDisruptionBudget"));
+    }
+
+    [Fact]
+    public async Task Template_MonitoringEnabledWithoutPrometheusOperator_RendersNeither()
+    {
+        var docs = await TemplateAsync("--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.prometheusRule.enabled=true");
+        Assert.Empty(OfKind(docs, "ServiceMonitor"));
+        Assert.Empty(OfKind(docs, "PrometheusRule"));
+    }
+
+    [Fact]
+    public async Task Template_GrafanaDashboard_ConfigMapHoldsTheDashboardFile()
+    {
+        var docs = await TemplateAsync("--set", "grafanaDashboard.enabled=true");
+        var configMap = Single(docs, "ConfigMap");
+        Assert.Equal("1", Text(configMap, "metadata", "labels", "grafana_dashboard"));
+        var file = await File.ReadAllTextAsync(Path.Combine(ChartDir, "files", "dashboards", "resilience-operator.json"));
+        Assert.Equal(file.TrimEnd('\n'), Text(configMap, "data", "resilience-operator.json"));
+
+        using var dashboard = JsonDocument.Parse(file);
+        var expressions = new StringBuilder();
+        foreach (var panel in dashboard.RootElement.GetProperty("panels").EnumerateArray())
+            if (panel.TryGetProperty("targets", out var targets))
+                foreach (var target in targets.EnumerateArray()) expressions.AppendLine(target.GetProperty("expr").GetString());
+        var all = expressions.ToString();
+        foreach (var metric in new[] { "resilience_policy_ready", "resilience_target_healthy", "resilience_failovers_total",
+                     "resilience_failover_seconds_bucket", "controller_runtime_reconcile_total",
+                     "controller_runtime_reconcile_time_seconds_bucket", "workqueue_depth" })
+            Assert.Contains(metric, all, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Template_ValuesTypo_FailsNamingTheKey()
+    {
+        var result = await HelmAsync("template", Release, ChartDir, "--namespace", Namespace, "--set", "replicaCont=2");
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("replicaCont", result.Output, StringComparison.Ordinal);
+
+        var nested = await HelmAsync("template", Release, ChartDir, "--namespace", Namespace, "--set", "metrics.serviceMonitor.enabeld=true");
+        Assert.NotEqual(0, nested.ExitCode);
+        Assert.Contains("enabeld", nested.Output, StringComparison.Ordinal);
+
+        var badEnum = await HelmAsync("template", Release, ChartDir, "--namespace", Namespace, "--set", "logFormat=xml");
+        Assert.NotEqual(0, badEnum.ExitCode);
+        Assert.Contains("logFormat", badEnum.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Rbac_ClusterRole_LeastPrivilegeAndSameAsChart()
+    {
+        var rbacDir = Path.Combine(RepoRoot(), "config", "rbac");
+        var role = Single(LoadAll(await File.ReadAllTextAsync(Path.Combine(rbacDir, "role.yaml"))), "ClusterRole");
+        Assert.Equal("resilience-operator-manager", Text(role, "metadata", "name"));
+        var problems = new List<string>();
+        foreach (var rule in ((YamlSequenceNode)At(role, "rules")).Children)
+        {
+            foreach (var field in new[] { "apiGroups", "resources", "verbs" })
+                if (Strings(rule, field).Any(v => v.Contains('*', StringComparison.Ordinal))) problems.Add($"{field} has a wildcard: {Canonical(rule)}");
+            if (Strings(rule, "resources").Any(r => r.Split('/')[0] == "secrets")) problems.Add("rule reaches secrets: " + Canonical(rule));
+            if (Find(rule, "nonResourceURLs") is not null) problems.Add("nonResourceURLs: " + Canonical(rule));
+        }
+        Assert.Empty(problems);
+
+        var docs = await TemplateAsync();
+        Assert.Equal(Rules(role), Rules(Single(docs, "ClusterRole")));
+
+        var leaderElection = Single(LoadAll(await File.ReadAllTextAsync(Path.Combine(rbacDir, "leader_election_role.yaml"))), "Role");
+        Assert.Equal(Namespace, Text(leaderElection, "metadata", "namespace"));
+        Assert.Equal(["coordination.k8s.io | leases | get,create,update"], Rules(leaderElection));
+        Assert.Equal(Rules(leaderElection), Rules(Single(docs, "Role")));
+    }
+
+    [Fact]
+    public async Task Rbac_Manifests_BindTheRolesToTheServiceAccount()
+    {
+        var rbacDir = Path.Combine(RepoRoot(), "config", "rbac");
+        var account = Single(LoadAll(await File.ReadAllTextAsync(Path.Combine(rbacDir, "service_account.yaml"))), "ServiceAccount");
+        Assert.Equal("resilience-operator", Text(account, "metadata", "name"));
+        Assert.Equal(Namespace, Text(account, "metadata", "namespace"));
+
+        var binding = Single(LoadAll(await File.ReadAllTextAsync(Path.Combine(rbacDir, "role_binding.yaml"))), "ClusterRoleBinding");
+        Assert.Equal("ClusterRole", Text(binding, "roleRef", "kind"));
+        Assert.Equal("resilience-operator-manager", Text(binding, "roleRef", "name"));
+        Assert.Equal("resilience-operator", Text(binding, "subjects", "0", "name"));
+        Assert.Equal(Namespace, Text(binding, "subjects", "0", "namespace"));
+
+        var leaderDocs = LoadAll(await File.ReadAllTextAsync(Path.Combine(rbacDir, "leader_election_role.yaml")));
+        var roleBinding = Single(leaderDocs, "RoleBinding");
+        Assert.Equal("Role", Text(roleBinding, "roleRef", "kind"));
+        Assert.Equal(Text(Single(leaderDocs, "Role"), "metadata", "name"), Text(roleBinding, "roleRef", "name"));
+        Assert.Equal(Namespace, Text(roleBinding, "metadata", "namespace"));
+        Assert.Equal("resilience-operator", Text(roleBinding, "subjects", "0", "name"));
+        Assert.Equal(Namespace, Text(roleBinding, "subjects", "0", "namespace"));
+    }
+}
