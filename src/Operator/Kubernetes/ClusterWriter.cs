@@ -36,21 +36,21 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion) 
 
     public string PdbGroupVersion => pdbGroupVersion;
 
-    public Task ScaleAsync(V1Deployment d, int replicas, CancellationToken ct) => Guard("deployments", "patch", () =>
+    public Task<V1Deployment> ScaleAsync(V1Deployment d, int replicas, CancellationToken ct) => Guard("deployments", "patch", () =>
         client.AppsV1.PatchNamespacedDeploymentAsync(Merge(new JsonObject
         {
             ["metadata"] = new JsonObject { ["resourceVersion"] = d.Metadata.ResourceVersion },
             ["spec"] = new JsonObject { ["replicas"] = replicas },
         }), d.Metadata.Name, d.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct));
 
-    public Task SetHpaMinAsync(V1HorizontalPodAutoscaler hpa, int min, CancellationToken ct) => Guard("horizontalpodautoscalers", "patch", () =>
+    public Task<V1HorizontalPodAutoscaler> SetHpaMinAsync(V1HorizontalPodAutoscaler hpa, int min, CancellationToken ct) => Guard("horizontalpodautoscalers", "patch", () =>
         client.AutoscalingV1.PatchNamespacedHorizontalPodAutoscalerAsync(Merge(new JsonObject
         {
             ["metadata"] = new JsonObject { ["resourceVersion"] = hpa.Metadata.ResourceVersion },
             ["spec"] = new JsonObject { ["minReplicas"] = min },
         }), hpa.Metadata.Name, hpa.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct));
 
-    public Task PatchTemplateAsync(V1Deployment d, bool? readinessGate, SpreadSpec? spread, IDictionary<string, string> selector, CancellationToken ct)
+    public Task<V1Deployment> PatchTemplateAsync(V1Deployment d, bool? readinessGate, SpreadSpec? spread, IDictionary<string, string> selector, CancellationToken ct)
     {
         var podSpec = new JsonObject();
         if (readinessGate is { } add)
@@ -81,7 +81,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion) 
     /// Points the Service at exactly <paramref name="selector"/> (keys not in it are removed). The
     /// first time, the Service's own selector is saved in an annotation so deletion can put it back.
     /// </summary>
-    public Task SteerServiceAsync(V1Service svc, IDictionary<string, string> selector, string policyName, CancellationToken ct)
+    public Task<V1Service> SteerServiceAsync(V1Service svc, IDictionary<string, string> selector, string policyName, CancellationToken ct)
     {
         var sel = new JsonObject();
         foreach (var (k, v) in selector) sel[k] = v;
@@ -97,14 +97,14 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion) 
     }
 
     /// <summary>Puts back the selector saved by <see cref="SteerServiceAsync"/> and drops our annotations.</summary>
-    public Task RestoreServiceAsync(V1Service svc, CancellationToken ct)
+    public async Task RestoreServiceAsync(V1Service svc, CancellationToken ct)
     {
-        if (svc.Metadata.Annotations?.TryGetValue(OriginalSelectorAnnotation, out var saved) != true) return Task.CompletedTask;
+        if (svc.Metadata.Annotations?.TryGetValue(OriginalSelectorAnnotation, out var saved) != true) return;
         var original = JsonSerializer.Deserialize<Dictionary<string, string>>(saved!) ?? [];
         var sel = new JsonObject();
         foreach (var (k, v) in original) sel[k] = v;
         foreach (var k in svc.Spec.Selector?.Keys ?? []) if (!original.ContainsKey(k)) sel[k] = null;
-        return Guard("services", "patch", () => client.CoreV1.PatchNamespacedServiceAsync(Merge(new JsonObject
+        await Guard("services", "patch", () => client.CoreV1.PatchNamespacedServiceAsync(Merge(new JsonObject
         {
             ["metadata"] = new JsonObject
             {
@@ -115,7 +115,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion) 
         }), svc.Metadata.Name, svc.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct));
     }
 
-    public Task ApplyPdbAsync(ResiliencePolicy owner, PdbAction pdb, CancellationToken ct)
+    public async Task ApplyPdbAsync(ResiliencePolicy owner, PdbAction pdb, CancellationToken ct)
     {
         var body = new JsonObject
         {
@@ -135,7 +135,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion) 
             },
         };
         var version = pdbGroupVersion.Split('/')[1];
-        return Guard("poddisruptionbudgets", "apply", () => client.CustomObjects.PatchNamespacedCustomObjectAsync(
+        await Guard("poddisruptionbudgets", "apply", () => client.CustomObjects.PatchNamespacedCustomObjectAsync(
             new V1Patch(body.ToJsonString(), V1Patch.PatchType.ApplyPatch), "policy", version, owner.Metadata.NamespaceProperty,
             "poddisruptionbudgets", pdb.Name, fieldManager: FieldManager, force: true, cancellationToken: ct));
     }
@@ -148,15 +148,17 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion) 
     });
 
     /// <summary>Replaces the policy's status through the status subresource, guarded by resourceVersion.</summary>
-    public Task PatchStatusAsync(ResiliencePolicy policy, ResiliencePolicyStatus status, CancellationToken ct)
+    public async Task<ResiliencePolicy> PatchStatusAsync(ResiliencePolicy policy, ResiliencePolicyStatus status, CancellationToken ct)
     {
         var patch = new JsonArray(
             new JsonObject { ["op"] = "test", ["path"] = "/metadata/resourceVersion", ["value"] = policy.Metadata.ResourceVersion },
             new JsonObject { ["op"] = "add", ["path"] = "/status", ["value"] = WireForm(status) });
-        return Guard("resiliencepolicies/status", "patch", () => client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
+        return AsPolicy(await Guard("resiliencepolicies/status", "patch", () => client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
             new V1Patch(patch.ToJsonString(), V1Patch.PatchType.JsonPatch), ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion,
-            policy.Metadata.NamespaceProperty, ResiliencePolicy.KubePluralName, policy.Metadata.Name, fieldManager: FieldManager, cancellationToken: ct));
+            policy.Metadata.NamespaceProperty, ResiliencePolicy.KubePluralName, policy.Metadata.Name, fieldManager: FieldManager, cancellationToken: ct)));
     }
+
+    private static ResiliencePolicy AsPolicy(object body) => KubernetesJson.Deserialize<ResiliencePolicy>(((JsonElement)body).GetRawText());
 
     /// <summary>
     /// The status as it is sent and compared: without null members (the schema types every field,
@@ -182,11 +184,11 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion) 
         return node;
     }
 
-    public Task SetFinalizerAsync(ResiliencePolicy policy, bool present, CancellationToken ct)
+    public async Task<ResiliencePolicy> SetFinalizerAsync(ResiliencePolicy policy, bool present, CancellationToken ct)
     {
         var finalizers = (policy.Metadata.Finalizers ?? []).Where(f => f != Finalizer).ToList();
         if (present) finalizers.Add(Finalizer);
-        return Guard("resiliencepolicies", "patch", () => client.CustomObjects.PatchNamespacedCustomObjectAsync(Merge(new JsonObject
+        return AsPolicy(await Guard("resiliencepolicies", "patch", () => client.CustomObjects.PatchNamespacedCustomObjectAsync(Merge(new JsonObject
         {
             ["metadata"] = new JsonObject
             {
@@ -194,17 +196,17 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion) 
                 ["finalizers"] = new JsonArray([.. finalizers.Select(f => (JsonNode)JsonValue.Create(f)!)]),
             },
         }), ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, policy.Metadata.NamespaceProperty, ResiliencePolicy.KubePluralName,
-            policy.Metadata.Name, fieldManager: FieldManager, cancellationToken: ct));
+            policy.Metadata.Name, fieldManager: FieldManager, cancellationToken: ct)));
     }
 
-    public Task RemoveAnnotationAsync(ResiliencePolicy policy, string annotation, CancellationToken ct) => Guard("resiliencepolicies", "patch", () =>
+    public async Task<ResiliencePolicy> RemoveAnnotationAsync(ResiliencePolicy policy, string annotation, CancellationToken ct) => AsPolicy(await Guard("resiliencepolicies", "patch", () =>
         client.CustomObjects.PatchNamespacedCustomObjectAsync(Merge(new JsonObject
         {
             ["metadata"] = new JsonObject { ["annotations"] = new JsonObject { [annotation] = null } },
         }), ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, policy.Metadata.NamespaceProperty, ResiliencePolicy.KubePluralName,
-            policy.Metadata.Name, fieldManager: FieldManager, cancellationToken: ct));
+            policy.Metadata.Name, fieldManager: FieldManager, cancellationToken: ct)));
 
-    public Task SetAsync(V1Pod pod, bool healthy, CancellationToken ct)
+    public async Task SetAsync(V1Pod pod, bool healthy, CancellationToken ct)
     {
         var patch = new JsonObject
         {
@@ -218,7 +220,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion) 
                 }),
             },
         };
-        return Guard("pods/status", "patch", () => client.CoreV1.PatchNamespacedPodStatusAsync(
+        await Guard("pods/status", "patch", () => client.CoreV1.PatchNamespacedPodStatusAsync(
             new V1Patch(patch.ToJsonString(), V1Patch.PatchType.StrategicMergePatch), pod.Metadata.Name, pod.Metadata.NamespaceProperty,
             fieldManager: FieldManager, cancellationToken: ct));
     }
@@ -231,12 +233,11 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion) 
 
     private static V1Patch Merge(JsonObject o) => new(o.ToJsonString(), V1Patch.PatchType.MergePatch);
 
-    private static async Task Guard<T>(string resource, string verb, Func<Task<T>> call)
+    private static async Task<T> Guard<T>(string resource, string verb, Func<Task<T>> call)
     {
         Writes.WithLabels(resource, verb).Inc();
-        try { await call(); }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict
-            || (e.Response.StatusCode == (HttpStatusCode)422 && e.Response.Content?.Contains("test operation", StringComparison.OrdinalIgnoreCase) == true))
+        try { return await call(); }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict || IsFailedTest(e))
         {
             throw new RequeueException($"conflict writing {resource}: the cache was stale");
         }
@@ -245,6 +246,15 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion) 
             throw new ForbiddenException($"forbidden: {verb} {resource}: {Truncate(e.Response.Content)}", e);
         }
     }
+
+    /// <summary>
+    /// A JSON patch whose resourceVersion test failed: 422, and depending on the server version
+    /// either naming the test operation or the generic "error in our request" with no causes.
+    /// </summary>
+    private static bool IsFailedTest(HttpOperationException e) =>
+        e.Response.StatusCode == (HttpStatusCode)422 && e.Response.Content is { } body
+        && (body.Contains("test operation", StringComparison.OrdinalIgnoreCase)
+            || (body.Contains("the server rejected our request due to an error in our request", StringComparison.Ordinal) && body.Contains("\"details\":{}", StringComparison.Ordinal)));
 
     private static string Truncate(string? s) => s is null ? "" : s.Length > 300 ? s[..300] : s;
 }

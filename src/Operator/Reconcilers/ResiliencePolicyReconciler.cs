@@ -61,8 +61,8 @@ internal sealed class ResiliencePolicyReconciler(
         // The finalizer goes on before any change outside the policy itself.
         if (policy.Metadata.Finalizers?.Contains(ClusterWriter.Finalizer) != true)
         {
-            await writer.SetFinalizerAsync(policy, true, ct);
-            return ReconcileResult.Done; // the update event brings us back with the new resourceVersion
+            policy = await writer.SetFinalizerAsync(policy, true, ct);
+            caches.Policies.Observe(policy);
         }
 
         var now = time.GetUtcNow().UtcDateTime;
@@ -85,7 +85,11 @@ internal sealed class ResiliencePolicyReconciler(
         }
 
         await EmitEventsAsync(policy, plan, ct);
-        await WriteStatusAsync(policy, plan.Status, ct);
+        policy = await WriteStatusAsync(policy, plan.Status, ct);
+        // Only once the status records the manual failback is the request spent: a status write
+        // that fails would otherwise forget it and move traffic back.
+        if (plan.ClearFailbackAnnotation && !plan.Invalid)
+            caches.Policies.Observe(await writer.RemoveAnnotationAsync(policy, PolicyPlanner.FailbackAnnotation, ct));
         var ns = key.Namespace;
         CircuitOpen.WithLabels(ns, key.Name).Set(plan.Status.Failover?.Circuit == "Open" ? 1 : 0);
         PolicyReady.WithLabels(ns, key.Name).Set(ConditionSet.IsTrue(plan.Status.Conditions, ConditionSet.Ready) ? 1 : 0);
@@ -125,14 +129,14 @@ internal sealed class ResiliencePolicyReconciler(
         foreach (var s in plan.Scale)
         {
             logger.LogInformation("{Policy}: scaling {Target} to {Replicas} ({Why})", ObjectKey.Of(policy), s.Target, s.Replicas, s.Reason);
-            await writer.ScaleAsync(o.Deployments[s.Target], s.Replicas, ct);
+            caches.Deployments.Observe(await writer.ScaleAsync(o.Deployments[s.Target], s.Replicas, ct));
         }
         foreach (var h in plan.HpaMinReplicas) await writer.SetHpaMinAsync(o.Hpas[h.Target], h.MinReplicas, ct);
         foreach (var t in plan.Templates)
         {
             var d = o.Deployments[t.Target];
             if (plan.Scale.Any(s => s.Target == t.Target)) throw new RequeueException("template change waits for the scale to land");
-            await writer.PatchTemplateAsync(d, t.ReadinessGate, t.Spread, d.Spec.Selector.MatchLabels, ct);
+            caches.Deployments.Observe(await writer.PatchTemplateAsync(d, t.ReadinessGate, t.Spread, d.Spec.Selector.MatchLabels, ct));
         }
         foreach (var pdb in plan.Pdbs)
         {
@@ -148,9 +152,8 @@ internal sealed class ResiliencePolicyReconciler(
         {
             logger.LogInformation("{Policy}: Service {Service} selector -> {Selector}", ObjectKey.Of(policy), o.Service!.Metadata.Name,
                 string.Join(",", plan.Selector.Select(kv => kv.Key + "=" + kv.Value)));
-            await writer.SteerServiceAsync(o.Service!, plan.Selector, policy.Metadata.Name, ct);
+            caches.Services.Observe(await writer.SteerServiceAsync(o.Service!, plan.Selector, policy.Metadata.Name, ct));
         }
-        if (plan.ClearFailbackAnnotation) await writer.RemoveAnnotationAsync(policy, PolicyPlanner.FailbackAnnotation, ct);
     }
 
     private async Task EmitEventsAsync(ResiliencePolicy policy, Plan plan, CancellationToken ct)
@@ -164,14 +167,16 @@ internal sealed class ResiliencePolicyReconciler(
         }
     }
 
-    private async Task WriteStatusAsync(ResiliencePolicy policy, ResiliencePolicyStatus status, CancellationToken ct)
+    private async Task<ResiliencePolicy> WriteStatusAsync(ResiliencePolicy policy, ResiliencePolicyStatus status, CancellationToken ct)
     {
         // Round-trip through the serializer so that precision lost on the wire does not make
         // every reconcile look like a change: a healthy policy writes nothing.
         var planned = ClusterWriter.WireForm(KubernetesJson.Deserialize<ResiliencePolicyStatus>(KubernetesJson.Serialize(status))).ToJsonString();
         var current = policy.Status is null ? "" : ClusterWriter.WireForm(policy.Status).ToJsonString();
-        if (planned == current) return;
-        await writer.PatchStatusAsync(policy, status, ct);
+        if (planned == current) return policy;
+        var updated = await writer.PatchStatusAsync(policy, status, ct);
+        caches.Policies.Observe(updated);
+        return updated;
     }
 
     private async Task FinalizeAsync(ResiliencePolicy policy, CancellationToken ct)

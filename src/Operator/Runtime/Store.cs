@@ -49,6 +49,23 @@ internal sealed class Store<T> where T : class, IKubernetesObject<V1ObjectMeta>
         }
     }
 
+    /// <summary>
+    /// Write-through after the operator's own write: the object the API server returned replaces
+    /// the cached one unless the cache already holds something newer. Without it the next
+    /// reconcile could act on the version from before the write.
+    /// </summary>
+    public void Observe(T obj)
+    {
+        var current = Get(ObjectKey.Of(obj));
+        if (current is null || !IsOlder(obj, current)) Upsert(obj);
+    }
+
+    /// <summary>resourceVersions are opaque but, from etcd, increasing integers; anything else never counts as older.</summary>
+    internal static bool IsOlder(T candidate, T than) =>
+        long.TryParse(candidate.Metadata.ResourceVersion, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var a)
+        && long.TryParse(than.Metadata.ResourceVersion, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var b)
+        && a < b;
+
     internal T? Upsert(T obj)
     {
         var key = ObjectKey.Of(obj);

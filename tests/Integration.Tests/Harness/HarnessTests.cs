@@ -149,7 +149,7 @@ public sealed class HarnessTests(ClusterFixture cluster)
             var status = (await PodsAsync(ns, "web")).Single().Status.ContainerStatuses?.SingleOrDefault();
             return status is { Ready: false, RestartCount: > 0 } && status.State?.Waiting?.Reason == "CrashLoopBackOff";
         }, TimeSpan.FromSeconds(15), "container restarting in CrashLoopBackOff");
-        Assert.Equal(0, await ReadyAsync(ns, "web"));
+        await ClusterFixture.WaitUntilAsync(async () => await ReadyAsync(ns, "web") == 0, TimeSpan.FromSeconds(10), "the Deployment counts no ready replica");
     }
 
     [Fact]

@@ -13,25 +13,28 @@ public sealed class InvalidSpecTests(ClusterFixture cluster)
     public async Task InvalidSpec_EachCase_ReadyFalseNamingFieldAndValidPolicyUnaffected()
     {
         var s = await Scenario.CreateAsync(cluster, "invalid");
-        await s.Client.CoreV1.CreateNamespacedServiceAsync(ClusterFixture.Service("other", s.Namespace, new Dictionary<string, string> { ["app"] = "other" }), s.Namespace);
         await using var op = await OperatorRunner.StartAsync(cluster.KubeconfigPath, s.Namespace);
         await s.ApplyPolicyAsync(Scenario.Policy(s.Namespace));
         await s.WaitForConditionAsync("Ready", "True");
 
         var cases = new (string Name, Action<ResiliencePolicySpec> Break, string Field)[]
         {
-            ("unknown-deployment", p => { p.Service.Name = "other"; p.Targets[1].Name = "missing"; }, "spec.targets[1].name: Deployment \"missing\" not found"),
-            ("duplicate-targets", p => { p.Service.Name = "other"; p.Targets[1].Name = "primary"; }, "spec.targets[1].name: duplicate"),
+            ("unknown-deployment", p => { p.Targets[1].Name = "missing"; }, "spec.targets[1].name: Deployment \"missing\" not found"),
+            ("duplicate-targets", p => { p.Targets[1].Name = "primary"; }, "spec.targets[1].name: duplicate"),
             ("missing-service", p => p.Service.Name = "nope", "spec.service.name: Service \"nope\" not found"),
             ("service-taken", _ => { }, "spec.service.name: Service \"checkout\" is already steered by ResiliencePolicy \"checkout\""),
-            ("timeout-over-interval", p => { p.Service.Name = "other"; p.HealthCheck!.Timeout = "2s"; }, "spec.healthCheck.timeout"),
-            ("detection-over-rto", p => { p.Service.Name = "other"; p.Objectives = new ObjectivesSpec { Rto = "1s" }; }, "longer than spec.objectives.rto 1s"),
-            ("unknown-probe-port", p => { p.Service.Name = "other"; p.HealthCheck!.Http!.Port = 9999; }, "spec.healthCheck.http.port"),
+            ("timeout-over-interval", p => { p.HealthCheck!.Timeout = "2s"; }, "spec.healthCheck.timeout"),
+            ("detection-over-rto", p => { p.Objectives = new ObjectivesSpec { Rto = "1s" }; }, "longer than spec.objectives.rto 1s"),
+            ("unknown-probe-port", p => { p.HealthCheck!.Http!.Port = 9999; }, "spec.healthCheck.http.port"),
         };
         foreach (var (name, breakIt, field) in cases)
         {
+            // Each case steers a Service of its own, so that only the broken field is wrong.
+            if (name is not ("missing-service" or "service-taken"))
+                await s.Client.CoreV1.CreateNamespacedServiceAsync(ClusterFixture.Service(name, s.Namespace, new Dictionary<string, string> { ["app"] = name }), s.Namespace);
             var policy = Scenario.Policy(s.Namespace, breakIt);
             policy.Metadata.Name = name;
+            if (name is not ("missing-service" or "service-taken")) policy.Spec.Service.Name = name;
             await s.ApplyPolicyAsync(policy);
             await s.WaitForConditionAsync("Ready", "False", "InvalidSpec", name: name);
             var ready = await s.ConditionAsync("Ready", name);

@@ -77,6 +77,17 @@ public sealed class RedundancyTests(ClusterFixture cluster)
         await ClusterFixture.WaitUntilAsync(async () => (await s.DeploymentAsync("primary")).Spec.Template.Spec.ReadinessGates?.Any(g => g.ConditionType == "resilience.dev/healthy") == true,
             TimeSpan.FromSeconds(10), "readiness gate added to the pod template");
         await s.WaitForConditionAsync("Ready", "True", timeout: TimeSpan.FromSeconds(40));
+        // The template change rolls out: every pod carries the gate before the fault.
+        foreach (var app in new[] { "primary", "standby" })
+        {
+            await ClusterFixture.WaitUntilAsync(async () =>
+            {
+                var pods = (await s.Client.CoreV1.ListNamespacedPodAsync(s.Namespace, labelSelector: "app=" + app)).Items;
+                return pods.Count == 2 && pods.All(p => p.Metadata.DeletionTimestamp is null
+                    && p.Spec.ReadinessGates?.Any(g => g.ConditionType == "resilience.dev/healthy") == true
+                    && p.Status.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true);
+            }, TimeSpan.FromSeconds(30), $"{app} rolled out with the readiness gate, pods Ready");
+        }
         await s.SetFaultAsync("primary", "http-fail");
         await ClusterFixture.WaitUntilAsync(async () => (await s.DeploymentAsync("standby")).Spec.Replicas == 4, TimeSpan.FromSeconds(15), "standby scaled to 4 to keep total capacity");
         await ClusterFixture.WaitUntilAsync(async () =>
