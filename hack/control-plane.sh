@@ -226,6 +226,7 @@ down_quiet() {
     while read -r name pid; do kill -9 "$pid" 2>/dev/null || true; done <"$RUN/pids"
   fi
   rm -rf "$RUN" "$STATE/kubeconfig"
+  rmdir "$STATE" 2>/dev/null || true
 }
 
 case "${1:-}" in

@@ -33,7 +33,7 @@ public sealed class NodeSimulator : IAsyncDisposable
     private readonly ConcurrentDictionary<string, byte> _queued = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _tasks = [];
-    private readonly IpPool _ips = new();
+    private readonly IpPool _ips;
 
     /// <summary>Creates the simulator; nothing happens until <see cref="StartAsync"/>.</summary>
     public NodeSimulator(IKubernetes client, NodeSimulatorOptions? options = null, ILogger? logger = null)
@@ -42,6 +42,7 @@ public sealed class NodeSimulator : IAsyncDisposable
         _options = options ?? new NodeSimulatorOptions();
         _log = logger ?? NullLogger.Instance;
         _nodes = [.. Enumerable.Range(0, _options.Nodes).Select(i => $"{_options.NodePrefix}-{i}")];
+        _ips = new IpPool(_options.PodNetwork);
     }
 
     /// <summary>Names of the simulated nodes.</summary>
@@ -492,12 +493,13 @@ public sealed class NodeSimulator : IAsyncDisposable
         }
     }
 
-    /// <summary>Pod IPs in 127.1.0.0/16 and beyond, never 127.0.0.1; freed addresses are reused last.</summary>
-    private sealed class IpPool
+    /// <summary>Pod IPs in 127.N.0.0/16, never 127.0.0.1; freed addresses are reused last.</summary>
+    private sealed class IpPool(byte network)
     {
         private readonly Lock _lock = new();
         private readonly Queue<uint> _free = new();
-        private uint _next = (127u << 24) | (1u << 16) | 2u;
+        private uint _next = (127u << 24) | ((uint)Math.Clamp((int)network, 1, 254) << 16) | 2u;
+        private readonly uint _end = (127u << 24) | (((uint)Math.Clamp((int)network, 1, 254) + 1) << 16);
 
         public IPAddress Take()
         {
@@ -505,7 +507,7 @@ public sealed class NodeSimulator : IAsyncDisposable
             {
                 // Prefer fresh addresses so a reused IP does not meet a lingering socket.
                 uint value;
-                if (_next < ((127u << 24) | (200u << 16))) value = _next++;
+                if (_next < _end) value = _next++;
                 else value = _free.Dequeue();
                 if ((value & 0xFF) is 0 or 255) return Take();
                 return new IPAddress(new[] { (byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value });

@@ -11,4 +11,10 @@ public sealed class NodeSimulatorOptions
 
     /// <summary>Concurrent writes to the API server.</summary>
     public int Writers { get; set; } = 4;
+
+    /// <summary>
+    /// Pod IPs come from 127.N.0.0/16 with this N (1..254). Two simulators on one machine (two
+    /// test runs at once) each need their own N, or their pods' listeners collide.
+    /// </summary>
+    public byte PodNetwork { get; set; } = 1;
 }

@@ -30,7 +30,8 @@ public sealed class ClusterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var external = Environment.GetEnvironmentVariable("RESILIENCE_TEST_KUBECONFIG");
-        _stateDir = Path.Combine(RepoRoot, ".local", "test-cluster");
+        // Per process, so that two test runs on one machine do not share a control plane.
+        _stateDir = Path.Combine(RepoRoot, ".local", $"test-cluster-{Environment.ProcessId}");
         try
         {
             if (!string.IsNullOrEmpty(external))
@@ -46,7 +47,7 @@ public sealed class ClusterFixture : IAsyncLifetime
                 KubeconfigPath = Path.Combine(_stateDir, "kubeconfig");
             }
             Client = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(KubeconfigPath));
-            _simulator = new NodeSimulator.NodeSimulator(Client, new NodeSimulator.NodeSimulatorOptions { Nodes = 2 }, NullLogger.Instance);
+            _simulator = new NodeSimulator.NodeSimulator(Client, new NodeSimulator.NodeSimulatorOptions { Nodes = 2, PodNetwork = (byte)(10 + Environment.ProcessId % 240) }, NullLogger.Instance);
             await _simulator.StartAsync(CancellationToken.None);
             await WaitUntilAsync(async () =>
             {
