@@ -63,8 +63,15 @@ internal sealed class Benchmark(string[] args)
             await Fault(c, ns, "app-primary", "\"unready\"");
             await WaitAsync(async () => await Selected(c, ns, "app") == "app-standby", TimeSpan.FromSeconds(30), ct);
             wall.Add(sw.Elapsed.TotalSeconds);
-            var last = (await GetPolicy(c, ns, "app")).Status!.Failover!.Last!;
-            recorded.Add((last.DetectionSeconds ?? 0) + (last.SwitchSeconds ?? 0));
+            // The Service moves first; the failover record lands with the next status write.
+            ResilienceOperator.Entities.FailoverRecord? last = null;
+            await WaitAsync(async () =>
+            {
+                var f = (await GetPolicy(c, ns, "app")).Status?.Failover;
+                last = f?.Count == i + 1 ? f.Last : null;
+                return last?.Reason == "Failover";
+            }, TimeSpan.FromSeconds(10), ct);
+            recorded.Add((last!.DetectionSeconds ?? 0) + (last.SwitchSeconds ?? 0));
             await Fault(c, ns, "app-primary", "null");
             await WaitAsync(async () => await Selected(c, ns, "app") == "app-primary", TimeSpan.FromSeconds(30), ct);
             Console.Write($"\rfailover run {i + 1}/{runs}: {wall[^1]:0.00}s   ");

@@ -44,7 +44,13 @@ internal sealed class DemoRun(bool watch)
         await Annotate(c, "checkout-primary", "\"unready\"");
         await WatchUntilAsync(c, s => s.Selected == "standby", TimeSpan.FromSeconds(30), "traffic on checkout-standby", ct);
         var switchedAt = _clock.Elapsed;
+        // The Service moves first; the failover record follows in the next status write.
         var policy = await GetPolicy(c);
+        for (var i = 0; i < 50 && policy.Status?.Failover?.Last?.To is null; i++)
+        {
+            await Task.Delay(100, ct);
+            policy = await GetPolicy(c);
+        }
         var last = policy.Status?.Failover?.Last;
         Console.WriteLine($"  => failover: {last?.From} -> {last?.To}; detection {last?.DetectionSeconds:0.00}s, switch {last?.SwitchSeconds:0.000}s after the verdict; " +
                           $"{(switchedAt - faultAt).TotalSeconds:0.00}s from fault to Service switch (bound: interval 1s x retries 2 + 2s = 4s)");

@@ -1,0 +1,273 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using k8s;
+using k8s.Models;
+using ResilienceOperator.IntegrationTests.Harness;
+using ResilienceOperator.IntegrationTests.Operator;
+
+namespace ResilienceOperator.IntegrationTests.Install;
+
+/// <summary>
+/// Installing and operating it the way its users do: the Helm chart into the local control plane,
+/// the operator published with the Dockerfile's own command and run as the chart's
+/// ServiceAccount (a TokenRequest token, RBAC on), upgrade, uninstall, and a missing permission.
+/// </summary>
+[Collection("cluster")]
+public sealed class InstallTests(ClusterFixture cluster)
+{
+    private const string CrdName = "resiliencepolicies.resilience.dev";
+
+    [Fact]
+    public async Task HelmInstall_OperatorAsChartServiceAccount_FailsOverWithoutForbidden_UpgradeAndUninstallKeepWorkloads()
+    {
+        var system = await cluster.CreateNamespaceAsync("resilience-system");
+        var chart = Path.Combine(cluster.RepoRoot, "charts", "resilience-operator");
+
+        // Install. The fixture applied the CRD with kubectl; the chart takes it over.
+        var install = await RunAsync("helm", "install", "ro", chart, "-n", system, "--kubeconfig", cluster.KubeconfigPath, "--take-ownership");
+        Assert.True(install.Code == 0, install.Output);
+        var crd = await cluster.Client.ApiextensionsV1.ReadCustomResourceDefinitionAsync(CrdName);
+        Assert.Equal("keep", crd.Metadata.Annotations["helm.sh/resource-policy"]);
+        await cluster.Client.CoreV1.ReadNamespacedServiceAccountAsync("ro-resilience-operator", system);
+
+        // Run the operator as published by the Dockerfile's command, with the chart's ServiceAccount.
+        var token = await RunAsync("kubectl", "--kubeconfig", cluster.KubeconfigPath, "create", "token", "ro-resilience-operator", "-n", system, "--duration", "1h");
+        Assert.True(token.Code == 0, token.Output);
+        var kubeconfig = await TokenKubeconfigAsync(token.Stdout.Trim());
+        var s = await Scenario.CreateAsync(cluster, "installed");
+        await s.WaitForReadyAsync("primary", 2);
+        var port = FreePort();
+        await using (var op = await PublishedOperator.StartAsync(cluster.RepoRoot, kubeconfig, port,
+            "--namespaces", s.Namespace, "--leader-elect", "--lease-namespace", system, "--log-format", "json"))
+        {
+            await s.ApplyPolicyAsync(Scenario.Policy(s.Namespace));
+            await s.WaitForSelectedAsync("primary", TimeSpan.FromSeconds(30));
+            await s.WaitForConditionAsync("Ready", "True");
+            await s.SetFaultAsync("primary", "unready");
+            await s.WaitForSelectedAsync("standby", TimeSpan.FromSeconds(15));
+            await s.WaitForConditionAsync("FailedOver", "True");
+
+            using var http = new HttpClient();
+            var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics"));
+            Assert.Matches(@"(?m)^leader_election_master_status(\{[^}]*\})? 1$", metrics);
+            Assert.Contains("resilience_failovers_total{", metrics, StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri($"http://127.0.0.1:{port}/readyz"))).StatusCode);
+            // Least privilege that is still enough: not one request was refused.
+            Assert.DoesNotContain("forbidden", op.Output, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("\"Forbidden\"", op.Output, StringComparison.Ordinal);
+            var lease = await cluster.Client.CoordinationV1.ReadNamespacedLeaseAsync("resilience-operator-leader", system);
+            Assert.False(string.IsNullOrEmpty(lease.Spec.HolderIdentity));
+        }
+        var before = await SnapshotAsync(s.Namespace);
+
+        // Upgrade with a changed CRD: the change reaches the API server.
+        var changed = Path.Combine(Path.GetTempPath(), $"chart-{Guid.NewGuid():N}");
+        CopyDirectory(chart, changed);
+        try
+        {
+            var crdFile = Path.Combine(changed, "files", "crds", "resilience.dev_resiliencepolicies.yaml");
+            var text = await File.ReadAllTextAsync(crdFile);
+            const string Marker = "description: What the policy enforces.";
+            Assert.Contains(Marker, text, StringComparison.Ordinal);
+            await File.WriteAllTextAsync(crdFile, text.Replace(Marker, "description: What the policy enforces (upgraded).", StringComparison.Ordinal));
+            // The CRD's fields are still owned by the kubectl apply that came before Helm took it over.
+            var upgrade = await RunAsync("helm", "upgrade", "ro", changed, "-n", system, "--kubeconfig", cluster.KubeconfigPath, "--force-conflicts");
+            Assert.True(upgrade.Code == 0, upgrade.Output);
+            crd = await cluster.Client.ApiextensionsV1.ReadCustomResourceDefinitionAsync(CrdName);
+            Assert.Contains("(upgraded)", crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"].Description, StringComparison.Ordinal);
+        }
+        finally { Directory.Delete(changed, recursive: true); }
+        var back = await RunAsync("helm", "upgrade", "ro", chart, "-n", system, "--kubeconfig", cluster.KubeconfigPath);
+        Assert.True(back.Code == 0, back.Output);
+
+        // Uninstall: the operator's own objects go; the CRD (keep), the policies and the teams'
+        // Deployments and Services stay exactly as they were.
+        var uninstall = await RunAsync("helm", "uninstall", "ro", "-n", system, "--kubeconfig", cluster.KubeconfigPath);
+        Assert.True(uninstall.Code == 0, uninstall.Output);
+        await cluster.Client.ApiextensionsV1.ReadCustomResourceDefinitionAsync(CrdName);
+        Assert.True(await s.PolicyExistsAsync());
+        var roles = await cluster.Client.RbacAuthorizationV1.ListClusterRoleAsync(labelSelector: "app.kubernetes.io/instance=ro");
+        Assert.Empty(roles.Items);
+        Assert.Equal(before, await SnapshotAsync(s.Namespace));
+    }
+
+    [Fact]
+    public async Task MissingPermission_ReadyFalseForbiddenAndWarningEvent_NoCrashNoHotLoop()
+    {
+        var s = await Scenario.CreateAsync(cluster, "forbidden");
+        await s.WaitForReadyAsync("primary", 2);
+        // The operator's rules without "patch services": it can see everything but cannot steer.
+        var role = new V1ClusterRole
+        {
+            Metadata = new V1ObjectMeta { Name = $"limited-{s.Namespace}" },
+            Rules = ReadOperatorRules().Select(r => r.Resources.SequenceEqual(["services"]) ? new V1PolicyRule
+            {
+                ApiGroups = r.ApiGroups, Resources = r.Resources, Verbs = [.. r.Verbs.Where(v => v != "patch")],
+            } : r).ToList(),
+        };
+        await cluster.Client.RbacAuthorizationV1.CreateClusterRoleAsync(role);
+        await cluster.Client.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = new V1ObjectMeta { Name = "limited" } }, s.Namespace);
+        await cluster.Client.RbacAuthorizationV1.CreateClusterRoleBindingAsync(new V1ClusterRoleBinding
+        {
+            Metadata = new V1ObjectMeta { Name = role.Metadata.Name },
+            RoleRef = new V1RoleRef { ApiGroup = "rbac.authorization.k8s.io", Kind = "ClusterRole", Name = role.Metadata.Name },
+            Subjects = [new Rbacv1Subject { Kind = "ServiceAccount", Name = "limited", NamespaceProperty = s.Namespace }],
+        });
+        try
+        {
+            var token = await RunAsync("kubectl", "--kubeconfig", cluster.KubeconfigPath, "create", "token", "limited", "-n", s.Namespace);
+            Assert.True(token.Code == 0, token.Output);
+            var kubeconfig = await TokenKubeconfigAsync(token.Stdout.Trim());
+            await using var op = await OperatorRunner.StartAsync(kubeconfig, s.Namespace);
+            await s.ApplyPolicyAsync(Scenario.Policy(s.Namespace));
+            await s.WaitForConditionAsync("Ready", "False", "Forbidden");
+            var ready = await s.ConditionAsync("Ready");
+            Assert.Contains("services", ready!.Message, StringComparison.Ordinal);
+            Assert.Equal("checkout", await s.SelectedAppAsync()); // nothing changed
+            await ClusterFixture.WaitUntilAsync(async () => (await s.PolicyEventsAsync()).Any(e => e.Reason == "Forbidden"), TimeSpan.FromSeconds(10), "a Forbidden event");
+            var forbidden = Assert.Single(await s.PolicyEventsAsync(), e => e.Reason == "Forbidden");
+            Assert.Equal("Warning", forbidden.Type);
+            // Retried with backoff, not in a hot loop: a handful of attempts over several seconds.
+            await Task.Delay(TimeSpan.FromSeconds(6));
+            var count = (await s.PolicyEventsAsync()).Single(e => e.Reason == "Forbidden").Count ?? 1;
+            Assert.InRange(count, 1, 20);
+        }
+        finally
+        {
+            await cluster.Client.RbacAuthorizationV1.DeleteClusterRoleBindingAsync(role.Metadata.Name);
+            await cluster.Client.RbacAuthorizationV1.DeleteClusterRoleAsync(role.Metadata.Name);
+        }
+    }
+
+    private List<V1PolicyRule> ReadOperatorRules()
+    {
+        var yaml = File.ReadAllText(Path.Combine(cluster.RepoRoot, "config", "rbac", "role.yaml"));
+        return KubernetesYaml.Deserialize<V1ClusterRole>(yaml).Rules.ToList();
+    }
+
+    /// <summary>A copy of the admin kubeconfig whose user is the given bearer token.</summary>
+    private async Task<string> TokenKubeconfigAsync(string token)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"token-kubeconfig-{Guid.NewGuid():N}");
+        var view = await RunAsync("kubectl", "--kubeconfig", cluster.KubeconfigPath, "config", "view", "--raw", "--minify", "--flatten");
+        Assert.True(view.Code == 0, view.Output);
+        await File.WriteAllTextAsync(path, view.Stdout);
+        foreach (var args in new[] { new[] { "config", "set-credentials", "token-user", "--token", token }, ["config", "set-context", "--current", "--user", "token-user"] })
+        {
+            var r = await RunAsync("kubectl", ["--kubeconfig", path, .. args]);
+            Assert.True(r.Code == 0, r.Output);
+        }
+        return path;
+    }
+
+    private async Task<string> SnapshotAsync(string ns)
+    {
+        var sb = new StringBuilder();
+        foreach (var d in (await cluster.Client.AppsV1.ListNamespacedDeploymentAsync(ns)).Items.OrderBy(d => d.Metadata.Name))
+            sb.Append($"deployment {d.Metadata.Name} replicas={d.Spec.Replicas} gates={d.Spec.Template.Spec.ReadinessGates?.Count ?? 0}\n");
+        foreach (var svc in (await cluster.Client.CoreV1.ListNamespacedServiceAsync(ns)).Items.OrderBy(x => x.Metadata.Name))
+            sb.Append($"service {svc.Metadata.Name} selector={string.Join(",", svc.Spec.Selector.Select(kv => kv.Key + "=" + kv.Value))}\n");
+        return sb.ToString();
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        foreach (var dir in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))
+            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, dir)));
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+            File.Copy(file, Path.Combine(to, Path.GetRelativePath(from, file)));
+    }
+
+    private static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    internal static async Task<(int Code, string Stdout, string Output)> RunAsync(string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
+        var o = await stdout;
+        return (p.ExitCode, o, $"{file} {string.Join(' ', args)} exited {p.ExitCode}\n{o}{await stderr}");
+    }
+}
+
+/// <summary>
+/// The operator as the image runs it: published with the Dockerfile's command
+/// (dotnet publish -c Release -p:UseAppHost=false) and started as a separate process.
+/// </summary>
+internal sealed class PublishedOperator : IAsyncDisposable
+{
+    private static readonly SemaphoreSlim PublishLock = new(1, 1);
+    private static string? _published;
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private PublishedOperator(Process process) => _process = process;
+
+    public string Output { get { lock (_output) return _output.ToString(); } }
+
+    public static async Task<PublishedOperator> StartAsync(string repoRoot, string kubeconfig, int port, params string[] args)
+    {
+        var dll = await PublishAsync(repoRoot);
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { dll, "--kubeconfig", kubeconfig, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind-address", "127.0.0.1" }.Concat(args))
+            psi.ArgumentList.Add(a);
+        var op = new PublishedOperator(Process.Start(psi)!);
+        op._process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (op._output) op._output.AppendLine(e.Data); };
+        op._process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (op._output) op._output.AppendLine(e.Data); };
+        op._process.BeginOutputReadLine();
+        op._process.BeginErrorReadLine();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            if (op._process.HasExited) throw new InvalidOperationException($"the published operator exited with {op._process.ExitCode}:\n{op.Output}");
+            try
+            {
+                if ((await http.GetAsync(new Uri($"http://127.0.0.1:{port}/readyz"))).IsSuccessStatusCode) return op;
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the published operator was not ready within 60 s:\n{op.Output}");
+            await Task.Delay(200);
+        }
+    }
+
+    private static async Task<string> PublishAsync(string repoRoot)
+    {
+        await PublishLock.WaitAsync();
+        try
+        {
+            if (_published is not null) return _published;
+            var output = Path.Combine(repoRoot, ".local", $"publish-{Environment.ProcessId}");
+            var r = await InstallTests.RunAsync("dotnet", "publish", Path.Combine(repoRoot, "src", "Operator", "Operator.csproj"),
+                "-c", "Release", "-o", output, "-p:UseAppHost=false", "--nologo", "-v", "quiet");
+            if (r.Code != 0) throw new InvalidOperationException("dotnet publish failed:\n" + r.Output);
+            return _published = Path.Combine(output, "ResilienceOperator.dll");
+        }
+        finally { PublishLock.Release(); }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            // SIGTERM, as the kubelet would send, then wait for the graceful shutdown.
+            using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(25));
+            try { await _process.WaitForExitAsync(cts.Token); }
+            catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }
+        }
+        _process.Dispose();
+    }
+}
