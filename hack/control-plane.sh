@@ -175,7 +175,7 @@ up() {
     --service-account-signing-key-file "$RUN/pki/sa.key" \
     --service-account-key-file "$RUN/pki/sa.pub" \
     --api-audiences https://kubernetes.default.svc \
-    --service-cluster-ip-range 10.0.0.0/24 \
+    --service-cluster-ip-range 10.96.0.0/16 \
     --disable-admission-plugins ServiceAccount \
     --allow-privileged=true --endpoint-reconciler-type none \
     --watch-cache=true --profiling=false

@@ -74,14 +74,17 @@ internal sealed class HealthProber(
                 _ = Task.Run(async () =>
                 {
                     try { await CheckPolicyAsync(policy, spec, key, ct); }
-                    catch (Exception ex) when (ex is not OperationCanceledException) { logger.LogWarning(ex, "health check of {Policy} failed", key); }
+                    catch (Exception ex) when (!ct.IsCancellationRequested) { logger.LogWarning(ex, "health check of {Policy} failed", key); }
+                    catch (Exception) when (ct.IsCancellationRequested) { /* shutting down */ }
                     finally { _running.TryRemove(key, out _); }
                 }, CancellationToken.None);
             }
             // Drop state of policies that are gone.
             foreach (var key in _health.Keys) if (policies.Get(key) is null) Forget(key);
-            try { await Task.Delay(TimeSpan.FromMilliseconds(50), time, ct); } catch (OperationCanceledException) { return; }
+            try { await Task.Delay(TimeSpan.FromMilliseconds(50), time, ct); } catch (OperationCanceledException) { break; }
         }
+        // Let checks in flight finish (they see the cancellation) before anything is disposed.
+        for (var i = 0; i < 100 && !_running.IsEmpty; i++) await Task.Delay(50, CancellationToken.None);
     }
 
     private async Task CheckPolicyAsync(ResiliencePolicy policy, EffectiveSpec spec, ObjectKey key, CancellationToken ct)
