@@ -22,7 +22,7 @@ internal sealed class LocalCluster : IAsyncDisposable
     public IKubernetes Client { get; private set; } = null!;
     public string StateDir => _stateDir;
 
-    public static async Task<LocalCluster> StartAsync(string name, ILoggerFactory loggers)
+    public static async Task<LocalCluster> StartAsync(string name, ILoggerFactory loggers, bool installCrds = true)
     {
         var root = FindRepoRoot();
         var cluster = new LocalCluster(root, Path.Combine(root, ".local", name));
@@ -31,6 +31,7 @@ internal sealed class LocalCluster : IAsyncDisposable
         cluster.Client = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(cluster.Kubeconfig));
         cluster._simulator = new NodeSimulator.NodeSimulator(cluster.Client, new NodeSimulator.NodeSimulatorOptions(), loggers.CreateLogger("NodeSimulator"));
         await cluster._simulator.StartAsync(CancellationToken.None);
+        if (!installCrds) return cluster;
         var (c2, o2) = await cluster.KubectlAsync("apply", "--validate=false", "-f", Path.Combine(root, "config", "crd"));
         if (c2 != 0) throw new InvalidOperationException("installing the CRDs failed:\n" + o2);
         await cluster.KubectlAsync("wait", "--for=condition=Established", "crd", "--all", "--timeout=30s");
