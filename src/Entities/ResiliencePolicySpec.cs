@@ -20,6 +20,10 @@ public enum FailAction
     Failover,
     /// <summary>Report only: conditions, events and metrics, no traffic change.</summary>
     None,
+    /// <summary>Restore the failed target from the newest completed backup in place; traffic does not move.</summary>
+    Restore,
+    /// <summary>Move traffic to the next healthy target and restore the failed one; traffic returns only after the restore.</summary>
+    FailoverAndRestore,
 }
 
 /// <summary>How traffic returns to a preferred target once it is healthy again.</summary>
@@ -59,6 +63,12 @@ public sealed class ResiliencePolicySpec
 
     /// <summary>Recovery objectives: the operator checks the spec against them and reports what it measures.</summary>
     public ObjectivesSpec? Objectives { get; set; }
+
+    /// <summary>Scheduled backups: the team's own backup command, run as a Job per location at every due time.</summary>
+    public BackupSpec? Backup { get; set; }
+
+    /// <summary>How a target is restored from a backup (with healthCheck.onFail Restore or FailoverAndRestore, or by hand).</summary>
+    public RestoreSpec? Restore { get; set; }
 }
 
 /// <summary>Recovery time and recovery point objectives.</summary>
@@ -175,7 +185,7 @@ public sealed class HealthCheckSpec
     /// <summary>Optional TCP probe of every ready pod.</summary>
     public TcpProbeSpec? Tcp { get; set; }
 
-    /// <summary>Failover or None.</summary>
+    /// <summary>Failover, None, Restore (restore the failed target in place) or FailoverAndRestore.</summary>
     [SchemaDefault("Failover")]
     public FailAction OnFail { get; set; } = FailAction.Failover;
 }

@@ -17,8 +17,68 @@ public sealed class ResiliencePolicyStatus
     /// <summary>Failover history and circuit state.</summary>
     public FailoverStatus? Failover { get; set; }
 
-    /// <summary>Ready, Healthy, FailedOver, CircuitOpen (metav1.Condition).</summary>
+    /// <summary>Backup schedule: last and next due times, the newest completed backup.</summary>
+    public BackupScheduleStatus? Backup { get; set; }
+
+    /// <summary>Failed targets not yet recovered: when the failure was detected and the restore that repairs it.</summary>
+    public IList<IncidentStatus>? Incidents { get; set; }
+
+    /// <summary>Measured recovery point and recovery time, against spec.objectives.</summary>
+    public ObjectivesStatus? Objectives { get; set; }
+
+    /// <summary>Ready, Healthy, FailedOver, CircuitOpen, BackupsHealthy, ObjectivesMet (metav1.Condition).</summary>
     public IList<V1Condition>? Conditions { get; set; }
+}
+
+/// <summary>Where the backup schedule stands.</summary>
+public sealed class BackupScheduleStatus
+{
+    /// <summary>The due time of the newest scheduled backup.</summary>
+    public DateTime? LastScheduleTime { get; set; }
+    /// <summary>The next due time.</summary>
+    public DateTime? NextScheduleTime { get; set; }
+    /// <summary>Name of the newest completed ResilienceBackup.</summary>
+    public string? LastCompleted { get; set; }
+    /// <summary>When the newest completed backup completed.</summary>
+    public DateTime? LastCompletedTime { get; set; }
+    /// <summary>Name of the newest failed ResilienceBackup, if it is newer than the newest completed one.</summary>
+    public string? LastFailed { get; set; }
+}
+
+/// <summary>One failed target, from detection until it serves again (restored, when the policy restores).</summary>
+public sealed class IncidentStatus
+{
+    /// <summary>The failed target.</summary>
+    public string Target { get; set; } = "";
+    /// <summary>Whether the target received traffic when it failed (only then is an RTO measured).</summary>
+    public bool Active { get; set; }
+    /// <summary>The first failed check.</summary>
+    public DateTime? FirstFailureTime { get; set; }
+    /// <summary>When the failure was declared (healthCheck.retries failed checks).</summary>
+    public DateTime DetectedAt { get; set; }
+    /// <summary>When traffic went to a healthy target again.</summary>
+    public DateTime? RecoveredAt { get; set; }
+    /// <summary>The ResilienceRestore that repairs the target (deterministic from the incident).</summary>
+    public string? Restore { get; set; }
+    /// <summary>The backup that restore applies: the newest completed one at detection.</summary>
+    public string? Backup { get; set; }
+}
+
+/// <summary>Measured objectives.</summary>
+public sealed class ObjectivesStatus
+{
+    /// <summary>Seconds from the completion of the newest completed backup to measuredAt.</summary>
+    public double? RpoSeconds { get; set; }
+    /// <summary>When rpoSeconds was measured.</summary>
+    public DateTime? MeasuredAt { get; set; }
+    /// <summary>Seconds from the first failed check of the last failed active target to serving again.</summary>
+    public double? LastRtoSeconds { get; set; }
+    /// <summary>The incident lastRtoSeconds was measured on.</summary>
+    public IncidentStatus? LastIncident { get; set; }
+    /// <summary>Whether the measured RPO is within spec.objectives.rpo (absent when none is declared).</summary>
+    public bool? RpoMet { get; set; }
+    /// <summary>Whether the last measured RTO is within spec.objectives.rto (absent when none is declared or measured).</summary>
+    public bool? RtoMet { get; set; }
 }
 
 /// <summary>Observed health of one target.</summary>

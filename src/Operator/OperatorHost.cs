@@ -22,6 +22,8 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
     private readonly List<IInformer> _informers = [];
     private HealthProber? _prober;
     private WorkQueue<ObjectKey>? _queue;
+    private WorkQueue<ObjectKey>? _backupQueue;
+    private WorkQueue<ObjectKey>? _restoreQueue;
 
     /// <summary>True once every cache has listed (what /readyz reports).</summary>
     public bool CachesSynced => _informers.Count > 0 && _informers.All(i => i.HasSynced);
@@ -45,19 +47,60 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
         var services = Make("services", ListWatches.Services(client));
         var hpas = Make("horizontalpodautoscalers", ListWatches.Hpas(client));
         var pdbs = Make("poddisruptionbudgets", ListWatches.Pdbs(client, pdbVersion));
+        var backups = Make("resiliencebackups", ListWatches.Backups(client));
+        var restores = Make("resiliencerestores", ListWatches.Restores(client));
+        var jobs = Make("jobs", ListWatches.Jobs(client));
 
         policies.Store.AddIndex(PolicyCaches.PolicyTargetIndex, p => (p.Spec.Targets ?? []).Select(t => p.Metadata.NamespaceProperty + "/" + t.Name));
         policies.Store.AddIndex(PolicyCaches.PolicyServiceIndex, p => [p.Metadata.NamespaceProperty + "/" + (p.Spec.Service?.Name ?? "")]);
         hpas.Store.AddIndex(PolicyCaches.HpaTargetIndex, h => h.Spec.ScaleTargetRef.Kind == "Deployment" ? [h.Metadata.NamespaceProperty + "/" + h.Spec.ScaleTargetRef.Name] : []);
         pdbs.Store.AddIndex(PolicyCaches.OwnerIndex, p => (p.Metadata.OwnerReferences ?? []).Select(o => o.Uid));
+        backups.Store.AddIndex(RunCaches.ByPolicyIndex, b => [b.Metadata.NamespaceProperty + "/" + b.Spec.Policy]);
+        restores.Store.AddIndex(RunCaches.ByPolicyIndex, r => [r.Metadata.NamespaceProperty + "/" + r.Spec.Policy]);
+        jobs.Store.AddIndex(RunCaches.OwnerIndex, j => (j.Metadata.OwnerReferences ?? []).Select(o => o.Uid));
 
         var queue = _queue = new WorkQueue<ObjectKey>("resiliencepolicy", _time);
         var writer = new ClusterWriter(client, pdbVersion);
         var prober = _prober = new HealthProber(policies.Store, deployments.Store, pods.Store, queue.Add, writer, _time, loggers.CreateLogger<HealthProber>());
         var recorder = new EventRecorder(client, "resilience-operator", loggers.CreateLogger<EventRecorder>());
-        var reconciler = new ResiliencePolicyReconciler(new PolicyCaches(policies.Store, deployments.Store, services.Store, hpas.Store, pdbs.Store),
+        var reconciler = new ResiliencePolicyReconciler(new PolicyCaches(policies.Store, deployments.Store, services.Store, hpas.Store, pdbs.Store, backups.Store, restores.Store),
             prober, writer, recorder, _time, loggers.CreateLogger<ResiliencePolicyReconciler>());
         var controller = new Controller("resiliencepolicy", reconciler, queue, options.Workers, loggers.CreateLogger<Controller>());
+
+        // Backups and restores: a controller each, with their own queues, keyed by their own names.
+        var runCaches = new RunCaches(policies.Store, backups.Store, restores.Store, jobs.Store);
+        var backupQueue = _backupQueue = new WorkQueue<ObjectKey>("resiliencebackup", _time);
+        var restoreQueue = _restoreQueue = new WorkQueue<ObjectKey>("resiliencerestore", _time);
+        var backupController = new Controller("resiliencebackup",
+            new BackupReconciler(runCaches, writer, recorder, _time, loggers.CreateLogger<BackupReconciler>()), backupQueue, options.Workers, loggers.CreateLogger<Controller>());
+        var restoreController = new Controller("resiliencerestore",
+            new RestoreReconciler(runCaches, writer, recorder, _time, loggers.CreateLogger<RestoreReconciler>()), restoreQueue, options.Workers, loggers.CreateLogger<Controller>());
+        void PolicyOf(string ns, string policy) => queue.Add(new ObjectKey(ns, policy));
+        void RestoresOf(string ns, string policy)
+        {
+            foreach (var r in restores.Store.ByIndex(RunCaches.ByPolicyIndex, ns + "/" + policy)) restoreQueue.Add(ObjectKey.Of(r));
+        }
+        backups.Added += b => { backupQueue.Add(ObjectKey.Of(b)); PolicyOf(b.Metadata.NamespaceProperty, b.Spec.Policy); };
+        backups.Updated += (_, b) =>
+        {
+            backupQueue.Add(ObjectKey.Of(b));
+            PolicyOf(b.Metadata.NamespaceProperty, b.Spec.Policy);
+            RestoresOf(b.Metadata.NamespaceProperty, b.Spec.Policy); // a restore may wait for this backup
+        };
+        backups.Deleted += b => PolicyOf(b.Metadata.NamespaceProperty, b.Spec.Policy);
+        restores.Added += r => { restoreQueue.Add(ObjectKey.Of(r)); PolicyOf(r.Metadata.NamespaceProperty, r.Spec.Policy); };
+        restores.Updated += (_, r) => { restoreQueue.Add(ObjectKey.Of(r)); PolicyOf(r.Metadata.NamespaceProperty, r.Spec.Policy); };
+        restores.Deleted += r => PolicyOf(r.Metadata.NamespaceProperty, r.Spec.Policy);
+        void Job(V1Job j)
+        {
+            var labels = j.Metadata.Labels;
+            if (labels is null) return;
+            if (labels.TryGetValue(ClusterWriter.BackupLabel, out var b)) backupQueue.Add(new ObjectKey(j.Metadata.NamespaceProperty, b));
+            if (labels.TryGetValue(ClusterWriter.RestoreLabel, out var r)) restoreQueue.Add(new ObjectKey(j.Metadata.NamespaceProperty, r));
+        }
+        jobs.Added += Job;
+        jobs.Updated += (_, j) => Job(j);
+        jobs.Deleted += Job;
 
         // Every trigger becomes a policy key on the one queue.
         policies.Added += p => { queue.Add(ObjectKey.Of(p)); prober.CheckSoon(ObjectKey.Of(p)); };
@@ -101,6 +144,8 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
             {
                 try { await Task.Delay(options.ResyncPeriod, _time, stop.Token); } catch (OperationCanceledException) { return; }
                 policies.Resync();
+                backups.Resync();
+                restores.Resync();
             }
         }, CancellationToken.None);
 
@@ -113,7 +158,9 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
             {
                 // Seed the queue: level-triggered, so every policy is looked at after a (re)start.
                 foreach (var p in policies.Store.List()) queue.Add(ObjectKey.Of(p));
-                await Task.WhenAll(controller.RunAsync(leading), prober.RunAsync(leading));
+                foreach (var b in backups.Store.List()) backupQueue.Add(ObjectKey.Of(b));
+                foreach (var r in restores.Store.List()) restoreQueue.Add(ObjectKey.Of(r));
+                await Task.WhenAll(controller.RunAsync(leading), backupController.RunAsync(leading), restoreController.RunAsync(leading), prober.RunAsync(leading));
             }
             finally { IsLeading = false; }
         }
@@ -129,6 +176,8 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
         finally
         {
             queue.ShutDown();
+            backupQueue.ShutDown();
+            restoreQueue.ShutDown();
             await stop.CancelAsync();
             await Task.WhenAll(informerTasks.Append(resync)).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
             _log.LogInformation("stopped");
@@ -156,5 +205,7 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
     {
         _prober?.Dispose();
         _queue?.Dispose();
+        _backupQueue?.Dispose();
+        _restoreQueue?.Dispose();
     }
 }

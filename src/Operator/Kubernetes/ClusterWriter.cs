@@ -28,6 +28,11 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion) 
     public const string SteeredByAnnotation = "resilience.dev/steered-by";
     public const string PolicyLabel = "resilience.dev/policy";
     public const string Finalizer = "resilience.dev/finalizer";
+    public const string BackupLabel = "resilience.dev/backup";
+    public const string RestoreLabel = "resilience.dev/restore";
+    public const string AttemptLabel = "resilience.dev/attempt";
+    /// <summary>On a ResilienceRestore the operator made for an incident: the failed target.</summary>
+    public const string IncidentLabel = "resilience.dev/incident";
 
     private static readonly Counter Writes = Metrics.CreateCounter("resilience_api_writes_total",
         "Writes the operator made to the API server.", "resource", "verb");
@@ -168,6 +173,10 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion) 
     internal static JsonNode WireForm(ResiliencePolicyStatus status) =>
         WithoutEmpty(JsonNode.Parse(KubernetesJson.Serialize(status)))!;
 
+    /// <summary>The status of a backup or restore as it is sent and compared (see the policy's).</summary>
+    internal static JsonNode WireForm(ResilienceRunStatus status) =>
+        WithoutEmpty(JsonNode.Parse(KubernetesJson.Serialize(status)))!;
+
     private static JsonNode? WithoutEmpty(JsonNode? node)
     {
         switch (node)
@@ -224,6 +233,95 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion) 
             new V1Patch(patch.ToJsonString(), V1Patch.PatchType.StrategicMergePatch), pod.Metadata.Name, pod.Metadata.NamespaceProperty,
             fieldManager: FieldManager, cancellationToken: ct));
     }
+
+    /// <summary>Creates a scheduled backup owned by the policy; null when it exists already (a repeated slot).</summary>
+    public Task<ResilienceBackup?> CreateBackupAsync(ResiliencePolicy owner, BackupAction a, CancellationToken ct)
+    {
+        var body = new ResilienceBackup
+        {
+            Metadata = new V1ObjectMeta
+            {
+                Name = a.Name, NamespaceProperty = owner.Metadata.NamespaceProperty,
+                Labels = new Dictionary<string, string> { [PolicyLabel] = owner.Metadata.Name },
+            },
+            Spec = new ResilienceBackupSpec { Policy = owner.Metadata.Name, Location = a.Location, Target = a.Target, ScheduledTime = a.Slot },
+        };
+        return CreateCustomAsync(owner, body, ResilienceBackup.KubePluralName, body.Metadata, ct);
+    }
+
+    /// <summary>Creates the restore of an incident, owned by the policy; null when it exists already.</summary>
+    public Task<ResilienceRestore?> CreateRestoreAsync(ResiliencePolicy owner, RestoreAction a, CancellationToken ct)
+    {
+        var body = new ResilienceRestore
+        {
+            Metadata = new V1ObjectMeta
+            {
+                Name = a.Name, NamespaceProperty = owner.Metadata.NamespaceProperty,
+                Labels = new Dictionary<string, string> { [PolicyLabel] = owner.Metadata.Name, [IncidentLabel] = a.Target },
+            },
+            Spec = new ResilienceRestoreSpec { Policy = owner.Metadata.Name, Backup = a.Backup, Target = a.Target },
+        };
+        return CreateCustomAsync(owner, body, ResilienceRestore.KubePluralName, body.Metadata, ct);
+    }
+
+    private async Task<T?> CreateCustomAsync<T>(ResiliencePolicy owner, T body, string plural, V1ObjectMeta meta, CancellationToken ct = default)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        meta.OwnerReferences = [OwnerRef(owner)];
+        var json = JsonNode.Parse(KubernetesJson.Serialize(body))!.AsObject();
+        json.Remove("status");
+        return await Guard(plural, "create", async () =>
+        {
+            try
+            {
+                var created = await client.CustomObjects.CreateNamespacedCustomObjectAsync(json, ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion,
+                    meta.NamespaceProperty, plural, fieldManager: FieldManager, cancellationToken: ct);
+                return KubernetesJson.Deserialize<T>(((JsonElement)created).GetRawText());
+            }
+            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
+            {
+                return null; // AlreadyExists: the deterministic name was created before (by us, before a restart, or by another leader)
+            }
+        });
+    }
+
+    public Task DeleteBackupAsync(string ns, string name, CancellationToken ct) => Guard(ResilienceBackup.KubePluralName, "delete", async () =>
+    {
+        // Background propagation: the garbage collector then deletes the backup's Jobs and their pods.
+        try
+        {
+            await client.CustomObjects.DeleteNamespacedCustomObjectAsync(ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ns, ResilienceBackup.KubePluralName, name,
+                new V1DeleteOptions { PropagationPolicy = "Background" }, cancellationToken: ct);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound) { }
+        return 0;
+    });
+
+    /// <summary>Creates a Job; null when it exists already (the attempt was started before a restart).</summary>
+    public Task<V1Job?> CreateJobAsync(V1Job job, CancellationToken ct) => Guard("jobs", "create", async () =>
+    {
+        try { return (V1Job?)await client.BatchV1.CreateNamespacedJobAsync(job, job.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct); }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict) { return null; }
+    });
+
+    /// <summary>Replaces a backup's or restore's status through its status subresource, guarded by resourceVersion.</summary>
+    public async Task<T> PatchRunStatusAsync<T>(T obj, string plural, ResilienceRunStatus status, CancellationToken ct)
+        where T : IKubernetesObject<V1ObjectMeta>
+    {
+        var patch = new JsonArray(
+            new JsonObject { ["op"] = "test", ["path"] = "/metadata/resourceVersion", ["value"] = obj.Metadata.ResourceVersion },
+            new JsonObject { ["op"] = "add", ["path"] = "/status", ["value"] = WireForm(status) });
+        var body = await Guard(plural + "/status", "patch", () => client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
+            new V1Patch(patch.ToJsonString(), V1Patch.PatchType.JsonPatch), ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion,
+            obj.Metadata.NamespaceProperty, plural, obj.Metadata.Name, fieldManager: FieldManager, cancellationToken: ct));
+        return KubernetesJson.Deserialize<T>(((JsonElement)body).GetRawText());
+    }
+
+    public static V1OwnerReference OwnerRef(IKubernetesObject<V1ObjectMeta> owner) => new()
+    {
+        ApiVersion = owner.ApiVersion, Kind = owner.Kind, Name = owner.Metadata.Name, Uid = owner.Metadata.Uid,
+        Controller = true, BlockOwnerDeletion = true,
+    };
 
     public static JsonObject OwnerReference(ResiliencePolicy owner) => new()
     {

@@ -21,6 +21,24 @@ internal static class ListWatches
         Custom<PodDisruptionBudgetObject, PodDisruptionBudgetList>(c, "policy", groupVersion.Split('/')[1], "poddisruptionbudgets",
             l => (l.Items, l.Metadata.ResourceVersion), "resilience.dev/policy");
 
+    public static ListWatch<ResilienceBackup> Backups(IKubernetes c) => Custom<ResilienceBackup, ResilienceBackupList>(c,
+        ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ResilienceBackup.KubePluralName, l => (l.Items, l.Metadata.ResourceVersion));
+
+    public static ListWatch<ResilienceRestore> Restores(IKubernetes c) => Custom<ResilienceRestore, ResilienceRestoreList>(c,
+        ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ResilienceRestore.KubePluralName, l => (l.Items, l.Metadata.ResourceVersion));
+
+    /// <summary>Only the operator's own Jobs (backup and restore attempts), by their policy label.</summary>
+    public static ListWatch<V1Job> Jobs(IKubernetes c) => new(
+        async (ns, ct) =>
+        {
+            var l = ns is null ? await c.BatchV1.ListJobForAllNamespacesAsync(labelSelector: ClusterWriter.PolicyLabel, cancellationToken: ct)
+                : await c.BatchV1.ListNamespacedJobAsync(ns, labelSelector: ClusterWriter.PolicyLabel, cancellationToken: ct);
+            return (l.Items, l.Metadata.ResourceVersion);
+        },
+        (ns, rv, timeout, ct) => ns is null
+            ? c.BatchV1.ListJobForAllNamespacesWithHttpMessagesAsync(labelSelector: ClusterWriter.PolicyLabel, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct).WatchAsync<V1Job, V1JobList>(null, ct)
+            : c.BatchV1.ListNamespacedJobWithHttpMessagesAsync(ns, labelSelector: ClusterWriter.PolicyLabel, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct).WatchAsync<V1Job, V1JobList>(null, ct));
+
     public static ListWatch<V1Deployment> Deployments(IKubernetes c) => new(
         async (ns, ct) =>
         {

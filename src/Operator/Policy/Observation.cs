@@ -11,7 +11,20 @@ internal sealed record Observation(
     IReadOnlyDictionary<string, V1HorizontalPodAutoscaler> Hpas,
     IReadOnlyDictionary<string, TargetHealth> Health,
     string? ServiceClaimedBy,
-    DateTime Now);
+    DateTime Now)
+{
+    /// <summary>This policy's ResilienceBackups.</summary>
+    public IReadOnlyList<ResilienceBackup> Backups { get; init; } = [];
+
+    /// <summary>This policy's ResilienceRestores.</summary>
+    public IReadOnlyList<ResilienceRestore> Restores { get; init; } = [];
+}
+
+/// <summary>A scheduled backup to create.</summary>
+internal sealed record BackupAction(string Name, string Location, DateTime Slot, string? Target);
+
+/// <summary>A restore to create for an incident.</summary>
+internal sealed record RestoreAction(string Name, string Target, string Backup, DateTime DetectedAt);
 
 /// <summary>A change to a Deployment's replicas.</summary>
 internal sealed record ScaleAction(string Target, int Replicas, string Reason);
@@ -43,6 +56,15 @@ internal sealed class Plan
     public bool Invalid { get; set; }
     public bool ClearFailbackAnnotation { get; set; }
     public EffectiveSpec? Spec { get; set; }
+    public List<BackupAction> CreateBackups { get; } = [];
+    public List<string> DeleteBackups { get; } = [];
+    public List<RestoreAction> CreateRestores { get; } = [];
+    /// <summary>Targets that must not receive traffic yet (a restore is under way), with the reason.</summary>
+    public Dictionary<string, string> Gates { get; } = [];
+    /// <summary>What is wrong with spec.backup, naming the field; failover carries on regardless.</summary>
+    public string? BackupError { get; set; }
+    /// <summary>What is wrong with spec.restore, naming the field.</summary>
+    public string? RestoreError { get; set; }
 
     public void RequeueNoLaterThan(TimeSpan delay)
     {

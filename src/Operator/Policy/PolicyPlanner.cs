@@ -1,4 +1,5 @@
 using k8s.Models;
+using ResilienceOperator.Backups;
 using ResilienceOperator.Entities;
 
 namespace ResilienceOperator.Policy;
@@ -41,6 +42,7 @@ internal static class PolicyPlanner
             return plan;
         }
         plan.Spec = spec;
+        RecoveryPlanner.Prepare(o, spec, plan);
 
         status.Targets = [.. spec.ByPriority.Select(t => TargetStatusOf(t, o))];
         var unchecked_ = spec.Targets.Where(t => !o.Health.ContainsKey(t.Name)).Select(t => t.Name).ToList();
@@ -73,6 +75,7 @@ internal static class PolicyPlanner
             ConditionSet.Set(status.Conditions!, ConditionSet.Healthy, "False", Reasons.TargetsUnhealthy, $"unhealthy: {string.Join(", ", unhealthy)}", gen, o.Now);
         else
             ConditionSet.Set(status.Conditions!, ConditionSet.Healthy, "True", Reasons.AllTargetsHealthy, "every target passes its checks", gen, o.Now);
+        RecoveryPlanner.Finish(o, spec, plan);
         return plan;
     }
 
@@ -126,8 +129,9 @@ internal static class PolicyPlanner
         var gen = o.Policy.Metadata.Generation;
         var fo = status.Failover!;
         var byName = spec.Targets.ToDictionary(t => t.Name);
-        bool Healthy(string n) => o.Health.TryGetValue(n, out var h) && h.Healthy;
-        bool Cold(string n) => o.Health.TryGetValue(n, out var h) && h.Cold;
+        // A target being restored is not a place for traffic, whatever its checks say.
+        bool Healthy(string n) => o.Health.TryGetValue(n, out var h) && h.Healthy && !plan.Gates.ContainsKey(n);
+        bool Cold(string n) => o.Health.TryGetValue(n, out var h) && h.Cold && !plan.Gates.ContainsKey(n);
         bool Known(string n) => o.Health.ContainsKey(n);
 
         var current = status.ActiveTargets?.FirstOrDefault(byName.ContainsKey)
@@ -175,9 +179,11 @@ internal static class PolicyPlanner
                 plan.ClearFailbackAnnotation = true; // nothing better to go back to: the request is spent
             }
         }
-        else if (spec.OnFail == FailAction.None)
+        else if (spec.OnFail is FailAction.None or FailAction.Restore)
         {
-            blocked = (Reasons.FailoverDisabled, $"{current} is unhealthy and healthCheck.onFail is None");
+            blocked = plan.Gates.TryGetValue(current, out var gate)
+                ? (Reasons.Restoring, gate)
+                : (Reasons.FailoverDisabled, $"{current} is unhealthy and healthCheck.onFail is {spec.OnFail}");
         }
         else
         {

@@ -30,4 +30,23 @@ internal static class Reasons
     public const string PodTemplateUpdated = "PodTemplateUpdated";
     public const string SelectorRestored = "SelectorRestored";
     public const string TargetHealthy = "TargetHealthy";
+    public const string NotConfigured = "NotConfigured";
+    public const string NoBackupYet = "NoBackupYet";
+    public const string BackupsSucceeding = "BackupsSucceeding";
+    public const string BackupFailed = "BackupFailed";
+    public const string BackupCompleted = "BackupCompleted";
+    public const string BackupScheduled = "BackupScheduled";
+    public const string CatchUpBackup = "CatchUpBackup";
+    public const string RestoreStarted = "RestoreStarted";
+    public const string RestoreFailed = "RestoreFailed";
+    public const string RestoreCompleted = "RestoreCompleted";
+    public const string NoBackupToRestore = "NoBackupToRestore";
+    public const string Restoring = "Restoring";
+    public const string JobStarted = "JobStarted";
+    public const string AttemptFailed = "AttemptFailed";
+    public const string NoObjectives = "NoObjectives";
+    public const string ObjectivesMet = "ObjectivesMet";
+    public const string ObjectivesBreached = "ObjectivesBreached";
+    public const string NoCompletedBackup = "NoCompletedBackup";
+    public const string Running = "Running";
 }

@@ -16,7 +16,9 @@ internal sealed record PolicyCaches(
     Store<V1Deployment> Deployments,
     Store<V1Service> Services,
     Store<V1HorizontalPodAutoscaler> Hpas,
-    Store<PodDisruptionBudgetObject> Pdbs)
+    Store<PodDisruptionBudgetObject> Pdbs,
+    Store<ResilienceBackup> Backups,
+    Store<ResilienceRestore> Restores)
 {
     public const string HpaTargetIndex = "hpa-target";
     public const string PolicyTargetIndex = "policy-target";
@@ -44,6 +46,10 @@ internal sealed class ResiliencePolicyReconciler(
         "1 while the policy's failover circuit breaker is open.", "namespace", "policy");
     private static readonly Gauge PolicyReady = Metrics.CreateGauge("resilience_policy_ready",
         "1 when the policy's Ready condition is True.", "namespace", "policy");
+    private static readonly Gauge Rpo = Metrics.CreateGauge("resilience_rpo_seconds",
+        "Measured recovery point: seconds since the newest completed backup completed.", "namespace", "policy");
+    private static readonly Gauge LastRto = Metrics.CreateGauge("resilience_last_rto_seconds",
+        "Last measured recovery time: seconds from the first failed check of the active target to serving again.", "namespace", "policy");
 
     public async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken ct)
     {
@@ -93,6 +99,8 @@ internal sealed class ResiliencePolicyReconciler(
         var ns = key.Namespace;
         CircuitOpen.WithLabels(ns, key.Name).Set(plan.Status.Failover?.Circuit == "Open" ? 1 : 0);
         PolicyReady.WithLabels(ns, key.Name).Set(ConditionSet.IsTrue(plan.Status.Conditions, ConditionSet.Ready) ? 1 : 0);
+        if (plan.Status.Objectives?.RpoSeconds is { } rpo) Rpo.WithLabels(ns, key.Name).Set(rpo);
+        if (plan.Status.Objectives?.LastRtoSeconds is { } rto) LastRto.WithLabels(ns, key.Name).Set(rto);
         var last = plan.Status.Failover?.Last;
         if (last is not null && last.Time == now)
         {
@@ -120,7 +128,12 @@ internal sealed class ResiliencePolicyReconciler(
             .Where(p => p.Metadata.Name != policy.Metadata.Name && p.Metadata.DeletionTimestamp is null)
             .Where(p => (p.Metadata.CreationTimestamp, p.Metadata.Name).CompareTo((policy.Metadata.CreationTimestamp, policy.Metadata.Name)) < 0)
             .Select(p => p.Metadata.Name).FirstOrDefault();
-        return new Observation(policy, deployments, service, hpas, prober.Snapshot(key), claimant, now);
+        var byPolicy = ns + "/" + policy.Metadata.Name;
+        return new Observation(policy, deployments, service, hpas, prober.Snapshot(key), claimant, now)
+        {
+            Backups = caches.Backups.ByIndex(RunCaches.ByPolicyIndex, byPolicy),
+            Restores = caches.Restores.ByIndex(RunCaches.ByPolicyIndex, byPolicy),
+        };
     }
 
     private async Task ApplyAsync(ResiliencePolicy policy, Observation o, Plan plan, CancellationToken ct)
@@ -148,6 +161,21 @@ internal sealed class ResiliencePolicyReconciler(
         // PDBs this policy no longer wants.
         foreach (var stale in caches.Pdbs.ByIndex(PolicyCaches.OwnerIndex, policy.Metadata.Uid).Where(p => plan.Pdbs.All(w => w.Name != p.Metadata.Name)))
             await writer.DeletePdbAsync(stale.Metadata.NamespaceProperty, stale.Metadata.Name, ct);
+        foreach (var b in plan.CreateBackups)
+        {
+            logger.LogInformation("{Policy}: backup {Backup} for {Slot:O} to {Location}", ObjectKey.Of(policy), b.Name, b.Slot, b.Location);
+            if (await writer.CreateBackupAsync(policy, b, ct) is { } created) caches.Backups.Observe(created);
+        }
+        foreach (var name in plan.DeleteBackups)
+        {
+            logger.LogInformation("{Policy}: retention deletes backup {Backup}", ObjectKey.Of(policy), name);
+            await writer.DeleteBackupAsync(policy.Metadata.NamespaceProperty, name, ct);
+        }
+        foreach (var r in plan.CreateRestores)
+        {
+            logger.LogInformation("{Policy}: restore {Restore} of {Target} from {Backup}", ObjectKey.Of(policy), r.Name, r.Target, r.Backup);
+            if (await writer.CreateRestoreAsync(policy, r, ct) is { } created) caches.Restores.Observe(created);
+        }
         if (plan.Selector is not null)
         {
             logger.LogInformation("{Policy}: Service {Service} selector -> {Selector}", ObjectKey.Of(policy), o.Service!.Metadata.Name,

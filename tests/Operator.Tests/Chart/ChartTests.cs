@@ -139,6 +139,10 @@ public sealed class ChartTests
         [.. ((YamlSequenceNode)At(role, "rules")).Children.Select(r =>
             string.Join(" | ", string.Join(",", Strings(r, "apiGroups")), string.Join(",", Strings(r, "resources")), string.Join(",", Strings(r, "verbs"))))];
 
+    /// <summary>Every CRD in config/crd, parsed.</summary>
+    private static List<YamlMappingNode> GeneratedCrds() =>
+        [.. Directory.GetFiles(Path.Combine(RepoRoot(), "config", "crd"), "*.yaml").Order(StringComparer.Ordinal).SelectMany(f => LoadAll(File.ReadAllText(f)))];
+
     private static YamlMappingNode Container(YamlMappingNode deployment) =>
         (YamlMappingNode)At(deployment, "spec", "template", "spec", "containers", "0");
 
@@ -212,14 +216,18 @@ public sealed class ChartTests
         Assert.Equal("http-metrics", Text(service, "spec", "ports", "0", "name"));
         Assert.Equal("8080", Text(service, "spec", "ports", "0", "port"));
 
-        // The CRD: the generated one plus the keep annotation, nothing else.
-        var crd = Single(docs, "CustomResourceDefinition");
-        Assert.Equal("keep", Text(crd, "metadata", "annotations", KeepAnnotation));
-        var annotations = (YamlMappingNode)At(crd, "metadata", "annotations");
-        annotations.Children.Remove(new YamlScalarNode(KeepAnnotation));
-        if (annotations.Children.Count == 0) ((YamlMappingNode)At(crd, "metadata")).Children.Remove(new YamlScalarNode("annotations"));
-        var generated = LoadAll(await File.ReadAllTextAsync(Path.Combine(RepoRoot(), "config", "crd", "resilience.dev_resiliencepolicies.yaml")));
-        Assert.Equal(Canonical(generated.Single()), Canonical(crd));
+        // The CRDs: every generated one plus the keep annotation, nothing else.
+        var crds = OfKind(docs, "CustomResourceDefinition");
+        var generated = GeneratedCrds();
+        Assert.Equal(generated.Count, crds.Count);
+        foreach (var crd in crds)
+        {
+            Assert.Equal("keep", Text(crd, "metadata", "annotations", KeepAnnotation));
+            var annotations = (YamlMappingNode)At(crd, "metadata", "annotations");
+            annotations.Children.Remove(new YamlScalarNode(KeepAnnotation));
+            if (annotations.Children.Count == 0) ((YamlMappingNode)At(crd, "metadata")).Children.Remove(new YamlScalarNode("annotations"));
+        }
+        Assert.Equal(generated.Select(Canonical).Order(StringComparer.Ordinal), crds.Select(Canonical).Order(StringComparer.Ordinal));
 
         Assert.Empty(OfKind(docs, "ServiceMonitor"));
         Assert.Empty(OfKind(docs, "PrometheusRule"));
@@ -236,10 +244,9 @@ public sealed class ChartTests
     public async Task Template_CrdsKeepFalse_RendersTheGeneratedCrdUnchanged()
     {
         var docs = await TemplateAsync("--set", "crds.keep=false");
-        var crd = Single(docs, "CustomResourceDefinition");
-        Assert.Null(Find(crd, "metadata", "annotations"));
-        var generated = LoadAll(await File.ReadAllTextAsync(Path.Combine(RepoRoot(), "config", "crd", "resilience.dev_resiliencepolicies.yaml")));
-        Assert.Equal(Canonical(generated.Single()), Canonical(crd));
+        var crds = OfKind(docs, "CustomResourceDefinition");
+        Assert.All(crds, crd => Assert.Null(Find(crd, "metadata", "annotations")));
+        Assert.Equal(GeneratedCrds().Select(Canonical).Order(StringComparer.Ordinal), crds.Select(Canonical).Order(StringComparer.Ordinal));
     }
 
     [Fact]

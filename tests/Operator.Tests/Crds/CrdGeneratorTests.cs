@@ -73,7 +73,7 @@ public sealed class CrdGeneratorTests
         Assert.Equal("10s", At(hc, "interval", "default").ToString());
         Assert.Equal("1", At(hc, "retries", "minimum").ToString());
         Assert.Equal("100", At(hc, "minReadyPercent", "maximum").ToString());
-        Assert.Equal(["Failover", "None"], ((YamlSequenceNode)At(hc, "onFail", "enum")).Select(n => n.ToString()));
+        Assert.Equal(["Failover", "None", "Restore", "FailoverAndRestore"], ((YamlSequenceNode)At(hc, "onFail", "enum")).Select(n => n.ToString()));
         Assert.Equal(["ActivePassive", "ActiveActive"], ((YamlSequenceNode)At(Spec("mode"), "enum")).Select(n => n.ToString()));
     }
 

@@ -252,7 +252,7 @@ public sealed class PolicyPlannerTests
         b.PlanAndApply(T0);
         var plan = b.PlanAndApply(T0.AddMinutes(3));
         Assert.All(plan.Status.Conditions!, c => Assert.Equal(T0, c.LastTransitionTime));
-        Assert.Equal(4, plan.Status.Conditions!.Count);
+        Assert.Equal(ConditionSet.PolicyTypes.Length, plan.Status.Conditions!.Count);
     }
 
     [Fact]

@@ -1,0 +1,108 @@
+using System.Text.Json.Serialization;
+using k8s;
+using k8s.Models;
+
+namespace ResilienceOperator.Entities;
+
+/// <summary>
+/// One backup run to one location: the policy's backup template as a Job. The schedule creates
+/// them with deterministic names; a person may create one by hand.
+/// </summary>
+[KubernetesEntity(Group = ResiliencePolicy.KubeGroup, ApiVersion = ResiliencePolicy.KubeApiVersion, Kind = KubeKind, PluralName = KubePluralName)]
+[ShortNames("rbk")]
+[Categories("resilience")]
+[PrinterColumn("Policy", "string", ".spec.policy", Description = "The ResiliencePolicy whose backup template runs")]
+[PrinterColumn("Location", "string", ".spec.location", Description = "Where the backup is written")]
+[PrinterColumn("Phase", "string", ".status.phase", Description = "Pending, Running, Completed or Failed")]
+[PrinterColumn("Completed", "date", ".status.completionTime", Description = "When the backup completed")]
+[PrinterColumn("Attempts", "integer", ".status.attempts", Description = "Job attempts so far", Priority = 1)]
+[PrinterColumn("Age", "date", ".metadata.creationTimestamp")]
+public sealed class ResilienceBackup : IKubernetesObject<V1ObjectMeta>, ISpec<ResilienceBackupSpec>, IStatus<ResilienceRunStatus?>
+{
+    /// <summary>Kind.</summary>
+    public const string KubeKind = "ResilienceBackup";
+    /// <summary>Plural resource name.</summary>
+    public const string KubePluralName = "resiliencebackups";
+
+    /// <summary>APIVersion.</summary>
+    [JsonPropertyName("apiVersion")]
+    public string ApiVersion { get; set; } = ResiliencePolicy.KubeGroup + "/" + ResiliencePolicy.KubeApiVersion;
+
+    /// <summary>Kind.</summary>
+    [JsonPropertyName("kind")]
+    public string Kind { get; set; } = KubeKind;
+
+    /// <summary>Standard object metadata.</summary>
+    [JsonPropertyName("metadata")]
+    public V1ObjectMeta Metadata { get; set; } = new();
+
+    /// <summary>Which policy and location.</summary>
+    [JsonPropertyName("spec")]
+    [SchemaRequired]
+    public ResilienceBackupSpec Spec { get; set; } = new();
+
+    /// <summary>How the run went.</summary>
+    [JsonPropertyName("status")]
+    public ResilienceRunStatus? Status { get; set; }
+}
+
+/// <summary>A backup run.</summary>
+public sealed class ResilienceBackupSpec
+{
+    /// <summary>Name of the ResiliencePolicy in this namespace whose backup template runs.</summary>
+    [SchemaRequired]
+    [SchemaLength(1, 253)]
+    public string Policy { get; set; } = "";
+
+    /// <summary>The location written to (`LOCATION`); one of the policy's spec.backup.locations.</summary>
+    [SchemaDefault("default")]
+    [SchemaPattern("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
+    [SchemaLength(1, 63)]
+    public string Location { get; set; } = "default";
+
+    /// <summary>The target the backup reads from (`TARGET`); the active target when empty.</summary>
+    public string? Target { get; set; }
+
+    /// <summary>The schedule's due time this backup is for; absent for a backup made by hand.</summary>
+    public DateTime? ScheduledTime { get; set; }
+}
+
+/// <summary>Progress of a backup or restore run (its Job attempts).</summary>
+public sealed class ResilienceRunStatus
+{
+    /// <summary>Pending, Running, Completed or Failed.</summary>
+    public RunPhase? Phase { get; set; }
+    /// <summary>For a restore: the backup restored (spec.backup, or the newest completed one when that is empty).</summary>
+    public string? Backup { get; set; }
+    /// <summary>The Job of the current attempt.</summary>
+    public string? JobName { get; set; }
+    /// <summary>Job attempts started so far.</summary>
+    public int? Attempts { get; set; }
+    /// <summary>When the first attempt started.</summary>
+    public DateTime? StartTime { get; set; }
+    /// <summary>When the run completed or finally failed.</summary>
+    public DateTime? CompletionTime { get; set; }
+    /// <summary>When the last attempt failed (the next one waits for a backoff from here).</summary>
+    public DateTime? LastFailureTime { get; set; }
+    /// <summary>What happened last, in words.</summary>
+    public string? Message { get; set; }
+    /// <summary>Succeeded: True when Completed, False when Failed (the reason says why), Unknown before.</summary>
+    public IList<V1Condition>? Conditions { get; set; }
+}
+
+/// <summary>A list of ResilienceBackup.</summary>
+public sealed class ResilienceBackupList : IKubernetesObject<V1ListMeta>, IItems<ResilienceBackup>
+{
+    /// <summary>APIVersion.</summary>
+    [JsonPropertyName("apiVersion")]
+    public string ApiVersion { get; set; } = ResiliencePolicy.KubeGroup + "/" + ResiliencePolicy.KubeApiVersion;
+    /// <summary>Kind.</summary>
+    [JsonPropertyName("kind")]
+    public string Kind { get; set; } = ResilienceBackup.KubeKind + "List";
+    /// <summary>List metadata.</summary>
+    [JsonPropertyName("metadata")]
+    public V1ListMeta Metadata { get; set; } = new();
+    /// <summary>The backups.</summary>
+    [JsonPropertyName("items")]
+    public IList<ResilienceBackup> Items { get; set; } = [];
+}
