@@ -181,6 +181,13 @@ public sealed class InstallTests(ClusterFixture cluster)
             File.Copy(file, Path.Combine(to, Path.GetRelativePath(from, file)));
     }
 
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "ResilienceOperator.sln"))) return dir.FullName;
+        return Directory.GetCurrentDirectory();
+    }
+
     private static int FreePort()
     {
         using var l = new TcpListener(IPAddress.Loopback, 0);
@@ -190,7 +197,7 @@ public sealed class InstallTests(ClusterFixture cluster)
 
     internal static async Task<(int Code, string Stdout, string Output)> RunAsync(string file, params string[] args)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = FindRoot() };
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
@@ -250,8 +257,14 @@ internal sealed class PublishedOperator : IAsyncDisposable
         {
             if (_published is not null) return _published;
             var output = Path.Combine(repoRoot, ".local", $"publish-{Environment.ProcessId}");
-            var r = await InstallTests.RunAsync("dotnet", "publish", Path.Combine(repoRoot, "src", "Operator", "Operator.csproj"),
-                "-c", "Release", "-o", output, "-p:UseAppHost=false", "--nologo", "-v", "quiet");
+            // The Dockerfile's own command, with the output folder moved out of the image's /app
+            // and the restore it does in an earlier layer folded in.
+            var line = File.ReadLines(Path.Combine(repoRoot, "Dockerfile")).Single(l => l.StartsWith("RUN dotnet publish ", StringComparison.Ordinal));
+            var args = line["RUN dotnet ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(a => a != "--no-restore").ToList();
+            var o = args.IndexOf("-o");
+            if (o < 0) throw new InvalidOperationException("the Dockerfile's publish command has no -o: " + line);
+            args[o + 1] = output;
+            var r = await InstallTests.RunAsync("dotnet", [.. args, "--nologo", "-v", "quiet"]);
             if (r.Code != 0) throw new InvalidOperationException("dotnet publish failed:\n" + r.Output);
             return _published = Path.Combine(output, "ResilienceOperator.dll");
         }
