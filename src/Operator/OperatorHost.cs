@@ -24,6 +24,7 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
     private WorkQueue<ObjectKey>? _queue;
     private WorkQueue<ObjectKey>? _backupQueue;
     private WorkQueue<ObjectKey>? _restoreQueue;
+    private Action<IKubernetesObject<V1ObjectMeta>> Wrote { get; set; } = _ => { };
 
     /// <summary>True once every cache has listed (what /readyz reports).</summary>
     public bool CachesSynced => _informers.Count > 0 && _informers.All(i => i.HasSynced);
@@ -64,7 +65,7 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
         var prober = _prober = new HealthProber(policies.Store, deployments.Store, pods.Store, queue.Add, writer, _time, loggers.CreateLogger<HealthProber>());
         var recorder = new EventRecorder(client, "resilience-operator", loggers.CreateLogger<EventRecorder>());
         var reconciler = new ResiliencePolicyReconciler(new PolicyCaches(policies.Store, deployments.Store, services.Store, hpas.Store, pdbs.Store, backups.Store, restores.Store),
-            prober, writer, recorder, _time, loggers.CreateLogger<ResiliencePolicyReconciler>());
+            prober, writer, recorder, _time, loggers.CreateLogger<ResiliencePolicyReconciler>(), o => Wrote(o));
         var controller = new Controller("resiliencepolicy", reconciler, queue, options.Workers, loggers.CreateLogger<Controller>());
 
         // Backups and restores: a controller each, with their own queues, keyed by their own names.
@@ -72,24 +73,37 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
         var backupQueue = _backupQueue = new WorkQueue<ObjectKey>("resiliencebackup", _time);
         var restoreQueue = _restoreQueue = new WorkQueue<ObjectKey>("resiliencerestore", _time);
         var backupController = new Controller("resiliencebackup",
-            new BackupReconciler(runCaches, writer, recorder, _time, loggers.CreateLogger<BackupReconciler>()), backupQueue, options.Workers, loggers.CreateLogger<Controller>());
+            new BackupReconciler(runCaches, writer, recorder, _time, loggers.CreateLogger<BackupReconciler>(), o => Wrote(o)), backupQueue, options.Workers, loggers.CreateLogger<Controller>());
         var restoreController = new Controller("resiliencerestore",
-            new RestoreReconciler(runCaches, writer, recorder, _time, loggers.CreateLogger<RestoreReconciler>()), restoreQueue, options.Workers, loggers.CreateLogger<Controller>());
+            new RestoreReconciler(runCaches, writer, recorder, _time, loggers.CreateLogger<RestoreReconciler>(), o => Wrote(o)), restoreQueue, options.Workers, loggers.CreateLogger<Controller>());
         void PolicyOf(string ns, string policy) => queue.Add(new ObjectKey(ns, policy));
         void RestoresOf(string ns, string policy)
         {
             foreach (var r in restores.Store.ByIndex(RunCaches.ByPolicyIndex, ns + "/" + policy)) restoreQueue.Add(ObjectKey.Of(r));
         }
-        backups.Added += b => { backupQueue.Add(ObjectKey.Of(b)); PolicyOf(b.Metadata.NamespaceProperty, b.Spec.Policy); };
-        backups.Updated += (_, b) =>
+        void BackupChanged(ResilienceBackup b)
         {
             backupQueue.Add(ObjectKey.Of(b));
             PolicyOf(b.Metadata.NamespaceProperty, b.Spec.Policy);
             RestoresOf(b.Metadata.NamespaceProperty, b.Spec.Policy); // a restore may wait for this backup
+        }
+        void RestoreChanged(ResilienceRestore r)
+        {
+            restoreQueue.Add(ObjectKey.Of(r));
+            PolicyOf(r.Metadata.NamespaceProperty, r.Spec.Policy);
+        }
+        // The operator's own writes go into the caches at once (write-through), and the informer
+        // then skips their events: the writers report them here instead.
+        Wrote = o =>
+        {
+            if (o is ResilienceBackup b) BackupChanged(b);
+            else if (o is ResilienceRestore r) RestoreChanged(r);
         };
+        backups.Added += BackupChanged;
+        backups.Updated += (_, b) => BackupChanged(b);
         backups.Deleted += b => PolicyOf(b.Metadata.NamespaceProperty, b.Spec.Policy);
-        restores.Added += r => { restoreQueue.Add(ObjectKey.Of(r)); PolicyOf(r.Metadata.NamespaceProperty, r.Spec.Policy); };
-        restores.Updated += (_, r) => { restoreQueue.Add(ObjectKey.Of(r)); PolicyOf(r.Metadata.NamespaceProperty, r.Spec.Policy); };
+        restores.Added += RestoreChanged;
+        restores.Updated += (_, r) => RestoreChanged(r);
         restores.Deleted += r => PolicyOf(r.Metadata.NamespaceProperty, r.Spec.Policy);
         void Job(V1Job j)
         {

@@ -1,3 +1,4 @@
+using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Prometheus;
@@ -13,7 +14,8 @@ namespace ResilienceOperator.Reconcilers;
 /// Runs one ResilienceBackup: the policy's backup template as a Job per attempt, status through
 /// /status. Thin glue around <see cref="JobRun"/>.
 /// </summary>
-internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, IEventRecorder events, TimeProvider time, ILogger<BackupReconciler> logger) : IReconciler
+internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, IEventRecorder events, TimeProvider time, ILogger<BackupReconciler> logger,
+    Action<IKubernetesObject<V1ObjectMeta>>? wrote = null) : IReconciler
 {
     public const int MaxAttempts = 2;
     public static readonly TimeSpan FirstBackoff = TimeSpan.FromSeconds(2);
@@ -78,7 +80,10 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
     private async Task WriteAsync(ResilienceBackup backup, ResilienceRunStatus status, CancellationToken ct)
     {
         if (RunStatus.Same(backup.Status, status)) return;
-        caches.Backups.Observe(await writer.PatchRunStatusAsync(backup, ResilienceBackup.KubePluralName, status, ct));
+        var updated = await writer.PatchRunStatusAsync(backup, ResilienceBackup.KubePluralName, status, ct);
+        // The informer skips the event of a version the cache already holds: tell the others here.
+        caches.Backups.Observe(updated);
+        wrote?.Invoke(updated);
     }
 }
 

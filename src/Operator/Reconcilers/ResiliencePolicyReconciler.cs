@@ -35,7 +35,8 @@ internal sealed class ResiliencePolicyReconciler(
     ClusterWriter writer,
     IEventRecorder events,
     TimeProvider time,
-    ILogger<ResiliencePolicyReconciler> logger) : IReconciler
+    ILogger<ResiliencePolicyReconciler> logger,
+    Action<IKubernetesObject<V1ObjectMeta>>? wrote = null) : IReconciler
 {
     private static readonly Counter Failovers = Metrics.CreateCounter("resilience_failovers_total",
         "Traffic switches by reason (Failover, Failback, ManualFailback).", "namespace", "policy", "reason");
@@ -164,7 +165,7 @@ internal sealed class ResiliencePolicyReconciler(
         foreach (var b in plan.CreateBackups)
         {
             logger.LogInformation("{Policy}: backup {Backup} for {Slot:O} to {Location}", ObjectKey.Of(policy), b.Name, b.Slot, b.Location);
-            if (await writer.CreateBackupAsync(policy, b, ct) is { } created) caches.Backups.Observe(created);
+            if (await writer.CreateBackupAsync(policy, b, ct) is { } created) { caches.Backups.Observe(created); wrote?.Invoke(created); }
         }
         foreach (var name in plan.DeleteBackups)
         {
@@ -174,7 +175,7 @@ internal sealed class ResiliencePolicyReconciler(
         foreach (var r in plan.CreateRestores)
         {
             logger.LogInformation("{Policy}: restore {Restore} of {Target} from {Backup}", ObjectKey.Of(policy), r.Name, r.Target, r.Backup);
-            if (await writer.CreateRestoreAsync(policy, r, ct) is { } created) caches.Restores.Observe(created);
+            if (await writer.CreateRestoreAsync(policy, r, ct) is { } created) { caches.Restores.Observe(created); wrote?.Invoke(created); }
         }
         if (plan.Selector is not null)
         {

@@ -1,3 +1,5 @@
+using k8s;
+using k8s.Models;
 using Microsoft.Extensions.Logging;
 using ResilienceOperator.Backups;
 using ResilienceOperator.Entities;
@@ -12,7 +14,8 @@ namespace ResilienceOperator.Reconcilers;
 /// runs the policy's restore template as a Job per attempt with BACKUP_NAME set; failed attempts
 /// are retried with backoff. The policy reconciler keeps traffic away from the target meanwhile.
 /// </summary>
-internal sealed class RestoreReconciler(RunCaches caches, ClusterWriter writer, IEventRecorder events, TimeProvider time, ILogger<RestoreReconciler> logger) : IReconciler
+internal sealed class RestoreReconciler(RunCaches caches, ClusterWriter writer, IEventRecorder events, TimeProvider time, ILogger<RestoreReconciler> logger,
+    Action<IKubernetesObject<V1ObjectMeta>>? wrote = null) : IReconciler
 {
     public const int MaxAttempts = 3;
     public static readonly TimeSpan FirstBackoff = TimeSpan.FromSeconds(2);
@@ -90,6 +93,9 @@ internal sealed class RestoreReconciler(RunCaches caches, ClusterWriter writer, 
     private async Task WriteAsync(ResilienceRestore restore, ResilienceRunStatus status, CancellationToken ct)
     {
         if (RunStatus.Same(restore.Status, status)) return;
-        caches.Restores.Observe(await writer.PatchRunStatusAsync(restore, ResilienceRestore.KubePluralName, status, ct));
+        var updated = await writer.PatchRunStatusAsync(restore, ResilienceRestore.KubePluralName, status, ct);
+        // The informer skips the event of a version the cache already holds: tell the others here.
+        caches.Restores.Observe(updated);
+        wrote?.Invoke(updated);
     }
 }
