@@ -284,7 +284,7 @@ public sealed class ChartTests
         var ruleFile = LoadAll(await File.ReadAllTextAsync(Path.Combine(ChartDir, "files", "alerts", "resilience-operator.rules.yaml"))).Single();
         Assert.Equal(Canonical(At(ruleFile, "groups")), Canonical(At(rule, "spec", "groups")));
         var alerts = ((YamlSequenceNode)At(rule, "spec", "groups", "0", "rules")).Children.Select(r => Text(r, "alert")).ToList();
-        Assert.Equal(["ResiliencePolicyNotReady", "ResilienceCircuitOpen", "ResilienceTargetUnhealthy", "ResilienceOperatorDown", "ResilienceFrequentFailovers"], alerts);
+        Assert.Equal(["ResiliencePolicyNotReady", "ResilienceCircuitOpen", "ResilienceTargetUnhealthy", "ResilienceOperatorDown", "ResilienceFrequentFailovers", "ResilienceRpoBreached", "ResilienceBackupsFailing"], alerts);
 
         Assert.Empty(OfKind(docs, "CustomResourceDefinition"));
     }
