@@ -69,6 +69,9 @@ public sealed class ResiliencePolicySpec
 
     /// <summary>How a target is restored from a backup (with healthCheck.onFail Restore or FailoverAndRestore, or by hand).</summary>
     public RestoreSpec? Restore { get; set; }
+
+    /// <summary>Scheduled chaos drills (game days) that prove the policy recovers within its RTO; absent = no scheduled drills.</summary>
+    public DrillsSpec? Drills { get; set; }
 }
 
 /// <summary>Recovery time and recovery point objectives.</summary>

@@ -26,6 +26,9 @@ public sealed class ResiliencePolicyStatus
     /// <summary>Measured recovery point and recovery time, against spec.objectives.</summary>
     public ObjectivesStatus? Objectives { get; set; }
 
+    /// <summary>The newest finished ResilienceDrill of the policy (written by the drill controller).</summary>
+    public DrillRecord? LastDrill { get; set; }
+
     /// <summary>Ready, Healthy, FailedOver, CircuitOpen, BackupsHealthy, ObjectivesMet (metav1.Condition).</summary>
     public IList<V1Condition>? Conditions { get; set; }
 }
