@@ -196,7 +196,8 @@ internal static class RecoveryPlanner
         foreach (var t in spec.Targets)
         {
             var restores = o.Restores.Where(r => r.Spec.Target == t.Name && r.Metadata.DeletionTimestamp is null).ToList();
-            var inFlight = restores.FirstOrDefault(r => r.Status?.Phase is null or RunPhase.Pending or RunPhase.Running);
+            // Accepted restores only: one rejected for bad input never touches traffic.
+            var inFlight = restores.FirstOrDefault(r => r.Status?.Phase is RunPhase.Pending or RunPhase.Running);
             var incident = incidents.FirstOrDefault(i => i.Target == t.Name);
             if (incident?.Restore is { } name)
             {
@@ -353,7 +354,9 @@ internal static class RecoveryPlanner
         foreach (var group in o.Restores.Where(r => r.Metadata.DeletionTimestamp is null).GroupBy(r => r.Spec.Target))
         {
             var newest = group.OrderByDescending(r => r.Metadata.CreationTimestamp ?? DateTime.MinValue).ThenByDescending(r => r.Metadata.Name, StringComparer.Ordinal).First();
-            if (newest.Status?.Phase == RunPhase.Failed || (newest.Status?.Phase is RunPhase.Running or RunPhase.Pending && newest.Status.LastFailureTime is not null))
+            // Only restores whose Jobs failed: one rejected for bad input says so on itself and affects nothing else.
+            if (newest.Status?.Attempts is not > 0) continue;
+            if (newest.Status.Phase == RunPhase.Failed || (newest.Status.Phase is RunPhase.Running or RunPhase.Pending && newest.Status.LastFailureTime is not null))
             {
                 // A failed restore of a target that has since recovered (no open incident) is history.
                 if (newest.Status.Phase == RunPhase.Failed && status.Incidents?.Any(i => i.Target == newest.Spec.Target) != true

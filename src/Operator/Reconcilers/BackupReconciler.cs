@@ -37,7 +37,7 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
         if (policy is null) invalid = $"spec.policy: ResiliencePolicy \"{backup.Spec.Policy}\" not found in namespace {ns}";
         else if (policy.Spec.Backup?.Template?.Spec?.Containers is not { Count: > 0 })
             invalid = $"spec.policy: ResiliencePolicy \"{policy.Metadata.Name}\" has no spec.backup.template to run";
-        else if (policy.Spec.Backup.Locations is { Count: > 0 } locations && !locations.Contains(backup.Spec.Location))
+        else if ((policy.Spec.Backup.Locations is { Count: > 0 } l ? l : [BackupSchedule.DefaultLocation]) is var locations && !locations.Contains(backup.Spec.Location))
             invalid = $"spec.location: \"{backup.Spec.Location}\" is not one of ResiliencePolicy \"{policy.Metadata.Name}\"'s spec.backup.locations ({string.Join(", ", locations)})";
         if (invalid is not null)
         {

@@ -264,6 +264,7 @@ public sealed class BackupPlanningTests
         var failed = Restore(name, "primary", RunPhase.Failed, T0.AddSeconds(4));
         failed.Metadata.Labels = new Dictionary<string, string> { [Kubernetes.ClusterWriter.IncidentLabel] = "primary" };
         failed.Status!.Message = "attempt 3 of 3 failed";
+        failed.Status.Attempts = 3;
         var plan = PolicyPlanner.Plan(b.Observe(T0.AddMinutes(1)) with { Backups = backups, Restores = [failed] });
         Assert.Null(plan.Selector);
         var c = Cond(plan, ConditionSet.BackupsHealthy);

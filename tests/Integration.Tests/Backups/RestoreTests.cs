@@ -1,0 +1,135 @@
+using ResilienceOperator.Entities;
+using ResilienceOperator.IntegrationTests.Harness;
+using ResilienceOperator.IntegrationTests.Operator;
+
+namespace ResilienceOperator.IntegrationTests.Backups;
+
+/// <summary>Restore on failure, failback only after it, measured RPO/RTO, failed restores and restarts.</summary>
+[Collection("cluster")]
+public sealed class RestoreTests(ClusterFixture cluster)
+{
+    private async Task<(Scenario, OperatorRunner)> StartAsync(string prefix, string restoreDuration, int restoreExitCode = 0)
+    {
+        var s = await Scenario.CreateAsync(cluster, prefix);
+        await s.WaitForReadyAsync("primary", 2);
+        var op = await OperatorRunner.StartAsync(cluster.KubeconfigPath, s.Namespace);
+        await s.ApplyPolicyAsync(Scenario.Policy(s.Namespace, spec =>
+        {
+            BackupScenario.WithBackups(spec, "*/2 * * * * *", keepLast: 3);
+            spec.Restore = new RestoreSpec { Template = BackupScenario.Template(restoreDuration, restoreExitCode) };
+            spec.HealthCheck!.OnFail = FailAction.FailoverAndRestore;
+            spec.Failover!.FailbackDelay = "1s";
+            spec.Objectives = new ObjectivesSpec { Rto = "30s", Rpo = "1m" };
+        }));
+        await s.WaitForSelectedAsync("primary", TimeSpan.FromSeconds(15));
+        await BackupScenario.WaitAsync(async () => (await s.BackupsAsync()).Any(b => b.Status?.Phase == RunPhase.Completed), 15, "a completed backup");
+        return (s, op);
+    }
+
+    private static async Task<ResilienceRestore> WaitForRestoreAsync(Scenario s, Func<ResilienceRestore, bool> condition, double seconds, string what)
+    {
+        ResilienceRestore? found = null;
+        await BackupScenario.WaitAsync(async () =>
+        {
+            found = (await s.RestoresAsync()).SingleOrDefault(condition);
+            return found is not null;
+        }, seconds, what);
+        return found!;
+    }
+
+    [Fact]
+    public async Task PrimaryFails_RestoreOfNewestCompletedBackup_FailbackOnlyAfterIt_RtoRpoAgreeWithObjects()
+    {
+        var (s, op) = await StartAsync("rs-flow", restoreDuration: "4s");
+        await using var _ = op;
+        await s.SetFaultAsync("primary", "unready");
+        await s.WaitForSelectedAsync("standby", TimeSpan.FromSeconds(10));
+        await BackupScenario.WaitAsync(async () => (await s.GetPolicyAsync()).Status?.Failover?.Last?.Reason == "Failover", 5, "the failover recorded");
+        var failover = (await s.GetPolicyAsync()).Status!.Failover!.Last!;
+        await s.SetFaultAsync("primary", null); // healthy again long before the restore is done
+
+        var restore = await WaitForRestoreAsync(s, _ => true, 10, "the incident's restore");
+        Assert.Equal(("primary", "checkout"), (restore.Spec.Target, restore.Spec.Policy));
+        Assert.Equal("checkout", restore.Metadata.OwnerReferences.Single().Name);
+        var backup = (await s.BackupsAsync()).SingleOrDefault(b => b.Metadata.Name == restore.Spec.Backup);
+        Assert.True(backup is null || backup.Status?.Phase == RunPhase.Completed, "restored a backup that had not completed");
+
+        // While the restore runs, the healthy primary gets no traffic.
+        await BackupScenario.WaitAsync(async () =>
+        {
+            var r = await s.RestoreAsync(restore.Metadata.Name);
+            Assert.Equal("standby", await s.SelectedAppAsync());
+            return r.Status?.Phase == RunPhase.Completed;
+        }, 20, "restore completed");
+        restore = await s.RestoreAsync(restore.Metadata.Name);
+        Assert.Equal(restore.Spec.Backup, restore.Status!.Backup);
+        var job = Assert.Single(await s.JobsAsync("resilience.dev/restore", restore.Metadata.Name));
+        Assert.Equal(restore.Spec.Backup, job.Spec.Template.Spec.Containers[0].Env.Single(e => e.Name == "BACKUP_NAME").Value);
+
+        await s.WaitForSelectedAsync("primary", TimeSpan.FromSeconds(10));
+        var status = (await s.GetPolicyAsync()).Status!;
+        Assert.Equal("Failback", status.Failover!.Last!.Reason);
+        // failback after the restore completed (completionTime has whole seconds)
+        Assert.True(status.Failover.Last.Time >= restore.Status.CompletionTime!.Value.AddSeconds(-1),
+            $"failback at {status.Failover.Last.Time:O}, restore completed at {restore.Status.CompletionTime:O}");
+        Assert.Single(await s.RestoresAsync()); // one restore for the incident
+
+        // RTO: from the first failed check to serving again (the failover), as the incident records it.
+        var obj = status.Objectives!;
+        var incident = obj.LastIncident!;
+        Assert.Equal("primary", incident.Target);
+        Assert.Equal(restore.Metadata.Name, incident.Restore);
+        Assert.Equal(failover.Time, incident.RecoveredAt!.Value, TimeSpan.FromMilliseconds(1));
+        Assert.Equal((incident.RecoveredAt.Value - (incident.FirstFailureTime ?? incident.DetectedAt)).TotalSeconds, obj.LastRtoSeconds!.Value, 2);
+        Assert.True(incident.DetectedAt <= restore.Metadata.CreationTimestamp!.Value.AddSeconds(1));
+        Assert.True(obj.RtoMet);
+        // RPO: measuredAt minus the completion of the newest completed backup.
+        var newest = (await s.BackupsAsync()).SingleOrDefault(b => b.Metadata.Name == status.Backup!.LastCompleted);
+        if (newest is not null) Assert.Equal(newest.Status!.CompletionTime!.Value, status.Backup!.LastCompletedTime!.Value, TimeSpan.FromSeconds(1));
+        Assert.Equal((obj.MeasuredAt!.Value - status.Backup!.LastCompletedTime!.Value).TotalSeconds, obj.RpoSeconds!.Value, 1);
+        Assert.True(obj.RpoSeconds < 60);
+        await s.WaitForConditionAsync("ObjectivesMet", "True");
+        Assert.Null(status.Incidents);
+    }
+
+    [Fact]
+    public async Task FailedRestore_WarningConditionRetriesAndTrafficStaysOnHealthyStandby()
+    {
+        var (s, op) = await StartAsync("rs-failed", restoreDuration: "300ms", restoreExitCode: 1);
+        await using var _ = op;
+        await s.SetFaultAsync("primary", "unready");
+        await s.WaitForSelectedAsync("standby", TimeSpan.FromSeconds(10));
+        await s.SetFaultAsync("primary", null);
+        var restore = await WaitForRestoreAsync(s, r => r.Status?.Phase == RunPhase.Failed, 25, "the restore failed after its attempts");
+        Assert.Equal(RestoreAttempts, restore.Status!.Attempts);
+        Assert.Equal(RestoreAttempts, (await s.JobsAsync("resilience.dev/restore", restore.Metadata.Name)).Count);
+        await s.WaitForConditionAsync("BackupsHealthy", "False", "RestoreFailed");
+        Assert.Contains(await s.EventsAsync("ResilienceRestore"), e => e.Reason == "RestoreFailed" && e.Type == "Warning");
+        Assert.Contains(await s.PolicyEventsAsync(), e => e.Reason == "RestoreFailed" && e.Type == "Warning");
+        await s.WaitForReadyAsync("primary", 2);
+        await Task.Delay(TimeSpan.FromSeconds(3)); // longer than failbackDelay
+        Assert.Equal("standby", await s.SelectedAppAsync());
+        Assert.Equal("True", (await s.ConditionAsync("Ready"))!.Status); // serving from the healthy standby
+        Assert.Single(await s.RestoresAsync()); // retried inside the restore, not by a second one
+    }
+
+    private const int RestoreAttempts = 3;
+
+    [Fact]
+    public async Task Restart_MidRestore_NoSecondRestoreForTheIncident()
+    {
+        var (s, op) = await StartAsync("rs-restart", restoreDuration: "5s");
+        await s.SetFaultAsync("primary", "unready");
+        await s.WaitForSelectedAsync("standby", TimeSpan.FromSeconds(10));
+        var restore = await WaitForRestoreAsync(s, r => r.Status?.Phase == RunPhase.Running, 10, "the restore running");
+        await op.DisposeAsync();
+        await s.SetFaultAsync("primary", null);
+        await Task.Delay(500);
+        await using var second = await OperatorRunner.StartAsync(cluster.KubeconfigPath, s.Namespace);
+        await BackupScenario.WaitAsync(async () => (await s.RestoreAsync(restore.Metadata.Name)).Status?.Phase == RunPhase.Completed, 15, "restore completed");
+        await s.WaitForSelectedAsync("primary", TimeSpan.FromSeconds(10));
+        Assert.Single(await s.RestoresAsync());
+        Assert.Single(await s.JobsAsync("resilience.dev/restore", restore.Metadata.Name));
+        Assert.Equal(1, (await s.RestoreAsync(restore.Metadata.Name)).Status!.Attempts);
+    }
+}
