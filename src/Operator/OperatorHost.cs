@@ -3,6 +3,7 @@ using k8s;
 using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
+using ResilienceOperator.Drills;
 using ResilienceOperator.Entities;
 using ResilienceOperator.Health;
 using ResilienceOperator.Kubernetes;
@@ -24,6 +25,7 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
     private WorkQueue<ObjectKey>? _queue;
     private WorkQueue<ObjectKey>? _backupQueue;
     private WorkQueue<ObjectKey>? _restoreQueue;
+    private DrillControllers? _drillControllers;
     private Action<IKubernetesObject<V1ObjectMeta>> Wrote { get; set; } = _ => { };
 
     /// <summary>True once every cache has listed (what /readyz reports).</summary>
@@ -51,6 +53,7 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
         var backups = Make("resiliencebackups", ListWatches.Backups(client));
         var restores = Make("resiliencerestores", ListWatches.Restores(client));
         var jobs = Make("jobs", ListWatches.Jobs(client));
+        var drills = Make("resiliencedrills", ListWatches.Drills(client));
 
         policies.Store.AddIndex(PolicyCaches.PolicyTargetIndex, p => (p.Spec.Targets ?? []).Select(t => p.Metadata.NamespaceProperty + "/" + t.Name));
         policies.Store.AddIndex(PolicyCaches.PolicyServiceIndex, p => [p.Metadata.NamespaceProperty + "/" + (p.Spec.Service?.Name ?? "")]);
@@ -76,6 +79,8 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
             new BackupReconciler(runCaches, writer, recorder, _time, loggers.CreateLogger<BackupReconciler>(), o => Wrote(o)), backupQueue, options.Workers, loggers.CreateLogger<Controller>());
         var restoreController = new Controller("resiliencerestore",
             new RestoreReconciler(runCaches, writer, recorder, _time, loggers.CreateLogger<RestoreReconciler>(), o => Wrote(o)), restoreQueue, options.Workers, loggers.CreateLogger<Controller>());
+        // Drills: their own controller (keyed by drill) and scheduler (keyed by policy), see Drills/DrillControllers.cs.
+        var drillControllers = _drillControllers = new DrillControllers(client, recorder, policies, deployments, pods, restores.Store, drills, options.Workers, _time, loggers);
         void PolicyOf(string ns, string policy) => queue.Add(new ObjectKey(ns, policy));
         void RestoresOf(string ns, string policy)
         {
@@ -174,7 +179,8 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
                 foreach (var p in policies.Store.List()) queue.Add(ObjectKey.Of(p));
                 foreach (var b in backups.Store.List()) backupQueue.Add(ObjectKey.Of(b));
                 foreach (var r in restores.Store.List()) restoreQueue.Add(ObjectKey.Of(r));
-                await Task.WhenAll(controller.RunAsync(leading), backupController.RunAsync(leading), restoreController.RunAsync(leading), prober.RunAsync(leading));
+                drillControllers.Seed();
+                await Task.WhenAll(controller.RunAsync(leading), backupController.RunAsync(leading), restoreController.RunAsync(leading), drillControllers.RunAsync(leading), prober.RunAsync(leading));
             }
             finally { IsLeading = false; }
         }
@@ -192,6 +198,7 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
             queue.ShutDown();
             backupQueue.ShutDown();
             restoreQueue.ShutDown();
+            drillControllers.ShutDown();
             await stop.CancelAsync();
             await Task.WhenAll(informerTasks.Append(resync)).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
             _log.LogInformation("stopped");
@@ -221,5 +228,6 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
         _queue?.Dispose();
         _backupQueue?.Dispose();
         _restoreQueue?.Dispose();
+        _drillControllers?.Dispose();
     }
 }

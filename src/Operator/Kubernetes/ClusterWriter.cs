@@ -177,7 +177,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion) 
     internal static JsonNode WireForm(ResilienceRunStatus status) =>
         WithoutEmpty(JsonNode.Parse(KubernetesJson.Serialize(status)))!;
 
-    private static JsonNode? WithoutEmpty(JsonNode? node)
+    internal static JsonNode? WithoutEmpty(JsonNode? node)
     {
         switch (node)
         {
@@ -329,9 +329,9 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion) 
         ["controller"] = true, ["blockOwnerDeletion"] = true,
     };
 
-    private static V1Patch Merge(JsonObject o) => new(o.ToJsonString(), V1Patch.PatchType.MergePatch);
+    internal static V1Patch Merge(JsonObject o) => new(o.ToJsonString(), V1Patch.PatchType.MergePatch);
 
-    private static async Task<T> Guard<T>(string resource, string verb, Func<Task<T>> call)
+    internal static async Task<T> Guard<T>(string resource, string verb, Func<Task<T>> call)
     {
         Writes.WithLabels(resource, verb).Inc();
         try { return await call(); }

@@ -27,6 +27,9 @@ internal static class ListWatches
     public static ListWatch<ResilienceRestore> Restores(IKubernetes c) => Custom<ResilienceRestore, ResilienceRestoreList>(c,
         ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ResilienceRestore.KubePluralName, l => (l.Items, l.Metadata.ResourceVersion));
 
+    public static ListWatch<ResilienceDrill> Drills(IKubernetes c) => Custom<ResilienceDrill, ResilienceDrillList>(c,
+        ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ResilienceDrill.KubePluralName, l => (l.Items, l.Metadata.ResourceVersion));
+
     /// <summary>Only the operator's own Jobs (backup and restore attempts), by their policy label.</summary>
     public static ListWatch<V1Job> Jobs(IKubernetes c) => new(
         async (ns, ct) =>

@@ -13,6 +13,8 @@ namespace ResilienceOperator.Policy;
 internal static class PolicyPlanner
 {
     public const string FailbackAnnotation = "resilience.dev/failback";
+    /// <summary>On a Deployment a ResilienceDrill has failed on purpose: no floor scales it back up while the drill runs.</summary>
+    public const string DrillAnnotation = "resilience.dev/drill";
     public const string ReadinessGate = "resilience.dev/healthy";
 
     public static Plan Plan(Observation o)
@@ -26,6 +28,7 @@ internal static class PolicyPlanner
             ActiveTargets = old.ActiveTargets is null ? null : [.. old.ActiveTargets],
             Failover = CopyFailover(old.Failover),
             Conditions = old.Conditions is null ? [] : [.. old.Conditions],
+            LastDrill = old.LastDrill, // written by the drill controller; kept as is
         };
         plan.Status = status;
         var gen = policy.Metadata.Generation;
@@ -419,7 +422,7 @@ internal static class PolicyPlanner
 
     private static void RaiseFloor(Observation o, Plan plan, string target, int floor)
     {
-        if (floor <= 0) return;
+        if (floor <= 0 || UnderDrill(o, target)) return;
         if (o.Hpas.TryGetValue(target, out var hpa))
         {
             // An HPA owns the replica count: raise its floor instead of fighting it.
@@ -435,8 +438,12 @@ internal static class PolicyPlanner
             AddScale(o, plan, target, floor, $"replica floor {floor}");
     }
 
+    private static bool UnderDrill(Observation o, string target) =>
+        o.Deployments.TryGetValue(target, out var d) && d.Metadata.Annotations?.ContainsKey(DrillAnnotation) == true;
+
     private static void AddScale(Observation o, Plan plan, string target, int replicas, string why)
     {
+        if (UnderDrill(o, target)) return;
         if (o.Hpas.ContainsKey(target)) { RaiseFloor(o, plan, target, replicas); return; }
         plan.Scale.RemoveAll(s => s.Target == target);
         plan.Scale.Add(new ScaleAction(target, replicas, why));

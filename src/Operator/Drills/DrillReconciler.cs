@@ -1,0 +1,269 @@
+using System.Globalization;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+using ResilienceOperator.Entities;
+using ResilienceOperator.Policy;
+using ResilienceOperator.Reconcilers;
+using ResilienceOperator.Runtime;
+
+namespace ResilienceOperator.Drills;
+
+/// <summary>The caches the drill controllers read.</summary>
+internal sealed record DrillCaches(
+    Store<ResilienceDrill> Drills,
+    Store<ResiliencePolicy> Policies,
+    Store<V1Deployment> Deployments,
+    Store<V1Pod> Pods,
+    Store<ResilienceRestore> Restores)
+{
+    /// <summary>Drills by namespace/spec.policyName.</summary>
+    public const string ByPolicyIndex = "drill-by-policy";
+
+    public IReadOnlyList<ResilienceDrill> DrillsOf(string ns, string policy) => Drills.ByIndex(ByPolicyIndex, ns + "/" + policy);
+
+    public TargetPods PodsOf(string ns, string? target)
+    {
+        var d = target is null ? null : Deployments.Get(ns, target);
+        if (d?.Spec.Selector?.MatchLabels is not { Count: > 0 } selector) return new TargetPods(0, []);
+        return new TargetPods(d.Spec.Replicas ?? 1, [.. Pods.ByIndex(Store<V1Pod>.NamespaceIndex, ns).Where(p => DrillPlanner.Matches(selector, p.Metadata.Labels))]);
+    }
+}
+
+/// <summary>Reasons of drill events and of the drill's Succeeded condition.</summary>
+internal static class DrillReasons
+{
+    public const string DrillPassed = "DrillPassed";
+    public const string DrillFailed = "DrillFailed";
+    public const string DrillAborted = "DrillAborted";
+    public const string DrillStarted = "DrillStarted";
+    public const string DrillScheduled = "DrillScheduled";
+}
+
+/// <summary>
+/// Runs one ResilienceDrill: guard rails, finalizer, fault, verdict, fault removed. Thin glue
+/// around <see cref="DrillPlanner"/>. While a drill runs it is looked at every
+/// <see cref="Poll"/> (cache reads only), so the measured RTO is accurate to about that.
+/// </summary>
+internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IEventRecorder events, TimeProvider time, ILogger<DrillReconciler> logger) : IReconciler
+{
+    public static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
+
+    private static readonly Counter DrillsTotal = Metrics.CreateCounter("resilience_drills_total",
+        "Drills that ended, by result (passed, failed, aborted).", "namespace", "policy", "result");
+
+    // Guard rails and the Running write happen under one lock, so two drills of a policy
+    // reconciled by two workers cannot both pass the "another drill runs" guard.
+    private readonly SemaphoreSlim _start = new(1, 1);
+
+    public async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken ct)
+    {
+        var drill = caches.Drills.Get(key);
+        if (drill is null) return ReconcileResult.Done;
+        var now = time.GetUtcNow().UtcDateTime;
+        if (drill.Metadata.DeletionTimestamp is not null)
+        {
+            await FinalizeAsync(drill, ct);
+            return ReconcileResult.Done;
+        }
+        if (drill.Status?.Phase is DrillPhase.Passed or DrillPhase.Failed or DrillPhase.Aborted)
+        {
+            await CleanUpAsync(drill, ct);
+            return ReconcileResult.Done;
+        }
+        var policy = caches.Policies.Get(key.Namespace, drill.Spec.PolicyName);
+        if (drill.Status?.Phase is null or DrillPhase.Pending)
+        {
+            var started = await StartAsync(drill, policy, now, ct);
+            if (started is null) return ReconcileResult.Done;
+            drill = started;
+        }
+        return await RunAsync(drill, policy, now, ct);
+    }
+
+    /// <summary>Guard rails, then the finalizer, then Running with the target; null when refused (Aborted).</summary>
+    private async Task<ResilienceDrill?> StartAsync(ResilienceDrill drill, ResiliencePolicy? policy, DateTime now, CancellationToken ct)
+    {
+        var ns = drill.Metadata.NamespaceProperty;
+        await _start.WaitAsync(ct);
+        try
+        {
+            var refusal = DrillPlanner.Guard(drill, policy, caches.Restores.ByIndex(RunCaches.ByPolicyIndex, ns + "/" + drill.Spec.PolicyName),
+                caches.DrillsOf(ns, drill.Spec.PolicyName), now);
+            var target = policy?.Status?.ActiveTargets?.FirstOrDefault();
+            if (refusal is null) (_, refusal) = DrillPlanner.Capacity(drill, policy!, target!, caches.PodsOf(ns, target));
+            if (refusal is not null)
+            {
+                await EndAsync(drill, policy, DrillPhase.Aborted, refusal.Reason, refusal.Message + "; nothing was injected", null, now, ct);
+                return null;
+            }
+            if (drill.Metadata.Finalizers?.Contains(DrillWriter.Finalizer) != true)
+            {
+                drill = await writer.SetFinalizerAsync(drill, true, ct);
+                caches.Drills.Observe(drill);
+            }
+            var (rto, defaulted) = DrillPlanner.RtoOf(policy!);
+            var status = new ResilienceDrillStatus
+            {
+                Phase = DrillPhase.Running, Target = target, RtoObjectiveSeconds = rto.TotalSeconds,
+                Message = $"injecting {drill.Spec.Action} into {target}",
+                Conditions = [],
+            };
+            ConditionSet.Set(status.Conditions, ConditionSet.Succeeded, "Unknown", Reasons.Running,
+                $"RTO {GoDuration.Format(rto)}{(defaulted ? " (default: the policy declares no spec.objectives.rto)" : "")}", drill.Metadata.Generation, now);
+            return await WriteAsync(drill, status, ct);
+        }
+        finally { _start.Release(); }
+    }
+
+    private async Task<ReconcileResult> RunAsync(ResilienceDrill drill, ResiliencePolicy? policy, DateTime now, CancellationToken ct)
+    {
+        var ns = drill.Metadata.NamespaceProperty;
+        var status = drill.Status!;
+        var target = status.Target ?? "";
+        if (policy is null || policy.Metadata.DeletionTimestamp is not null)
+        {
+            await EndAsync(drill, policy, DrillPhase.Aborted, DrillPlanner.PolicyDeleted, $"ResiliencePolicy \"{drill.Spec.PolicyName}\" is gone; fault removed", null, now, ct);
+            return ReconcileResult.Done;
+        }
+        var (rto, defaulted) = DrillPlanner.RtoOf(policy);
+        if (status.RtoObjectiveSeconds is { } recorded) rto = TimeSpan.FromSeconds(recorded);
+        var pods = caches.PodsOf(ns, target);
+
+        if (status.InjectedAt is null)
+        {
+            var next = Copy(status);
+            if (drill.Spec.Action == DrillAction.KillPods)
+            {
+                var (kill, refusal) = DrillPlanner.Capacity(drill, policy, target, pods);
+                if (refusal is not null)
+                {
+                    await EndAsync(drill, policy, DrillPhase.Aborted, refusal.Reason, refusal.Message + "; nothing was injected", null, now, ct);
+                    return ReconcileResult.Done;
+                }
+                foreach (var pod in kill) await writer.DeletePodAsync(ns, pod, ct);
+                next.Pods = [.. kill];
+                next.Message = $"deleted {kill.Count} pod(s) of {target} ({string.Join(", ", kill)}); waiting for the policy to serve again within {GoDuration.Format(rto)}";
+            }
+            else
+            {
+                var d = caches.Deployments.Get(ns, target);
+                var marked = Annotation(d, PolicyPlanner.DrillAnnotation);
+                if (d is null || (marked is not null && marked != drill.Metadata.Name))
+                {
+                    var reason = d is null ? DrillPlanner.NoActiveTarget : DrillPlanner.AnotherDrillRunning;
+                    var message = d is null ? $"Deployment {target} not found" : $"Deployment {target} is failed by ResilienceDrill \"{marked}\"";
+                    await EndAsync(drill, policy, DrillPhase.Aborted, reason, message + "; nothing was injected", null, now, ct);
+                    return ReconcileResult.Done;
+                }
+                if (marked is null) caches.Deployments.Observe(await writer.FailAsync(d, drill.Metadata.Name, ct));
+                next.Message = $"scaled {target} to 0 (from {d.Spec.Replicas ?? 1}); waiting for the policy to serve again within {GoDuration.Format(rto)}";
+            }
+            next.InjectedAt = now;
+            logger.LogInformation("{Drill}: {Action} injected into {Target}", ObjectKey.Of(drill), drill.Spec.Action, target);
+            drill = await WriteAsync(drill, next, ct);
+            await events.RecordAsync(drill, EventRecorder.Normal, DrillReasons.DrillStarted, next.Message, ct);
+            return ReconcileResult.After(Poll);
+        }
+
+        if (DrillPlanner.Exceeds(drill, policy, pods) is { } exceeded)
+        {
+            await EndAsync(drill, policy, DrillPhase.Aborted, exceeded.Reason, exceeded.Message, null, now, ct);
+            return ReconcileResult.Done;
+        }
+        if (DrillPlanner.Verdict(drill, policy, pods, rto, defaulted, now) is { } verdict)
+        {
+            await EndAsync(drill, policy, verdict.Phase, verdict.Reason, verdict.Message, verdict.RtoSeconds, now, ct);
+            return ReconcileResult.Done;
+        }
+        var left = DrillPlanner.Deadline(status.InjectedAt.Value, rto) - now;
+        return ReconcileResult.After(left < Poll ? left : Poll);
+    }
+
+    /// <summary>The verdict: status, events, metric and the policy's lastDrill, then the fault removed.</summary>
+    private async Task EndAsync(ResilienceDrill drill, ResiliencePolicy? policy, DrillPhase phase, string reason, string message, double? rtoSeconds, DateTime now, CancellationToken ct)
+    {
+        var status = drill.Status is null ? new ResilienceDrillStatus() : Copy(drill.Status);
+        status.Phase = phase;
+        status.Message = message;
+        status.RtoSeconds = rtoSeconds;
+        status.RecoveredAt = phase == DrillPhase.Passed ? now : null;
+        status.Conditions ??= [];
+        ConditionSet.Set(status.Conditions, ConditionSet.Succeeded, phase == DrillPhase.Passed ? "True" : "False", reason, message, drill.Metadata.Generation, now);
+        drill = await WriteAsync(drill, status, ct);
+        logger.LogInformation("{Drill}: {Phase} ({Reason}): {Message}", ObjectKey.Of(drill), phase, reason, message);
+
+        var (type, eventReason, result) = phase switch
+        {
+            DrillPhase.Passed => (EventRecorder.Normal, DrillReasons.DrillPassed, "passed"),
+            DrillPhase.Failed => (EventRecorder.Warning, DrillReasons.DrillFailed, "failed"),
+            _ => (EventRecorder.Warning, DrillReasons.DrillAborted, "aborted"),
+        };
+        var text = $"{drill.Metadata.Name}: {message}";
+        await events.RecordAsync(drill, type, eventReason, message, ct);
+        DrillsTotal.WithLabels(drill.Metadata.NamespaceProperty, drill.Spec.PolicyName, result).Inc();
+        if (policy is not null && policy.Metadata.DeletionTimestamp is null)
+        {
+            await events.RecordAsync(policy, type, eventReason, text, ct);
+            try
+            {
+                var record = new DrillRecord { Name = drill.Metadata.Name, Result = phase.ToString(), RtoSeconds = rtoSeconds, Time = now };
+                caches.Policies.Observe(await writer.SetLastDrillAsync(policy, record, ct));
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The drill's own status holds the verdict; the fault must go regardless.
+                logger.LogWarning("{Drill}: could not record status.lastDrill on policy {Policy}: {Error}", ObjectKey.Of(drill), policy.Metadata.Name, ex.Message);
+            }
+        }
+        await CleanUpAsync(drill, ct);
+    }
+
+    /// <summary>Removes this drill's fault (FailTarget: replicas back, marks gone) and then its finalizer. Idempotent.</summary>
+    private async Task CleanUpAsync(ResilienceDrill drill, CancellationToken ct)
+    {
+        var ns = drill.Metadata.NamespaceProperty;
+        if (drill.Status?.Target is { Length: > 0 } target && caches.Deployments.Get(ns, target) is { } d
+            && Annotation(d, PolicyPlanner.DrillAnnotation) == drill.Metadata.Name)
+        {
+            var replicas = int.TryParse(Annotation(d, DrillWriter.ReplicasAnnotation), NumberStyles.None, CultureInfo.InvariantCulture, out var r) ? r : 1;
+            caches.Deployments.Observe(await writer.RestoreAsync(d, replicas, ct));
+            logger.LogInformation("{Drill}: {Target} scaled back to {Replicas}", ObjectKey.Of(drill), target, replicas);
+        }
+        if (drill.Metadata.Finalizers?.Contains(DrillWriter.Finalizer) == true)
+            caches.Drills.Observe(await writer.SetFinalizerAsync(drill, false, ct));
+    }
+
+    private async Task FinalizeAsync(ResilienceDrill drill, CancellationToken ct)
+    {
+        if (drill.Metadata.Finalizers?.Contains(DrillWriter.Finalizer) != true) return;
+        if (drill.Status?.Phase is DrillPhase.Running)
+        {
+            DrillsTotal.WithLabels(drill.Metadata.NamespaceProperty, drill.Spec.PolicyName, "aborted").Inc();
+            var message = $"{drill.Metadata.Name}: deleted while running; fault removed";
+            if (caches.Policies.Get(drill.Metadata.NamespaceProperty, drill.Spec.PolicyName) is { } policy)
+                await events.RecordAsync(policy, EventRecorder.Warning, DrillReasons.DrillAborted, message, ct);
+        }
+        await CleanUpAsync(drill, ct);
+    }
+
+    private async Task<ResilienceDrill> WriteAsync(ResilienceDrill drill, ResilienceDrillStatus status, CancellationToken ct)
+    {
+        var planned = DrillWriter.WireForm(k8s.KubernetesJson.Deserialize<ResilienceDrillStatus>(k8s.KubernetesJson.Serialize(status))).ToJsonString();
+        var current = drill.Status is null ? "" : DrillWriter.WireForm(drill.Status).ToJsonString();
+        if (planned == current) return drill;
+        var updated = await writer.PatchStatusAsync(drill, status, ct);
+        caches.Drills.Observe(updated);
+        return updated;
+    }
+
+    private static string? Annotation(V1Deployment? d, string key) =>
+        d?.Metadata.Annotations is { } a && a.TryGetValue(key, out var v) ? v : null;
+
+    private static ResilienceDrillStatus Copy(ResilienceDrillStatus s) => new()
+    {
+        Phase = s.Phase, Target = s.Target, Pods = s.Pods is null ? null : [.. s.Pods], InjectedAt = s.InjectedAt, RecoveredAt = s.RecoveredAt,
+        RtoSeconds = s.RtoSeconds, RtoObjectiveSeconds = s.RtoObjectiveSeconds, Message = s.Message,
+        Conditions = s.Conditions is null ? null : [.. s.Conditions],
+    };
+}
