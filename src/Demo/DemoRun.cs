@@ -26,7 +26,7 @@ internal sealed class DemoRun(bool watch)
         Console.WriteLine($"  kubeconfig: {cluster.Kubeconfig}   operator log: {logFile}");
         await cluster.KubectlAsync("create", "namespace", Ns);
 
-        Step("Installing config/samples: checkout-primary (3 pods), checkout-standby (1 pod), Service checkout, ResiliencePolicy checkout");
+        Step("Installing config/samples: checkout-primary (3 pods), checkout-standby (1 pod), Service checkout, ResiliencePolicy checkout with backups every 10 s");
         var (code, output) = await cluster.KubectlAsync("apply", "--validate=false", "-n", Ns, "-f", Path.Combine(cluster.RepoRoot, "config", "samples"));
         if (code != 0) { Console.Error.WriteLine(output); return 1; }
 
@@ -39,6 +39,11 @@ internal sealed class DemoRun(bool watch)
         var c = cluster.Client;
 
         await WatchUntilAsync(c, s => s.Ready == "True", TimeSpan.FromSeconds(60), "policy Ready", ct);
+        Step("Waiting for the first scheduled backup (every 10 s; the simulator runs the backup Job for 1 s)");
+        await WatchUntilAsync(c, s => s.Policy?.Status?.Backup?.LastCompleted is not null, TimeSpan.FromSeconds(40), "a completed backup", ct);
+        var first = (await GetPolicy(c)).Status!.Backup!;
+        Console.WriteLine($"  => backup {first.LastCompleted} completed at {first.LastCompletedTime:HH:mm:ss}; next due {first.NextScheduleTime:HH:mm:ss}");
+
         Step("Injecting a fault: checkout-primary's pods stop being ready (sim.resilience.dev/fault=unready)");
         var faultAt = _clock.Elapsed;
         await Annotate(c, "checkout-primary", "\"unready\"");
@@ -55,12 +60,25 @@ internal sealed class DemoRun(bool watch)
         Console.WriteLine($"  => failover: {last?.From} -> {last?.To}; detection {last?.DetectionSeconds:0.00}s, switch {last?.SwitchSeconds:0.000}s after the verdict; " +
                           $"{(switchedAt - faultAt).TotalSeconds:0.00}s from fault to Service switch (bound: interval 1s x retries 2 + 2s = 4s)");
 
+        Step("onFail: FailoverAndRestore - the failed primary is restored from the newest completed backup while the standby serves");
+        await WatchUntilAsync(c, s => s.RestorePhase == "Completed", TimeSpan.FromSeconds(60), "the restore to complete", ct);
+        var incident = (await GetPolicy(c)).Status?.Incidents?.LastOrDefault(x => x.Restore is not null);
+        Console.WriteLine($"  => restore {incident?.Restore} applied backup {incident?.Backup} to {incident?.Target}; traffic may return only now, once the primary is healthy");
+
         Step("Removing the fault: checkout-primary recovers; traffic returns after failbackDelay (8s) of continuous health");
         await Annotate(c, "checkout-primary", "null");
         var healedAt = _clock.Elapsed;
         await WatchUntilAsync(c, s => s.Selected == "primary", TimeSpan.FromSeconds(40), "traffic back on checkout-primary", ct);
         policy = await GetPolicy(c);
+        for (var i = 0; i < 50 && policy.Status?.Objectives?.LastRtoSeconds is null; i++)
+        {
+            await Task.Delay(100, ct);
+            policy = await GetPolicy(c);
+        }
         Console.WriteLine($"  => failback {(_clock.Elapsed - healedAt).TotalSeconds:0.0}s after the fault was removed; failovers so far: {policy.Status?.Failover?.Count}");
+        var objectives = policy.Status?.Objectives;
+        Console.WriteLine($"  => measured RTO {objectives?.LastRtoSeconds:0.0}s (objective 30s, met: {objectives?.RtoMet}); " +
+                          $"measured RPO {objectives?.RpoSeconds:0.0}s (objective 1m, met: {objectives?.RpoMet})");
 
         Step("Summary");
         var (_, events) = await cluster.KubectlAsync("get", "events", "-n", Ns, "--field-selector", "involvedObject.kind=ResiliencePolicy",
@@ -78,7 +96,7 @@ internal sealed class DemoRun(bool watch)
         return 0;
     }
 
-    private sealed record Snapshot(string Line, string? Selected, string? Ready);
+    private sealed record Snapshot(string Line, string? Selected, string? Ready, ResiliencePolicy? Policy, string? RestorePhase);
 
     private async Task WatchUntilAsync(IKubernetes c, Func<Snapshot, bool> done, TimeSpan timeout, string what, CancellationToken ct = default)
     {
@@ -114,7 +132,20 @@ internal sealed class DemoRun(bool watch)
         }
         var ready = policy?.Status?.Conditions?.FirstOrDefault(x => x.Type == "Ready");
         var line = $"{string.Join(" | ", parts)} | Service -> {selected,-7} | Ready={ready?.Status ?? "-"} {ready?.Reason}";
-        return new Snapshot(line, selected, ready?.Status);
+        if (policy?.Status?.Backup?.LastCompleted is { } backup) line += $" | last backup {backup.Replace("checkout-", "", StringComparison.Ordinal)}";
+        string? restorePhase = null;
+        if (policy?.Status?.Incidents?.LastOrDefault(x => x.Restore is not null)?.Restore is { } restore)
+        {
+            try
+            {
+                var r = KubernetesJson.Deserialize<ResilienceRestore>((JsonElement)await c.CustomObjects.GetNamespacedCustomObjectAsync(
+                    ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, Ns, ResilienceRestore.KubePluralName, restore));
+                restorePhase = r.Status?.Phase?.ToString() ?? "Pending";
+                line += $" | restore {restorePhase}";
+            }
+            catch (k8s.Autorest.HttpOperationException) { }
+        }
+        return new Snapshot(line, selected, ready?.Status, policy, restorePhase);
     }
 
     private static async Task<ResiliencePolicy> GetPolicy(IKubernetes c) => KubernetesJson.Deserialize<ResiliencePolicy>((JsonElement)
