@@ -46,7 +46,7 @@ internal sealed class DrillSchedule(CronExpression cron)
         if (from < BackupSchedule.Utc(notBefore)) from = BackupSchedule.Utc(notBefore);
         if (from >= now) return null;
         DateTime? last = null;
-        foreach (var t in cron.GetOccurrences(from, now, TimeZoneInfo.Utc, fromInclusive: false, toInclusive: true)) last = t;
+        foreach (var t in cron.GetOccurrences(from, now, TimeZoneInfo.Utc, fromInclusive: true, toInclusive: true)) last = t;
         if (last is not { } slot) return null;
         var period = cron.GetNextOccurrence(slot, TimeZoneInfo.Utc) is { } n ? n - slot : TimeSpan.MaxValue;
         return now - slot <= period / 2 ? slot : null;
