@@ -70,6 +70,9 @@ public sealed class FailoverTests(ClusterFixture cluster)
         var took = await s.WaitForSelectedAsync("primary", TimeSpan.FromSeconds(15));
         var sinceHealed = DateTime.UtcNow - healedAt;
         Assert.InRange(sinceHealed.TotalSeconds, 4, 4 + 1 + 2 + 1);
+        // The status records the switch right after the Service patch, not at the same instant.
+        await ClusterFixture.WaitUntilAsync(async () => (await s.GetPolicyAsync()).Status?.Failover?.Last?.Reason == "Failback",
+            TimeSpan.FromSeconds(5), "the failback recorded in status");
         var status = (await s.GetPolicyAsync()).Status!;
         Assert.Equal("Failback", status.Failover!.Last!.Reason);
         Assert.Equal(1, status.Failover.Count); // a failback is not a failover
@@ -110,6 +113,8 @@ public sealed class FailoverTests(ClusterFixture cluster)
         var standby = await s.DeploymentAsync("standby");
         Assert.Equal(2, standby.Spec.Replicas); // scaled to minReplicas
         Assert.True(standby.Status.ReadyReplicas >= 1, "traffic moved to a standby with no ready pods");
+        await ClusterFixture.WaitUntilAsync(async () => (await s.GetPolicyAsync()).Status?.Failover?.Last?.Reason == "Failover",
+            TimeSpan.FromSeconds(5), "the failover recorded in status");
         var last = (await s.GetPolicyAsync()).Status!.Failover!.Last!;
         Assert.True(last.SwitchSeconds > 0, "the switch waited for the standby");
     }
