@@ -91,11 +91,8 @@ internal sealed class ResiliencePolicyReconciler(
             throw new RequeueException(ex.Message);
         }
 
-        // Status right after the changes it records (events after it), so that a reader who sees
-        // the Service switched finds the switch in the status a moment later at most.
-        var observed = policy;
+        await EmitEventsAsync(policy, plan, ct);
         policy = await WriteStatusAsync(policy, plan.Status, ct);
-        await EmitEventsAsync(observed, plan, ct);
         // Only once the status records the manual failback is the request spent: a status write
         // that fails would otherwise forget it and move traffic back.
         if (plan.ClearFailbackAnnotation && !plan.Invalid)
