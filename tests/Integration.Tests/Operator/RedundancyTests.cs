@@ -96,7 +96,9 @@ public sealed class RedundancyTests(ClusterFixture cluster)
             return pods.Items.Count > 0 && pods.Items.Where(p => p.Metadata.DeletionTimestamp is null)
                 .All(p => p.Status.Conditions?.Any(c => c.Type == "resilience.dev/healthy" && c.Status == "False") == true);
         }, TimeSpan.FromSeconds(10), "failing pods have the gate False");
-        Assert.Equal(["standby"], (await s.GetPolicyAsync()).Status!.ActiveTargets!);
+        // The status is written after the changes it records: wait for it rather than race it.
+        await ClusterFixture.WaitUntilAsync(async () => (await s.GetPolicyAsync()).Status?.ActiveTargets?.SequenceEqual(["standby"]) == true,
+            TimeSpan.FromSeconds(5), "status lists only the standby as active");
         await s.SetFaultAsync("primary", null);
         await ClusterFixture.WaitUntilAsync(async () => (await s.DeploymentAsync("standby")).Spec.Replicas == 2, TimeSpan.FromSeconds(15), "extra capacity given back");
     }
