@@ -13,7 +13,7 @@ namespace ResilienceOperator.Entities;
 [KubernetesEntity(Group = ResiliencePolicy.KubeGroup, ApiVersion = ResiliencePolicy.KubeApiVersion, Kind = KubeKind, PluralName = KubePluralName)]
 [ShortNames("rdr")]
 [Categories("resilience")]
-[PrinterColumn("Policy", "string", ".spec.policyName", Description = "The ResiliencePolicy the drill proves")]
+[PrinterColumn("Policy", "string", ".spec.policy", Description = "The ResiliencePolicy the drill proves")]
 [PrinterColumn("Action", "string", ".spec.action", Description = "KillPods or FailTarget")]
 [PrinterColumn("Phase", "string", ".status.phase", Description = "Pending, Running, Passed, Failed or Aborted")]
 [PrinterColumn("RTO", "number", ".status.rtoSeconds", Description = "Seconds from the injection to serving again")]
@@ -80,7 +80,7 @@ public sealed class ResilienceDrillSpec
     /// <summary>Name of the ResiliencePolicy in this namespace whose active target the drill disrupts.</summary>
     [SchemaRequired]
     [SchemaLength(1, 253)]
-    public string PolicyName { get; set; } = "";
+    public string Policy { get; set; } = "";
 
     /// <summary>KillPods (delete pods of the active target) or FailTarget (scale the active target to zero until the drill ends).</summary>
     [SchemaDefault("KillPods")]

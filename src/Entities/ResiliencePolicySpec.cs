@@ -36,9 +36,23 @@ public enum FailbackMode
     Manual,
 }
 
+/// <summary>Whether the operator acts on the policy or only reports what it would do.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<EnforcementMode>))]
+public enum EnforcementMode
+{
+    /// <summary>Scale, steer traffic, create PDBs, backups and restores.</summary>
+    Enforce,
+    /// <summary>Compute every action, report it in status.plannedActions and DryRun events, change nothing outside the operator's own objects.</summary>
+    DryRun,
+}
+
 /// <summary>The desired resilience of a group of Deployments.</summary>
 public sealed class ResiliencePolicySpec
 {
+    /// <summary>Enforce (act) or DryRun (report planned actions in status.plannedActions, change nothing). Lets a team adopt a policy safely.</summary>
+    [SchemaDefault("Enforce")]
+    public EnforcementMode Enforcement { get; set; } = EnforcementMode.Enforce;
+
     /// <summary>ActivePassive (one target serves, the others stand by) or ActiveActive (all serve).</summary>
     [SchemaDefault("ActivePassive")]
     public ResilienceMode Mode { get; set; } = ResilienceMode.ActivePassive;
@@ -72,6 +86,42 @@ public sealed class ResiliencePolicySpec
 
     /// <summary>Scheduled chaos drills (game days) that prove the policy recovers within its RTO; absent = no scheduled drills.</summary>
     public DrillsSpec? Drills { get; set; }
+
+    /// <summary>Graceful degradation: Deployments shed while ready capacity is low, and a fallback that serves when no target is healthy.</summary>
+    public DegradationSpec? Degradation { get; set; }
+
+    /// <summary>Webhooks told about failovers, failbacks, open circuits, restores, breached objectives and drill results.</summary>
+    public NotificationsSpec? Notifications { get; set; }
+}
+
+/// <summary>Lose functionality progressively instead of all at once.</summary>
+public sealed class DegradationSpec
+{
+    /// <summary>Degraded while the ready replicas of all targets are below this percentage of their total desired replicas.</summary>
+    [SchemaRange(1, 100)]
+    [SchemaDefault(50)]
+    public int WhenReadyPercentBelow { get; set; } = 50;
+
+    /// <summary>Non-critical Deployments of this namespace scaled to the given replicas while degraded; their previous replicas come back once the policy has been healthy for failover.failbackDelay.</summary>
+    [SchemaLength(0, 32)]
+    public IList<ShedSpec> Shed { get; set; } = [];
+
+    /// <summary>A Deployment of this namespace that receives the Service's traffic while no target is healthy.</summary>
+    [SchemaLength(1, 253)]
+    public string? Fallback { get; set; }
+}
+
+/// <summary>One Deployment shed while degraded.</summary>
+public sealed class ShedSpec
+{
+    /// <summary>Deployment name (not one of the targets).</summary>
+    [SchemaRequired]
+    [SchemaLength(1, 253)]
+    public string Name { get; set; } = "";
+
+    /// <summary>Replicas while degraded.</summary>
+    [SchemaRange(0, 1000)]
+    public int Replicas { get; set; }
 }
 
 /// <summary>Recovery time and recovery point objectives.</summary>

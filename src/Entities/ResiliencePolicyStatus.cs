@@ -29,8 +29,51 @@ public sealed class ResiliencePolicyStatus
     /// <summary>The newest finished ResilienceDrill of the policy (written by the drill controller).</summary>
     public DrillRecord? LastDrill { get; set; }
 
-    /// <summary>Ready, Healthy, FailedOver, CircuitOpen, BackupsHealthy, ObjectivesMet (metav1.Condition).</summary>
+    /// <summary>Graceful degradation: what is shed and whether the fallback serves.</summary>
+    public DegradationStatus? Degradation { get; set; }
+
+    /// <summary>DryRun only: the actions Enforce would have taken now, and why.</summary>
+    public IList<PlannedAction>? PlannedActions { get; set; }
+
+    /// <summary>Ready, Reconciling, Stalled, Healthy, Degraded, FailedOver, CircuitOpen, BackupsHealthy, ObjectivesMet (metav1.Condition).</summary>
     public IList<V1Condition>? Conditions { get; set; }
+}
+
+/// <summary>Where graceful degradation stands.</summary>
+public sealed class DegradationStatus
+{
+    /// <summary>Whether the policy is degraded (ready capacity below spec.degradation.whenReadyPercentBelow, or no healthy target).</summary>
+    public bool Active { get; set; }
+    /// <summary>When degradation began.</summary>
+    public DateTime? Since { get; set; }
+    /// <summary>Ready replicas of all targets as a percentage of their desired replicas.</summary>
+    public int? ReadyPercent { get; set; }
+    /// <summary>Deployments currently shed, with the replicas they had before.</summary>
+    public IList<ShedRecord>? Shed { get; set; }
+    /// <summary>Whether the Service points at spec.degradation.fallback.</summary>
+    public bool FallbackActive { get; set; }
+}
+
+/// <summary>One shed Deployment.</summary>
+public sealed class ShedRecord
+{
+    /// <summary>Deployment name.</summary>
+    public string Name { get; set; } = "";
+    /// <summary>Replicas before it was shed (restored afterwards).</summary>
+    public int PreviousReplicas { get; set; }
+}
+
+/// <summary>An action Enforce would have taken (DryRun).</summary>
+public sealed class PlannedAction
+{
+    /// <summary>Scale, SetHpaMinReplicas, PatchTemplate, ApplyPdb, DeletePdb, CreateBackup, DeleteBackup, CreateRestore, SteerService, Shed, Unshed.</summary>
+    public string Action { get; set; } = "";
+    /// <summary>The object acted on, as Kind/name.</summary>
+    public string Object { get; set; } = "";
+    /// <summary>What would change, for example `replicas 0 -> 3` or `selector app=b`.</summary>
+    public string Detail { get; set; } = "";
+    /// <summary>Why.</summary>
+    public string Reason { get; set; } = "";
 }
 
 /// <summary>Where the backup schedule stands.</summary>

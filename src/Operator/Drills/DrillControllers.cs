@@ -70,7 +70,7 @@ internal sealed class DrillControllers : IDisposable
     {
         _policies = policies;
         _drills = drills;
-        drills.Store.AddIndex(DrillCaches.ByPolicyIndex, d => [d.Metadata.NamespaceProperty + "/" + d.Spec.PolicyName]);
+        drills.Store.AddIndex(DrillCaches.ByPolicyIndex, d => [d.Metadata.NamespaceProperty + "/" + d.Spec.Policy]);
         var caches = new DrillCaches(drills.Store, policies.Store, deployments.Store, pods.Store, restores);
         var writer = new DrillWriter(client);
         var queue = _queue = new WorkQueue<ObjectKey>("resiliencedrill", time);

@@ -57,10 +57,10 @@ internal static class DrillPlanner
     public static DrillRefusal? Guard(ResilienceDrill drill, ResiliencePolicy? policy, IEnumerable<ResilienceRestore> restores,
         IEnumerable<ResilienceDrill> drills, DateTime now)
     {
-        var name = drill.Spec.PolicyName;
+        var name = drill.Spec.Policy;
         if (policy is null || policy.Metadata.DeletionTimestamp is not null)
-            return new(PolicyNotFound, $"spec.policyName: ResiliencePolicy \"{name}\" not found in namespace {drill.Metadata.NamespaceProperty}");
-        var other = drills.Where(d => d.Metadata.Name != drill.Metadata.Name && d.Spec.PolicyName == name && d.Status?.Phase == DrillPhase.Running)
+            return new(PolicyNotFound, $"spec.policy: ResiliencePolicy \"{name}\" not found in namespace {drill.Metadata.NamespaceProperty}");
+        var other = drills.Where(d => d.Metadata.Name != drill.Metadata.Name && d.Spec.Policy == name && d.Status?.Phase == DrillPhase.Running)
             .Select(d => d.Metadata.Name).OrderBy(n => n, StringComparer.Ordinal).FirstOrDefault();
         if (other is not null)
             return new(AnotherDrillRunning, $"guard rail: ResilienceDrill \"{other}\" of policy {name} is running; one drill at a time");

@@ -17,7 +17,7 @@ internal sealed record DrillCaches(
     Store<V1Pod> Pods,
     Store<ResilienceRestore> Restores)
 {
-    /// <summary>Drills by namespace/spec.policyName.</summary>
+    /// <summary>Drills by namespace/spec.policy.</summary>
     public const string ByPolicyIndex = "drill-by-policy";
 
     public IReadOnlyList<ResilienceDrill> DrillsOf(string ns, string policy) => Drills.ByIndex(ByPolicyIndex, ns + "/" + policy);
@@ -71,7 +71,7 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
             await CleanUpAsync(drill, ct);
             return ReconcileResult.Done;
         }
-        var policy = caches.Policies.Get(key.Namespace, drill.Spec.PolicyName);
+        var policy = caches.Policies.Get(key.Namespace, drill.Spec.Policy);
         if (drill.Status?.Phase is null or DrillPhase.Pending)
         {
             var started = await StartAsync(drill, policy, now, ct);
@@ -88,8 +88,8 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
         await _start.WaitAsync(ct);
         try
         {
-            var refusal = DrillPlanner.Guard(drill, policy, caches.Restores.ByIndex(RunCaches.ByPolicyIndex, ns + "/" + drill.Spec.PolicyName),
-                caches.DrillsOf(ns, drill.Spec.PolicyName), now);
+            var refusal = DrillPlanner.Guard(drill, policy, caches.Restores.ByIndex(RunCaches.ByPolicyIndex, ns + "/" + drill.Spec.Policy),
+                caches.DrillsOf(ns, drill.Spec.Policy), now);
             var target = policy?.Status?.ActiveTargets?.FirstOrDefault();
             if (refusal is null) (_, refusal) = DrillPlanner.Capacity(drill, policy!, target!, caches.PodsOf(ns, target));
             if (refusal is not null)
@@ -123,7 +123,7 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
         var target = status.Target ?? "";
         if (policy is null || policy.Metadata.DeletionTimestamp is not null)
         {
-            await EndAsync(drill, policy, DrillPhase.Aborted, DrillPlanner.PolicyDeleted, $"ResiliencePolicy \"{drill.Spec.PolicyName}\" is gone; fault removed", null, now, ct);
+            await EndAsync(drill, policy, DrillPhase.Aborted, DrillPlanner.PolicyDeleted, $"ResiliencePolicy \"{drill.Spec.Policy}\" is gone; fault removed", null, now, ct);
             return ReconcileResult.Done;
         }
         var (rto, defaulted) = DrillPlanner.RtoOf(policy);
@@ -201,7 +201,7 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
         };
         var text = $"{drill.Metadata.Name}: {message}";
         await events.RecordAsync(drill, type, eventReason, message, ct);
-        DrillsTotal.WithLabels(drill.Metadata.NamespaceProperty, drill.Spec.PolicyName, result).Inc();
+        DrillsTotal.WithLabels(drill.Metadata.NamespaceProperty, drill.Spec.Policy, result).Inc();
         if (policy is not null && policy.Metadata.DeletionTimestamp is null)
         {
             await events.RecordAsync(policy, type, eventReason, text, ct);
@@ -239,9 +239,9 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
         if (drill.Metadata.Finalizers?.Contains(DrillWriter.Finalizer) != true) return;
         if (drill.Status?.Phase is DrillPhase.Running)
         {
-            DrillsTotal.WithLabels(drill.Metadata.NamespaceProperty, drill.Spec.PolicyName, "aborted").Inc();
+            DrillsTotal.WithLabels(drill.Metadata.NamespaceProperty, drill.Spec.Policy, "aborted").Inc();
             var message = $"{drill.Metadata.Name}: deleted while running; fault removed";
-            if (caches.Policies.Get(drill.Metadata.NamespaceProperty, drill.Spec.PolicyName) is { } policy)
+            if (caches.Policies.Get(drill.Metadata.NamespaceProperty, drill.Spec.Policy) is { } policy)
                 await events.RecordAsync(policy, EventRecorder.Warning, DrillReasons.DrillAborted, message, ct);
         }
         await CleanUpAsync(drill, ct);

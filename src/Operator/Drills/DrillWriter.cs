@@ -112,7 +112,7 @@ internal sealed class DrillWriter(IKubernetes client)
                 Labels = new Dictionary<string, string> { [ClusterWriter.PolicyLabel] = owner.Metadata.Name },
                 OwnerReferences = [ClusterWriter.OwnerRef(owner)],
             },
-            Spec = new ResilienceDrillSpec { PolicyName = owner.Metadata.Name, Action = drills.Action, MaxUnavailable = drills.MaxUnavailable },
+            Spec = new ResilienceDrillSpec { Policy = owner.Metadata.Name, Action = drills.Action, MaxUnavailable = drills.MaxUnavailable },
         };
         var json = JsonNode.Parse(KubernetesJson.Serialize(body))!.AsObject();
         json.Remove("status");

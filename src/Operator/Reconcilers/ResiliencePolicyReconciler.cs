@@ -49,6 +49,8 @@ internal sealed class ResiliencePolicyReconciler(
         "1 when the policy's Ready condition is True.", "namespace", "policy");
     private static readonly Gauge Rpo = Metrics.CreateGauge("resilience_rpo_seconds",
         "Measured recovery point: seconds since the newest completed backup completed.", "namespace", "policy");
+    private static readonly Gauge RpoObjective = Metrics.CreateGauge("resilience_rpo_objective_seconds",
+        "The policy's declared recovery point objective (spec.objectives.rpo) in seconds; absent when none is declared.", "namespace", "policy");
     private static readonly Gauge LastRto = Metrics.CreateGauge("resilience_last_rto_seconds",
         "Last measured recovery time: seconds from the first failed check of the active target to serving again.", "namespace", "policy");
 
@@ -102,6 +104,10 @@ internal sealed class ResiliencePolicyReconciler(
         PolicyReady.WithLabels(ns, key.Name).Set(ConditionSet.IsTrue(plan.Status.Conditions, ConditionSet.Ready) ? 1 : 0);
         if (plan.Status.Objectives?.RpoSeconds is { } rpo) Rpo.WithLabels(ns, key.Name).Set(rpo);
         if (plan.Status.Objectives?.LastRtoSeconds is { } rto) LastRto.WithLabels(ns, key.Name).Set(rto);
+        if (policy.Spec.Objectives?.Rpo is { } rpoText && GoDuration.TryParse(rpoText, out var rpoObjective))
+            RpoObjective.WithLabels(ns, key.Name).Set(rpoObjective.TotalSeconds);
+        else
+            RpoObjective.RemoveLabelled(ns, key.Name);
         var last = plan.Status.Failover?.Last;
         if (last is not null && last.Time == now)
         {

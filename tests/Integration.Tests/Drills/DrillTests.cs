@@ -37,7 +37,7 @@ public sealed class DrillTests(ClusterFixture cluster)
         var drill = new ResilienceDrill
         {
             Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = s.Namespace },
-            Spec = new ResilienceDrillSpec { PolicyName = "checkout", Action = action, MaxUnavailable = maxUnavailable },
+            Spec = new ResilienceDrillSpec { Policy = "checkout", Action = action, MaxUnavailable = maxUnavailable },
         };
         await s.Client.CustomObjects.CreateNamespacedCustomObjectAsync(drill, ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, s.Namespace, ResilienceDrill.KubePluralName);
     }

@@ -23,7 +23,7 @@ public sealed class DrillPlannerTests
     private static ResilienceDrill Drill(string name = "d1", DrillAction action = DrillAction.KillPods, int maxUnavailable = 1, DrillPhase? phase = null, string? target = null) => new()
     {
         Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "shop" },
-        Spec = new ResilienceDrillSpec { PolicyName = "checkout", Action = action, MaxUnavailable = maxUnavailable },
+        Spec = new ResilienceDrillSpec { Policy = "checkout", Action = action, MaxUnavailable = maxUnavailable },
         Status = phase is null ? null : new ResilienceDrillStatus { Phase = phase, Target = target, InjectedAt = phase == DrillPhase.Running ? T0 : null },
     };
 
