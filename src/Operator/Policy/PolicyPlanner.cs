@@ -42,6 +42,7 @@ internal static class PolicyPlanner
             SetAll(status, gen, o.Now, "Unknown", Reasons.InvalidSpec, error);
             ConditionSet.Set(status.Conditions!, ConditionSet.Ready, "False", Reasons.InvalidSpec, error, gen, o.Now);
             plan.Events.Add(new PlannedEvent("Warning", Reasons.InvalidSpec, error));
+            ProgressConditions.Set(plan, o);
             return plan;
         }
         plan.Spec = spec;
@@ -79,6 +80,7 @@ internal static class PolicyPlanner
         else
             ConditionSet.Set(status.Conditions!, ConditionSet.Healthy, "True", Reasons.AllTargetsHealthy, "every target passes its checks", gen, o.Now);
         RecoveryPlanner.Finish(o, spec, plan);
+        ProgressConditions.Set(plan, o);
         return plan;
     }
 

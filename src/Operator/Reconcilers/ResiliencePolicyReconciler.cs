@@ -88,6 +88,7 @@ internal sealed class ResiliencePolicyReconciler(
         {
             // A missing permission is reported where people look, and retried with backoff.
             ConditionSet.Set(plan.Status.Conditions!, ConditionSet.Ready, "False", Reasons.Forbidden, ex.Message, policy.Metadata.Generation, now);
+            ProgressConditions.Set(plan, observation);
             await WriteStatusAsync(policy, plan.Status, ct);
             await events.RecordAsync(policy, EventRecorder.Warning, Reasons.Forbidden, ex.Message, ct);
             throw new RequeueException(ex.Message);
