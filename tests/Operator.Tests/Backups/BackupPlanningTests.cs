@@ -171,6 +171,23 @@ public sealed class BackupPlanningTests
     }
 
     [Fact]
+    public void Retention_NeverDeletesABackupThatARunningRestoreUses()
+    {
+        var b = WithBackups(keepLast: 1);
+        var backups = Enumerable.Range(0, 3).Select(i => Backup($"c{i}", RunPhase.Completed, T0.AddMinutes(-5 + i))).ToList();
+        var restoring = new ResilienceRestore
+        {
+            Metadata = new V1ObjectMeta { Name = "by-hand", NamespaceProperty = "shop", CreationTimestamp = T0 },
+            Spec = new ResilienceRestoreSpec { Policy = "checkout", Target = "primary", Backup = "c0" },
+            Status = new ResilienceRunStatus { Phase = RunPhase.Running },
+        };
+        var whileRunning = Plan(b, T0.AddSeconds(1), backups, [restoring]);
+        Assert.Equal(["c1"], whileRunning.DeleteBackups); // c0 is beyond keepLast but being restored from
+        restoring.Status.Phase = RunPhase.Completed;
+        Assert.Equal(["c1", "c0"], Plan(b, T0.AddSeconds(2), backups, [restoring]).DeleteBackups);
+    }
+
+    [Fact]
     public void Retention_FailedBackups_KeptToKeepLast()
     {
         var b = WithBackups(keepLast: 1);
