@@ -15,6 +15,7 @@ namespace ResilienceOperator.Entities;
 [PrinterColumn("Active", "string", ".status.activeTargets[*]", Description = "Targets receiving traffic")]
 [PrinterColumn("Ready", "string", ".status.conditions[?(@.type==\"Ready\")].status", Description = "The Ready condition")]
 [PrinterColumn("Reason", "string", ".status.conditions[?(@.type==\"Ready\")].reason", Description = "Why the policy is (not) ready", Priority = 1)]
+[PrinterColumn("RPO", "number", ".status.objectives.rpoSeconds", Description = "Measured recovery point: seconds since the newest completed backup completed")]
 [PrinterColumn("Failovers", "integer", ".status.failover.count", Description = "Failovers so far", Priority = 1)]
 [PrinterColumn("Age", "date", ".metadata.creationTimestamp")]
 public sealed class ResiliencePolicy : IKubernetesObject<V1ObjectMeta>, ISpec<ResiliencePolicySpec>, IStatus<ResiliencePolicyStatus?>

@@ -61,7 +61,7 @@ public sealed class CrdGeneratorTests
     {
         var columns = (YamlSequenceNode)At(Policy(), "spec", "versions", "0", "additionalPrinterColumns");
         var names = columns.Select(c => At(c, "name").ToString()).ToList();
-        Assert.Equal(["Mode", "Active", "Ready", "Reason", "Failovers", "Age"], names);
+        Assert.Equal(["Mode", "Active", "Ready", "Reason", "RPO", "Failovers", "Age"], names);
         Assert.Equal(".status.conditions[?(@.type==\"Ready\")].status", At(columns[2], "jsonPath").ToString());
     }
 
