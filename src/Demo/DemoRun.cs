@@ -16,6 +16,7 @@ internal sealed class DemoRun(bool watch)
     private const string Ns = "demo";
     private readonly Stopwatch _clock = new();
     private string _lastLine = "";
+    private string? _drill;
 
     public async Task<int> RunAsync(CancellationToken ct)
     {
@@ -80,6 +81,24 @@ internal sealed class DemoRun(bool watch)
         Console.WriteLine($"  => measured RTO {objectives?.LastRtoSeconds:0.0}s (objective 30s, met: {objectives?.RtoMet}); " +
                           $"measured RPO {objectives?.RpoSeconds:0.0}s (objective 1m, met: {objectives?.RpoMet})");
 
+        Step("A drill proves it: ResilienceDrill game-day (FailTarget) takes checkout-primary down on purpose; it passes only if the policy serves again within its RTO (30s)");
+        var drill = new ResilienceDrill
+        {
+            Metadata = new V1ObjectMeta { Name = "game-day", NamespaceProperty = Ns },
+            Spec = new ResilienceDrillSpec { Policy = "checkout", Action = DrillAction.FailTarget, MaxUnavailable = 1 },
+        };
+        await c.CustomObjects.CreateNamespacedCustomObjectAsync(drill, ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, Ns, ResilienceDrill.KubePluralName, cancellationToken: ct);
+        _drill = drill.Metadata.Name;
+        await WatchUntilAsync(c, s => s.Drill?.Status?.Phase is DrillPhase.Passed or DrillPhase.Failed or DrillPhase.Aborted,
+            TimeSpan.FromSeconds(90), "the drill's verdict", ct);
+        var verdict = await GetDrill(c, drill.Metadata.Name);
+        Console.WriteLine($"  => drill {verdict!.Status!.Phase}: {verdict.Status.Message}");
+        if (verdict.Status.Phase != DrillPhase.Passed) { Console.Error.WriteLine("demo: the drill did not pass"); return 1; }
+        Step("The drill removed its fault: checkout-primary is scaled back, restored, and gets the traffic back after failbackDelay");
+        await WatchUntilAsync(c, s => s.Selected == "primary" && s.Ready == "True", TimeSpan.FromSeconds(60), "traffic back on checkout-primary", ct);
+        var lastDrill = (await GetPolicy(c)).Status?.LastDrill;
+        Console.WriteLine($"  => policy status.lastDrill: {lastDrill?.Name} {lastDrill?.Result} in {lastDrill?.RtoSeconds:0.00}s");
+
         Step("Summary");
         var (_, events) = await cluster.KubectlAsync("get", "events", "-n", Ns, "--field-selector", "involvedObject.kind=ResiliencePolicy",
             "--sort-by=.lastTimestamp", "-o", "custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message");
@@ -96,7 +115,7 @@ internal sealed class DemoRun(bool watch)
         return 0;
     }
 
-    private sealed record Snapshot(string Line, string? Selected, string? Ready, ResiliencePolicy? Policy, string? RestorePhase);
+    private sealed record Snapshot(string Line, string? Selected, string? Ready, ResiliencePolicy? Policy, string? RestorePhase, ResilienceDrill? Drill);
 
     private async Task WatchUntilAsync(IKubernetes c, Func<Snapshot, bool> done, TimeSpan timeout, string what, CancellationToken ct = default)
     {
@@ -116,7 +135,7 @@ internal sealed class DemoRun(bool watch)
         }
     }
 
-    private static async Task<Snapshot> Observe(IKubernetes c)
+    private async Task<Snapshot> Observe(IKubernetes c)
     {
         ResiliencePolicy? policy = null;
         try { policy = await GetPolicy(c); } catch (k8s.Autorest.HttpOperationException) { }
@@ -145,11 +164,23 @@ internal sealed class DemoRun(bool watch)
             }
             catch (k8s.Autorest.HttpOperationException) { }
         }
-        return new Snapshot(line, selected, ready?.Status, policy, restorePhase);
+        var drill = _drill is null ? null : await GetDrill(c, _drill);
+        if (drill is not null) line += $" | drill {drill.Status?.Phase?.ToString() ?? "Pending"}";
+        return new Snapshot(line, selected, ready?.Status, policy, restorePhase, drill);
     }
 
     private static async Task<ResiliencePolicy> GetPolicy(IKubernetes c) => KubernetesJson.Deserialize<ResiliencePolicy>((JsonElement)
         await c.CustomObjects.GetNamespacedCustomObjectAsync(ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, Ns, ResiliencePolicy.KubePluralName, "checkout"));
+
+    private static async Task<ResilienceDrill?> GetDrill(IKubernetes c, string name)
+    {
+        try
+        {
+            return KubernetesJson.Deserialize<ResilienceDrill>((JsonElement)await c.CustomObjects.GetNamespacedCustomObjectAsync(
+                ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, Ns, ResilienceDrill.KubePluralName, name));
+        }
+        catch (k8s.Autorest.HttpOperationException) { return null; }
+    }
 
     private static Task Annotate(IKubernetes c, string deployment, string value) =>
         c.AppsV1.PatchNamespacedDeploymentAsync(new V1Patch("{\"metadata\":{\"annotations\":{\"sim.resilience.dev/fault\":" + value + "}}}", V1Patch.PatchType.MergePatch), deployment, Ns);
