@@ -23,7 +23,8 @@ internal sealed class DemoRun(bool watch)
         Step("Starting the local control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) and the node simulator");
         var logFile = Path.Combine(Path.GetTempPath(), "resilience-operator-demo.log");
         using var loggers = LoggerFactory.Create(b => b.AddProvider(new FileLoggerProvider(logFile)).SetMinimumLevel(LogLevel.Information));
-        await using var cluster = await LocalCluster.StartAsync("demo", loggers);
+        // RESILIENCE_DEMO_CLUSTER names the state folder under .local/, so a test can run the demo beside a person's own.
+        await using var cluster = await LocalCluster.StartAsync(Environment.GetEnvironmentVariable("RESILIENCE_DEMO_CLUSTER") ?? "demo", loggers);
         Console.WriteLine($"  kubeconfig: {cluster.Kubeconfig}   operator log: {logFile}");
         await cluster.KubectlAsync("create", "namespace", Ns);
 

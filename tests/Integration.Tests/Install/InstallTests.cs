@@ -4,6 +4,8 @@ using System.Net.Sockets;
 using System.Text;
 using k8s;
 using k8s.Models;
+using ResilienceOperator.Entities;
+using ResilienceOperator.IntegrationTests.Backups;
 using ResilienceOperator.IntegrationTests.Harness;
 using ResilienceOperator.IntegrationTests.Operator;
 
@@ -42,12 +44,22 @@ public sealed class InstallTests(ClusterFixture cluster)
         await using (var op = await PublishedOperator.StartAsync(cluster.RepoRoot, kubeconfig, port,
             "--namespaces", s.Namespace, "--leader-elect", "--lease-namespace", system, "--log-format", "json"))
         {
-            await s.ApplyPolicyAsync(Scenario.Policy(s.Namespace));
+            // Backups every 2 s with retention, and a restore on failure: Jobs, backups, restores,
+            // their deletion and status all go through the chart's RBAC too.
+            await s.ApplyPolicyAsync(Scenario.Policy(s.Namespace, spec =>
+            {
+                BackupScenario.WithBackups(spec, "*/2 * * * * *", keepLast: 1);
+                spec.Restore = new RestoreSpec { Template = BackupScenario.Template("1s") };
+                spec.HealthCheck!.OnFail = FailAction.FailoverAndRestore;
+            }));
             await s.WaitForSelectedAsync("primary", TimeSpan.FromSeconds(30));
             await s.WaitForConditionAsync("Ready", "True");
+            await BackupScenario.WaitAsync(async () => (await s.BackupsAsync()).Count(b => b.Status?.Phase == RunPhase.Completed) >= 2
+                && (await s.GetPolicyAsync()).Status?.Backup?.LastCompleted is not null, 30, "two completed backups");
             await s.SetFaultAsync("primary", "unready");
             await s.WaitForSelectedAsync("standby", TimeSpan.FromSeconds(15));
             await s.WaitForConditionAsync("FailedOver", "True");
+            await BackupScenario.WaitAsync(async () => (await s.RestoresAsync()).Any(r => r.Status?.Phase == RunPhase.Completed), 30, "the restore of the primary completed");
 
             using var http = new HttpClient();
             var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics"));
