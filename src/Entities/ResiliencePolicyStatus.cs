@@ -117,7 +117,7 @@ public sealed class ObjectivesStatus
     public double? RpoSeconds { get; set; }
     /// <summary>When rpoSeconds was measured.</summary>
     public DateTime? MeasuredAt { get; set; }
-    /// <summary>Seconds from the first failed check of the last failed active target to serving again.</summary>
+    /// <summary>Seconds from the last passing check of the last failed active target (its first failed check minus one healthCheck.interval, the same start as failover.last.detectionSeconds) to serving again.</summary>
     public double? LastRtoSeconds { get; set; }
     /// <summary>The incident lastRtoSeconds was measured on.</summary>
     public IncidentStatus? LastIncident { get; set; }

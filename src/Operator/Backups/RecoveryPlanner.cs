@@ -157,7 +157,7 @@ internal static class RecoveryPlanner
 
         foreach (var t in spec.Targets)
         {
-            if (!o.Health.TryGetValue(t.Name, out var h) || h.Cold || h.Healthy) continue;
+            if (!o.Health.TryGetValue(t.Name, out var h) || !h.Failed) continue;
             if (incidents.Any(i => i.Target == t.Name)) continue;
             var wasActive = active.Contains(t.Name);
             if (!wasActive && !restoring) continue;
@@ -230,7 +230,7 @@ internal static class RecoveryPlanner
             if (!incident.Active || incident.RecoveredAt is not null || !serving) continue;
             incident.RecoveredAt = o.Now;
             status.Objectives ??= new ObjectivesStatus();
-            status.Objectives.LastRtoSeconds = Math.Round((o.Now - (incident.FirstFailureTime ?? incident.DetectedAt)).TotalSeconds, 3);
+            status.Objectives.LastRtoSeconds = RtoSeconds(incident, spec.Interval);
             status.Objectives.LastIncident = Copy(incident);
         }
         RemoveWhere(incidents, i => o.Health.TryGetValue(i.Target, out var h) && h.Healthy && !plan.Gates.ContainsKey(i.Target)
@@ -241,6 +241,15 @@ internal static class RecoveryPlanner
         Objectives(o, spec, plan);
         BackupsCondition(o, plan, gen);
     }
+
+    /// <summary>
+    /// Seconds from the last passing check (one interval before the first failed one: the fault can
+    /// have begun right after it, unseen) to serving again — the same start failover.last.detectionSeconds
+    /// counts from, so a warm failover's RTO is its detection plus its switch.
+    /// </summary>
+    public static double? RtoSeconds(IncidentStatus incident, TimeSpan interval) => incident.RecoveredAt is { } recovered
+        ? Math.Round((recovered - (incident.FirstFailureTime is { } first ? first - interval : incident.DetectedAt)).TotalSeconds, 3)
+        : null;
 
     private static void Objectives(Observation o, EffectiveSpec spec, Plan plan)
     {

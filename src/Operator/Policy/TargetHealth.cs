@@ -16,6 +16,13 @@ internal sealed record TargetHealth(
     bool Cold)
 {
     /// <summary>
+    /// Failed: the target went from healthy to unhealthy (not merely starting, not scaled to zero),
+    /// and has not been healthy since. Only a failed target is an incident that may be restored: a
+    /// standby being scaled up, a target coming back from zero or one a drill took down never is.
+    /// </summary>
+    public bool Failed { get; init; }
+
+    /// <summary>
     /// Folds one check into the verdict: <paramref name="retries"/> consecutive failures make a
     /// healthy target unhealthy, <paramref name="successThreshold"/> successes make it healthy again.
     /// The first check of a target decides at once: there is no earlier verdict to protect.
@@ -39,7 +46,8 @@ internal sealed record TargetHealth(
         // failing nor serving, and stays a failover candidate.
         if (check.Cold) { healthy = false; failures = 0; firstFailure = null; }
         var transition = healthy != previous.Healthy || check.Cold != previous.Cold ? now : previous.LastTransitionTime;
-        return new TargetHealth(healthy, failures, successes, firstFailure, transition, check.DesiredReplicas, check.ReadyPods, check.Message, check.Cold);
+        var failed = !healthy && !check.Cold && (previous.Healthy || previous.Failed);
+        return new TargetHealth(healthy, failures, successes, firstFailure, transition, check.DesiredReplicas, check.ReadyPods, check.Message, check.Cold) { Failed = failed };
     }
 
     /// <summary>Whether a new verdict is worth a reconcile (and a status write).</summary>

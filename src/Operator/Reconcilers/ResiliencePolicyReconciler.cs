@@ -52,7 +52,7 @@ internal sealed class ResiliencePolicyReconciler(
     private static readonly Gauge RpoObjective = Metrics.CreateGauge("resilience_rpo_objective_seconds",
         "The policy's declared recovery point objective (spec.objectives.rpo) in seconds; absent when none is declared.", "namespace", "policy");
     private static readonly Gauge LastRto = Metrics.CreateGauge("resilience_last_rto_seconds",
-        "Last measured recovery time: seconds from the first failed check of the active target to serving again.", "namespace", "policy");
+        "Last measured recovery time: seconds from the last passing check of the failed active target to serving again.", "namespace", "policy");
 
     public async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken ct)
     {

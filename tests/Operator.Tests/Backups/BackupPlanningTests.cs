@@ -309,6 +309,39 @@ public sealed class BackupPlanningTests
     }
 
     [Fact]
+    public void Restore_TargetStartingNotFailed_NoIncidentNoRestore()
+    {
+        // A standby scaled up, or a target back from zero replicas (after a FailTarget drill), is not
+        // healthy yet but has not failed: restoring it from a backup would overwrite good data.
+        var b = WithBackups();
+        b.Policy.Spec.HealthCheck!.OnFail = FailAction.FailoverAndRestore;
+        var backups = new[] { Backup("good", RunPhase.Completed, T0.AddMinutes(-5)) };
+        b.PlanAndApply(T0);
+        b.Health["standby"] = Starting(T0.AddSeconds(1));
+        var plan = PolicyPlanner.Plan(b.Observe(T0.AddSeconds(3)) with { Backups = backups });
+        Assert.Null(plan.Status.Incidents);
+        Assert.Empty(plan.CreateRestores);
+    }
+
+    [Fact]
+    public void TargetHealth_FailedOnlyAfterBeingHealthy()
+    {
+        var starting = TargetHealth.Next(null, new CheckResult(false, 3, 0, 0, "0/3 ready"), 2, 1, T0);
+        starting = TargetHealth.Next(starting, new CheckResult(false, 3, 0, 0, "0/3 ready"), 2, 1, T0.AddSeconds(1));
+        Assert.False(starting.Healthy);
+        Assert.False(starting.Failed);
+        var healthy = TargetHealth.Next(starting, new CheckResult(true, 3, 3, 3, "3/3"), 2, 1, T0.AddSeconds(2));
+        var once = TargetHealth.Next(healthy, new CheckResult(false, 3, 0, 0, "0/3 ready"), 2, 1, T0.AddSeconds(3));
+        Assert.False(once.Failed); // one failed check of two: still healthy
+        var failed = TargetHealth.Next(once, new CheckResult(false, 3, 0, 0, "0/3 ready"), 2, 1, T0.AddSeconds(4));
+        Assert.True(failed.Failed);
+        var cold = TargetHealth.Next(failed, new CheckResult(false, 0, 0, 0, "scaled to zero", Cold: true), 2, 1, T0.AddSeconds(5));
+        Assert.False(cold.Failed);
+        var back = TargetHealth.Next(cold, new CheckResult(false, 3, 0, 0, "0/3 ready"), 2, 1, T0.AddSeconds(6));
+        Assert.False(back.Failed); // starting again after zero replicas is not a new failure
+    }
+
+    [Fact]
     public void Objectives_RpoAndRtoMeasured_FromTimestamps()
     {
         var b = WithBackups();
@@ -319,7 +352,10 @@ public sealed class BackupPlanningTests
         var plan = PolicyPlanner.Plan(b.Observe(T0.AddSeconds(3.5)) with { Backups = backups });
         Assert.Equal(43.5, plan.Status.Objectives!.RpoSeconds);
         Assert.Equal(T0.AddSeconds(3.5), plan.Status.Objectives.MeasuredAt);
-        Assert.Equal(2.5, plan.Status.Objectives.LastRtoSeconds); // first failed check → failover
+        // from the last passing check (first failed check at 1 s minus the 1 s interval) to the failover at 3.5 s
+        Assert.Equal(3.5, plan.Status.Objectives.LastRtoSeconds);
+        var last = plan.Status.Failover!.Last!;
+        Assert.Equal(last.DetectionSeconds!.Value + last.SwitchSeconds!.Value, plan.Status.Objectives.LastRtoSeconds!.Value, 3);
         Assert.Equal(T0.AddSeconds(3.5), plan.Status.Objectives.LastIncident!.RecoveredAt);
         Assert.True(plan.Status.Objectives.RpoMet);
         Assert.True(plan.Status.Objectives.RtoMet);

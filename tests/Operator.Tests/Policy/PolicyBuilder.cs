@@ -59,7 +59,10 @@ internal sealed class PolicyBuilder
 
     public static TargetHealth Healthy(DateTime since) => new(true, 0, 5, null, since, 3, 3, "3/3 pods pass", false);
 
-    public static TargetHealth Unhealthy(DateTime firstFailure, DateTime detected) => new(false, 2, 0, firstFailure, detected, 3, 0, "0/3 pods ready, need 2", false);
+    public static TargetHealth Unhealthy(DateTime firstFailure, DateTime detected) => new(false, 2, 0, firstFailure, detected, 3, 0, "0/3 pods ready, need 2", false) { Failed = true };
+
+    /// <summary>Not healthy yet, never failed: pods starting after a scale-up or a return from zero.</summary>
+    public static TargetHealth Starting(DateTime firstCheck) => new(false, 2, 0, firstCheck, firstCheck, 3, 0, "0/3 pods ready, need 2", false);
 
     public static TargetHealth Cold(DateTime since) => new(false, 0, 0, null, since, 0, 0, "scaled to zero", true);
 
