@@ -55,6 +55,9 @@ internal sealed class HealthProber(
     {
         _health.TryRemove(key, out _);
         _nextDue.TryRemove(key, out _);
+        // A deleted or invalid policy's targets are no longer judged: their series go too.
+        foreach (var labels in TargetHealthy.GetAllLabelValues().Where(l => l[0] == key.Namespace && l[1] == key.Name).ToList())
+            TargetHealthy.RemoveLabelled(labels);
     }
 
     public async Task RunAsync(CancellationToken ct)

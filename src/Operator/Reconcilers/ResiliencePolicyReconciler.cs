@@ -49,6 +49,8 @@ internal sealed class ResiliencePolicyReconciler(
         "1 when the policy's Ready condition is True.", "namespace", "policy");
     private static readonly Gauge Rpo = Metrics.CreateGauge("resilience_rpo_seconds",
         "Measured recovery point: seconds since the newest completed backup completed.", "namespace", "policy");
+    private static readonly Gauge TargetActive = Metrics.CreateGauge("resilience_target_active",
+        "1 while the target receives the policy's traffic (the Service selects it), 0 otherwise.", "namespace", "policy", "target");
     private static readonly Gauge RpoObjective = Metrics.CreateGauge("resilience_rpo_objective_seconds",
         "The policy's declared recovery point objective (spec.objectives.rpo) in seconds; absent when none is declared.", "namespace", "policy");
     private static readonly Gauge LastRto = Metrics.CreateGauge("resilience_last_rto_seconds",
@@ -60,6 +62,7 @@ internal sealed class ResiliencePolicyReconciler(
         if (policy is null)
         {
             prober.Forget(key);
+            ForgetSeries(key);
             return ReconcileResult.Done;
         }
         if (policy.Metadata.DeletionTimestamp is not null)
@@ -109,6 +112,10 @@ internal sealed class ResiliencePolicyReconciler(
             RpoObjective.WithLabels(ns, key.Name).Set(rpoObjective.TotalSeconds);
         else
             RpoObjective.RemoveLabelled(ns, key.Name);
+        foreach (var t in plan.Status.Targets ?? [])
+            TargetActive.WithLabels(ns, key.Name, t.Name).Set(plan.Status.ActiveTargets?.Contains(t.Name) == true ? 1 : 0);
+        foreach (var stale in TargetActive.GetAllLabelValues().Where(l => l[0] == ns && l[1] == key.Name && plan.Status.Targets?.Any(t => t.Name == l[2]) != true).ToList())
+            TargetActive.RemoveLabelled(stale);
         var last = plan.Status.Failover?.Last;
         if (last is not null && last.Time == now)
         {
@@ -117,6 +124,15 @@ internal sealed class ResiliencePolicyReconciler(
                 FailoverSeconds.WithLabels(ns, key.Name).Observe(d + s);
         }
         return plan.RequeueAfter is { } after ? ReconcileResult.After(after) : ReconcileResult.Done;
+    }
+
+    /// <summary>A deleted policy leaves no series behind to alert on.</summary>
+    private static void ForgetSeries(ObjectKey key)
+    {
+        foreach (var gauge in new[] { CircuitOpen, PolicyReady, Rpo, RpoObjective, LastRto })
+            gauge.RemoveLabelled(key.Namespace, key.Name);
+        foreach (var labels in TargetActive.GetAllLabelValues().Where(l => l[0] == key.Namespace && l[1] == key.Name).ToList())
+            TargetActive.RemoveLabelled(labels);
     }
 
     private Observation Observe(ResiliencePolicy policy, ObjectKey key, DateTime now)

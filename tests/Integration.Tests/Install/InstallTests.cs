@@ -65,6 +65,9 @@ public sealed class InstallTests(ClusterFixture cluster)
             var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics"));
             Assert.Matches(@"(?m)^leader_election_master_status(\{[^}]*\})? 1$", metrics);
             Assert.Contains("resilience_failovers_total{", metrics, StringComparison.Ordinal);
+            Assert.Matches(@"(?m)^resilience_target_active\{[^}]*target=""standby""[^}]*\} 1$", metrics);
+            Assert.Matches(@"(?m)^resilience_target_active\{[^}]*target=""primary""[^}]*\} 0$", metrics);
+            Assert.Matches(@"(?m)^resilience_backups_total\{[^}]*result=""completed""[^}]*\} [1-9]", metrics);
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri($"http://127.0.0.1:{port}/readyz"))).StatusCode);
             // Least privilege that is still enough: not one request was refused.
             Assert.DoesNotContain("forbidden", op.Output, StringComparison.OrdinalIgnoreCase);
