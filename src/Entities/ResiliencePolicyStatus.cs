@@ -52,6 +52,8 @@ public sealed class DegradationStatus
     public IList<ShedRecord>? Shed { get; set; }
     /// <summary>Whether the Service points at spec.degradation.fallback.</summary>
     public bool FallbackActive { get; set; }
+    /// <summary>Start of the current run of health (not degraded, traffic on a healthy target); shed Deployments come back once it has lasted failover.failbackDelay.</summary>
+    public DateTime? HealthySince { get; set; }
 }
 
 /// <summary>One shed Deployment.</summary>

@@ -55,7 +55,9 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
         var jobs = Make("jobs", ListWatches.Jobs(client));
         var drills = Make("resiliencedrills", ListWatches.Drills(client));
 
-        policies.Store.AddIndex(PolicyCaches.PolicyTargetIndex, p => (p.Spec.Targets ?? []).Select(t => p.Metadata.NamespaceProperty + "/" + t.Name));
+        // Targets, and the Deployments graceful degradation sheds or falls back to: a change to any of them is a reason to look again.
+        policies.Store.AddIndex(PolicyCaches.PolicyTargetIndex, p => (p.Spec.Targets ?? []).Select(t => t.Name)
+            .Concat(ResiliencePolicyReconciler.DegradationNames(p)).Distinct(StringComparer.Ordinal).Select(n => p.Metadata.NamespaceProperty + "/" + n));
         policies.Store.AddIndex(PolicyCaches.PolicyServiceIndex, p => [p.Metadata.NamespaceProperty + "/" + (p.Spec.Service?.Name ?? "")]);
         hpas.Store.AddIndex(PolicyCaches.HpaTargetIndex, h => h.Spec.ScaleTargetRef.Kind == "Deployment" ? [h.Metadata.NamespaceProperty + "/" + h.Spec.ScaleTargetRef.Name] : []);
         pdbs.Store.AddIndex(PolicyCaches.OwnerIndex, p => (p.Metadata.OwnerReferences ?? []).Select(o => o.Uid));

@@ -38,6 +38,7 @@ internal static class DrillPlanner
     public const string FailoverInProgress = "FailoverInProgress";
     public const string FailedOver = "FailedOver";
     public const string PolicyNotReady = "PolicyNotReady";
+    public const string PolicyDegraded = "PolicyDegraded";
     public const string BackupOlderThanRpo = "BackupOlderThanRpo";
     public const string NoActiveTarget = "NoActiveTarget";
     public const string MaxUnavailableExceeded = "MaxUnavailableExceeded";
@@ -73,6 +74,9 @@ internal static class DrillPlanner
             return new(FailoverInProgress, $"guard rail: a failover from {pending.From} to {pending.To} is in progress; no drill during a failover");
         if (ConditionSet.IsTrue(status?.Conditions, ConditionSet.FailedOver))
             return new(FailedOver, $"guard rail: policy {name} is failed over ({ConditionSet.Find(status?.Conditions, ConditionSet.FailedOver)?.Message}); a drill starts only on the preferred target");
+        // Degraded can be True while Ready is: the policy serves, with too little capacity to lose any.
+        if (ConditionSet.Find(status?.Conditions, ConditionSet.Degraded) is { Status: "True" } degraded)
+            return new(PolicyDegraded, $"guard rail: policy {name} is degraded ({degraded.Reason}: {degraded.Message}); a drill never starts on a degraded policy");
         var ready = ConditionSet.Find(status?.Conditions, ConditionSet.Ready);
         if (ready?.Status != "True")
             return new(PolicyNotReady, $"guard rail: policy {name} is not Ready ({ready?.Reason ?? "no status yet"}{(string.IsNullOrEmpty(ready?.Message) ? "" : ": " + ready.Message)}); a drill never starts on a degraded policy");

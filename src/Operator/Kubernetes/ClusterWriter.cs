@@ -48,6 +48,25 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion) 
             ["spec"] = new JsonObject { ["replicas"] = replicas },
         }), d.Metadata.Name, d.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct));
 
+    /// <summary>
+    /// Sheds a Deployment (replicas, and the previous count in <see cref="DegradationPlanner.ShedAnnotation"/>)
+    /// or gives it back (<paramref name="previous"/> null: replicas, and the annotation removed), in one
+    /// merge patch so the count and the record of it never part.
+    /// </summary>
+    public Task<V1Deployment> ShedAsync(V1Deployment d, int replicas, int? previous, CancellationToken ct) => Guard("deployments", "patch", () =>
+        client.AppsV1.PatchNamespacedDeploymentAsync(Merge(new JsonObject
+        {
+            ["metadata"] = new JsonObject
+            {
+                ["resourceVersion"] = d.Metadata.ResourceVersion,
+                ["annotations"] = new JsonObject
+                {
+                    [DegradationPlanner.ShedAnnotation] = previous?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                },
+            },
+            ["spec"] = new JsonObject { ["replicas"] = replicas },
+        }), d.Metadata.Name, d.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct));
+
     public Task<V1HorizontalPodAutoscaler> SetHpaMinAsync(V1HorizontalPodAutoscaler hpa, int min, CancellationToken ct) => Guard("horizontalpodautoscalers", "patch", () =>
         client.AutoscalingV1.PatchNamespacedHorizontalPodAutoscalerAsync(Merge(new JsonObject
         {

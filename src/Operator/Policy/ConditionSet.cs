@@ -12,11 +12,12 @@ internal static class ConditionSet
     public const string Healthy = "Healthy";
     public const string FailedOver = "FailedOver";
     public const string CircuitOpen = "CircuitOpen";
+    public const string Degraded = "Degraded";
     public const string BackupsHealthy = "BackupsHealthy";
     public const string ObjectivesMet = "ObjectivesMet";
     public const string Succeeded = "Succeeded";
 
-    public static readonly string[] PolicyTypes = [Ready, Healthy, FailedOver, CircuitOpen, BackupsHealthy, ObjectivesMet];
+    public static readonly string[] PolicyTypes = [Ready, Healthy, Degraded, FailedOver, CircuitOpen, BackupsHealthy, ObjectivesMet];
 
     public static void Set(IList<V1Condition> conditions, string type, string status, string reason, string message, long? generation, DateTime now)
     {

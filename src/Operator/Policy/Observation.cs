@@ -29,6 +29,13 @@ internal sealed record RestoreAction(string Name, string Target, string Backup, 
 /// <summary>A change to a Deployment's replicas.</summary>
 internal sealed record ScaleAction(string Target, int Replicas, string Reason);
 
+/// <summary>
+/// Shedding (<paramref name="PreviousReplicas"/> set: written to the shed annotation unless it is there
+/// already) or giving back (<paramref name="PreviousReplicas"/> null: the annotation is removed) a
+/// Deployment of spec.degradation.shed, with its replicas, in one patch.
+/// </summary>
+internal sealed record ShedAction(string Deployment, int Replicas, int? PreviousReplicas, string Reason);
+
 /// <summary>A change to an HPA's minReplicas.</summary>
 internal sealed record HpaAction(string HpaName, string Target, int MinReplicas);
 
@@ -45,6 +52,8 @@ internal sealed record PlannedEvent(string Type, string Reason, string Message);
 internal sealed class Plan
 {
     public List<ScaleAction> Scale { get; } = [];
+    /// <summary>Deployments of spec.degradation.shed to shed or give back.</summary>
+    public List<ShedAction> ShedActions { get; } = [];
     public List<HpaAction> HpaMinReplicas { get; } = [];
     public List<TemplateAction> Templates { get; } = [];
     public List<PdbAction> Pdbs { get; } = [];

@@ -29,6 +29,7 @@ internal static class PolicyPlanner
             Failover = CopyFailover(old.Failover),
             Conditions = old.Conditions is null ? [] : [.. old.Conditions],
             LastDrill = old.LastDrill, // written by the drill controller; kept as is
+            Degradation = old.Degradation, // kept while the spec is invalid: it remembers what is shed
         };
         plan.Status = status;
         var gen = policy.Metadata.Generation;
@@ -53,6 +54,7 @@ internal static class PolicyPlanner
 
         if (spec.Mode == ResilienceMode.ActiveActive) PlanActiveActive(o, spec, plan, unchecked_);
         else PlanActivePassive(o, spec, plan, unchecked_);
+        DegradationPlanner.Plan(o, spec, plan, unchecked_.Count == 0);
 
         // Disruption budgets and spread are independent of where traffic goes.
         if (spec.PdbMaxUnavailable is { } maxUnavailable)
@@ -104,7 +106,7 @@ internal static class PolicyPlanner
             return $"spec.healthCheck.http.port: no container of the targets declares port {http.Port}";
         if (spec.Mode == ResilienceMode.ActiveActive && CommonLabels(o, spec).Count == 0)
             return "spec.targets: ActiveActive needs a label (key and value) shared by every target's selector, for the Service to span them";
-        return null;
+        return DegradationPlanner.Validate(o.Policy.Spec.Degradation, spec, o);
     }
 
     private static bool HasPort(Observation o, EffectiveSpec spec, int port) =>

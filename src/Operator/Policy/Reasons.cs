@@ -49,4 +49,10 @@ internal static class Reasons
     public const string ObjectivesBreached = "ObjectivesBreached";
     public const string NoCompletedBackup = "NoCompletedBackup";
     public const string Running = "Running";
+    public const string Degraded = "Degraded";
+    public const string CapacityBelowThreshold = "CapacityBelowThreshold";
+    public const string Shed = "Shed";
+    public const string Unshed = "Unshed";
+    public const string FallbackActive = "FallbackActive";
+    public const string FallbackReleased = "FallbackReleased";
 }

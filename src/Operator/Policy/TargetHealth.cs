@@ -50,8 +50,12 @@ internal sealed record TargetHealth(
         return new TargetHealth(healthy, failures, successes, firstFailure, transition, check.DesiredReplicas, check.ReadyPods, check.Message, check.Cold) { Failed = failed };
     }
 
-    /// <summary>Whether a new verdict is worth a reconcile (and a status write).</summary>
+    /// <summary>
+    /// Whether a new verdict is worth a reconcile (and a status write). Ready and desired pod
+    /// counts are part of it: they make the ready capacity that graceful degradation acts on.
+    /// </summary>
     public bool DiffersForStatus(TargetHealth? other) =>
         other is null || other.Healthy != Healthy || other.ConsecutiveFailures != ConsecutiveFailures || other.Cold != Cold
+        || other.ReadyPods != ReadyPods || other.DesiredReplicas != DesiredReplicas
         || (!Healthy && other.Message != Message);
 }

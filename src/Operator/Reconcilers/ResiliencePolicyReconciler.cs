@@ -53,6 +53,10 @@ internal sealed class ResiliencePolicyReconciler(
         "1 while the target receives the policy's traffic (the Service selects it), 0 otherwise.", "namespace", "policy", "target");
     private static readonly Gauge RpoObjective = Metrics.CreateGauge("resilience_rpo_objective_seconds",
         "The policy's declared recovery point objective (spec.objectives.rpo) in seconds; absent when none is declared.", "namespace", "policy");
+    private static readonly Gauge Degraded = Metrics.CreateGauge("resilience_degraded",
+        "1 while the policy is degraded (ready capacity below spec.degradation.whenReadyPercentBelow, or no healthy target).", "namespace", "policy");
+    private static readonly Gauge ShedDeployments = Metrics.CreateGauge("resilience_shed_deployments",
+        "Deployments of spec.degradation.shed currently shed.", "namespace", "policy");
     private static readonly Gauge LastRto = Metrics.CreateGauge("resilience_last_rto_seconds",
         "Last measured recovery time: seconds from the last passing check of the failed active target to serving again.", "namespace", "policy");
 
@@ -106,6 +110,8 @@ internal sealed class ResiliencePolicyReconciler(
         var ns = key.Namespace;
         CircuitOpen.WithLabels(ns, key.Name).Set(plan.Status.Failover?.Circuit == "Open" ? 1 : 0);
         PolicyReady.WithLabels(ns, key.Name).Set(ConditionSet.IsTrue(plan.Status.Conditions, ConditionSet.Ready) ? 1 : 0);
+        Degraded.WithLabels(ns, key.Name).Set(ConditionSet.IsTrue(plan.Status.Conditions, ConditionSet.Degraded) ? 1 : 0);
+        ShedDeployments.WithLabels(ns, key.Name).Set(plan.Status.Degradation?.Shed?.Count ?? 0);
         if (plan.Status.Objectives?.RpoSeconds is { } rpo) Rpo.WithLabels(ns, key.Name).Set(rpo);
         if (plan.Status.Objectives?.LastRtoSeconds is { } rto) LastRto.WithLabels(ns, key.Name).Set(rto);
         if (policy.Spec.Objectives?.Rpo is { } rpoText && GoDuration.TryParse(rpoText, out var rpoObjective))
@@ -145,6 +151,9 @@ internal sealed class ResiliencePolicyReconciler(
             if (caches.Deployments.Get(ns, t.Name) is { } d) deployments[t.Name] = d;
             if (caches.Hpas.ByIndex(PolicyCaches.HpaTargetIndex, ns + "/" + t.Name) is [var hpa, ..]) hpas[t.Name] = hpa;
         }
+        // Graceful degradation: the shed Deployments (listed now, or still shed per status) and the fallback.
+        foreach (var name in DegradationNames(policy))
+            if (!deployments.ContainsKey(name) && caches.Deployments.Get(ns, name) is { } d) deployments[name] = d;
         var serviceName = policy.Spec.Service?.Name ?? "";
         var service = caches.Services.Get(ns, serviceName);
         // The oldest policy naming a Service owns it; later ones are told so.
@@ -160,6 +169,14 @@ internal sealed class ResiliencePolicyReconciler(
         };
     }
 
+    /// <summary>The Deployments of spec.degradation (shed and fallback) and those status says are still shed.</summary>
+    internal static IEnumerable<string> DegradationNames(ResiliencePolicy policy) =>
+        (policy.Spec.Degradation?.Shed ?? []).Select(s => s.Name)
+            .Concat(policy.Spec.Degradation?.Fallback is { Length: > 0 } f ? [f] : [])
+            .Concat((policy.Status?.Degradation?.Shed ?? []).Select(s => s.Name))
+            .Where(n => !string.IsNullOrEmpty(n))
+            .Distinct(StringComparer.Ordinal);
+
     private async Task ApplyAsync(ResiliencePolicy policy, Observation o, Plan plan, CancellationToken ct)
     {
         if (plan.Invalid) return;
@@ -167,6 +184,12 @@ internal sealed class ResiliencePolicyReconciler(
         {
             logger.LogInformation("{Policy}: scaling {Target} to {Replicas} ({Why})", ObjectKey.Of(policy), s.Target, s.Replicas, s.Reason);
             caches.Deployments.Observe(await writer.ScaleAsync(o.Deployments[s.Target], s.Replicas, ct));
+        }
+        foreach (var s in plan.ShedActions)
+        {
+            logger.LogInformation("{Policy}: {Verb} {Deployment} to {Replicas} ({Why})", ObjectKey.Of(policy),
+                s.PreviousReplicas is null ? "giving back" : "shedding", s.Deployment, s.Replicas, s.Reason);
+            caches.Deployments.Observe(await writer.ShedAsync(o.Deployments[s.Deployment], s.Replicas, s.PreviousReplicas, ct));
         }
         foreach (var h in plan.HpaMinReplicas) await writer.SetHpaMinAsync(o.Hpas[h.Target], h.MinReplicas, ct);
         foreach (var t in plan.Templates)
@@ -250,6 +273,16 @@ internal sealed class ResiliencePolicyReconciler(
         }
         foreach (var pdb in caches.Pdbs.ByIndex(PolicyCaches.OwnerIndex, policy.Metadata.Uid))
             await writer.DeletePdbAsync(ns, pdb.Metadata.Name, ct);
+        // Shed Deployments get their replicas back: nobody would give them back afterwards.
+        foreach (var name in DegradationNames(policy))
+        {
+            var d = caches.Deployments.Get(ns, name);
+            if (d is null || DegradationPlanner.PreviousReplicas(d) is not { } previous) continue;
+            caches.Deployments.Observe(await writer.ShedAsync(d, previous, null, ct));
+            await events.RecordAsync(policy, EventRecorder.Normal, Reasons.Unshed, $"{name} scaled back from {d.Spec.Replicas ?? 1} to {previous}: the policy is deleted", ct);
+        }
+        Degraded.RemoveLabelled(ns, policy.Metadata.Name);
+        ShedDeployments.RemoveLabelled(ns, policy.Metadata.Name);
         await writer.SetFinalizerAsync(policy, false, ct);
         prober.Forget(ObjectKey.Of(policy));
         logger.LogInformation("{Policy}: finalized", ObjectKey.Of(policy));

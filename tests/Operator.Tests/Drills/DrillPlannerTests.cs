@@ -55,6 +55,19 @@ public sealed class DrillPlannerTests
     }
 
     [Fact]
+    public void Guard_DegradedWhileReady_Aborted()
+    {
+        var b = new PolicyBuilder();
+        b.Policy.Spec.Degradation = new DegradationSpec { WhenReadyPercentBelow = 60 };
+        b.Health["primary"] = b.Health["primary"] with { ReadyPods = 1 }; // still passes its checks: 1 + 1 of 3 + 1 ready
+        b.PlanAndApply(T0);
+        Assert.True(ConditionSet.IsTrue(b.Policy.Status!.Conditions, ConditionSet.Ready));
+        var refusal = DrillPlanner.Guard(Drill(), b.Policy, [], [], T0)!;
+        Assert.Equal(DrillPlanner.PolicyDegraded, refusal.Reason);
+        Assert.Contains("ready capacity 50% (2/4 replicas) is below 60%", refusal.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Guard_NoStatusYet_NotReady() => Assert.Equal(DrillPlanner.PolicyNotReady, Guard(new PolicyBuilder().Policy));
 
     [Fact]
