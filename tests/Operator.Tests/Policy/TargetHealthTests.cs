@@ -55,6 +55,16 @@ public sealed class TargetHealthTests
         Assert.True(TargetHealth.Next(b, Fail, 2, 1, T0.AddSeconds(2)).DiffersForStatus(b));
     }
 
+    [Fact]
+    public void DiffersForStatus_ReadyPodsChangeWhileHealthy_IsTrue()
+    {
+        // ready capacity is what graceful degradation acts on: a lost pod must wake the reconciler
+        var a = TargetHealth.Next(null, Pass, 2, 1, T0);
+        var b = TargetHealth.Next(a, new CheckResult(true, 3, 2, 2, "2/3 pods pass"), 2, 1, T0.AddSeconds(1));
+        Assert.True(b.Healthy);
+        Assert.True(b.DiffersForStatus(a));
+    }
+
     [Theory]
     [InlineData("500ms", 500)]
     [InlineData("5s", 5000)]
