@@ -1,7 +1,9 @@
 -- Argo CD health check for resilience.dev/ResiliencePolicy (Lua 5.1, as Argo CD runs it).
 -- Healthy:     the operator has seen the latest spec and Ready is True.
 -- Degraded:    Ready is False for a reason a person must act on (invalid spec, missing
---              permission, no healthy target), or the failover circuit is open.
+--              permission, no healthy target), the failover circuit is open, or the policy
+--              is degraded (Degraded=True: capacity below spec.degradation's threshold,
+--              Deployments shed, or the fallback serving).
 -- Progressing: anything else: not reconciled yet, first checks running, a standby scaling up.
 local hs = {}
 if obj.status == nil or obj.status.conditions == nil then
@@ -18,13 +20,20 @@ if generation ~= nil and (observed == nil or observed < generation) then
 end
 local ready = nil
 local circuit = nil
+local degradation = nil
 for _, c in ipairs(obj.status.conditions) do
   if c.type == "Ready" then ready = c end
   if c.type == "CircuitOpen" then circuit = c end
+  if c.type == "Degraded" then degradation = c end
 end
 if circuit ~= nil and circuit.status == "True" then
   hs.status = "Degraded"
   hs.message = "Failover circuit open: " .. (circuit.message or "")
+  return hs
+end
+if degradation ~= nil and degradation.status == "True" then
+  hs.status = "Degraded"
+  hs.message = "Degraded (" .. (degradation.reason or "") .. "): " .. (degradation.message or "")
   return hs
 end
 if ready == nil then
