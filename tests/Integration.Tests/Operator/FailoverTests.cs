@@ -50,6 +50,9 @@ public sealed class FailoverTests(ClusterFixture cluster)
         Assert.True(took <= Bound, $"switch took {took.TotalSeconds:0.00}s, bound {Bound.TotalSeconds}s");
         // the pods never stopped being Ready: only the active probes saw the failure
         Assert.Equal(2, (await s.DeploymentAsync("primary")).Status.ReadyReplicas);
+        // The status records the verdict right after the Service patch and its events, not at the same instant.
+        await ClusterFixture.WaitUntilAsync(async () => (await s.GetPolicyAsync()).Status?.Failover?.Last?.Reason == "Failover",
+            TimeSpan.FromSeconds(5), "the failover recorded in status");
         var primary = (await s.GetPolicyAsync()).Status!.Targets!.Single(t => t.Name == "primary");
         Assert.Contains("HTTP 503", primary.Message, StringComparison.Ordinal);
     }
