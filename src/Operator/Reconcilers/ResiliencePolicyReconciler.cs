@@ -135,7 +135,7 @@ internal sealed class ResiliencePolicyReconciler(
     /// <summary>A deleted policy leaves no series behind to alert on.</summary>
     private static void ForgetSeries(ObjectKey key)
     {
-        foreach (var gauge in new[] { CircuitOpen, PolicyReady, Rpo, RpoObjective, LastRto })
+        foreach (var gauge in new[] { CircuitOpen, PolicyReady, Degraded, ShedDeployments, Rpo, RpoObjective, LastRto })
             gauge.RemoveLabelled(key.Namespace, key.Name);
         foreach (var labels in TargetActive.GetAllLabelValues().Where(l => l[0] == key.Namespace && l[1] == key.Name).ToList())
             TargetActive.RemoveLabelled(labels);
@@ -281,8 +281,6 @@ internal sealed class ResiliencePolicyReconciler(
             caches.Deployments.Observe(await writer.ShedAsync(d, previous, null, ct));
             await events.RecordAsync(policy, EventRecorder.Normal, Reasons.Unshed, $"{name} scaled back from {d.Spec.Replicas ?? 1} to {previous}: the policy is deleted", ct);
         }
-        Degraded.RemoveLabelled(ns, policy.Metadata.Name);
-        ShedDeployments.RemoveLabelled(ns, policy.Metadata.Name);
         await writer.SetFinalizerAsync(policy, false, ct);
         prober.Forget(ObjectKey.Of(policy));
         logger.LogInformation("{Policy}: finalized", ObjectKey.Of(policy));
