@@ -7,6 +7,7 @@ using ResilienceOperator.Drills;
 using ResilienceOperator.Entities;
 using ResilienceOperator.Health;
 using ResilienceOperator.Kubernetes;
+using ResilienceOperator.Notifications;
 using ResilienceOperator.Reconcilers;
 using ResilienceOperator.Runtime;
 
@@ -69,6 +70,11 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
         var writer = new ClusterWriter(client, pdbVersion);
         var prober = _prober = new HealthProber(policies.Store, deployments.Store, pods.Store, queue.Add, writer, _time, loggers.CreateLogger<HealthProber>());
         var recorder = new EventRecorder(client, "resilience-operator", loggers.CreateLogger<EventRecorder>());
+        // Webhook notifications: planned from the status records as they enter the caches, sent
+        // by their own loops so that reconciling never waits for a webhook.
+        await using var notifications = new NotificationDispatcher(client, policies.Store, restores.Store, drills.Store, recorder, () => IsLeading,
+            options.Notifications, _time, loggers);
+        await notifications.StartAsync();
         var reconciler = new ResiliencePolicyReconciler(new PolicyCaches(policies.Store, deployments.Store, services.Store, hpas.Store, pdbs.Store, backups.Store, restores.Store),
             prober, writer, recorder, _time, loggers.CreateLogger<ResiliencePolicyReconciler>(), o => Wrote(o));
         var controller = new Controller("resiliencepolicy", reconciler, queue, options.Workers, loggers.CreateLogger<Controller>());
@@ -203,6 +209,8 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
             drillControllers.ShutDown();
             await stop.CancelAsync();
             await Task.WhenAll(informerTasks.Append(resync)).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
+            // A short, bounded drain: what is still queued after it is logged and counted as dropped.
+            await notifications.StopAsync(options.NotificationDrain);
             _log.LogInformation("stopped");
         }
     }

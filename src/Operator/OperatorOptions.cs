@@ -19,6 +19,10 @@ internal sealed class OperatorOptions
     public string LogFormat { get; set; } = "text";
     public string LogLevel { get; set; } = "Information";
     public TimeSpan ResyncPeriod { get; set; } = TimeSpan.FromMinutes(10);
+    /// <summary>Webhook queue, retry and circuit-breaker settings; null means the defaults of <see cref="Notifications.NotifierOptions"/>.</summary>
+    public Notifications.NotifierOptions? Notifications { get; set; }
+    /// <summary>How long queued webhook notifications may still be delivered on shutdown.</summary>
+    public TimeSpan NotificationDrain { get; set; } = TimeSpan.FromSeconds(3);
 
     public static OperatorOptions Parse(IReadOnlyList<string> args)
     {

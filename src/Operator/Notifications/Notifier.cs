@@ -25,18 +25,22 @@ namespace ResilienceOperator.Notifications;
 /// <para>
 /// Each POST carries <c>Idempotency-Key: &lt;event id&gt;</c>, the same on every retry and on a
 /// re-enqueue of the same event, and <c>Authorization: Bearer &lt;token&gt;</c> when the webhook
-/// names a Secret and the resolver returns a token for it.
+/// names a Secret. A webhook whose Secret or key cannot be read is never called without its token:
+/// the read is retried like a failed attempt, and the event is given up once the attempts are spent.
+/// </para>
+/// <para>
+/// Every event given up is reported to the <c>onGaveUp</c> callback with the index of its webhook
+/// and what went wrong, so the owner can tell the policy's users (a Warning event).
 /// </para>
 /// </summary>
 internal sealed class Notifier : IAsyncDisposable
 {
     private static readonly Counter Results = Metrics.CreateCounter("resilience_notifications_total",
-        "Webhook deliveries by result, one per event and webhook.", "result");
-    private static readonly Counter Dropped = Metrics.CreateCounter("resilience_notifications_dropped_total",
-        "Events dropped, oldest first, because a webhook's queue was full.");
+        "Webhook notifications by result, one per event and webhook: delivered (2xx), failed (given up after its attempts or on a final answer), dropped (queue full, or still queued at shutdown).", "result");
     private static readonly ResiliencePropertyKey<DeliveryState> StateKey = new("resilience.notification");
 
     private readonly Func<string, string, string, CancellationToken, Task<string?>> _resolveSecret;
+    private readonly Action<Notification, int, string>? _onGaveUp;
     private readonly NotifierOptions _options;
     private readonly HttpClient _http;
     private readonly bool _ownsHttp;
@@ -57,11 +61,13 @@ internal sealed class Notifier : IAsyncDisposable
     /// <param name="httpClient">Shared client; when null the notifier owns one (no redirects followed).</param>
     /// <param name="timeProvider">Clock for backoff, timeouts and the circuit breaker.</param>
     /// <param name="logger">Where delivery problems are logged.</param>
+    /// <param name="onGaveUp">Called with the event, the index of the webhook in its list and the error, for every delivery given up.</param>
     public Notifier(Func<string, string, string, CancellationToken, Task<string?>> resolveSecret, NotifierOptions? options = null,
-        HttpClient? httpClient = null, TimeProvider? timeProvider = null, ILogger? logger = null)
+        HttpClient? httpClient = null, TimeProvider? timeProvider = null, ILogger? logger = null, Action<Notification, int, string>? onGaveUp = null)
     {
         ArgumentNullException.ThrowIfNull(resolveSecret);
         _resolveSecret = resolveSecret;
+        _onGaveUp = onGaveUp;
         _options = options ?? new NotifierOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.QueueCapacity, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxAttempts, 1, nameof(options));
@@ -91,7 +97,7 @@ internal sealed class Notifier : IAsyncDisposable
     /// <summary>Deliveries given up (non-retryable answer, attempts used up, or an invalid URL).</summary>
     public long Failed => Interlocked.Read(ref _failed);
 
-    /// <summary>Deliveries dropped because their queue was full.</summary>
+    /// <summary>Deliveries dropped because their queue was full, or still queued when the notifier stopped.</summary>
     public long DroppedCount => Interlocked.Read(ref _dropped);
 
     /// <summary>Deliveries waiting in the queues (not counting those in flight).</summary>
@@ -138,6 +144,7 @@ internal sealed class Notifier : IAsyncDisposable
                     _log.LogWarning("Notification {Id} for {Namespace}/{Policy}: webhook URL {Url} is not an http(s) URL", notification.Id,
                         notification.Namespace, notification.Policy, webhook.Url);
                     CountResult(delivered: false);
+                    GaveUp(notification, webhook, $"url: \"{webhook.Url}\" is not an http(s) URL");
                     continue;
                 }
                 if (!_lanes.TryGetValue(webhook.Url, out var lane))
@@ -203,9 +210,23 @@ internal sealed class Notifier : IAsyncDisposable
             await _abort.CancelAsync();
             await all;
         }
-        var abandoned = Pending;
+        var abandoned = 0;
+        lock (_lock)
+        {
+            foreach (var lane in _lanes.Values)
+            {
+                while (lane.Queue.Reader.TryRead(out var left))
+                {
+                    abandoned++;
+                    _log.LogWarning("Notifier stopped: notification {Id} ({Type} of {Namespace}/{Policy}) to {Url} not delivered", left.Notification.Id,
+                        left.Notification.Type, left.Notification.Namespace, left.Notification.Policy, lane.Url);
+                }
+            }
+        }
         if (abandoned > 0)
         {
+            Interlocked.Add(ref _dropped, abandoned);
+            Results.WithLabels("dropped").Inc(abandoned);
             _log.LogWarning("Notifier stopped with {Count} undelivered webhook notifications", abandoned);
         }
     }
@@ -255,7 +276,7 @@ internal sealed class Notifier : IAsyncDisposable
             dropped =>
             {
                 Interlocked.Increment(ref _dropped);
-                Dropped.Inc();
+                Results.WithLabels("dropped").Inc();
                 _log.LogWarning("Webhook queue for {Url} is full; dropped notification {Id} ({Type} of {Namespace}/{Policy})", url,
                     dropped.Notification.Id, dropped.Notification.Type, dropped.Notification.Namespace, dropped.Notification.Policy);
             });
@@ -391,10 +412,16 @@ internal sealed class Notifier : IAsyncDisposable
                 CountResult(delivered: false);
                 _log.LogWarning("Notification {Id} ({Type} of {Namespace}/{Policy}) to {Url} failed with HTTP {Status} after {Attempts} attempt(s)",
                     n.Id, n.Type, n.Namespace, n.Policy, lane.Url, (int)response.StatusCode, state.Attempts);
+                GaveUp(n, delivery.Webhook, $"url: POST {lane.Url} answered HTTP {(int)response.StatusCode} after {state.Attempts} attempt(s)");
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
+            // Shutting down after the drain time: this one is lost like the ones still queued.
+            Interlocked.Increment(ref _dropped);
+            Results.WithLabels("dropped").Inc();
+            _log.LogWarning("Notifier stopped: notification {Id} ({Type} of {Namespace}/{Policy}) to {Url} not delivered after {Attempts} attempt(s)",
+                n.Id, n.Type, n.Namespace, n.Policy, lane.Url, state.Attempts);
             throw;
         }
         catch (Exception e)
@@ -402,6 +429,9 @@ internal sealed class Notifier : IAsyncDisposable
             CountResult(delivered: false);
             _log.LogWarning("Notification {Id} ({Type} of {Namespace}/{Policy}) to {Url} failed after {Attempts} attempt(s): {Error}",
                 n.Id, n.Type, n.Namespace, n.Policy, lane.Url, state.Attempts, e.Message);
+            GaveUp(n, delivery.Webhook, e is SecretResolutionException
+                ? $"secretRef: {e.Message}; not sent after {state.Attempts} attempt(s)"
+                : $"url: POST {lane.Url} failed after {state.Attempts} attempt(s): {e.Message}");
         }
         finally
         {
@@ -427,8 +457,8 @@ internal sealed class Notifier : IAsyncDisposable
             }
             if (string.IsNullOrEmpty(token))
             {
-                _log.LogWarning("Webhook {Url}: Secret {Namespace}/{Secret} has no key {Key}; sending without a bearer token",
-                    webhook.Url, n.Namespace, secret.Name, secret.Key);
+                // Never call the endpoint without the token it asked for: retried, then given up.
+                throw new SecretResolutionException($"Secret {n.Namespace}/{secret.Name} has no key \"{secret.Key}\" (or it is empty)", null);
             }
         }
         using var request = new HttpRequestMessage(HttpMethod.Post, webhook.Url);
@@ -461,5 +491,30 @@ internal sealed class Notifier : IAsyncDisposable
         public Task Worker { get; set; } = Task.CompletedTask;
     }
 
-    private sealed class SecretResolutionException(string message, Exception inner) : Exception(message, inner);
+    private void GaveUp(Notification notification, WebhookSpec webhook, string error)
+    {
+        if (_onGaveUp is null)
+        {
+            return;
+        }
+        var index = -1;
+        for (var i = 0; i < notification.Webhooks.Count; i++)
+        {
+            if (ReferenceEquals(notification.Webhooks[i], webhook) || notification.Webhooks[i]?.Url == webhook.Url)
+            {
+                index = i;
+                break;
+            }
+        }
+        try
+        {
+            _onGaveUp(notification, index, error);
+        }
+        catch (Exception e)
+        {
+            _log.LogWarning("Reporting the failed notification {Id} failed: {Error}", notification.Id, e.Message);
+        }
+    }
+
+    private sealed class SecretResolutionException(string message, Exception? inner) : Exception(message, inner);
 }

@@ -21,6 +21,13 @@ internal sealed class Store<T> where T : class, IKubernetesObject<V1ObjectMeta>
 
     public int Count => _items.Count;
 
+    /// <summary>
+    /// Raised after every insert or replacement, by the informer or by a write-through, with the
+    /// previous version (null when the object was not cached). Handlers run on the writer's thread
+    /// and must be quick and never throw.
+    /// </summary>
+    public event Action<T?, T>? Changed;
+
     /// <summary>Adds an index; call before the informer starts.</summary>
     public void AddIndex(string name, Func<T, IEnumerable<string>> indexer)
     {
@@ -69,14 +76,16 @@ internal sealed class Store<T> where T : class, IKubernetesObject<V1ObjectMeta>
     internal T? Upsert(T obj)
     {
         var key = ObjectKey.Of(obj);
+        T? old;
         lock (_indexLock)
         {
-            _items.TryGetValue(key, out var old);
+            _items.TryGetValue(key, out old);
             if (old is not null) Unindex(key, old);
             _items[key] = obj;
             Index(key, obj);
-            return old;
         }
+        Changed?.Invoke(old, obj);
+        return old;
     }
 
     internal T? Remove(ObjectKey key)

@@ -31,7 +31,7 @@ public sealed class NotifierTests
     private static Notification Event(int i, params WebhookSpec[] hooks) =>
         new(NotificationType.Failover, "shop", "checkout", T0.AddSeconds(i), $"event {i}", hooks)
         {
-            Details = new Dictionary<string, string> { ["from"] = "checkout-primary", ["to"] = "checkout-standby", ["seq"] = i.ToString() },
+            Details = new Dictionary<string, object?> { ["from"] = "checkout-primary", ["to"] = "checkout-standby", ["seq"] = i },
         };
 
     private static WebhookSpec Hook(string url, SecretKeyReference? secret = null) => new() { Url = url, SecretRef = secret };
@@ -61,6 +61,8 @@ public sealed class NotifierTests
         Assert.NotEqual(a.Id, new Notification(NotificationType.Failover, "shop", "checkout", T0.AddSeconds(1), "", hooks).Id);
         Assert.NotEqual(a.Id, new Notification(NotificationType.Failover, "shop", "cart", T0, "", hooks).Id);
         Assert.NotEqual(a.Id, new Notification(NotificationType.Failover, "shop", "checkout", T0, "", hooks) { Subject = "drill-1" }.Id);
+        // A policy deleted and created again under the same name: new uid, new keys.
+        Assert.NotEqual(a.Id, new Notification(NotificationType.Failover, "shop", "checkout", T0, "", hooks) { PolicyUid = "uid-2" }.Id);
 
         using var body = JsonDocument.Parse(a.ToJson());
         var root = body.RootElement;
@@ -71,6 +73,27 @@ public sealed class NotifierTests
         Assert.Equal("first wording", root.GetProperty("message").GetString());
         Assert.Equal("2025-03-01T12:00:00Z", root.GetProperty("time").GetString());
         Assert.Equal(JsonValueKind.Object, root.GetProperty("details").ValueKind);
+        Assert.Equal("ResiliencePolicy", root.GetProperty("involvedObject").GetProperty("kind").GetString());
+        Assert.Equal("checkout", root.GetProperty("involvedObject").GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public void Body_KeepsNumbersAndBooleansTyped_AndLeavesNullsOut()
+    {
+        var n = new Notification(NotificationType.DrillPassed, "shop", "checkout", T0, "drill-1: served again", [Hook("http://127.0.0.1:1/")])
+        {
+            Involved = new InvolvedObject("ResilienceDrill", "drill-1", "d-uid"),
+            Details = new Dictionary<string, object?> { ["rtoSeconds"] = 2.5, ["result"] = "Passed", ["rtoMet"] = true, ["count"] = 3, ["missing"] = null },
+        };
+        using var body = JsonDocument.Parse(n.ToJson());
+        var details = body.RootElement.GetProperty("details");
+        Assert.Equal(2.5, details.GetProperty("rtoSeconds").GetDouble());
+        Assert.Equal(3, details.GetProperty("count").GetInt32());
+        Assert.True(details.GetProperty("rtoMet").GetBoolean());
+        Assert.Equal("Passed", details.GetProperty("result").GetString());
+        Assert.False(details.TryGetProperty("missing", out _));
+        var involved = body.RootElement.GetProperty("involvedObject");
+        Assert.Equal(("ResilienceDrill", "drill-1", "d-uid"), (involved.GetProperty("kind").GetString(), involved.GetProperty("name").GetString(), involved.GetProperty("uid").GetString()));
     }
 
     [Fact]
@@ -130,7 +153,7 @@ public sealed class NotifierTests
         await notifier.StartAsync();
         foreach (var e in new[] { badRequest, notFound, requestTimeout, tooMany })
         {
-            Assert.True(notifier.TryEnqueue(Event(int.Parse(e.Details["seq"]), Hook(server.Url))));
+            Assert.True(notifier.TryEnqueue(Event((int)e.Details["seq"]!, Hook(server.Url))));
         }
 
         await WaitFor(() => notifier.Delivered + notifier.Failed == 4, "all four events to be settled");
@@ -145,33 +168,67 @@ public sealed class NotifierTests
     }
 
     [Fact]
-    public async Task BearerToken_IsSent_WhenTheResolverReturnsOne()
+    public async Task BearerToken_IsSent_AndAMissingSecretKeyIsRetriedThenGivenUpWithoutCallingTheEndpoint()
     {
         var asked = new ConcurrentQueue<(string Ns, string Name, string Key)>();
         Task<string?> Resolve(string ns, string name, string key, CancellationToken ct)
         {
             asked.Enqueue((ns, name, key));
-            return Task.FromResult(name == "hook-token" && key == "token" ? "s3cret" : null);
+            return name == "gone"
+                ? Task.FromException<string?>(new InvalidOperationException("not found"))
+                : Task.FromResult(name == "hook-token" && key == "token" ? "s3cret" : null);
         }
+        var gaveUp = new ConcurrentQueue<(string Id, int Index, string Error)>();
         await using var server = LoopbackServer.Start(_ => Task.FromResult(200));
         using var http = new HttpClient();
-        await using var notifier = new Notifier(Resolve, Fast, http);
+        var options = Fast with { MaxAttempts = 3 };
+        await using var notifier = new Notifier(Resolve, options, http, onGaveUp: (n, i, e) => gaveUp.Enqueue((n.Id, i, e)));
         await notifier.StartAsync();
 
-        Assert.True(notifier.TryEnqueue(Event(1,
+        var e = Event(1,
             Hook(server.Url + "with-token", new SecretKeyReference { Name = "hook-token", Key = "token" }),
             Hook(server.Url + "missing-key", new SecretKeyReference { Name = "hook-token", Key = "nope" }),
-            Hook(server.Url + "no-secret"))));
+            Hook(server.Url + "no-secret"),
+            Hook(server.Url + "missing-secret", new SecretKeyReference { Name = "gone", Key = "token" }));
+        Assert.True(notifier.TryEnqueue(e));
 
-        await WaitFor(() => notifier.Delivered == 3, "three deliveries");
+        await WaitFor(() => notifier.Delivered + notifier.Failed == 4, "four settled deliveries");
 
+        Assert.Equal(2, notifier.Delivered);
+        Assert.Equal(2, notifier.Failed);
         var byPath = server.Requests.ToDictionary(r => r.Path);
         Assert.Equal("Bearer s3cret", byPath["/with-token"].Authorization);
-        Assert.Null(byPath["/missing-key"].Authorization);
         Assert.Null(byPath["/no-secret"].Authorization);
-        Assert.Contains(("shop", "hook-token", "token"), asked);
-        Assert.Contains(("shop", "hook-token", "nope"), asked);
-        Assert.Equal(2, asked.Count);
+        // Never called without the token it asked for.
+        Assert.False(byPath.ContainsKey("/missing-key"));
+        Assert.False(byPath.ContainsKey("/missing-secret"));
+        // The Secret is read again on every attempt, so one created meanwhile is used.
+        Assert.Equal(options.MaxAttempts, asked.Count(a => a.Key == "nope"));
+        Assert.Equal(options.MaxAttempts, asked.Count(a => a.Name == "gone"));
+        Assert.Equal(2, gaveUp.Count);
+        var missingKey = Assert.Single(gaveUp, g => g.Index == 1);
+        Assert.Equal(e.Id, missingKey.Id);
+        Assert.StartsWith("secretRef: ", missingKey.Error);
+        Assert.Contains("has no key \"nope\"", missingKey.Error);
+        var missingSecret = Assert.Single(gaveUp, g => g.Index == 3);
+        Assert.Contains("Secret shop/gone", missingSecret.Error);
+        Assert.Contains("not found", missingSecret.Error);
+    }
+
+    [Fact]
+    public async Task FinalAnswer_IsReportedWithTheWebhookIndex()
+    {
+        await using var server = LoopbackServer.Start(_ => Task.FromResult(400));
+        var gaveUp = new ConcurrentQueue<(int Index, string Error)>();
+        await using var notifier = new Notifier(NoSecrets, Fast, onGaveUp: (_, i, e) => gaveUp.Enqueue((i, e)));
+        await notifier.StartAsync();
+        Assert.True(notifier.TryEnqueue(Event(1, Hook("ftp://example.invalid/"), Hook(server.Url))));
+
+        await WaitFor(() => gaveUp.Count == 2, "both webhooks given up");
+
+        Assert.Contains(gaveUp, g => g.Index == 0 && g.Error.StartsWith("url: ", StringComparison.Ordinal) && g.Error.Contains("not an http(s) URL"));
+        Assert.Contains(gaveUp, g => g.Index == 1 && g.Error.Contains("answered HTTP 400"));
+        Assert.Single(server.Requests); // 400 is final: not retried
     }
 
     [Fact]
@@ -181,7 +238,7 @@ public sealed class NotifierTests
         await using var server = LoopbackServer.Start(async _ => { await release.Task; return 200; });
         await using var notifier = new Notifier(NoSecrets, Fast with { QueueCapacity = 2 });
         await notifier.StartAsync();
-        var dropped = Metrics.CreateCounter("resilience_notifications_dropped_total", "Events dropped, oldest first, because a webhook's queue was full.");
+        var dropped = Metrics.CreateCounter("resilience_notifications_total", "", "result").WithLabels("dropped");
         var droppedBefore = dropped.Value;
         var events = Enumerable.Range(0, 50).Select(i => Event(i, Hook(server.Url))).ToList();
 
@@ -265,6 +322,37 @@ public sealed class NotifierTests
         Assert.Equal(5, notifier.Delivered);
         Assert.Equal(5, server.Requests.Count);
         Assert.False(notifier.TryEnqueue(Event(10, Hook(server.Url)))); // stopped
+    }
+}
+
+public sealed class NotifierShutdownTests
+{
+    [Fact]
+    public async Task StopAsync_IsBoundedByItsToken_AndCountsWhatIsLeftAsDropped()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = LoopbackServer.Start(async _ => { await release.Task; return 200; });
+        await using var notifier = new Notifier((_, _, _, _) => Task.FromResult<string?>(null), new NotifierOptions { AttemptTimeout = TimeSpan.FromMinutes(5) });
+        await notifier.StartAsync();
+        var hook = new WebhookSpec { Url = server.Url };
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.True(notifier.TryEnqueue(new Notification(NotificationType.Failover, "shop", "checkout", DateTimeOffset.UnixEpoch.AddSeconds(i), "", [hook])));
+        }
+        var sw = Stopwatch.StartNew();
+        while (server.InFlight == 0 && sw.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(20);
+        Assert.Equal(1, server.InFlight);
+
+        sw.Restart();
+        using var grace = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        await notifier.StopAsync(grace.Token).WaitAsync(TimeSpan.FromSeconds(20));
+        sw.Stop();
+
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), $"stop took {sw.Elapsed}");
+        Assert.Equal(5, notifier.DroppedCount); // the one in flight and the four queued
+        Assert.Equal(0, notifier.Delivered);
+        Assert.Equal(0, notifier.Pending);
+        release.SetResult();
     }
 }
 
