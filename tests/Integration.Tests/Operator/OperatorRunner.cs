@@ -14,16 +14,18 @@ internal sealed class OperatorRunner : IAsyncDisposable
     private readonly OperatorHost _host;
     private readonly Task _run;
 
-    private OperatorRunner(string kubeconfig, string ns, ILoggerFactory loggers)
+    private OperatorRunner(string kubeconfig, string ns, ILoggerFactory loggers, Action<OperatorOptions>? configure)
     {
         _client = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig));
-        _host = new OperatorHost(_client, new OperatorOptions { Namespaces = [ns], Workers = 2, Port = 0 }, loggers);
+        var options = new OperatorOptions { Namespaces = [ns], Workers = 2, Port = 0 };
+        configure?.Invoke(options);
+        _host = new OperatorHost(_client, options, loggers);
         _run = Task.Run(() => _host.RunAsync(_stop.Token));
     }
 
-    public static async Task<OperatorRunner> StartAsync(string kubeconfig, string ns)
+    public static async Task<OperatorRunner> StartAsync(string kubeconfig, string ns, Action<OperatorOptions>? configure = null)
     {
-        var runner = new OperatorRunner(kubeconfig, ns, TestLogging.Factory);
+        var runner = new OperatorRunner(kubeconfig, ns, TestLogging.Factory, configure);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (!runner._host.IsLeading)
         {

@@ -353,7 +353,10 @@ public sealed class ChartTests
         {
             foreach (var field in new[] { "apiGroups", "resources", "verbs" })
                 if (Strings(rule, field).Any(v => v.Contains('*', StringComparison.Ordinal))) problems.Add($"{field} has a wildcard: {Canonical(rule)}");
-            if (Strings(rule, "resources").Any(r => r.Split('/')[0] == "secrets")) problems.Add("rule reaches secrets: " + Canonical(rule));
+            // Secrets: only "get" of the Secret a webhook's secretRef names; never list/watch (which would reveal every Secret) nor writes.
+            if (Strings(rule, "resources").Any(r => r.Split('/')[0] == "secrets")
+                && (Strings(rule, "resources").Any(r => r != "secrets") || !Strings(rule, "verbs").SequenceEqual(["get"])))
+                problems.Add("rule reaches secrets beyond get: " + Canonical(rule));
             if (Find(rule, "nonResourceURLs") is not null) problems.Add("nonResourceURLs: " + Canonical(rule));
         }
         Assert.Empty(problems);
