@@ -131,6 +131,7 @@ internal sealed class Notifier : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(notification);
         var queued = false;
+        List<WebhookSpec>? invalid = null;
         lock (_lock)
         {
             if (_stopped)
@@ -144,7 +145,7 @@ internal sealed class Notifier : IAsyncDisposable
                     _log.LogWarning("Notification {Id} for {Namespace}/{Policy}: webhook URL {Url} is not an http(s) URL", notification.Id,
                         notification.Namespace, notification.Policy, webhook.Url);
                     CountResult(delivered: false);
-                    GaveUp(notification, webhook, $"url: \"{webhook.Url}\" is not an http(s) URL");
+                    (invalid ??= []).Add(webhook);
                     continue;
                 }
                 if (!_lanes.TryGetValue(webhook.Url, out var lane))
@@ -158,6 +159,10 @@ internal sealed class Notifier : IAsyncDisposable
                 }
                 queued |= lane.Queue.Writer.TryWrite(new Delivery(notification, webhook));
             }
+        }
+        foreach (var webhook in invalid ?? [])
+        {
+            GaveUp(notification, webhook, $"url: \"{webhook.Url}\" is not an http(s) URL");
         }
         return queued;
     }
