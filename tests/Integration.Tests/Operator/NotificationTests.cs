@@ -146,6 +146,47 @@ public sealed class NotificationTests(ClusterFixture cluster)
         Assert.Equal("Failover", (await s.GetPolicyAsync()).Status!.Failover!.Last!.Reason);
     }
 
+    [Fact]
+    public async Task DrillVerdict_DeliveredWithResultAndMeasuredRto()
+    {
+        await using var receiver = WebhookReceiver.Start(attempt => attempt == 1 ? 503 : 200);
+        var (s, op) = await StartAsync("notify-drill", ns =>
+        {
+            var p = Scenario.Policy(ns, spec =>
+            {
+                spec.Objectives = new ObjectivesSpec { Rto = "20s" };
+                spec.Notifications = new NotificationsSpec { Webhooks = [new WebhookSpec { Url = receiver.Url }] };
+            });
+            return p;
+        }, Quick);
+        await using var _ = op;
+
+        var drill = new ResilienceDrill
+        {
+            Metadata = new V1ObjectMeta { Name = "game-day", NamespaceProperty = s.Namespace },
+            Spec = new ResilienceDrillSpec { Policy = "checkout", Action = DrillAction.KillPods },
+        };
+        await s.Client.CustomObjects.CreateNamespacedCustomObjectAsync(drill, ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, s.Namespace, ResilienceDrill.KubePluralName);
+        var body = await receiver.WaitForDeliveredAsync("DrillPassed", TimeSpan.FromSeconds(40));
+
+        var status = KubernetesJson.Deserialize<ResilienceDrill>((JsonElement)await s.Client.CustomObjects.GetNamespacedCustomObjectAsync(
+            ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, s.Namespace, ResilienceDrill.KubePluralName, "game-day")).Status!;
+        Assert.Equal(DrillPhase.Passed, status.Phase);
+        var details = body.GetProperty("details");
+        Assert.Equal("Passed", details.GetProperty("result").GetString());
+        Assert.Equal("game-day", details.GetProperty("drill").GetString());
+        Assert.Equal(status.RtoSeconds!.Value, details.GetProperty("rtoSeconds").GetDouble(), 3);
+        Assert.Equal(20, details.GetProperty("rtoObjectiveSeconds").GetDouble());
+        Assert.Equal("ResilienceDrill", body.GetProperty("involvedObject").GetProperty("kind").GetString());
+        Assert.Equal("game-day", body.GetProperty("involvedObject").GetProperty("name").GetString());
+        Assert.Equal("checkout", body.GetProperty("policy").GetString());
+        // Retried once under the same key (the body's id), delivered once.
+        var requests = receiver.Requests.Where(r => r.Key == body.GetProperty("id").GetString()).OrderBy(r => r.Sequence).ToList();
+        Assert.Equal([503, 200], requests.Select(r => r.Status));
+        Assert.Single(requests.Select(r => r.Body).Distinct());
+        Assert.All(requests, r => Assert.Null(r.Authorization)); // no secretRef, no token
+    }
+
     /// <summary>A webhook endpoint on 127.0.0.1 that answers by attempt number per Idempotency-Key and records every request.</summary>
     private sealed class WebhookReceiver : IAsyncDisposable
     {
