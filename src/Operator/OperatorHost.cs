@@ -55,6 +55,10 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
         var restores = Make("resiliencerestores", ListWatches.Restores(client));
         var jobs = Make("jobs", ListWatches.Jobs(client));
         var drills = Make("resiliencedrills", ListWatches.Drills(client));
+        // KEDA is optional: without its API the ScaledObject cache simply stays empty.
+        var scaledObjects = await ServesScaledObjectsAsync(ct) ? Make("scaledobjects", ListWatches.ScaledObjects(client)) : null;
+        var scaledObjectStore = scaledObjects?.Store ?? new Store<ScaledObject>();
+        scaledObjectStore.AddIndex(PolicyCaches.ScaledObjectTargetIndex, s => s.TargetDeployment is { } d ? [s.Metadata.NamespaceProperty + "/" + d] : []);
 
         // Targets, and the Deployments graceful degradation sheds or falls back to: a change to any of them is a reason to look again.
         policies.Store.AddIndex(PolicyCaches.PolicyTargetIndex, p => (p.Spec.Targets ?? []).Select(t => t.Name)
@@ -75,7 +79,7 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
         await using var notifications = new NotificationDispatcher(client, policies.Store, restores.Store, drills.Store, recorder, () => IsLeading,
             options.Notifications, _time, loggers);
         await notifications.StartAsync();
-        var reconciler = new ResiliencePolicyReconciler(new PolicyCaches(policies.Store, deployments.Store, services.Store, hpas.Store, pdbs.Store, backups.Store, restores.Store),
+        var reconciler = new ResiliencePolicyReconciler(new PolicyCaches(policies.Store, deployments.Store, services.Store, hpas.Store, pdbs.Store, backups.Store, restores.Store, scaledObjectStore),
             prober, writer, recorder, _time, loggers.CreateLogger<ResiliencePolicyReconciler>(), o => Wrote(o));
         var controller = new Controller("resiliencepolicy", reconciler, queue, options.Workers, loggers.CreateLogger<Controller>());
 
@@ -153,6 +157,16 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
         services.Updated += (_, s) => ByIndex(PolicyCaches.PolicyServiceIndex, s.Metadata.NamespaceProperty + "/" + s.Metadata.Name);
         services.Deleted += s => ByIndex(PolicyCaches.PolicyServiceIndex, s.Metadata.NamespaceProperty + "/" + s.Metadata.Name);
         void Hpa(V1HorizontalPodAutoscaler h) => ByIndex(PolicyCaches.PolicyTargetIndex, h.Metadata.NamespaceProperty + "/" + h.Spec.ScaleTargetRef.Name);
+        if (scaledObjects is not null)
+        {
+            void So(ScaledObject s)
+            {
+                if (s.TargetDeployment is { } d) ByIndex(PolicyCaches.PolicyTargetIndex, s.Metadata.NamespaceProperty + "/" + d);
+            }
+            scaledObjects.Added += So;
+            scaledObjects.Updated += (_, s) => So(s);
+            scaledObjects.Deleted += So;
+        }
         hpas.Added += Hpa;
         hpas.Updated += (_, h) => Hpa(h);
         hpas.Deleted += Hpa;
@@ -212,6 +226,33 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
             // A short, bounded drain: what is still queued after it is logged and counted as dropped.
             await notifications.StopAsync(options.NotificationDrain);
             _log.LogInformation("stopped");
+        }
+    }
+
+    /// <summary>
+    /// Whether the API server serves KEDA's ScaledObjects, checked once at start-up: without KEDA
+    /// the operator runs as before (a KEDA installed later is seen after a restart).
+    /// </summary>
+    private async Task<bool> ServesScaledObjectsAsync(CancellationToken ct)
+    {
+        try
+        {
+            if (options.Namespaces.Count > 0)
+                await client.CustomObjects.ListNamespacedCustomObjectAsync(ScaledObject.Group, ScaledObject.Version, options.Namespaces[0], ScaledObject.Plural, limit: 1, cancellationToken: ct);
+            else
+                await client.CustomObjects.ListClusterCustomObjectAsync(ScaledObject.Group, ScaledObject.Version, ScaledObject.Plural, limit: 1, cancellationToken: ct);
+            _log.LogInformation("KEDA ScaledObjects found: they are paused during failovers");
+            return true;
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            _log.LogInformation("KEDA is not installed ({Group}/{Version} {Plural} not served): no autoscaler interlock", ScaledObject.Group, ScaledObject.Version, ScaledObject.Plural);
+            return false;
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Forbidden)
+        {
+            _log.LogWarning("listing {Group} {Plural} is forbidden: no autoscaler interlock (grant get, list, watch, patch on it)", ScaledObject.Group, ScaledObject.Plural);
+            return false;
         }
     }
 

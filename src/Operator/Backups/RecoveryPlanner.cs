@@ -199,7 +199,8 @@ internal static class RecoveryPlanner
             // Accepted restores only: one rejected for bad input never touches traffic.
             var inFlight = restores.FirstOrDefault(r => r.Status?.Phase is RunPhase.Pending or RunPhase.Running);
             var incident = incidents.FirstOrDefault(i => i.Target == t.Name);
-            if (incident?.Restore is { } name)
+            // In DryRun the incident's restore is only planned, never made: it gates nothing.
+            if (incident?.Restore is { } name && !(plan.DryRun && restores.All(r => r.Metadata.Name != name)))
             {
                 var own = restores.FirstOrDefault(r => r.Metadata.Name == name);
                 var done = own?.Status?.Phase == RunPhase.Completed
@@ -223,7 +224,7 @@ internal static class RecoveryPlanner
     {
         var status = plan.Status;
         var gen = o.Policy.Metadata.Generation;
-        var serving = ConditionSet.Find(status.Conditions, ConditionSet.Ready) is { Status: "True", Reason: Reasons.Serving };
+        var serving = ConditionSet.Find(status.Conditions, ConditionSet.Ready) is { Status: "True", Reason: Reasons.Serving or Reasons.DryRun };
         var incidents = status.Incidents!;
         foreach (var incident in incidents)
         {

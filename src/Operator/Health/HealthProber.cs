@@ -14,7 +14,8 @@ namespace ResilienceOperator.Health;
 /// Runs every policy's health checks on its own interval, beside the work queue: reads pods
 /// from the cache, probes ready pods over HTTP or TCP with bounded concurrency through one shared
 /// HttpClient, folds results into verdicts, and enqueues the policy only when a verdict changes.
-/// In ActiveActive mode it also sets each pod's `resilience.dev/healthy` readiness gate.
+/// In ActiveActive mode it also sets each pod's `resilience.dev/healthy` readiness gate — except
+/// for a DryRun policy, where it only records the writes it would make (<see cref="PlannedGates"/>).
 /// </summary>
 internal sealed class HealthProber(
     Store<ResiliencePolicy> policies,
@@ -37,6 +38,7 @@ internal sealed class HealthProber(
     private readonly ConcurrentDictionary<ObjectKey, ConcurrentDictionary<string, TargetHealth>> _health = new();
     private readonly ConcurrentDictionary<ObjectKey, DateTimeOffset> _nextDue = new();
     private readonly ConcurrentDictionary<ObjectKey, byte> _running = new();
+    private readonly ConcurrentDictionary<ObjectKey, IReadOnlyList<PodGateAction>> _plannedGates = new();
     private readonly SemaphoreSlim _probeSlots = new(maxConcurrentProbes);
     private readonly HttpClient _http = new(new SocketsHttpHandler
     {
@@ -48,6 +50,9 @@ internal sealed class HealthProber(
     public IReadOnlyDictionary<string, TargetHealth> Snapshot(ObjectKey key) =>
         _health.TryGetValue(key, out var h) ? new Dictionary<string, TargetHealth>(h) : new Dictionary<string, TargetHealth>();
 
+    /// <summary>DryRun, ActiveActive: the readiness-gate conditions the last check would have written.</summary>
+    public IReadOnlyList<PodGateAction> PlannedGates(ObjectKey key) => _plannedGates.TryGetValue(key, out var g) ? g : [];
+
     /// <summary>Asks for a check as soon as possible (a new or changed policy).</summary>
     public void CheckSoon(ObjectKey key) => _nextDue[key] = DateTimeOffset.MinValue;
 
@@ -58,6 +63,7 @@ internal sealed class HealthProber(
         // A deleted or invalid policy's targets are no longer judged: their series go too.
         foreach (var labels in TargetHealthy.GetAllLabelValues().Where(l => l[0] == key.Namespace && l[1] == key.Name).ToList())
             TargetHealthy.RemoveLabelled(labels);
+        _plannedGates.TryRemove(key, out _);
     }
 
     public async Task RunAsync(CancellationToken ct)
@@ -93,7 +99,8 @@ internal sealed class HealthProber(
     private async Task CheckPolicyAsync(ResiliencePolicy policy, EffectiveSpec spec, ObjectKey key, CancellationToken ct)
     {
         var state = _health.GetOrAdd(key, _ => Seed(policy));
-        var results = await Task.WhenAll(spec.Targets.Select(t => CheckTargetAsync(policy, spec, t.Name, ct)));
+        var dryRun = policy.Spec.Enforcement == EnforcementMode.DryRun ? new ConcurrentBag<PodGateAction>() : null;
+        var results = await Task.WhenAll(spec.Targets.Select(t => CheckTargetAsync(policy, spec, t.Name, dryRun, ct)));
         var now = time.GetUtcNow().UtcDateTime;
         var changed = false;
         for (var i = 0; i < spec.Targets.Count; i++)
@@ -111,6 +118,12 @@ internal sealed class HealthProber(
             }
         }
         foreach (var stale in state.Keys.Where(n => spec.Targets.All(t => t.Name != n)).ToList()) state.TryRemove(stale, out _);
+        IReadOnlyList<PodGateAction> gates = dryRun is null ? [] : [.. dryRun.OrderBy(g => g.Pod, StringComparer.Ordinal)];
+        if (!PlannedGates(key).SequenceEqual(gates))
+        {
+            changed = true;
+            if (gates.Count == 0) _plannedGates.TryRemove(key, out _); else _plannedGates[key] = gates;
+        }
         LastCheck.WithLabels(key.Namespace, key.Name).Set(time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
         if (changed) enqueue(key);
     }
@@ -133,7 +146,7 @@ internal sealed class HealthProber(
         return seeded;
     }
 
-    private async Task<CheckResult> CheckTargetAsync(ResiliencePolicy policy, EffectiveSpec spec, string target, CancellationToken ct)
+    private async Task<CheckResult> CheckTargetAsync(ResiliencePolicy policy, EffectiveSpec spec, string target, ConcurrentBag<PodGateAction>? dryRun, CancellationToken ct)
     {
         var ns = policy.Metadata.NamespaceProperty;
         var deployment = deployments.Get(ns, target);
@@ -149,7 +162,7 @@ internal sealed class HealthProber(
         var ready = targetPods.Where(p => HasCondition(p, activeActive ? "ContainersReady" : "Ready") && !string.IsNullOrEmpty(p.Status?.PodIP)).ToList();
         if (desired == 0)
         {
-            if (activeActive) await WriteGatesAsync(targetPods, ready, ct);
+            if (activeActive) await WriteGatesAsync(target, targetPods, ready, dryRun, ct);
             return new CheckResult(false, 0, ready.Count, 0, "scaled to zero", Cold: true);
         }
         var required = (int)Math.Ceiling(desired * spec.MinReadyPercent / 100.0);
@@ -161,7 +174,7 @@ internal sealed class HealthProber(
             passing = [.. ready.Where((_, i) => outcomes[i] is null)];
             probeError = outcomes.FirstOrDefault(o => o is not null);
         }
-        if (activeActive) await WriteGatesAsync(targetPods, passing, ct);
+        if (activeActive) await WriteGatesAsync(target, targetPods, passing, dryRun, ct);
         var passed = passing.Count >= required;
         string message;
         if (passed) message = $"{passing.Count}/{desired} pods pass";
@@ -208,7 +221,7 @@ internal sealed class HealthProber(
         return error;
     }
 
-    private async Task WriteGatesAsync(IReadOnlyList<V1Pod> all, IReadOnlyList<V1Pod> passing, CancellationToken ct)
+    private async Task WriteGatesAsync(string target, IReadOnlyList<V1Pod> all, IReadOnlyList<V1Pod> passing, ConcurrentBag<PodGateAction>? dryRun, CancellationToken ct)
     {
         var pass = passing.Select(p => p.Metadata.Name).ToHashSet();
         foreach (var pod in all)
@@ -217,7 +230,8 @@ internal sealed class HealthProber(
             var want = pass.Contains(pod.Metadata.Name);
             var current = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == PolicyPlanner.ReadinessGate)?.Status;
             if (current == (want ? "True" : "False")) continue;
-            await gateWriter.SetAsync(pod, want, ct);
+            if (dryRun is not null) dryRun.Add(new PodGateAction(pod.Metadata.Name, target, want));
+            else await gateWriter.SetAsync(pod, want, ct);
         }
     }
 

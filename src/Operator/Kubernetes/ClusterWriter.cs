@@ -253,6 +253,23 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion) 
             fieldManager: FieldManager, cancellationToken: ct));
     }
 
+    /// <summary>
+    /// Pauses a KEDA ScaledObject (its pause annotation plus the operator's marker) or lifts the
+    /// operator's pause (removes both), with a merge patch guarded by resourceVersion.
+    /// </summary>
+    public async Task<ScaledObject> SetScaledObjectPausedAsync(ScaledObject so, bool pause, CancellationToken ct)
+    {
+        var annotations = pause
+            ? new JsonObject { [ScaledObject.PausedAnnotation] = "true", [ScaledObject.PausedByOperatorAnnotation] = "true" }
+            : new JsonObject { [ScaledObject.PausedAnnotation] = null, [ScaledObject.PausedByOperatorAnnotation] = null };
+        var body = await Guard(ScaledObject.Plural, "patch", () => client.CustomObjects.PatchNamespacedCustomObjectAsync(Merge(new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["resourceVersion"] = so.Metadata.ResourceVersion, ["annotations"] = annotations },
+        }), ScaledObject.Group, ScaledObject.Version, so.Metadata.NamespaceProperty, ScaledObject.Plural, so.Metadata.Name,
+            fieldManager: FieldManager, cancellationToken: ct));
+        return KubernetesJson.Deserialize<ScaledObject>(((JsonElement)body).GetRawText());
+    }
+
     /// <summary>Creates a scheduled backup owned by the policy; null when it exists already (a repeated slot).</summary>
     public Task<ResilienceBackup?> CreateBackupAsync(ResiliencePolicy owner, BackupAction a, CancellationToken ct)
     {

@@ -30,6 +30,10 @@ internal static class ListWatches
     public static ListWatch<ResilienceDrill> Drills(IKubernetes c) => Custom<ResilienceDrill, ResilienceDrillList>(c,
         ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ResilienceDrill.KubePluralName, l => (l.Items, l.Metadata.ResourceVersion));
 
+    /// <summary>KEDA ScaledObjects (only when the API server serves keda.sh/v1alpha1).</summary>
+    public static ListWatch<ScaledObject> ScaledObjects(IKubernetes c) => Custom<ScaledObject, ScaledObjectList>(c,
+        ScaledObject.Group, ScaledObject.Version, ScaledObject.Plural, l => (l.Items, l.Metadata.ResourceVersion));
+
     /// <summary>Only the operator's own Jobs (backup and restore attempts), by their policy label.</summary>
     public static ListWatch<V1Job> Jobs(IKubernetes c) => new(
         async (ns, ct) =>

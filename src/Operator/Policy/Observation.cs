@@ -1,5 +1,6 @@
 using k8s.Models;
 using ResilienceOperator.Entities;
+using ResilienceOperator.Kubernetes;
 
 namespace ResilienceOperator.Policy;
 
@@ -18,7 +19,22 @@ internal sealed record Observation(
 
     /// <summary>This policy's ResilienceRestores.</summary>
     public IReadOnlyList<ResilienceRestore> Restores { get; init; } = [];
+
+    /// <summary>The PodDisruptionBudgets this policy owns.</summary>
+    public IReadOnlyList<PodDisruptionBudgetObject> OwnedPdbs { get; init; } = [];
+
+    /// <summary>KEDA ScaledObjects scaling the policy's targets, by target name (empty when KEDA is not installed).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<ScaledObject>> ScaledObjects { get; init; } = new Dictionary<string, IReadOnlyList<ScaledObject>>();
+
+    /// <summary>DryRun, ActiveActive: the readiness-gate conditions the prober would have written on pods.</summary>
+    public IReadOnlyList<PodGateAction> PodGates { get; init; } = [];
 }
+
+/// <summary>A pod's `resilience.dev/healthy` readiness-gate condition to set.</summary>
+internal sealed record PodGateAction(string Pod, string Target, bool Healthy);
+
+/// <summary>Pause (or lift the operator's pause of) a KEDA ScaledObject scaling a target.</summary>
+internal sealed record AutoscalerPauseAction(string Name, string Target, bool Pause, string Reason);
 
 /// <summary>A scheduled backup to create.</summary>
 internal sealed record BackupAction(string Name, string Location, DateTime Slot, string? Target);
@@ -57,8 +73,16 @@ internal sealed class Plan
     public List<HpaAction> HpaMinReplicas { get; } = [];
     public List<TemplateAction> Templates { get; } = [];
     public List<PdbAction> Pdbs { get; } = [];
+    /// <summary>Operator-owned PodDisruptionBudgets the policy no longer wants.</summary>
+    public List<string> DeletePdbs { get; } = [];
     /// <summary>The Service's new selector, or null to leave it.</summary>
     public IDictionary<string, string>? Selector { get; set; }
+    /// <summary>Why the selector changes (the traffic decision), for the DryRun report.</summary>
+    public string? SelectorReason { get; set; }
+    /// <summary>KEDA ScaledObjects to pause while a failover is in progress, or to resume after.</summary>
+    public List<AutoscalerPauseAction> Autoscalers { get; } = [];
+    /// <summary>spec.enforcement is DryRun: nothing outside the policy is applied; status.plannedActions says what would be.</summary>
+    public bool DryRun { get; set; }
     public List<PlannedEvent> Events { get; } = [];
     public ResiliencePolicyStatus Status { get; set; } = new();
     public TimeSpan? RequeueAfter { get; set; }

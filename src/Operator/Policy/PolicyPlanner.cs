@@ -47,6 +47,7 @@ internal static class PolicyPlanner
             return plan;
         }
         plan.Spec = spec;
+        plan.DryRun = policy.Spec.Enforcement == EnforcementMode.DryRun;
         RecoveryPlanner.Prepare(o, spec, plan);
 
         status.Targets = [.. spec.ByPriority.Select(t => TargetStatusOf(t, o))];
@@ -63,6 +64,7 @@ internal static class PolicyPlanner
                 plan.Pdbs.Add(new PdbAction($"{policy.Metadata.Name}-{t.Name}", t.Name, maxUnavailable,
                     new Dictionary<string, string>(o.Deployments[t.Name].Spec.Selector.MatchLabels)));
         }
+        plan.DeletePdbs.AddRange(o.OwnedPdbs.Select(p => p.Metadata.Name).Where(n => plan.Pdbs.All(w => w.Name != n)).Order(StringComparer.Ordinal));
         if (spec.Spread is { } spread)
         {
             foreach (var t in spec.Targets)
@@ -81,10 +83,16 @@ internal static class PolicyPlanner
             ConditionSet.Set(status.Conditions!, ConditionSet.Healthy, "False", Reasons.TargetsUnhealthy, $"unhealthy: {string.Join(", ", unhealthy)}", gen, o.Now);
         else
             ConditionSet.Set(status.Conditions!, ConditionSet.Healthy, "True", Reasons.AllTargetsHealthy, "every target passes its checks", gen, o.Now);
+        if (plan.DryRun) DryRun.Apply(o, plan);
         RecoveryPlanner.Finish(o, spec, plan);
         ProgressConditions.Set(plan, o);
         return plan;
     }
+
+    /// <summary>Whether an existing PodDisruptionBudget already is what the plan wants.</summary>
+    public static bool PdbUpToDate(Kubernetes.PodDisruptionBudgetObject? existing, PdbAction pdb) =>
+        existing is not null && existing.Spec.MaxUnavailable?.Value == pdb.MaxUnavailable.ToString(System.Globalization.CultureInfo.InvariantCulture)
+        && SelectorEquals(existing.Spec.Selector?.MatchLabels, pdb.Selector);
 
     private static string? Validate(EffectiveSpec spec, Observation o)
     {
@@ -141,8 +149,11 @@ internal static class PolicyPlanner
         bool Cold(string n) => o.Health.TryGetValue(n, out var h) && h.Cold && !plan.Gates.ContainsKey(n);
         bool Known(string n) => o.Health.ContainsKey(n);
 
-        var current = status.ActiveTargets?.FirstOrDefault(byName.ContainsKey)
-            ?? spec.ByPriority.FirstOrDefault(t => SelectorEquals(o.Service!.Spec.Selector, o.Deployments[t.Name].Spec.Selector.MatchLabels))?.Name;
+        // The target the Service really selects. In DryRun it is the truth: nothing the planner
+        // decided before was done, so the recorded active target and failover state are not.
+        var actual = spec.ByPriority.FirstOrDefault(t => SelectorEquals(o.Service!.Spec.Selector, o.Deployments[t.Name].Spec.Selector.MatchLabels))?.Name;
+        var realFailover = CopyFailover(fo);
+        var current = plan.DryRun ? actual : status.ActiveTargets?.FirstOrDefault(byName.ContainsKey) ?? actual;
         var best = spec.ByPriority.FirstOrDefault(t => Healthy(t.Name))?.Name;
         string? next = current;
         string? reason = null;
@@ -228,9 +239,21 @@ internal static class PolicyPlanner
         else if (next is not null && !SelectorEquals(o.Service!.Spec.Selector, o.Deployments[next].Spec.Selector.MatchLabels))
         {
             plan.Selector = new Dictionary<string, string>(o.Deployments[next].Spec.Selector.MatchLabels);
+            plan.SelectorReason = $"{Reasons.SelectorRestored}: the Service must select the active target {next}";
             plan.Events.Add(new PlannedEvent("Normal", Reasons.SelectorRestored, $"Service {spec.ServiceName} selector set back to {next}"));
         }
         status.ActiveTargets = next is null ? status.ActiveTargets : [next];
+        PlanAutoscalers(o, spec, plan, FailoverInProgress(o, spec, plan, next));
+        if (plan.DryRun)
+        {
+            // Keep what was observed, drop what did not happen: the Service still selects
+            // `actual`, no failover was recorded, no standby is being waited for.
+            status.ActiveTargets = actual is null ? null : [actual];
+            realFailover.Pending = null;
+            status.Failover = realFailover;
+            if (reason == Reasons.ManualFailback) plan.ClearFailbackAnnotation = false;
+        }
+        var serving = plan.DryRun ? actual : next;
 
         // Replica floors: minReplicas on the active target (or, before there is one, the preferred
         // target), standbyReplicas on passive ones.
@@ -243,10 +266,10 @@ internal static class PolicyPlanner
         }
 
         // Conditions.
-        var onBest = next is not null && next == spec.ByPriority[0].Name;
-        ConditionSet.Set(status.Conditions!, ConditionSet.FailedOver, onBest || next is null ? "False" : "True",
-            onBest || next is null ? Reasons.OnPreferredTarget : Reasons.FailedOver,
-            next is null ? "no target receives traffic" : onBest ? $"traffic goes to the preferred target {next}" : $"traffic goes to {next}, not the preferred {spec.ByPriority[0].Name}",
+        var onBest = serving is not null && serving == spec.ByPriority[0].Name;
+        ConditionSet.Set(status.Conditions!, ConditionSet.FailedOver, onBest || serving is null ? "False" : "True",
+            onBest || serving is null ? Reasons.OnPreferredTarget : Reasons.FailedOver,
+            serving is null ? "no target receives traffic" : onBest ? $"traffic goes to the preferred target {serving}" : $"traffic goes to {serving}, not the preferred {spec.ByPriority[0].Name}",
             gen, o.Now);
         SetCircuitCondition(status, gen, o.Now, spec);
         if (blocked.Reason is not null)
@@ -273,7 +296,10 @@ internal static class PolicyPlanner
         if (reason == Reasons.TrafficSteered)
         {
             if (plan.Selector is not null)
+            {
+                plan.SelectorReason = $"{Reasons.TrafficSteered}: {to} is the highest-priority healthy target";
                 plan.Events.Add(new PlannedEvent("Normal", Reasons.TrafficSteered, $"Service {spec.ServiceName} now selects {to}"));
+            }
             return;
         }
         double? detection = null, switchSeconds = null;
@@ -298,6 +324,58 @@ internal static class PolicyPlanner
             _ => $"traffic moved back from {from} to {to} after {GoDuration.Format(spec.FailbackDelay)} of health",
         };
         plan.Events.Add(new PlannedEvent(type, reason, msg));
+        plan.SelectorReason = reason switch
+        {
+            Reasons.Failover => $"{reason}: {from} is unhealthy ({o.Health[from!].Message}) and {to} is healthy",
+            Reasons.ManualFailback => $"{reason}: {to} is healthy again and {FailbackAnnotation} asks for it",
+            _ => $"{reason}: {to} has been healthy for {GoDuration.Format(spec.FailbackDelay)}",
+        };
+    }
+
+    /// <summary>
+    /// The targets of a failover in progress, from the failure verdict until the Service has
+    /// switched and the new active target has its ready replicas; empty otherwise. A pause the
+    /// operator set is held until the new active target is ready, a new one only for a failover
+    /// that is pending or happened now.
+    /// </summary>
+    private static (IReadOnlyList<string> Targets, string Why) FailoverInProgress(Observation o, EffectiveSpec spec, Plan plan, string? active)
+    {
+        var fo = plan.Status.Failover!;
+        if (fo.Pending is { } p)
+            return ([p.From, p.To], $"failover from {p.From} to {p.To} in progress: waiting for {p.To} to become healthy");
+        if (fo.Last is not { Reason: Reasons.Failover } last || last.To != active) return ([], "");
+        var floor = Math.Max(1, spec.MinReplicas);
+        var ready = o.Health.TryGetValue(last.To, out var h) ? h.ReadyPods : o.Deployments[last.To].Status?.ReadyReplicas ?? 0;
+        if (ready >= floor) return ([], "");
+        var held = o.ScaledObjects.TryGetValue(last.To, out var list) && list.Any(s => s.PausedByOperator);
+        if (last.Time != o.Now && !held) return ([], "");
+        return ([last.From, last.To], $"failover from {last.From} to {last.To}: waiting for {last.To} to have {floor} ready replicas ({ready} now)");
+    }
+
+    /// <summary>
+    /// KEDA interlock: the ScaledObjects of the targets of a failover in progress are paused (with
+    /// a marker saying the operator did it); once it is over, only pauses carrying the marker are lifted.
+    /// </summary>
+    private static void PlanAutoscalers(Observation o, EffectiveSpec spec, Plan plan, (IReadOnlyList<string> Targets, string Why) failover)
+    {
+        foreach (var t in spec.Targets)
+        {
+            if (!o.ScaledObjects.TryGetValue(t.Name, out var scaledObjects)) continue;
+            var involved = failover.Targets.Contains(t.Name);
+            foreach (var so in scaledObjects.OrderBy(s => s.Metadata.Name, StringComparer.Ordinal))
+            {
+                if (involved && !so.Paused)
+                {
+                    plan.Autoscalers.Add(new AutoscalerPauseAction(so.Metadata.Name, t.Name, true, failover.Why));
+                    plan.Events.Add(new PlannedEvent("Normal", Reasons.AutoscalerPaused, $"ScaledObject {so.Metadata.Name} of {t.Name} paused: {failover.Why}"));
+                }
+                else if (!involved && so.PausedByOperator)
+                {
+                    plan.Autoscalers.Add(new AutoscalerPauseAction(so.Metadata.Name, t.Name, false, "no failover in progress"));
+                    plan.Events.Add(new PlannedEvent("Normal", Reasons.AutoscalerResumed, $"ScaledObject {so.Metadata.Name} of {t.Name} resumed: no failover in progress"));
+                }
+            }
+        }
     }
 
     /// <summary>
@@ -353,6 +431,7 @@ internal static class PolicyPlanner
         if (!SelectorEquals(o.Service!.Spec.Selector, common))
         {
             plan.Selector = common;
+            plan.SelectorReason = $"{Reasons.TrafficSteered}: ActiveActive, the Service spans every target";
             plan.Events.Add(new PlannedEvent("Normal", Reasons.TrafficSteered, $"Service {spec.ServiceName} spans every target ({string.Join(",", common.Select(kv => kv.Key + "=" + kv.Value))})"));
         }
         foreach (var t in spec.Targets)
@@ -362,7 +441,10 @@ internal static class PolicyPlanner
         }
         bool Healthy(string n) => o.Health.TryGetValue(n, out var h) && h.Healthy;
         var healthy = spec.Targets.Where(t => Healthy(t.Name)).Select(t => t.Name).ToList();
-        status.ActiveTargets = healthy;
+        // In DryRun the Service may not span the targets yet: only the healthy ones it selects serve.
+        status.ActiveTargets = plan.DryRun
+            ? [.. healthy.Where(n => Selects(o.Service.Spec.Selector, o.Deployments[n].Spec.Selector.MatchLabels))]
+            : healthy;
 
         // Capacity: what the failing targets should carry is spread over the healthy ones. The base
         // of each target (what its owner set, or the floor) is kept in status so it can be given back.
@@ -393,7 +475,10 @@ internal static class PolicyPlanner
                 plan.Events.Add(new PlannedEvent("Normal", Reasons.CapacityRestored, $"{ts.Name} scaled back to {baseOf[ts.Name]}"));
             }
             else if (raised && extra > 0) ts.BaseReplicas = baseOf[ts.Name];
+            // Nothing was raised in DryRun: keep only what an earlier Enforce recorded.
+            if (plan.DryRun) ts.BaseReplicas = previous.TryGetValue(ts.Name, out var before) ? before.BaseReplicas : null;
         }
+        PlanAutoscalers(o, spec, plan, ([], ""));
 
         ConditionSet.Set(status.Conditions!, ConditionSet.FailedOver, healthy.Count == spec.Targets.Count ? "False" : "True",
             healthy.Count == spec.Targets.Count ? Reasons.OnPreferredTarget : Reasons.CapacityKept,
@@ -466,6 +551,10 @@ internal static class PolicyPlanner
         foreach (var type in ConditionSet.PolicyTypes)
             ConditionSet.Set(status.Conditions!, type, s, reason, message, gen, now);
     }
+
+    /// <summary>Whether a Service selector selects pods carrying <paramref name="labels"/>.</summary>
+    public static bool Selects(IDictionary<string, string>? selector, IDictionary<string, string> labels) =>
+        selector is { Count: > 0 } && selector.All(kv => labels.TryGetValue(kv.Key, out var v) && v == kv.Value);
 
     public static bool SelectorEquals(IDictionary<string, string>? a, IDictionary<string, string>? b)
     {

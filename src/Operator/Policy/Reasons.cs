@@ -55,4 +55,8 @@ internal static class Reasons
     public const string Unshed = "Unshed";
     public const string FallbackActive = "FallbackActive";
     public const string FallbackReleased = "FallbackReleased";
+    public const string AutoscalerPaused = "AutoscalerPaused";
+    public const string AutoscalerResumed = "AutoscalerResumed";
+    /// <summary>Ready reason of a DryRun policy whose serving target is healthy; event reasons are DryRun + the action.</summary>
+    public const string DryRun = "DryRun";
 }

@@ -18,8 +18,11 @@ internal sealed record PolicyCaches(
     Store<V1HorizontalPodAutoscaler> Hpas,
     Store<PodDisruptionBudgetObject> Pdbs,
     Store<ResilienceBackup> Backups,
-    Store<ResilienceRestore> Restores)
+    Store<ResilienceRestore> Restores,
+    Store<ScaledObject> ScaledObjects)
 {
+    /// <summary>ScaledObjects by namespace/Deployment they scale (the store stays empty without KEDA).</summary>
+    public const string ScaledObjectTargetIndex = "scaledobject-target";
     public const string HpaTargetIndex = "hpa-target";
     public const string PolicyTargetIndex = "policy-target";
     public const string PolicyServiceIndex = "policy-service";
@@ -146,10 +149,12 @@ internal sealed class ResiliencePolicyReconciler(
         var ns = key.Namespace;
         var deployments = new Dictionary<string, V1Deployment>();
         var hpas = new Dictionary<string, V1HorizontalPodAutoscaler>();
+        var scaledObjects = new Dictionary<string, IReadOnlyList<ScaledObject>>();
         foreach (var t in policy.Spec.Targets ?? [])
         {
             if (caches.Deployments.Get(ns, t.Name) is { } d) deployments[t.Name] = d;
             if (caches.Hpas.ByIndex(PolicyCaches.HpaTargetIndex, ns + "/" + t.Name) is [var hpa, ..]) hpas[t.Name] = hpa;
+            if (caches.ScaledObjects.ByIndex(PolicyCaches.ScaledObjectTargetIndex, ns + "/" + t.Name) is { Count: > 0 } so) scaledObjects[t.Name] = so;
         }
         // Graceful degradation: the shed Deployments (listed now, or still shed per status) and the fallback.
         foreach (var name in DegradationNames(policy))
@@ -166,6 +171,9 @@ internal sealed class ResiliencePolicyReconciler(
         {
             Backups = caches.Backups.ByIndex(RunCaches.ByPolicyIndex, byPolicy),
             Restores = caches.Restores.ByIndex(RunCaches.ByPolicyIndex, byPolicy),
+            OwnedPdbs = caches.Pdbs.ByIndex(PolicyCaches.OwnerIndex, policy.Metadata.Uid),
+            ScaledObjects = scaledObjects,
+            PodGates = prober.PlannedGates(key),
         };
     }
 
@@ -179,7 +187,8 @@ internal sealed class ResiliencePolicyReconciler(
 
     private async Task ApplyAsync(ResiliencePolicy policy, Observation o, Plan plan, CancellationToken ct)
     {
-        if (plan.Invalid) return;
+        // DryRun: the plan is reported in status.plannedActions, never applied.
+        if (plan.Invalid || plan.DryRun) return;
         foreach (var s in plan.Scale)
         {
             logger.LogInformation("{Policy}: scaling {Target} to {Replicas} ({Why})", ObjectKey.Of(policy), s.Target, s.Replicas, s.Reason);
@@ -200,14 +209,11 @@ internal sealed class ResiliencePolicyReconciler(
         }
         foreach (var pdb in plan.Pdbs)
         {
-            var existing = caches.Pdbs.Get(policy.Metadata.NamespaceProperty, pdb.Name);
-            if (existing is not null && existing.Spec.MaxUnavailable?.Value == pdb.MaxUnavailable.ToString(System.Globalization.CultureInfo.InvariantCulture)
-                && PolicyPlanner.SelectorEquals(existing.Spec.Selector?.MatchLabels, pdb.Selector)) continue;
+            if (PolicyPlanner.PdbUpToDate(caches.Pdbs.Get(policy.Metadata.NamespaceProperty, pdb.Name), pdb)) continue;
             await writer.ApplyPdbAsync(policy, pdb, ct);
         }
-        // PDBs this policy no longer wants.
-        foreach (var stale in caches.Pdbs.ByIndex(PolicyCaches.OwnerIndex, policy.Metadata.Uid).Where(p => plan.Pdbs.All(w => w.Name != p.Metadata.Name)))
-            await writer.DeletePdbAsync(stale.Metadata.NamespaceProperty, stale.Metadata.Name, ct);
+        foreach (var stale in plan.DeletePdbs)
+            await writer.DeletePdbAsync(policy.Metadata.NamespaceProperty, stale, ct);
         foreach (var b in plan.CreateBackups)
         {
             logger.LogInformation("{Policy}: backup {Backup} for {Slot:O} to {Location}", ObjectKey.Of(policy), b.Name, b.Slot, b.Location);
@@ -223,12 +229,22 @@ internal sealed class ResiliencePolicyReconciler(
             logger.LogInformation("{Policy}: restore {Restore} of {Target} from {Backup}", ObjectKey.Of(policy), r.Name, r.Target, r.Backup);
             if (await writer.CreateRestoreAsync(policy, r, ct) is { } created) { caches.Restores.Observe(created); wrote?.Invoke(created); }
         }
+        // KEDA: pause before the Service moves, so the autoscaler cannot undo the scale-up meanwhile.
+        foreach (var a in plan.Autoscalers.Where(a => a.Pause)) await SetPausedAsync(policy, a, ct);
         if (plan.Selector is not null)
         {
             logger.LogInformation("{Policy}: Service {Service} selector -> {Selector}", ObjectKey.Of(policy), o.Service!.Metadata.Name,
                 string.Join(",", plan.Selector.Select(kv => kv.Key + "=" + kv.Value)));
             caches.Services.Observe(await writer.SteerServiceAsync(o.Service!, plan.Selector, policy.Metadata.Name, ct));
         }
+        foreach (var a in plan.Autoscalers.Where(a => !a.Pause)) await SetPausedAsync(policy, a, ct);
+    }
+
+    private async Task SetPausedAsync(ResiliencePolicy policy, AutoscalerPauseAction a, CancellationToken ct)
+    {
+        if (caches.ScaledObjects.Get(policy.Metadata.NamespaceProperty, a.Name) is not { } so) return;
+        logger.LogInformation("{Policy}: ScaledObject {Name} of {Target} {Verb} ({Why})", ObjectKey.Of(policy), a.Name, a.Target, a.Pause ? "paused" : "resumed", a.Reason);
+        caches.ScaledObjects.Observe(await writer.SetScaledObjectPausedAsync(so, a.Pause, ct));
     }
 
     private async Task EmitEventsAsync(ResiliencePolicy policy, Plan plan, CancellationToken ct)
@@ -280,6 +296,15 @@ internal sealed class ResiliencePolicyReconciler(
             if (d is null || DegradationPlanner.PreviousReplicas(d) is not { } previous) continue;
             caches.Deployments.Observe(await writer.ShedAsync(d, previous, null, ct));
             await events.RecordAsync(policy, EventRecorder.Normal, Reasons.Unshed, $"{name} scaled back from {d.Spec.Replicas ?? 1} to {previous}: the policy is deleted", ct);
+        }
+        // A KEDA pause the operator set must not outlive the policy; one a person set stays.
+        foreach (var t in policy.Spec.Targets ?? [])
+        {
+            foreach (var so in caches.ScaledObjects.ByIndex(PolicyCaches.ScaledObjectTargetIndex, ns + "/" + t.Name).Where(s => s.PausedByOperator))
+            {
+                await writer.SetScaledObjectPausedAsync(so, false, ct);
+                await events.RecordAsync(policy, EventRecorder.Normal, Reasons.AutoscalerResumed, $"ScaledObject {so.Metadata.Name} of {t.Name} resumed: the policy is deleted", ct);
+            }
         }
         await writer.SetFinalizerAsync(policy, false, ct);
         prober.Forget(ObjectKey.Of(policy));
