@@ -68,7 +68,7 @@ public sealed class ShedRecord
 /// <summary>An action Enforce would have taken (DryRun).</summary>
 public sealed class PlannedAction
 {
-    /// <summary>Scale, SetHpaMinReplicas, PatchTemplate, ApplyPdb, DeletePdb, CreateBackup, DeleteBackup, CreateRestore, SteerService, Shed, Unshed.</summary>
+    /// <summary>Scale, SetHpaMinReplicas, PatchTemplate, ApplyPdb, DeletePdb, CreateBackup, DeleteBackup, CreateRestore, SteerService, SetPodCondition, PauseAutoscaler, ResumeAutoscaler, Shed, Unshed.</summary>
     public string Action { get; set; } = "";
     /// <summary>The object acted on, as Kind/name.</summary>
     public string Object { get; set; } = "";

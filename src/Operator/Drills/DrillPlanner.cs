@@ -45,13 +45,14 @@ internal static class DrillPlanner
     public const string RtoExceeded = "RtoExceeded";
     public const string Recovered = "Recovered";
     public const string PolicyDeleted = "PolicyDeleted";
+    public const string PolicyInDryRun = "PolicyInDryRun";
 
     /// <summary>spec.objectives.rto of the policy, or <see cref="DefaultRto"/> (Defaulted true) when it declares none or an unreadable one.</summary>
     public static (TimeSpan Rto, bool Defaulted) RtoOf(ResiliencePolicy policy) =>
         GoDuration.TryParse(policy.Spec.Objectives?.Rto, out var rto) && rto > TimeSpan.Zero ? (rto, false) : (DefaultRto, true);
 
     /// <summary>
-    /// The guard rails, in order: the policy exists, no other drill of it runs, no restore of it is
+    /// The guard rails, in order: the policy exists and enforces (not DryRun), no other drill of it runs, no restore of it is
     /// pending or running, no failover is pending, it is not failed over, it is Ready, and (with
     /// spec.backup and an RPO) its newest completed backup is within the RPO. Null: the drill may start.
     /// </summary>
@@ -61,6 +62,8 @@ internal static class DrillPlanner
         var name = drill.Spec.Policy;
         if (policy is null || policy.Metadata.DeletionTimestamp is not null)
             return new(PolicyNotFound, $"spec.policy: ResiliencePolicy \"{name}\" not found in namespace {drill.Metadata.NamespaceProperty}");
+        if (policy.Spec.Enforcement == EnforcementMode.DryRun)
+            return new(PolicyInDryRun, $"guard rail: policy {name} has spec.enforcement DryRun; a drill changes the cluster and the policy would not repair it, so drills need Enforce");
         var other = drills.Where(d => d.Metadata.Name != drill.Metadata.Name && d.Spec.Policy == name && d.Status?.Phase == DrillPhase.Running)
             .Select(d => d.Metadata.Name).OrderBy(n => n, StringComparer.Ordinal).FirstOrDefault();
         if (other is not null)

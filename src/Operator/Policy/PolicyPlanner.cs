@@ -347,7 +347,7 @@ internal static class PolicyPlanner
         var floor = Math.Max(1, spec.MinReplicas);
         var ready = o.Health.TryGetValue(last.To, out var h) ? h.ReadyPods : o.Deployments[last.To].Status?.ReadyReplicas ?? 0;
         if (ready >= floor) return ([], "");
-        var held = o.ScaledObjects.TryGetValue(last.To, out var list) && list.Any(s => s.PausedByOperator);
+        var held = new[] { last.From, last.To }.Any(t => o.ScaledObjects.TryGetValue(t, out var list) && list.Any(s => s.PausedByOperator));
         if (last.Time != o.Now && !held) return ([], "");
         return ([last.From, last.To], $"failover from {last.From} to {last.To}: waiting for {last.To} to have {floor} ready replicas ({ready} now)");
     }

@@ -68,6 +68,15 @@ public sealed class DrillPlannerTests
     }
 
     [Fact]
+    public void Guard_DryRunPolicy_RefusedNamingEnforcement()
+    {
+        var p = ReadyPolicy(spec => spec.Enforcement = EnforcementMode.DryRun);
+        var refusal = DrillPlanner.Guard(Drill(), p, [], [], T0)!;
+        Assert.Equal(DrillPlanner.PolicyInDryRun, refusal.Reason);
+        Assert.Contains("spec.enforcement DryRun", refusal.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Guard_NoStatusYet_NotReady() => Assert.Equal(DrillPlanner.PolicyNotReady, Guard(new PolicyBuilder().Policy));
 
     [Fact]

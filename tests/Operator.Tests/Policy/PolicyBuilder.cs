@@ -1,5 +1,6 @@
 using k8s.Models;
 using ResilienceOperator.Entities;
+using ResilienceOperator.Kubernetes;
 using ResilienceOperator.Policy;
 
 namespace ResilienceOperator.Tests.Policy;
@@ -42,6 +43,25 @@ internal sealed class PolicyBuilder
 
     public Dictionary<string, V1HorizontalPodAutoscaler> Hpas { get; } = [];
 
+    /// <summary>KEDA ScaledObjects by the target they scale.</summary>
+    public Dictionary<string, List<ScaledObject>> ScaledObjects { get; } = [];
+
+    public List<PodDisruptionBudgetObject> OwnedPdbs { get; } = [];
+
+    public List<PodGateAction> PodGates { get; } = [];
+
+    public static ScaledObject ScaledObjectFor(string target, bool paused = false, bool byOperator = false)
+    {
+        var annotations = new Dictionary<string, string>();
+        if (paused) annotations[ScaledObject.PausedAnnotation] = "true";
+        if (byOperator) annotations[ScaledObject.PausedByOperatorAnnotation] = "true";
+        return new ScaledObject
+        {
+            Metadata = new V1ObjectMeta { Name = target + "-so", NamespaceProperty = "shop", Annotations = annotations },
+            Spec = new ScaledObject.ScaledObjectSpec { ScaleTargetRef = new ScaledObject.ScaleTarget { Name = target } },
+        };
+    }
+
     public static V1Deployment Deployment(string name, int replicas) => new()
     {
         Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "shop", ResourceVersion = "7", Generation = 1 },
@@ -67,15 +87,30 @@ internal sealed class PolicyBuilder
     public static TargetHealth Cold(DateTime since) => new(false, 0, 0, null, since, 0, 0, "scaled to zero", true);
 
     public Observation Observe(DateTime now, string? claimedBy = null) =>
-        new(Policy, Deployments, Service, Hpas, Health, claimedBy, now);
+        new(Policy, Deployments, Service, Hpas, Health, claimedBy, now)
+        {
+            OwnedPdbs = OwnedPdbs,
+            ScaledObjects = ScaledObjects.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<ScaledObject>)kv.Value),
+            PodGates = PodGates,
+        };
 
-    /// <summary>Plans, then feeds the plan's status and selector back as the next observation would see them.</summary>
+    /// <summary>
+    /// Plans, then feeds the plan's status and (as the reconciler does, except in DryRun) its
+    /// selector, scales and autoscaler pauses back as the next observation would see them.
+    /// </summary>
     public Plan PlanAndApply(DateTime now)
     {
         var plan = PolicyPlanner.Plan(Observe(now));
         Policy.Status = plan.Status;
+        if (plan.DryRun) return plan;
         if (plan.Selector is not null) Service.Spec.Selector = plan.Selector;
         foreach (var s in plan.Scale) Deployments[s.Target].Spec.Replicas = s.Replicas;
+        foreach (var a in plan.Autoscalers)
+        {
+            var so = ScaledObjects[a.Target].Single(x => x.Metadata.Name == a.Name);
+            if (a.Pause) { so.Metadata.Annotations[ScaledObject.PausedAnnotation] = "true"; so.Metadata.Annotations[ScaledObject.PausedByOperatorAnnotation] = "true"; }
+            else { so.Metadata.Annotations.Remove(ScaledObject.PausedAnnotation); so.Metadata.Annotations.Remove(ScaledObject.PausedByOperatorAnnotation); }
+        }
         return plan;
     }
 }
