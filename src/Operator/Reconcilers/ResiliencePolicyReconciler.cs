@@ -189,6 +189,8 @@ internal sealed class ResiliencePolicyReconciler(
     {
         // DryRun: the plan is reported in status.plannedActions, never applied.
         if (plan.Invalid || plan.DryRun) return;
+        // KEDA: paused before anything is scaled, so the autoscaler cannot undo a standby's scale-up.
+        foreach (var a in plan.Autoscalers.Where(a => a.Pause)) await SetPausedAsync(policy, a, ct);
         foreach (var s in plan.Scale)
         {
             logger.LogInformation("{Policy}: scaling {Target} to {Replicas} ({Why})", ObjectKey.Of(policy), s.Target, s.Replicas, s.Reason);
@@ -229,8 +231,6 @@ internal sealed class ResiliencePolicyReconciler(
             logger.LogInformation("{Policy}: restore {Restore} of {Target} from {Backup}", ObjectKey.Of(policy), r.Name, r.Target, r.Backup);
             if (await writer.CreateRestoreAsync(policy, r, ct) is { } created) { caches.Restores.Observe(created); wrote?.Invoke(created); }
         }
-        // KEDA: pause before the Service moves, so the autoscaler cannot undo the scale-up meanwhile.
-        foreach (var a in plan.Autoscalers.Where(a => a.Pause)) await SetPausedAsync(policy, a, ct);
         if (plan.Selector is not null)
         {
             logger.LogInformation("{Policy}: Service {Service} selector -> {Selector}", ObjectKey.Of(policy), o.Service!.Metadata.Name,
