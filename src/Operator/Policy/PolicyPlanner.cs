@@ -250,6 +250,7 @@ internal static class PolicyPlanner
             // `actual`, no failover was recorded, no standby is being waited for.
             status.ActiveTargets = actual is null ? null : [actual];
             realFailover.Pending = null;
+            if (realFailover.RecentFailovers is { } recent) realFailover.RecentFailovers = [.. recent.Where(t => o.Now - t < spec.Window)];
             status.Failover = realFailover;
             if (reason == Reasons.ManualFailback) plan.ClearFailbackAnnotation = false;
         }
