@@ -36,7 +36,8 @@ internal static class ProgressConditions
             reconciling = (Reasons.Restoring, string.Join("; ", plan.Gates.Values));
         else if (ready.Status == "False")
             reconciling = (ready.Reason, ready.Message);
-        else if (plan.Scale.Count > 0 || plan.HpaMinReplicas.Count > 0 || plan.Templates.Count > 0 || plan.ShedActions.Count > 0)
+        // DryRun applies nothing, so planned changes are no progress (status.plannedActions lists them).
+        else if (!plan.DryRun && (plan.Scale.Count > 0 || plan.HpaMinReplicas.Count > 0 || plan.Templates.Count > 0 || plan.ShedActions.Count > 0))
             reconciling = ("Updating", "applying: " + string.Join(", ", plan.Scale.Select(s => $"{s.Target} to {s.Replicas} replicas")
                 .Concat(plan.ShedActions.Select(s => $"{s.Deployment} to {s.Replicas} replicas ({(s.PreviousReplicas is null ? "given back" : "shed")})"))
                 .Concat(plan.HpaMinReplicas.Select(h => $"HPA {h.HpaName} minReplicas {h.MinReplicas}"))

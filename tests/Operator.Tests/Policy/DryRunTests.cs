@@ -144,6 +144,20 @@ public sealed class DryRunTests
     }
 
     [Fact]
+    public void Plan_DryRunFloorAboveReplicas_PlannedNotReconciling()
+    {
+        var b = DryRunBuilder();
+        b.Policy.Spec.Redundancy!.MinReplicas = 5;
+        var plan = b.PlanAndApply(T0);
+        Assert.Equal("Scale Deployment/primary: replicas 3 -> 5", Actions(plan));
+        Assert.Equal("replica floor 5", plan.Status.PlannedActions![0].Reason);
+        Assert.Equal(("True", Reasons.DryRun), (Ready(plan).Status, Ready(plan).Reason));
+        // nothing is being applied, so nothing converges: no Reconciling condition
+        Assert.Null(ConditionSet.Find(plan.Status.Conditions, ProgressConditions.Reconciling));
+        Assert.Equal(3, b.Deployments["primary"].Spec.Replicas);
+    }
+
+    [Fact]
     public void Plan_DryRunColdStandby_ScaleAndNoPendingFailover()
     {
         var b = DryRunBuilder();
