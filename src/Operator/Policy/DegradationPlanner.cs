@@ -108,6 +108,10 @@ internal static class DegradationPlanner
         var fallbackServes = noHealthy && fallback is not null;
         if (fallbackServes) UseFallback(o, spec, plan, fallback!, old?.FallbackActive == true);
         else if (old?.FallbackActive == true) ReleaseFallback(spec, plan, deg.Fallback);
+        // In DryRun the fallback serves only if the Service really selects it.
+        var fallbackSelected = plan.DryRun
+            ? fallback is not null && o.Deployments.TryGetValue(fallback, out var fd) && PolicyPlanner.SelectorEquals(o.Service?.Spec.Selector, fd.Spec.Selector?.MatchLabels)
+            : fallbackServes;
 
         // Health run: not degraded, and traffic on a healthy target.
         var healthyRun = !degraded && (status.ActiveTargets ?? []).Any(Healthy);
@@ -132,7 +136,8 @@ internal static class DegradationPlanner
                     plan.Events.Add(new PlannedEvent("Normal", Reasons.Shed, previous is null
                         ? $"{s.Name} shed: scaled from {current} to {s.Replicas} because {why}"
                         : $"{s.Name} scaled from {current} back down to {s.Replicas}: still degraded, {why}"));
-                    records.Add(new ShedRecord { Name = s.Name, PreviousReplicas = before });
+                    // DryRun sheds nothing: only what the annotation says is shed is recorded.
+                    if (!plan.DryRun || previous is not null) records.Add(new ShedRecord { Name = s.Name, PreviousReplicas = before });
                 }
                 else if (previous is { } p) records.Add(new ShedRecord { Name = s.Name, PreviousReplicas = p });
             }
@@ -143,6 +148,7 @@ internal static class DegradationPlanner
                     plan.ShedActions.Add(new ShedAction(s.Name, p, null, $"healthy for {GoDuration.Format(spec.FailbackDelay)}"));
                     plan.Events.Add(new PlannedEvent("Normal", Reasons.Unshed,
                         $"{s.Name} scaled back from {current} to {p}: the policy has been healthy for {GoDuration.Format(spec.FailbackDelay)}"));
+                    if (plan.DryRun) records.Add(new ShedRecord { Name = s.Name, PreviousReplicas = p }); // still shed: nothing is given back
                 }
                 else records.Add(new ShedRecord { Name = s.Name, PreviousReplicas = p });
             }
@@ -160,7 +166,7 @@ internal static class DegradationPlanner
             Since = degraded ? (old?.Active == true ? old.Since ?? now : now) : null,
             ReadyPercent = percent,
             Shed = records.Count > 0 ? records : null,
-            FallbackActive = fallbackServes,
+            FallbackActive = fallbackSelected,
             HealthySince = healthySince,
         };
 
@@ -171,7 +177,7 @@ internal static class DegradationPlanner
         }));
         if (degraded)
         {
-            var message = why + (fallbackServes ? $"; fallback {fallback} serves the Service" : "") + shedText;
+            var message = why + (fallbackSelected ? $"; fallback {fallback} serves the Service" : "") + shedText;
             ConditionSet.Set(status.Conditions!, ConditionSet.Degraded, "True",
                 noHealthy ? Reasons.NoHealthyTarget : Reasons.CapacityBelowThreshold, message, gen, now);
             if (old?.Active != true) plan.Events.Add(new PlannedEvent("Warning", Reasons.Degraded, message));
@@ -200,6 +206,9 @@ internal static class DegradationPlanner
         var gen = o.Policy.Metadata.Generation;
         var labels = o.Deployments[fallback].Spec.Selector.MatchLabels;
         plan.Selector = PolicyPlanner.SelectorEquals(o.Service!.Spec.Selector, labels) ? null : new Dictionary<string, string>(labels);
+        plan.SelectorReason = $"{Reasons.FallbackActive}: no target is healthy; the fallback {fallback} serves";
+        // DryRun: the Service keeps its real selection, and status says so (DryRun reports the steer).
+        if (plan.DryRun) return;
         // No target receives traffic: what the traffic decision said about the Service does not hold.
         plan.Events.RemoveAll(e => e.Reason is Reasons.TrafficSteered or Reasons.SelectorRestored or Reasons.NoHealthyTarget);
         status.ActiveTargets = [];

@@ -25,6 +25,8 @@ internal static class DryRun
     public const string SetPodCondition = "SetPodCondition";
     public const string PauseAutoscaler = "PauseAutoscaler";
     public const string ResumeAutoscaler = "ResumeAutoscaler";
+    public const string Shed = "Shed";
+    public const string Unshed = "Unshed";
 
     /// <summary>Events that announce a change; in DryRun the change is not made, so neither are they.</summary>
     private static readonly HashSet<string> ActionEvents =
@@ -32,6 +34,7 @@ internal static class DryRun
         Reasons.Failover, Reasons.Failback, Reasons.ManualFailback, Reasons.TrafficSteered, Reasons.SelectorRestored,
         Reasons.ScaledUp, Reasons.HpaMinRaised, Reasons.CapacityRestored, Reasons.RestoreStarted, Reasons.CatchUpBackup,
         Reasons.AutoscalerPaused, Reasons.AutoscalerResumed, Reasons.CircuitOpen, Reasons.CircuitHalfOpen,
+        Reasons.Shed, Reasons.Unshed, Reasons.FallbackActive, Reasons.FallbackReleased,
     ];
 
     /// <summary>Every external action of <paramref name="plan"/>, in the order Enforce applies them.</summary>
@@ -43,6 +46,8 @@ internal static class DryRun
 
         foreach (var s in plan.Scale)
             Add(Scale, $"Deployment/{s.Target}", $"replicas {Replicas(o, s.Target)} -> {s.Replicas}", s.Reason);
+        foreach (var s in plan.ShedActions)
+            Add(s.PreviousReplicas is null ? Unshed : Shed, $"Deployment/{s.Deployment}", $"replicas {Replicas(o, s.Deployment)} -> {s.Replicas}", s.Reason);
         foreach (var h in plan.HpaMinReplicas)
             Add(SetHpaMinReplicas, $"HorizontalPodAutoscaler/{h.HpaName}",
                 $"minReplicas {(o.Hpas.TryGetValue(h.Target, out var hpa) ? hpa.Spec.MinReplicas ?? 1 : 1)} -> {h.MinReplicas}", $"replica floor for {h.Target}");

@@ -158,6 +158,36 @@ public sealed class DryRunTests
     }
 
     [Fact]
+    public void Plan_DryRunDegradation_ShedAndFallbackPlannedStatusKeepsReality()
+    {
+        var b = DryRunBuilder();
+        b.Deployments["recommendations"] = Deployment("recommendations", 3);
+        b.Deployments["static"] = Deployment("static", 1);
+        b.Policy.Spec.Degradation = new DegradationSpec
+        {
+            WhenReadyPercentBelow = 60, Shed = [new ShedSpec { Name = "recommendations", Replicas = 0 }], Fallback = "static",
+        };
+        b.PlanAndApply(T0);
+        b.Health["primary"] = Unhealthy(T0.AddSeconds(10), T0.AddSeconds(11));
+        b.Health["standby"] = Unhealthy(T0.AddSeconds(10), T0.AddSeconds(11));
+        var plan = b.PlanAndApply(T0.AddSeconds(11));
+        Assert.Contains(plan.Status.PlannedActions!, a => a.Action == DryRun.Shed && a.Object == "Deployment/recommendations" && a.Detail == "replicas 3 -> 0");
+        var steer = plan.Status.PlannedActions!.Single(a => a.Action == DryRun.SteerService);
+        Assert.Equal("selector app=static", steer.Detail);
+        Assert.StartsWith(Reasons.FallbackActive, steer.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(plan.Events, e => e.Reason is Reasons.Shed or Reasons.FallbackActive);
+        Assert.Contains(plan.Events, e => e.Reason == "DryRunShed");
+        // Degraded is an observation and holds; nothing is shed and the fallback does not serve.
+        Assert.Equal("True", ConditionSet.Find(plan.Status.Conditions, ConditionSet.Degraded)!.Status);
+        Assert.True(plan.Status.Degradation!.Active);
+        Assert.Null(plan.Status.Degradation.Shed);
+        Assert.False(plan.Status.Degradation.FallbackActive);
+        Assert.Equal(["primary"], plan.Status.ActiveTargets!);
+        Assert.NotEqual(Reasons.FallbackActive, ConditionSet.Find(plan.Status.Conditions, ConditionSet.FailedOver)!.Reason);
+        Assert.Equal(3, b.Deployments["recommendations"].Spec.Replicas);
+    }
+
+    [Fact]
     public void Plan_DryRunColdStandby_ScaleAndNoPendingFailover()
     {
         var b = DryRunBuilder();
