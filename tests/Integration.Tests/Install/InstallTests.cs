@@ -54,8 +54,14 @@ public sealed class InstallTests(ClusterFixture cluster)
             }));
             await s.WaitForSelectedAsync("primary", TimeSpan.FromSeconds(30));
             await s.WaitForConditionAsync("Ready", "True");
-            await BackupScenario.WaitAsync(async () => (await s.BackupsAsync()).Count(b => b.Status?.Phase == RunPhase.Completed) >= 2
-                && (await s.GetPolicyAsync()).Status?.Backup?.LastCompleted is not null, 30, "two completed backups");
+            // keepLast 1: two completed backups coexist only until the next reconcile deletes the
+            // older one, so count the completed backups the status has recorded one after the other.
+            var completed = new HashSet<string>();
+            await BackupScenario.WaitAsync(async () =>
+            {
+                if ((await s.GetPolicyAsync()).Status?.Backup?.LastCompleted is { } last) completed.Add(last);
+                return completed.Count >= 2;
+            }, 30, "two completed backups");
             await s.SetFaultAsync("primary", "unready");
             await s.WaitForSelectedAsync("standby", TimeSpan.FromSeconds(15));
             await s.WaitForConditionAsync("FailedOver", "True");
