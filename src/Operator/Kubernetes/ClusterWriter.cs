@@ -41,12 +41,24 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion) 
 
     public string PdbGroupVersion => pdbGroupVersion;
 
+    /// <summary>
+    /// Raises a Deployment's replicas by server-side apply: the operator's applied configuration is
+    /// `spec.replicas` alone, so managedFields name <see cref="FieldManager"/> as its owner (what
+    /// GitOps tools ignore by manager) and nothing else of the Deployment changes hands. Forced,
+    /// because the floor must win over the manifest's count; guarded by the resourceVersion the
+    /// decision was made on, so a count raised by someone meanwhile is never lowered (409, requeued).
+    /// </summary>
     public Task<V1Deployment> ScaleAsync(V1Deployment d, int replicas, CancellationToken ct) => Guard("deployments", "patch", () =>
-        client.AppsV1.PatchNamespacedDeploymentAsync(Merge(new JsonObject
+        client.AppsV1.PatchNamespacedDeploymentAsync(new V1Patch(new JsonObject
         {
-            ["metadata"] = new JsonObject { ["resourceVersion"] = d.Metadata.ResourceVersion },
+            ["apiVersion"] = "apps/v1",
+            ["kind"] = "Deployment",
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = d.Metadata.Name, ["namespace"] = d.Metadata.NamespaceProperty, ["resourceVersion"] = d.Metadata.ResourceVersion,
+            },
             ["spec"] = new JsonObject { ["replicas"] = replicas },
-        }), d.Metadata.Name, d.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct));
+        }.ToJsonString(), V1Patch.PatchType.ApplyPatch), d.Metadata.Name, d.Metadata.NamespaceProperty, fieldManager: FieldManager, force: true, cancellationToken: ct));
 
     /// <summary>
     /// Sheds a Deployment (replicas, and the previous count in <see cref="DegradationPlanner.ShedAnnotation"/>)

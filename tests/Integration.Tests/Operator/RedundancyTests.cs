@@ -22,6 +22,9 @@ public sealed class RedundancyTests(ClusterFixture cluster)
         await ClusterFixture.WaitUntilAsync(async () => (await s.DeploymentAsync("primary")).Spec.Replicas == 3, TimeSpan.FromSeconds(10), "primary back at its floor of 3");
         Assert.Equal(5, (await s.DeploymentAsync("standby")).Spec.Replicas); // above standbyReplicas: left alone
         Assert.Contains(await s.PolicyEventsAsync(), e => e.Reason == "ScaledUp");
+        // Server-side apply: the operator's manager owns spec.replicas, so GitOps tools can ignore it by name.
+        var owner = Assert.Single((await s.DeploymentAsync("primary")).Metadata.ManagedFields, m => m.Manager == "resilience-operator" && m.Operation == "Apply");
+        Assert.Contains("\"f:replicas\"", k8s.KubernetesJson.Serialize(owner.FieldsV1), StringComparison.Ordinal);
     }
 
     [Fact]
