@@ -98,10 +98,13 @@ internal sealed class Benchmark(string[] args)
         Console.WriteLine($"{count} policies (200 Deployments, {count} Services) Ready in {sw.Elapsed.TotalSeconds:0.0}s");
         await Task.Delay(TimeSpan.FromSeconds(5), ct); // let the last status writes land
         var before = ClusterWriter.TotalWrites;
+        var byResource = ClusterWriter.WritesByResource();
         var window = TimeSpan.FromMinutes(minutes);
         await Task.Delay(window, ct);
         var writes = ClusterWriter.TotalWrites - before;
         Console.WriteLine($"API writes with {count} healthy policies at rest: {writes} in {window.TotalSeconds:0}s = {writes / window.TotalMinutes:0.0} per minute (target 0)");
+        foreach (var (what, n) in ClusterWriter.WritesByResource())
+            if (n - byResource.GetValueOrDefault(what) is > 0 and var d) Console.WriteLine($"  {d} x {what}");
     }
 
     private static async Task MemoryAsync(IKubernetes c, int count, long heapBefore, CancellationToken ct)

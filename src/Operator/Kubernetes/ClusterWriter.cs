@@ -39,6 +39,10 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion) 
 
     public static long TotalWrites => (long)Writes.GetAllLabelValues().Sum(l => Writes.WithLabels(l).Value);
 
+    /// <summary>Writes so far by "verb resource", for the benchmark's breakdown.</summary>
+    public static Dictionary<string, long> WritesByResource() =>
+        Writes.GetAllLabelValues().ToDictionary(l => $"{l[1]} {l[0]}", l => (long)Writes.WithLabels(l).Value);
+
     public string PdbGroupVersion => pdbGroupVersion;
 
     /// <summary>
