@@ -28,7 +28,7 @@ internal sealed class Benchmark(string[] args)
         var memoryPolicies = Arg("--memory-policies", 1000);
         var restMinutes = Arg("--rest-seconds", 60) / 60.0;
         var logFile = Path.Combine(Path.GetTempPath(), "resilience-operator-bench.log");
-        using var loggers = LoggerFactory.Create(b => b.AddProvider(new FileLoggerProvider(logFile)).SetMinimumLevel(LogLevel.Warning));
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(new FileLoggerProvider(logFile)).SetMinimumLevel(LogLevel.Information));
         Console.WriteLine($"starting the local control plane (log: {logFile})");
         await using var cluster = await LocalCluster.StartAsync("bench", loggers);
         var c = cluster.Client;
