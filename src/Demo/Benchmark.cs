@@ -96,6 +96,11 @@ internal sealed class Benchmark(string[] args)
             return list.Count == count && list.All(p => p.Status?.Conditions?.Any(x => x.Type == "Ready" && x.Status == "True") == true);
         }, TimeSpan.FromMinutes(5), ct);
         Console.WriteLine($"{count} policies (200 Deployments, {count} Services) Ready in {sw.Elapsed.TotalSeconds:0.0}s");
+        // At rest means converged: a policy whose primary passed its first checks after the standby's
+        // serves from the standby first and fails back after failbackDelay; that is not rest.
+        await WaitAsync(async () => (await ListPolicies(c, ns)).All(p => p.Status?.Conditions?.Any(x => x.Type == "FailedOver" && x.Status == "False") == true),
+            TimeSpan.FromMinutes(2), ct);
+        Console.WriteLine($"{count} policies on their preferred target in {sw.Elapsed.TotalSeconds:0.0}s");
         await Task.Delay(TimeSpan.FromSeconds(5), ct); // let the last status writes land
         var before = ClusterWriter.TotalWrites;
         var byResource = ClusterWriter.WritesByResource();
