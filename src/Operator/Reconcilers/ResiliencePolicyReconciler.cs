@@ -85,6 +85,7 @@ internal sealed class ResiliencePolicyReconciler(
         }
 
         var now = time.GetUtcNow().UtcDateTime;
+        var previousTargets = policy.Status?.Targets;
         var observation = Observe(policy, key, now);
         var plan = PolicyPlanner.Plan(observation);
         if (plan.Invalid) prober.Forget(key);
@@ -123,8 +124,9 @@ internal sealed class ResiliencePolicyReconciler(
             RpoObjective.RemoveLabelled(ns, key.Name);
         foreach (var t in plan.Status.Targets ?? [])
             TargetActive.WithLabels(ns, key.Name, t.Name).Set(plan.Status.ActiveTargets?.Contains(t.Name) == true ? 1 : 0);
-        foreach (var stale in TargetActive.GetAllLabelValues().Where(l => l[0] == ns && l[1] == key.Name && plan.Status.Targets?.Any(t => t.Name == l[2]) != true).ToList())
-            TargetActive.RemoveLabelled(stale);
+        // A target dropped from the spec: its series goes (the previous status names it, no scan of all series).
+        foreach (var gone in (previousTargets ?? []).Where(o => plan.Status.Targets?.Any(t => t.Name == o.Name) != true))
+            TargetActive.RemoveLabelled(ns, key.Name, gone.Name);
         var last = plan.Status.Failover?.Last;
         if (last is not null && last.Time == now)
         {
