@@ -10,8 +10,8 @@ rm -rf "$RESULTS"; mkdir -p "$RESULTS"
 
 command -v dotnet >/dev/null || { echo "dotnet SDK not found on PATH" >&2; exit 1; }
 # The control-plane binaries (built once, cached under ~/.cache) and the tools the tests call.
-bash hack/control-plane.sh build || { echo "could not build or find the control-plane binaries" >&2; exit 1; }
-bash hack/tools.sh || { echo "could not install the test tools" >&2; exit 1; }
+bash hack/control-plane.sh build || { echo "could not build or find the control-plane binaries" >&2; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+bash hack/tools.sh || { echo "could not install the test tools" >&2; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 export PATH="$(bash hack/tools.sh --bin-dir):$PATH"
 
 status=0
