@@ -12,14 +12,14 @@ CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/resilience-operator
 BIN=$CACHE/tools/bin
 if [ "${1:-}" = "--bin-dir" ]; then echo "$BIN"; exit 0; fi
 
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 apt_install() {
-  local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get install -y -q "$@" >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null 2>&1; $sudo apt-get install -y -q "$@" >/dev/null; }
+  as_root apt-get install -y -q "$@" >/dev/null 2>&1 || { as_root apt-get update -q >/dev/null 2>&1; as_root apt-get install -y -q "$@" >/dev/null; }
 }
 if [ ! -x "$BIN/promtool" ]; then
   mkdir -p "$BIN"
   pt=$(mktemp -d)
-  (cd "$pt" && { apt-get download prometheus >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 || sudo apt-get update -q >/dev/null; apt-get download prometheus >/dev/null; }; } && dpkg-deb -x prometheus_*.deb x)
+  (cd "$pt" && { apt-get download prometheus >/dev/null 2>&1 || { as_root apt-get update -q >/dev/null; apt-get download prometheus >/dev/null; }; } && dpkg-deb -x prometheus_*.deb x)
   install -m 0755 "$pt/x/usr/bin/promtool" "$BIN/promtool"
   rm -rf "$pt"
   echo "[tools] $("$BIN/promtool" --version 2>&1 | head -1)" >&2
