@@ -7,6 +7,8 @@
 #   hack/control-plane.sh env     print the KUBECONFIG= line
 #   hack/control-plane.sh status  say whether it runs
 #   hack/control-plane.sh down    stop exactly what `up` started, remove its data
+#   hack/control-plane.sh apiserver-stop | apiserver-start   an API server outage, for chaos tests
+#   RESILIENCE_APISERVER_ARGS="--watch-cache=false ..."      extra kube-apiserver flags for `up`
 #
 # Binaries: $KUBEBUILDER_ASSETS (envtest convention) when it holds etcd and kube-apiserver,
 # otherwise built once from Debian's Kubernetes source package into
@@ -167,7 +169,7 @@ up() {
     --listen-peer-urls "http://127.0.0.1:$etcd_peer" --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer" \
     --initial-cluster "default=http://127.0.0.1:$etcd_peer" --name default \
     --unsafe-no-fsync --quota-backend-bytes 2147483648
-  start kube-apiserver "$dir/kube-apiserver" \
+  local api_cmd=("$dir/kube-apiserver" \
     --etcd-servers "http://127.0.0.1:$etcd_port" \
     --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
     --tls-cert-file "$RUN/pki/apiserver.crt" --tls-private-key-file "$RUN/pki/apiserver.key" \
@@ -181,17 +183,16 @@ up() {
     --service-cluster-ip-range 10.96.0.0/16 \
     --disable-admission-plugins ServiceAccount \
     --allow-privileged=true --endpoint-reconciler-type none \
-    --watch-cache=true --profiling=false
+    --watch-cache=true --profiling=false)
+  # Extra flags (chaos tests: --watch-cache=false, a short --etcd-compaction-interval); later flags win.
+  # shellcheck disable=SC2206
+  [ -n "${RESILIENCE_APISERVER_ARGS:-}" ] && api_cmd+=($RESILIENCE_APISERVER_ARGS)
+  declare -p api_cmd >"$RUN/apiserver.cmd"
+  start kube-apiserver "${api_cmd[@]}"
   local server="https://127.0.0.1:$api_port"
+  echo "$token" >"$RUN/token"
   kubeconfig "$RUN/admin.kubeconfig" "$server" "$token" admin
-  local i
-  for i in $(seq 1 300); do
-    if curl -sf --cacert "$RUN/pki/ca.crt" -H "Authorization: Bearer $token" "$server/readyz" >/dev/null 2>&1; then break; fi
-    running || { tail -20 "$RUN"/*.log >&2; die "a process exited while starting (logs in $RUN)"; }
-    sleep 0.1
-  done
-  curl -sf --cacert "$RUN/pki/ca.crt" -H "Authorization: Bearer $token" "$server/readyz" >/dev/null ||
-    { tail -20 "$RUN/kube-apiserver.log" >&2; die "kube-apiserver not ready after 30 s"; }
+  wait_ready "$server" "$token"
   if [ -x "$dir/kube-controller-manager" ]; then
     start kube-controller-manager "$dir/kube-controller-manager" \
       --kubeconfig "$RUN/admin.kubeconfig" --authentication-kubeconfig "$RUN/admin.kubeconfig" \
@@ -217,6 +218,42 @@ up() {
 
 env_line() { echo "KUBECONFIG=$STATE/kubeconfig"; }
 
+wait_ready() { # server token
+  local i
+  for i in $(seq 1 300); do
+    if curl -sf --cacert "$RUN/pki/ca.crt" -H "Authorization: Bearer $2" "$1/readyz" >/dev/null 2>&1; then return 0; fi
+    running || { tail -20 "$RUN"/*.log >&2; die "a process exited while starting (logs in $RUN)"; }
+    sleep 0.1
+  done
+  tail -20 "$RUN/kube-apiserver.log" >&2; die "kube-apiserver not ready after 30 s"
+}
+
+# Stops the API server alone (etcd, controller-manager and scheduler keep running), as an outage would.
+apiserver_stop() {
+  [ -f "$RUN/pids" ] || die "not running"
+  local pid; pid=$(awk '$1 == "kube-apiserver" {print $2}' "$RUN/pids")
+  [ -n "$pid" ] || { log "kube-apiserver is not running"; return 0; }
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  sed -i '/^kube-apiserver /d' "$RUN/pids"
+  log "kube-apiserver stopped"
+}
+
+# Starts it again with the flags it had (plus RESILIENCE_APISERVER_ARGS, if set now), on the same port.
+apiserver_start() {
+  [ -f "$RUN/apiserver.cmd" ] || die "not running"
+  if awk '$1 == "kube-apiserver"' "$RUN/pids" | grep -q .; then log "kube-apiserver already running"; return 0; fi
+  # shellcheck disable=SC1091
+  source "$RUN/apiserver.cmd"
+  # shellcheck disable=SC2206
+  [ -n "${RESILIENCE_APISERVER_ARGS:-}" ] && api_cmd+=($RESILIENCE_APISERVER_ARGS)
+  nohup "${api_cmd[@]}" >>"$RUN/kube-apiserver.log" 2>&1 &
+  echo "kube-apiserver $!" >>"$RUN/pids"
+  wait_ready "$(cat "$RUN/server")" "$(cat "$RUN/token")"
+  log "kube-apiserver started"
+}
+
 down_quiet() {
   if [ -f "$RUN/pids" ]; then
     local name pid
@@ -237,6 +274,8 @@ case "${1:-}" in
   up) up ;;
   down) down_quiet; log "stopped" ;;
   env) env_line ;;
+  apiserver-stop) apiserver_stop ;;
+  apiserver-start) apiserver_start ;;
   status) if running; then echo "running at $(cat "$RUN/server")"; else echo "not running"; exit 1; fi ;;
-  *) echo "usage: $0 build|up|down|env|status" >&2; exit 2 ;;
+  *) echo "usage: $0 build|up|down|env|status|apiserver-stop|apiserver-start" >&2; exit 2 ;;
 esac
