@@ -141,6 +141,7 @@ internal sealed class HealthProber(
             {
                 // An open incident says the target failed; without one it was starting or scaled down.
                 Failed = !t.Healthy && !cold && policy.Status?.Incidents?.Any(i => i.Target == t.Name) == true,
+                Seeded = true,
             };
         }
         return seeded;

@@ -148,13 +148,18 @@ internal static class PolicyPlanner
         bool Healthy(string n) => o.Health.TryGetValue(n, out var h) && h.Healthy && !plan.Gates.ContainsKey(n);
         bool Cold(string n) => o.Health.TryGetValue(n, out var h) && h.Cold && !plan.Gates.ContainsKey(n);
         bool Known(string n) => o.Health.ContainsKey(n);
+        // Traffic only ever moves to a target whose latest check, made by this process, passed.
+        bool Receivable(string n) => Healthy(n) && o.Health[n] is { LastCheckPassed: true, Seeded: false };
+        // Verdicts taken over from status (a restart, a new term) are not yet confirmed: nothing moves.
+        var unconfirmed = spec.Targets.Any(t => o.Health.TryGetValue(t.Name, out var h) && h.Seeded);
 
-        // The target the Service really selects. In DryRun it is the truth: nothing the planner
-        // decided before was done, so the recorded active target and failover state are not.
+        // The target the Service really selects is the truth of where traffic goes: status may lag
+        // behind it (a status write that failed after the Service was switched) and must never
+        // send traffic back. Status names the active target only when the Service selects none.
         var actual = spec.ByPriority.FirstOrDefault(t => SelectorEquals(o.Service!.Spec.Selector, o.Deployments[t.Name].Spec.Selector.MatchLabels))?.Name;
         var realFailover = CopyFailover(fo);
-        var current = plan.DryRun ? actual : status.ActiveTargets?.FirstOrDefault(byName.ContainsKey) ?? actual;
-        var best = spec.ByPriority.FirstOrDefault(t => Healthy(t.Name))?.Name;
+        var current = plan.DryRun ? actual : actual ?? status.ActiveTargets?.FirstOrDefault(byName.ContainsKey);
+        var best = spec.ByPriority.FirstOrDefault(t => Receivable(t.Name))?.Name;
         string? next = current;
         string? reason = null;
         var blocked = (Reason: (string?)null, Message: "");
@@ -162,7 +167,11 @@ internal static class PolicyPlanner
         if (fo.Pending is { } pending && (!byName.ContainsKey(pending.To) || pending.From != current))
             fo.Pending = null;
 
-        if (current is null)
+        if (unconfirmed)
+        {
+            // wait for this process's first check of every target
+        }
+        else if (current is null)
         {
             if (best is not null) { next = best; reason = Reasons.TrafficSteered; }
             else if (unchecked_.Count == 0) blocked = (Reasons.NoHealthyTarget, "no target is healthy; the Service is left as it is");
@@ -187,7 +196,8 @@ internal static class PolicyPlanner
                 }
                 else
                 {
-                    var due = h.LastTransitionTime + spec.FailbackDelay;
+                    var healthySince = h.ObservedSince is { } observed && observed > h.LastTransitionTime ? observed : h.LastTransitionTime;
+                    var due = healthySince + spec.FailbackDelay;
                     if (o.Now >= due) { next = best; reason = Reasons.Failback; }
                     else plan.RequeueNoLaterThan(due - o.Now);
                 }
@@ -207,7 +217,7 @@ internal static class PolicyPlanner
         {
             var currentHealth = o.Health[current];
             var candidate = fo.Pending?.To
-                ?? spec.ByPriority.FirstOrDefault(t => t.Name != current && (Healthy(t.Name) || Cold(t.Name)))?.Name;
+                ?? spec.ByPriority.FirstOrDefault(t => t.Name != current && (Receivable(t.Name) || Cold(t.Name)))?.Name;
             if (candidate is null)
             {
                 blocked = (Reasons.NoHealthyTarget, $"{current} is unhealthy ({currentHealth.Message}) and no other target is healthy; traffic stays put");
@@ -216,7 +226,7 @@ internal static class PolicyPlanner
             {
                 blocked = (Reasons.CircuitOpen, circuitMessage);
             }
-            else if (Healthy(candidate))
+            else if (Receivable(candidate))
             {
                 next = candidate; reason = Reasons.Failover;
             }
@@ -236,7 +246,7 @@ internal static class PolicyPlanner
 
         if (next is not null && next != current || (next is not null && reason == Reasons.TrafficSteered))
             Switch(o, spec, plan, current, next!, reason!);
-        else if (next is not null && !SelectorEquals(o.Service!.Spec.Selector, o.Deployments[next].Spec.Selector.MatchLabels))
+        else if (next is not null && !unconfirmed && !SelectorEquals(o.Service!.Spec.Selector, o.Deployments[next].Spec.Selector.MatchLabels))
         {
             plan.Selector = new Dictionary<string, string>(o.Deployments[next].Spec.Selector.MatchLabels);
             plan.SelectorReason = $"{Reasons.SelectorRestored}: the Service must select the active target {next}";

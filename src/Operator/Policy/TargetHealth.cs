@@ -23,6 +23,22 @@ internal sealed record TargetHealth(
     public bool Failed { get; init; }
 
     /// <summary>
+    /// Taken over from the policy's status after a (re)start or a new leadership term, not yet
+    /// confirmed by a check of this process. A seeded verdict never moves traffic.
+    /// </summary>
+    public bool Seeded { get; init; }
+
+    /// <summary>
+    /// When this process first checked the target after taking its verdict over from status (null
+    /// when it has judged the target from the start): a timer such as the failback delay counts
+    /// from here at the earliest, never from a previous process's or term's observation.
+    /// </summary>
+    public DateTime? ObservedSince { get; init; }
+
+    /// <summary>Whether the latest check passed (a healthy verdict may still hold a failure below the retries).</summary>
+    public bool LastCheckPassed => Healthy && ConsecutiveFailures == 0;
+
+    /// <summary>
     /// Folds one check into the verdict: <paramref name="retries"/> consecutive failures make a
     /// healthy target unhealthy, <paramref name="successThreshold"/> successes make it healthy again.
     /// The first check of a target decides at once: there is no earlier verdict to protect.
@@ -47,7 +63,11 @@ internal sealed record TargetHealth(
         if (check.Cold) { healthy = false; failures = 0; firstFailure = null; }
         var transition = healthy != previous.Healthy || check.Cold != previous.Cold ? now : previous.LastTransitionTime;
         var failed = !healthy && !check.Cold && (previous.Healthy || previous.Failed);
-        return new TargetHealth(healthy, failures, successes, firstFailure, transition, check.DesiredReplicas, check.ReadyPods, check.Message, check.Cold) { Failed = failed };
+        return new TargetHealth(healthy, failures, successes, firstFailure, transition, check.DesiredReplicas, check.ReadyPods, check.Message, check.Cold)
+        {
+            Failed = failed,
+            ObservedSince = previous.Seeded ? now : previous.ObservedSince,
+        };
     }
 
     /// <summary>
@@ -55,7 +75,7 @@ internal sealed record TargetHealth(
     /// counts are part of it: they make the ready capacity that graceful degradation acts on.
     /// </summary>
     public bool DiffersForStatus(TargetHealth? other) =>
-        other is null || other.Healthy != Healthy || other.ConsecutiveFailures != ConsecutiveFailures || other.Cold != Cold
+        other is null || other.Seeded != Seeded || other.Healthy != Healthy || other.ConsecutiveFailures != ConsecutiveFailures || other.Cold != Cold
         || other.ReadyPods != ReadyPods || other.DesiredReplicas != DesiredReplicas
         || (!Healthy && other.Message != Message);
 }
