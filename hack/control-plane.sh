@@ -9,6 +9,7 @@
 #   hack/control-plane.sh down    stop exactly what `up` started, remove its data
 #   hack/control-plane.sh apiserver-stop | apiserver-start   an API server outage, for chaos tests
 #   RESILIENCE_APISERVER_ARGS="--watch-cache=false ..."      extra kube-apiserver flags for `up`
+#   RESILIENCE_CONTROLLER_MANAGER_ARGS="..."                 extra kube-controller-manager flags (last one wins)
 #
 # Binaries: $KUBEBUILDER_ASSETS (envtest convention) when it holds etcd and kube-apiserver,
 # otherwise built once from Debian's Kubernetes source package into
@@ -202,7 +203,7 @@ up() {
       --service-account-private-key-file "$RUN/pki/sa.key" --root-ca-file "$RUN/pki/ca.crt" \
       --concurrent-deployment-syncs 10 --concurrent-replicaset-syncs 10 \
       --kube-api-qps 200 --kube-api-burst 400 \
-      --node-monitor-grace-period 40s --pod-eviction-timeout 5m
+      --node-monitor-grace-period 40s --pod-eviction-timeout 5m ${RESILIENCE_CONTROLLER_MANAGER_ARGS:-}
   fi
   if [ -x "$dir/kube-scheduler" ]; then
     start kube-scheduler "$dir/kube-scheduler" --kubeconfig "$RUN/admin.kubeconfig" \

@@ -199,17 +199,25 @@ public sealed class NodeSimulator : IAsyncDisposable
                 {
                     using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
                     timeout.CancelAfter(TimeSpan.FromSeconds(270));
+                    var started = System.Diagnostics.Stopwatch.StartNew();
+                    var events = 0;
+                    Exception? error = null;
                     try
                     {
-                        await foreach (var (type, obj) in watch(rv, timeout.Token).WatchAsync<T, TList>(null, timeout.Token))
+                        // An ERROR event (410 Gone) reaches only the error callback: without it the
+                        // stream would look cleanly ended and be re-opened on the expired version.
+                        await foreach (var (type, obj) in watch(rv, timeout.Token).WatchAsync<T, TList>(ex => error = ex, timeout.Token))
                         {
                             if (type == WatchEventType.Error) throw new InvalidOperationException("watch error");
+                            events++;
                             if (!string.IsNullOrEmpty(obj?.Metadata?.ResourceVersion)) rv = obj.Metadata.ResourceVersion;
                             if (type == WatchEventType.Bookmark || obj is null) continue;
                             handle(type, obj);
                         }
                     }
                     catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
+                    if (error is not null) throw new InvalidOperationException("watch error: " + error.Message, error);
+                    if (events == 0 && started.Elapsed < TimeSpan.FromSeconds(1)) throw new InvalidOperationException("watch ended at once");
                 }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }

@@ -19,7 +19,7 @@ public sealed class BackupInputTests(ClusterFixture cluster)
         return (code, stderr);
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Schema_BadBackupFields_RejectedWith422NamingTheField()
     {
         var ns = await cluster.CreateNamespaceAsync("bk-schema");
@@ -63,7 +63,7 @@ public sealed class BackupInputTests(ClusterFixture cluster)
         Assert.Contains("spec.target", e2, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task BadInput_EachCase_ConditionNamingFieldAndNothingElseAffected()
     {
         var s = await Scenario.CreateAsync(cluster, "bk-input");

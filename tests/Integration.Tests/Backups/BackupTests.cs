@@ -19,7 +19,7 @@ public sealed class BackupTests(ClusterFixture cluster)
         return (s, op);
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Schedule_EveryThreeSeconds_BackupsCompleteAndRetentionHoldsKeepLast()
     {
         var (s, op) = await StartAsync("bk-sched", spec => BackupScenario.WithBackups(spec, "*/3 * * * * *", keepLast: 2));
@@ -67,7 +67,7 @@ public sealed class BackupTests(ClusterFixture cluster)
         Assert.Equal("True", status.Conditions!.Single(c => c.Type == "Ready").Status); // failover untouched
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task FailedBackupJob_ReportedAndNextSlotStillRuns()
     {
         var (s, op) = await StartAsync("bk-fail", spec => BackupScenario.WithBackups(spec, "*/3 * * * * *", exitCode: 1));
@@ -90,7 +90,7 @@ public sealed class BackupTests(ClusterFixture cluster)
         await s.WaitForConditionAsync("BackupsHealthy", "True", "BackupsSucceeding");
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Restart_MidBackup_NoSecondBackupForTheSlotNorSecondJob()
     {
         var (s, op) = await StartAsync("bk-restart", spec => BackupScenario.WithBackups(spec, "*/10 * * * * *", duration: "5s"));

@@ -37,7 +37,7 @@ public sealed class RestoreTests(ClusterFixture cluster)
         return found!;
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task PrimaryFails_RestoreOfNewestCompletedBackup_FailbackOnlyAfterIt_RtoRpoAgreeWithObjects()
     {
         var (s, op) = await StartAsync("rs-flow", restoreDuration: "4s");
@@ -97,7 +97,7 @@ public sealed class RestoreTests(ClusterFixture cluster)
         Assert.Null(status.Incidents);
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task FailedRestore_WarningConditionRetriesAndTrafficStaysOnHealthyStandby()
     {
         var (s, op) = await StartAsync("rs-failed", restoreDuration: "300ms", restoreExitCode: 1);
@@ -120,7 +120,7 @@ public sealed class RestoreTests(ClusterFixture cluster)
 
     private const int RestoreAttempts = 3;
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Restart_MidRestore_NoSecondRestoreForTheIncident()
     {
         var (s, op) = await StartAsync("rs-restart", restoreDuration: "5s");

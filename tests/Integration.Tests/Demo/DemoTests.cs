@@ -11,7 +11,7 @@ namespace ResilienceOperator.IntegrationTests.Demo;
 [Collection("cluster")]
 public sealed class DemoTests(ClusterFixture fixture)
 {
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Demo_ShowsFailoverRestoreFailbackAndADrill_AndExitsZero()
     {
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";

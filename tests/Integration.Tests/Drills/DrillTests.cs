@@ -83,7 +83,7 @@ public sealed class DrillTests(ClusterFixture cluster)
     private static async Task<IList<Corev1Event>> EventsAsync(Scenario s, string kind) =>
         (await s.Client.CoreV1.ListNamespacedEventAsync(s.Namespace, fieldSelector: "involvedObject.kind=" + kind)).Items;
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task KillPods_PolicyRecovers_PassedWithRtoOnDrillAndPolicy()
     {
         var (s, op) = await StartAsync("drill-kill");
@@ -111,7 +111,7 @@ public sealed class DrillTests(ClusterFixture cluster)
         Assert.Equal("kill", (await s.GetPolicyAsync()).Status!.LastDrill?.Name);
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task FailTarget_Primary_FailsOverPassesAndReplicasRestored()
     {
         var (s, op) = await StartAsync("drill-fail");
@@ -128,7 +128,7 @@ public sealed class DrillTests(ClusterFixture cluster)
         await s.WaitForSelectedAsync("primary", TimeSpan.FromSeconds(15));
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task FailTarget_NoStandby_FailedWhenRtoRunsOutAndFaultRemoved()
     {
         var (s, op) = await StartAsync("drill-norecover", rto: "5s", singleTarget: true);
@@ -151,7 +151,7 @@ public sealed class DrillTests(ClusterFixture cluster)
         Assert.Contains(await EventsAsync(s, "ResilienceDrill"), e => e.Reason == "DrillFailed" && e.Type == "Warning");
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Guard_PolicyNotReady_AbortedAndNothingInjected()
     {
         var (s, op) = await StartAsync("drill-notready", singleTarget: true);
@@ -170,7 +170,7 @@ public sealed class DrillTests(ClusterFixture cluster)
         Assert.Contains(await EventsAsync(s, "ResilienceDrill"), e => e.Reason == "DrillAborted" && e.Type == "Warning");
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Guard_FailedOver_Aborted()
     {
         var (s, op) = await StartAsync("drill-failedover");
@@ -185,7 +185,7 @@ public sealed class DrillTests(ClusterFixture cluster)
         Assert.Equal("Aborted", (await LastDrillAsync(s, "refused")).Result);
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Guard_AnotherDrillRunning_AbortedThenDeletingTheRunningOneRemovesItsFault()
     {
         var (s, op) = await StartAsync("drill-twice", rto: "30s", singleTarget: true);
@@ -200,7 +200,7 @@ public sealed class DrillTests(ClusterFixture cluster)
         Assert.Equal(0, (await s.DeploymentAsync("primary")).Spec.Replicas);
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Delete_RunningDrill_RemovesItsFault()
     {
         var (s, op) = await StartAsync("drill-delete", rto: "30s", singleTarget: true);
@@ -220,7 +220,7 @@ public sealed class DrillTests(ClusterFixture cluster)
         Assert.Contains(await s.PolicyEventsAsync(), e => e.Reason == "DrillAborted" && e.Message.Contains("deleted while running", StringComparison.Ordinal));
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Schedule_CreatesOwnedDrillPerSlotThatPasses()
     {
         var (s, op) = await StartAsync("drill-schedule", configure: spec => spec.Drills = new DrillsSpec { Schedule = "*/10 * * * * *", Action = DrillAction.KillPods });

@@ -16,7 +16,7 @@ public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>;
 /// and hands out a namespace per test. When anything cannot start it throws, so every test
 /// fails with the reason: integration tests are never skipped.
 /// </summary>
-public sealed class ClusterFixture : IAsyncLifetime
+public class ClusterFixture : IAsyncLifetime
 {
     private readonly List<string> _namespaces = [];
     private NodeSimulator.NodeSimulator? _simulator;
@@ -27,11 +27,23 @@ public sealed class ClusterFixture : IAsyncLifetime
     public string KubeconfigPath { get; private set; } = "";
     public string RepoRoot { get; } = FindRepoRoot();
 
+    /// <summary>The state folder's name under .local (a second cluster needs its own).</summary>
+    protected virtual string Name => "test-cluster";
+
+    /// <summary>Whether RESILIENCE_TEST_KUBECONFIG may stand in for this cluster (not for one whose API server a test stops).</summary>
+    protected virtual bool MayUseExternal => true;
+
+    /// <summary>Extra environment for hack/control-plane.sh up (flags of the API server or controller-manager).</summary>
+    protected virtual Dictionary<string, string> ControlPlaneEnvironment => [];
+
+    /// <summary>The 127.N.0.0/16 pod network of this cluster's simulator, distinct per process and per cluster.</summary>
+    protected virtual byte PodNetwork => (byte)(10 + Environment.ProcessId % 240);
+
     public async Task InitializeAsync()
     {
-        var external = Environment.GetEnvironmentVariable("RESILIENCE_TEST_KUBECONFIG");
+        var external = MayUseExternal ? Environment.GetEnvironmentVariable("RESILIENCE_TEST_KUBECONFIG") : null;
         // Per process, so that two test runs on one machine do not share a control plane.
-        _stateDir = Path.Combine(RepoRoot, ".local", $"test-cluster-{Environment.ProcessId}");
+        _stateDir = Path.Combine(RepoRoot, ".local", $"{Name}-{Environment.ProcessId}");
         try
         {
             if (!string.IsNullOrEmpty(external))
@@ -40,14 +52,13 @@ public sealed class ClusterFixture : IAsyncLifetime
             }
             else
             {
-                var (code, output) = await RunAsync("bash", [Path.Combine(RepoRoot, "hack", "control-plane.sh"), "up"],
-                    new() { ["RESILIENCE_LOCAL_DIR"] = _stateDir }, TimeSpan.FromMinutes(20));
+                var (code, output) = await ControlPlaneAsync("up", TimeSpan.FromMinutes(20));
                 if (code != 0) throw new InvalidOperationException("hack/control-plane.sh up failed:\n" + output);
                 _startedControlPlane = true;
                 KubeconfigPath = Path.Combine(_stateDir, "kubeconfig");
             }
             Client = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(KubeconfigPath));
-            _simulator = new NodeSimulator.NodeSimulator(Client, new NodeSimulator.NodeSimulatorOptions { Nodes = 2, PodNetwork = (byte)(10 + Environment.ProcessId % 240) }, NullLogger.Instance);
+            _simulator = new NodeSimulator.NodeSimulator(Client, new NodeSimulator.NodeSimulatorOptions { Nodes = 2, PodNetwork = PodNetwork }, NullLogger.Instance);
             await _simulator.StartAsync(CancellationToken.None);
             await WaitUntilAsync(async () =>
             {
@@ -80,8 +91,14 @@ public sealed class ClusterFixture : IAsyncLifetime
         }
         if (_simulator is not null) await _simulator.DisposeAsync();
         (Client as IDisposable)?.Dispose();
-        if (_startedControlPlane)
-            await RunAsync("bash", [Path.Combine(RepoRoot, "hack", "control-plane.sh"), "down"], new() { ["RESILIENCE_LOCAL_DIR"] = _stateDir }, TimeSpan.FromMinutes(1));
+        if (_startedControlPlane) await ControlPlaneAsync("down", TimeSpan.FromMinutes(1));
+    }
+
+    /// <summary>hack/control-plane.sh COMMAND for this cluster's state folder.</summary>
+    protected Task<(int Code, string Output)> ControlPlaneAsync(string command, TimeSpan timeout)
+    {
+        var env = new Dictionary<string, string>(ControlPlaneEnvironment) { ["RESILIENCE_LOCAL_DIR"] = _stateDir };
+        return RunAsync("bash", [Path.Combine(RepoRoot, "hack", "control-plane.sh"), command], env, timeout);
     }
 
     /// <summary>A fresh namespace for one test, deleted when the run ends.</summary>

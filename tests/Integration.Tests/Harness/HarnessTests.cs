@@ -45,7 +45,7 @@ public sealed class HarnessTests(ClusterFixture cluster)
         return response.StatusCode;
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Deployment_ReachesReadyReplicas_OnLoopbackPodIps_AndScales()
     {
         var ns = await CreateAppAsync("h-scale", 3);
@@ -65,7 +65,7 @@ public sealed class HarnessTests(ClusterFixture cluster)
             TimeSpan.FromSeconds(30), "web scaled to 1 pod");
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task DeletedPod_IsReplacedByTheReplicaSet()
     {
         var ns = await CreateAppAsync("h-replace", 2);
@@ -79,7 +79,7 @@ public sealed class HarnessTests(ClusterFixture cluster)
         }, TimeSpan.FromSeconds(30), "a replacement pod is Ready");
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Jobs_SucceedOrFail_AsAnnotated()
     {
         var ns = await cluster.CreateNamespaceAsync("h-job");
@@ -112,7 +112,7 @@ public sealed class HarnessTests(ClusterFixture cluster)
         Assert.Contains(okJob.Status.Conditions, c => c.Type == "Complete" && c.Status == "True");
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Unready_DropsReadyCountAndAnswers503_AndRecovers()
     {
         var ns = await CreateAppAsync("h-unready", 2);
@@ -125,7 +125,7 @@ public sealed class HarnessTests(ClusterFixture cluster)
         foreach (var p in await PodsAsync(ns, "web")) Assert.Equal(HttpStatusCode.OK, await ProbeAsync(p));
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task HttpFail_KeepsPodsReady_WhileProbesAnswer503()
     {
         var ns = await CreateAppAsync("h-httpfail", 2);
@@ -139,7 +139,7 @@ public sealed class HarnessTests(ClusterFixture cluster)
         Assert.Equal(2, await ReadyAsync(ns, "web"));
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Crash_RestartsContainers_IntoCrashLoopBackOff()
     {
         var ns = await CreateAppAsync("h-crash", 1);
@@ -152,7 +152,7 @@ public sealed class HarnessTests(ClusterFixture cluster)
         await ClusterFixture.WaitUntilAsync(async () => await ReadyAsync(ns, "web") == 0, TimeSpan.FromSeconds(10), "the Deployment counts no ready replica");
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task ReadinessGate_HoldsPodNotReady_UntilItsConditionIsTrue()
     {
         var ns = await cluster.CreateNamespaceAsync("h-gate");
@@ -171,7 +171,7 @@ public sealed class HarnessTests(ClusterFixture cluster)
         await ClusterFixture.WaitUntilAsync(async () => await ReadyAsync(ns, "web") == 1, TimeSpan.FromSeconds(10), "gated pod Ready once its gate is True");
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Kubectl_AppliesAManifest()
     {
         var ns = await cluster.CreateNamespaceAsync("h-kubectl");

@@ -21,7 +21,7 @@ public sealed class InstallTests(ClusterFixture cluster)
 {
     private const string CrdName = "resiliencepolicies.resilience.dev";
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task HelmInstall_OperatorAsChartServiceAccount_FailsOverWithoutForbidden_UpgradeAndUninstallKeepWorkloads()
     {
         var system = await cluster.CreateNamespaceAsync("resilience-system");
@@ -37,7 +37,7 @@ public sealed class InstallTests(ClusterFixture cluster)
         // Run the operator as published by the Dockerfile's command, with the chart's ServiceAccount.
         var token = await RunAsync("kubectl", "--kubeconfig", cluster.KubeconfigPath, "create", "token", "ro-resilience-operator", "-n", system, "--duration", "1h");
         Assert.True(token.Code == 0, token.Output);
-        var kubeconfig = await TokenKubeconfigAsync(token.Stdout.Trim());
+        var kubeconfig = await LimitedCredentials.TokenKubeconfigAsync(cluster, token.Stdout.Trim());
         var s = await Scenario.CreateAsync(cluster, "installed");
         await s.WaitForReadyAsync("primary", 2);
         var port = FreePort();
@@ -114,78 +114,31 @@ public sealed class InstallTests(ClusterFixture cluster)
         Assert.Equal(before, await SnapshotAsync(s.Namespace));
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task MissingPermission_ReadyFalseForbiddenAndWarningEvent_NoCrashNoHotLoop()
     {
         var s = await Scenario.CreateAsync(cluster, "forbidden");
         await s.WaitForReadyAsync("primary", 2);
         // The operator's rules without "patch services": it can see everything but cannot steer.
-        var role = new V1ClusterRole
-        {
-            Metadata = new V1ObjectMeta { Name = $"limited-{s.Namespace}" },
-            Rules = ReadOperatorRules().Select(r => r.Resources.SequenceEqual(["services"]) ? new V1PolicyRule
-            {
-                ApiGroups = r.ApiGroups, Resources = r.Resources, Verbs = [.. r.Verbs.Where(v => v != "patch")],
-            } : r).ToList(),
-        };
-        await cluster.Client.RbacAuthorizationV1.CreateClusterRoleAsync(role);
-        await cluster.Client.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = new V1ObjectMeta { Name = "limited" } }, s.Namespace);
-        await cluster.Client.RbacAuthorizationV1.CreateClusterRoleBindingAsync(new V1ClusterRoleBinding
-        {
-            Metadata = new V1ObjectMeta { Name = role.Metadata.Name },
-            RoleRef = new V1RoleRef { ApiGroup = "rbac.authorization.k8s.io", Kind = "ClusterRole", Name = role.Metadata.Name },
-            Subjects = [new Rbacv1Subject { Kind = "ServiceAccount", Name = "limited", NamespaceProperty = s.Namespace }],
-        });
-        try
-        {
-            var token = await RunAsync("kubectl", "--kubeconfig", cluster.KubeconfigPath, "create", "token", "limited", "-n", s.Namespace);
-            Assert.True(token.Code == 0, token.Output);
-            var kubeconfig = await TokenKubeconfigAsync(token.Stdout.Trim());
-            await using var op = await OperatorRunner.StartAsync(kubeconfig, s.Namespace);
-            await s.ApplyPolicyAsync(Scenario.Policy(s.Namespace));
-            await s.WaitForConditionAsync("Ready", "False", "Forbidden");
-            var ready = await s.ConditionAsync("Ready");
-            Assert.Contains("services", ready!.Message, StringComparison.Ordinal);
-            Assert.Equal("checkout", await s.SelectedAppAsync()); // nothing changed
-            await ClusterFixture.WaitUntilAsync(async () => (await s.PolicyEventsAsync()).Any(e => e.Reason == "Forbidden"), TimeSpan.FromSeconds(10), "a Forbidden event");
-            var forbidden = Assert.Single(await s.PolicyEventsAsync(), e => e.Reason == "Forbidden");
-            Assert.Equal("Warning", forbidden.Type);
-            // Retried with backoff, not in a hot loop (which would be thousands of attempts): tens of
-            // attempts at most in the first seconds (pods settling also wake the reconciler), and
-            // the retries thin out as the backoff grows.
-            await Task.Delay(TimeSpan.FromSeconds(6));
-            var first = (await s.PolicyEventsAsync()).Single(e => e.Reason == "Forbidden").Count ?? 1;
-            Assert.InRange(first, 1, 40);
-            await Task.Delay(TimeSpan.FromSeconds(6));
-            var second = ((await s.PolicyEventsAsync()).Single(e => e.Reason == "Forbidden").Count ?? 1) - first;
-            Assert.True(second < 10, $"{second} more attempts in the next 6 s after {first}: the backoff does not grow");
-        }
-        finally
-        {
-            await cluster.Client.RbacAuthorizationV1.DeleteClusterRoleBindingAsync(role.Metadata.Name);
-            await cluster.Client.RbacAuthorizationV1.DeleteClusterRoleAsync(role.Metadata.Name);
-        }
-    }
-
-    private List<V1PolicyRule> ReadOperatorRules()
-    {
-        var yaml = File.ReadAllText(Path.Combine(cluster.RepoRoot, "config", "rbac", "role.yaml"));
-        return KubernetesYaml.Deserialize<V1ClusterRole>(yaml).Rules.ToList();
-    }
-
-    /// <summary>A copy of the admin kubeconfig whose user is the given bearer token.</summary>
-    private async Task<string> TokenKubeconfigAsync(string token)
-    {
-        var path = Path.Combine(Path.GetTempPath(), $"token-kubeconfig-{Guid.NewGuid():N}");
-        var view = await RunAsync("kubectl", "--kubeconfig", cluster.KubeconfigPath, "config", "view", "--raw", "--minify", "--flatten");
-        Assert.True(view.Code == 0, view.Output);
-        await File.WriteAllTextAsync(path, view.Stdout);
-        foreach (var args in new[] { new[] { "config", "set-credentials", "token-user", "--token", token }, ["config", "set-context", "--current", "--user", "token-user"] })
-        {
-            var r = await RunAsync("kubectl", ["--kubeconfig", path, .. args]);
-            Assert.True(r.Code == 0, r.Output);
-        }
-        return path;
+        await using var limited = await LimitedCredentials.CreateAsync(cluster, s.Namespace, "services", "patch");
+        await using var op = await OperatorRunner.StartAsync(limited.Kubeconfig, s.Namespace);
+        await s.ApplyPolicyAsync(Scenario.Policy(s.Namespace));
+        await s.WaitForConditionAsync("Ready", "False", "Forbidden");
+        var ready = await s.ConditionAsync("Ready");
+        Assert.Contains("services", ready!.Message, StringComparison.Ordinal);
+        Assert.Equal("checkout", await s.SelectedAppAsync()); // nothing changed
+        await ClusterFixture.WaitUntilAsync(async () => (await s.PolicyEventsAsync()).Any(e => e.Reason == "Forbidden"), TimeSpan.FromSeconds(10), "a Forbidden event");
+        var forbidden = Assert.Single(await s.PolicyEventsAsync(), e => e.Reason == "Forbidden");
+        Assert.Equal("Warning", forbidden.Type);
+        // Retried with backoff, not in a hot loop (which would be thousands of attempts): tens of
+        // attempts at most in the first seconds (pods settling also wake the reconciler), and
+        // the retries thin out as the backoff grows.
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        var first = (await s.PolicyEventsAsync()).Single(e => e.Reason == "Forbidden").Count ?? 1;
+        Assert.InRange(first, 1, 40);
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        var second = ((await s.PolicyEventsAsync()).Single(e => e.Reason == "Forbidden").Count ?? 1) - first;
+        Assert.True(second < 10, $"{second} more attempts in the next 6 s after {first}: the backoff does not grow");
     }
 
     private async Task<string> SnapshotAsync(string ns)

@@ -7,7 +7,7 @@ namespace ResilienceOperator.IntegrationTests.Install;
 [Collection("cluster")]
 public sealed class KubectlTests(ClusterFixture cluster)
 {
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task GetRp_GetResilience_AndExplain_ShowUsefulOutput()
     {
         var s = await Scenario.CreateAsync(cluster, "kubectl");

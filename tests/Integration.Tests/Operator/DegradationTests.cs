@@ -47,7 +47,7 @@ public sealed class DegradationTests(ClusterFixture cluster)
             return d.Spec.Replicas == 0 && Annotation(d) == "3";
         }, TimeSpan.FromSeconds(20), "recommendations shed to 0 with resilience.dev/shed-replicas=3");
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Shed_CapacityBelowThreshold_ThenGivenBackOnlyAfterFailbackDelay()
     {
         var (s, op) = await StartAsync("deg-shed", Shed);
@@ -87,7 +87,7 @@ public sealed class DegradationTests(ClusterFixture cluster)
         Assert.Contains(await s.PolicyEventsAsync(), e => e.Reason == "Unshed" && e.Message.Contains("from 0 to 3", StringComparison.Ordinal));
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Shed_PolicyDeletedWhileShed_ReplicasGivenBack()
     {
         var (s, op) = await StartAsync("deg-delete", Shed);
@@ -102,7 +102,7 @@ public sealed class DegradationTests(ClusterFixture cluster)
         Assert.Null(Annotation(d));
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Fallback_NoHealthyTarget_ServiceSelectsFallbackUntilATargetRecovers()
     {
         var (s, op) = await StartAsync("deg-fallback", d => d.Fallback = "static");

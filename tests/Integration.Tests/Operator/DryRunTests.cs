@@ -25,7 +25,7 @@ public sealed class DryRunTests(ClusterFixture cluster)
     private static bool Planned(ResiliencePolicy p, string action, string obj, string detail) =>
         p.Status?.PlannedActions?.Any(a => a.Action == action && a.Object == obj && a.Detail == detail) == true;
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task DryRun_PrimaryFails_NothingChangedFailoverReportedThenEnforceActs()
     {
         var s = await Scenario.CreateAsync(cluster, "dryrun");

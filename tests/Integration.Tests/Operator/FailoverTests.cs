@@ -22,7 +22,7 @@ public sealed class FailoverTests(ClusterFixture cluster)
         return (s, op);
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Failover_PrimaryUnready_SelectorSwitchedWithinBound()
     {
         var (s, op) = await StartAsync("fo-unready");
@@ -40,7 +40,7 @@ public sealed class FailoverTests(ClusterFixture cluster)
         Assert.Contains(await s.PolicyEventsAsync(), e => e.Reason == "Failover" && e.Type == "Warning");
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Failover_HttpFailWhilePodsStayReady_DetectedByProbes()
     {
         var (s, op) = await StartAsync("fo-http");
@@ -57,7 +57,7 @@ public sealed class FailoverTests(ClusterFixture cluster)
         Assert.Contains("HTTP 503", primary.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Failback_AfterDelayAndNotBefore()
     {
         var (s, op) = await StartAsync("fo-back");
@@ -83,7 +83,7 @@ public sealed class FailoverTests(ClusterFixture cluster)
         Assert.True(took > TimeSpan.Zero);
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Failback_Manual_OnlyWhenAnnotated()
     {
         var (s, op) = await StartAsync("fo-manual", spec => spec.Failover!.Failback = FailbackMode.Manual);
@@ -105,7 +105,7 @@ public sealed class FailoverTests(ClusterFixture cluster)
         Assert.Equal("ManualFailback", (await s.GetPolicyAsync()).Status!.Failover!.Last!.Reason);
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Failover_ColdStandby_ScaledUpAndReadyBeforeTrafficMoves()
     {
         var (s, op) = await StartAsync("fo-cold", spec => spec.Redundancy!.StandbyReplicas = 0, standbyReplicas: 0);
@@ -122,7 +122,7 @@ public sealed class FailoverTests(ClusterFixture cluster)
         Assert.True(last.SwitchSeconds > 0, "the switch waited for the standby");
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task CircuitBreaker_TooManyFailovers_OpensAndStopsFailover()
     {
         var (s, op) = await StartAsync("fo-circuit", spec =>
@@ -146,7 +146,7 @@ public sealed class FailoverTests(ClusterFixture cluster)
         Assert.Contains(await s.PolicyEventsAsync(), e => e.Reason == "CircuitOpen" && e.Type == "Warning");
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Restart_DuringColdStandbyFailover_ConvergesWithoutSecondFailover()
     {
         var (s, op) = await StartAsync("fo-restart", spec => spec.Redundancy!.StandbyReplicas = 0, standbyReplicas: 0);

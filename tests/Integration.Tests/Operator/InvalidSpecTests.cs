@@ -9,7 +9,7 @@ namespace ResilienceOperator.IntegrationTests.Operator;
 [Collection("cluster")]
 public sealed class InvalidSpecTests(ClusterFixture cluster)
 {
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task InvalidSpec_EachCase_ReadyFalseNamingFieldAndValidPolicyUnaffected()
     {
         var s = await Scenario.CreateAsync(cluster, "invalid");
@@ -52,7 +52,7 @@ public sealed class InvalidSpecTests(ClusterFixture cluster)
             TimeSpan.FromSeconds(15), "fixed policy no longer InvalidSpec");
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Schema_InvalidValues_RejectedWith422NamingTheField()
     {
         var ns = await cluster.CreateNamespaceAsync("schema");

@@ -54,7 +54,7 @@ public sealed class KedaTests(ClusterFixture cluster)
             : new Dictionary<string, string>();
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Keda_ColdStandbyFailover_ScaledObjectPausedDuringAndResumedAfter()
     {
         var s = await Scenario.CreateAsync(cluster, "keda", standbyReplicas: 0);
@@ -117,7 +117,7 @@ public sealed class KedaTests(ClusterFixture cluster)
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Keda_NotInstalled_OperatorFailsOverAsBefore()
     {
         var s = await Scenario.CreateAsync(cluster, "nokeda");

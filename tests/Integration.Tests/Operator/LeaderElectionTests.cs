@@ -39,7 +39,7 @@ public sealed class LeaderElectionTests(ClusterFixture cluster)
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task OneLeaderReconciles_GracefulStopHandsOver_TheNewLeaderFailsOver()
     {
         var s = await Scenario.CreateAsync(cluster, "leader");
@@ -71,7 +71,7 @@ public sealed class LeaderElectionTests(ClusterFixture cluster)
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task LeaseTakenByAnother_WorkersStop()
     {
         var ns = await cluster.CreateNamespaceAsync("lease-lost");

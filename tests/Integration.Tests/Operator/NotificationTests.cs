@@ -47,7 +47,7 @@ public sealed class NotificationTests(ClusterFixture cluster)
         return (s, op);
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task FailoverAndFailback_EachDeliveredOncePerKey_WithTheBearerToken_NoneLostWhileTheWebhookRecovers()
     {
         const int failFirst = 3;
@@ -117,7 +117,7 @@ public sealed class NotificationTests(ClusterFixture cluster)
         Assert.DoesNotContain(await s.PolicyEventsAsync(), e => e.Reason == NotificationDispatcher.NotificationFailed);
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task MissingSecret_WarningEventNamingTheSecretRef_NotSentWithoutToken_FailoverUnaffected()
     {
         await using var receiver = WebhookReceiver.Start(_ => 200);
@@ -146,7 +146,7 @@ public sealed class NotificationTests(ClusterFixture cluster)
         Assert.Equal("Failover", (await s.GetPolicyAsync()).Status!.Failover!.Last!.Reason);
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task DrillVerdict_DeliveredWithResultAndMeasuredRto()
     {
         await using var receiver = WebhookReceiver.Start(attempt => attempt == 1 ? 503 : 200);

@@ -26,14 +26,23 @@ internal sealed class OperatorRunner : IAsyncDisposable
     public static async Task<OperatorRunner> StartAsync(string kubeconfig, string ns, Action<OperatorOptions>? configure = null)
     {
         var runner = new OperatorRunner(kubeconfig, ns, TestLogging.Factory, configure);
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!runner._host.IsLeading)
+        try
         {
-            if (runner._run.IsFaulted) await runner._run;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("operator did not sync its caches within 30 s");
-            await Task.Delay(50);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!runner._host.IsLeading)
+            {
+                if (runner._run.IsFaulted) await runner._run;
+                if (DateTime.UtcNow > deadline) throw new TimeoutException("operator did not sync its caches within 30 s");
+                await Task.Delay(50);
+            }
+            return runner;
         }
-        return runner;
+        catch
+        {
+            // A failed start must not leave an operator running into later tests.
+            await runner.DisposeAsync();
+            throw;
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -10,7 +10,7 @@ namespace ResilienceOperator.IntegrationTests.Operator;
 [Collection("cluster")]
 public sealed class RedundancyTests(ClusterFixture cluster)
 {
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task ReplicaFloor_ScaledDownByHand_RestoredAndNeverLowered()
     {
         var s = await Scenario.CreateAsync(cluster, "floor", primaryReplicas: 3, standbyReplicas: 5);
@@ -27,7 +27,7 @@ public sealed class RedundancyTests(ClusterFixture cluster)
         Assert.Contains("\"f:replicas\"", k8s.KubernetesJson.Serialize(owner.FieldsV1), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Hpa_TargetsDeployment_MinReplicasRaisedInsteadOfReplicas()
     {
         var s = await Scenario.CreateAsync(cluster, "hpa", primaryReplicas: 1);
@@ -48,7 +48,7 @@ public sealed class RedundancyTests(ClusterFixture cluster)
         Assert.DoesNotContain(primary.Metadata.ManagedFields ?? [], m => m.Manager == "resilience-operator");
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task PodDisruptionBudget_OnePerTarget_OwnedByPolicy()
     {
         var s = await Scenario.CreateAsync(cluster, "pdb");
@@ -69,7 +69,7 @@ public sealed class RedundancyTests(ClusterFixture cluster)
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task ActiveActive_TargetFails_CapacityKeptAndFailingPodsGateFalse()
     {
         var shared = new Dictionary<string, string> { ["tier"] = "web" };
@@ -106,7 +106,7 @@ public sealed class RedundancyTests(ClusterFixture cluster)
         await ClusterFixture.WaitUntilAsync(async () => (await s.DeploymentAsync("standby")).Spec.Replicas == 2, TimeSpan.FromSeconds(15), "extra capacity given back");
     }
 
-    [Fact]
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task Delete_Policy_RestoresSelectorAndRemovesOwnedObjects()
     {
         var s = await Scenario.CreateAsync(cluster, "del");

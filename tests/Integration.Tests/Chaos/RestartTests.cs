@@ -1,0 +1,103 @@
+using k8s;
+using ResilienceOperator.IntegrationTests.Harness;
+using ResilienceOperator.IntegrationTests.Operator;
+
+namespace ResilienceOperator.IntegrationTests.Chaos;
+
+/// <summary>An operator that dies in the middle of a failover: its successor never undoes what was done.</summary>
+[Collection("cluster")]
+public sealed class RestartTests(ClusterFixture cluster)
+{
+    private async Task<string> ServiceVersionAsync(Scenario s) =>
+        (await cluster.Client.CoreV1.ReadNamespacedServiceAsync("checkout", s.Namespace)).Metadata.ResourceVersion;
+
+    /// <summary>Waits until the (new) operator's status says traffic goes to the healthy standby.</summary>
+    private static Task WaitForStandbyRecordedAsync(Scenario s) => ClusterFixture.WaitUntilAsync(async () =>
+    {
+        var p = await s.GetPolicyAsync();
+        return p.Status?.ActiveTargets is ["standby"] && p.Status.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
+    }, TimeSpan.FromSeconds(30), "status records the standby as the active target, Ready");
+
+    [Fact(Timeout = 180_000)]
+    public async Task StatusPatchForbiddenAfterServicePatch_RestartWithRbacBack_TrafficStaysOnStandby()
+    {
+        var s = await Scenario.CreateAsync(cluster, "unrecorded");
+        await s.WaitForReadyAsync("primary", 2);
+        await s.WaitForReadyAsync("standby", 2);
+        await using (var full = OperatorProcess.Start(cluster.KubeconfigPath, s.Namespace, "full", leaderElect: false))
+        {
+            await s.ApplyPolicyAsync(Scenario.Policy(s.Namespace));
+            await s.WaitForConditionAsync("Ready", "True", timeout: TimeSpan.FromSeconds(30));
+            await s.WaitForSelectedAsync("primary", TimeSpan.FromSeconds(10));
+            await full.TerminateAsync();
+        }
+
+        // An operator that may steer the Service but not write the policy's status fails over.
+        await using (var limited = await LimitedCredentials.CreateAsync(cluster, s.Namespace, "resiliencepolicies/status", "patch"))
+        {
+            await using var op = OperatorProcess.Start(limited.Kubeconfig, s.Namespace, "limited", leaderElect: false);
+            await ClusterFixture.WaitUntilAsync(op.HealthyAsync, TimeSpan.FromSeconds(30), "the limited operator runs");
+            await s.SetFaultAsync("primary", "unready");
+            await s.WaitForSelectedAsync("standby", TimeSpan.FromSeconds(15));
+            await op.KillAsync();
+        }
+        var stale = await s.GetPolicyAsync();
+        Assert.Equal(["primary"], stale.Status!.ActiveTargets!); // the failover is not recorded
+
+        // Restarted with every permission: the Service as it stands is the truth.
+        var version = await ServiceVersionAsync(s);
+        await using var restarted = OperatorProcess.Start(cluster.KubeconfigPath, s.Namespace, "restarted", leaderElect: false);
+        await WaitForStandbyRecordedAsync(s);
+        Assert.Equal(version, await ServiceVersionAsync(s)); // never pointed back at the failed primary
+        Assert.True((await s.GetPolicyAsync()).Status!.Failover?.Count is null or <= 1);
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task SigkillDuringWarmFailover_Restarted_NeverMovesTrafficBackAndAtMostOneFailover()
+    {
+        var s = await Scenario.CreateAsync(cluster, "sigkill");
+        await s.WaitForReadyAsync("primary", 2);
+        await s.WaitForReadyAsync("standby", 2);
+        var op = OperatorProcess.Start(cluster.KubeconfigPath, s.Namespace, "first", leaderElect: false);
+        await using (op)
+        {
+            await s.ApplyPolicyAsync(Scenario.Policy(s.Namespace));
+            await s.WaitForConditionAsync("Ready", "True", timeout: TimeSpan.FromSeconds(30));
+            await s.SetFaultAsync("primary", "unready");
+            // Killed the moment the Service is switched: the status write may or may not have followed.
+            await ClusterFixture.WaitUntilAsync(async () => await s.SelectedAppAsync() == "standby", TimeSpan.FromSeconds(15), "Service selects standby");
+            await op.KillAsync();
+        }
+        var version = await ServiceVersionAsync(s);
+        await using var restarted = OperatorProcess.Start(cluster.KubeconfigPath, s.Namespace, "restarted", leaderElect: false);
+        await WaitForStandbyRecordedAsync(s);
+        Assert.Equal(version, await ServiceVersionAsync(s));
+        Assert.True((await s.GetPolicyAsync()).Status!.Failover?.Count is null or <= 1);
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task SigtermDuringColdStandbyFailover_Restarted_FinishesTheSameFailoverOnce()
+    {
+        var s = await Scenario.CreateAsync(cluster, "sigterm", standbyReplicas: 0);
+        await s.WaitForReadyAsync("primary", 2);
+        var policy = Scenario.Policy(s.Namespace, p => p.Redundancy!.StandbyReplicas = 0);
+        await using (var op = OperatorProcess.Start(cluster.KubeconfigPath, s.Namespace, "first", leaderElect: false))
+        {
+            await s.ApplyPolicyAsync(policy);
+            await s.WaitForConditionAsync("Ready", "True", timeout: TimeSpan.FromSeconds(30));
+            await s.SetFaultAsync("primary", "unready");
+            // Stopped while the cold standby is being scaled up, before traffic moves.
+            await ClusterFixture.WaitUntilAsync(async () => (await s.DeploymentAsync("standby")).Spec.Replicas > 0, TimeSpan.FromSeconds(15), "the cold standby is scaled up");
+            Assert.Equal("primary", await s.SelectedAppAsync());
+            await op.TerminateAsync();
+            Assert.Equal(0, op.ExitCode);
+        }
+        await using var restarted = OperatorProcess.Start(cluster.KubeconfigPath, s.Namespace, "restarted", leaderElect: false);
+        await s.WaitForSelectedAsync("standby", TimeSpan.FromSeconds(30));
+        await WaitForStandbyRecordedAsync(s);
+        var status = (await s.GetPolicyAsync()).Status!;
+        Assert.Equal(1, status.Failover!.Count);
+        Assert.Equal("primary", status.Failover.Last!.From);
+        Assert.Equal("standby", status.Failover.Last.To);
+    }
+}
