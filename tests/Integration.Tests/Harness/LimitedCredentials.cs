@@ -33,7 +33,7 @@ internal sealed class LimitedCredentials : IAsyncDisposable
             Rules = OperatorRules(cluster).Select(r => r.Resources.Contains(resource) ? new V1PolicyRule
             {
                 ApiGroups = r.ApiGroups, Resources = r.Resources, Verbs = [.. r.Verbs.Where(v => v != verb)],
-            } : r).ToList(),
+            } : r).Where(r => r.Verbs.Count > 0).ToList(),
         };
         await cluster.Client.RbacAuthorizationV1.CreateClusterRoleAsync(role);
         await cluster.Client.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = new V1ObjectMeta { Name = "limited" } }, ns);
