@@ -100,19 +100,26 @@ public sealed class ApiServerOutageTests(ChaosClusterFixture cluster, ITestOutpu
         }
     }
 
-    /// <summary>Whether a watch of the namespace's Services from <paramref name="rv"/> is refused as expired.</summary>
+    /// <summary>Whether a watch of the namespace's Services from <paramref name="rv"/> is refused as expired (410 Gone).</summary>
     private async Task<bool> WatchIsGoneAsync(string ns, string rv)
     {
+        Exception? error = null;
         try
         {
-            using var response = await cluster.Client.CoreV1.ListNamespacedServiceWithHttpMessagesAsync(ns, watch: true, resourceVersion: rv, timeoutSeconds: 1);
-            var body = await response.Response.Content.ReadAsStringAsync();
-            return body.Contains("\"code\":410", StringComparison.Ordinal);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+#pragma warning disable CS0618 // the typed watch helper is the one that reports ERROR events to its callback
+            var watch = cluster.Client.CoreV1.ListNamespacedServiceWithHttpMessagesAsync(ns, watch: true, resourceVersion: rv, timeoutSeconds: 1, cancellationToken: cts.Token);
+            await foreach (var (type, _) in watch.WatchAsync<V1Service, V1ServiceList>(e => error = e, cts.Token))
+                if (type == WatchEventType.Error) return true;
+#pragma warning restore CS0618
         }
-        catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.Gone)
+        catch (Exception e) when (e is k8s.Autorest.HttpOperationException or HttpRequestException or OperationCanceledException or IOException)
         {
-            return true;
+            error ??= e;
         }
+        return error is KubernetesException { Status.Code: 410 }
+            || (error?.Message.Contains("too old resource version", StringComparison.OrdinalIgnoreCase) ?? false)
+            || error is k8s.Autorest.HttpOperationException { Response.StatusCode: System.Net.HttpStatusCode.Gone };
     }
 
     /// <summary>apiserver_request_total for WATCH of one resource, summed over clients and codes (the counters start with the API server).</summary>
