@@ -38,6 +38,9 @@ internal sealed class HealthProber(
     private readonly ConcurrentDictionary<ObjectKey, ConcurrentDictionary<string, TargetHealth>> _health = new();
     private readonly ConcurrentDictionary<ObjectKey, DateTimeOffset> _nextDue = new();
     private readonly ConcurrentDictionary<ObjectKey, byte> _running = new();
+    /// <summary>Policies the reconciler found invalid: never checked, never enqueued by the prober.</summary>
+    private readonly ConcurrentDictionary<ObjectKey, byte> _parked = new();
+    private int _checksStarted;
     private readonly ConcurrentDictionary<ObjectKey, IReadOnlyList<PodGateAction>> _plannedGates = new();
     private readonly SemaphoreSlim _probeSlots = new(maxConcurrentProbes);
     private readonly HttpClient _http = new(new SocketsHttpHandler
@@ -53,10 +56,35 @@ internal sealed class HealthProber(
     /// <summary>DryRun, ActiveActive: the readiness-gate conditions the last check would have written.</summary>
     public IReadOnlyList<PodGateAction> PlannedGates(ObjectKey key) => _plannedGates.TryGetValue(key, out var g) ? g : [];
 
-    /// <summary>Asks for a check as soon as possible (a new or changed policy).</summary>
-    public void CheckSoon(ObjectKey key) => _nextDue[key] = DateTimeOffset.MinValue;
+    /// <summary>
+    /// Asks for a check as soon as possible (a new or changed policy). A policy the reconciler
+    /// found invalid stays parked: only the reconciler, finding it valid, <see cref="Resume"/>s it.
+    /// </summary>
+    public void CheckSoon(ObjectKey key)
+    {
+        if (!_parked.ContainsKey(key)) _nextDue[key] = DateTimeOffset.MinValue;
+    }
 
+    /// <summary>The reconciler found the policy valid: checks it from now on, at once when it has no verdicts yet.</summary>
+    public void Resume(ObjectKey key)
+    {
+        var wasParked = _parked.TryRemove(key, out _);
+        if (wasParked || !_health.ContainsKey(key)) _nextDue[key] = DateTimeOffset.MinValue;
+    }
+
+    /// <summary>
+    /// The policy is invalid or deleted: its verdicts and series go, and it is not checked again
+    /// until <see cref="Resume"/>. Checking it would find "no previous verdict", count that as a
+    /// change and enqueue it, and the reconcile would find it invalid again: a loop at full speed.
+    /// An invalid policy is looked at again only when it or an object it names changes (watch events).
+    /// </summary>
     public void Forget(ObjectKey key)
+    {
+        _parked[key] = 0;
+        Drop(key);
+    }
+
+    private void Drop(ObjectKey key)
     {
         _health.TryRemove(key, out _);
         _nextDue.TryRemove(key, out _);
@@ -66,41 +94,61 @@ internal sealed class HealthProber(
         _plannedGates.TryRemove(key, out _);
     }
 
+    /// <summary>Checks started since the prober was made (for tests: what an invalid policy costs).</summary>
+    internal int ChecksStarted => Volatile.Read(ref _checksStarted);
+
     public async Task RunAsync(CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
         {
-            var now = time.GetUtcNow();
-            foreach (var policy in policies.List())
-            {
-                var key = ObjectKey.Of(policy);
-                if (policy.Metadata.DeletionTimestamp is not null) continue;
-                if (_nextDue.TryGetValue(key, out var due) && due > now) continue;
-                var (spec, error) = EffectiveSpec.From(policy.Spec);
-                if (spec is null || error is not null) { _nextDue[key] = now + TimeSpan.FromSeconds(30); continue; }
-                if (!_running.TryAdd(key, 0)) continue;
-                _nextDue[key] = now + spec.Interval;
-                _ = Task.Run(async () =>
-                {
-                    try { await CheckPolicyAsync(policy, spec, key, ct); }
-                    catch (Exception ex) when (!ct.IsCancellationRequested) { logger.LogWarning(ex, "health check of {Policy} failed", key); }
-                    catch (Exception) when (ct.IsCancellationRequested) { /* shutting down */ }
-                    finally { _running.TryRemove(key, out _); }
-                }, CancellationToken.None);
-            }
-            // Drop state of policies that are gone.
-            foreach (var key in _health.Keys) if (policies.Get(key) is null) Forget(key);
+            Tick(ct);
             try { await Task.Delay(TimeSpan.FromMilliseconds(50), time, ct); } catch (OperationCanceledException) { break; }
         }
         // Let checks in flight finish (they see the cancellation) before anything is disposed.
         for (var i = 0; i < 100 && !_running.IsEmpty; i++) await Task.Delay(50, CancellationToken.None);
     }
 
+    /// <summary>One pass of the loop: starts the checks that are due, returns them (tests await them).</summary>
+    internal IReadOnlyList<Task> Tick(CancellationToken ct = default)
+    {
+        var started = new List<Task>();
+        var now = time.GetUtcNow();
+        foreach (var policy in policies.List())
+        {
+            var key = ObjectKey.Of(policy);
+            if (policy.Metadata.DeletionTimestamp is not null || _parked.ContainsKey(key)) continue;
+            if (_nextDue.TryGetValue(key, out var due) && due > now) continue;
+            var (spec, error) = EffectiveSpec.From(policy.Spec);
+            // Nothing to check; looked at again later only to notice a fix before the reconciler parks it.
+            if (spec is null || error is not null) { _nextDue[key] = now + TimeSpan.FromSeconds(30); continue; }
+            if (!_running.TryAdd(key, 0)) continue;
+            _nextDue[key] = now + spec.Interval;
+            Interlocked.Increment(ref _checksStarted);
+            started.Add(Task.Run(async () =>
+            {
+                try { await CheckPolicyAsync(policy, spec, key, ct); }
+                catch (Exception ex) when (!ct.IsCancellationRequested) { logger.LogWarning(ex, "health check of {Policy} failed", key); }
+                catch (Exception) when (ct.IsCancellationRequested) { /* shutting down */ }
+                finally { _running.TryRemove(key, out _); }
+            }, CancellationToken.None));
+        }
+        // Drop state of policies that are gone.
+        foreach (var key in _health.Keys.Concat(_nextDue.Keys).Concat(_parked.Keys).Distinct().ToList())
+        {
+            if (policies.Get(key) is not null) continue;
+            Drop(key);
+            _parked.TryRemove(key, out _);
+        }
+        return started;
+    }
+
     private async Task CheckPolicyAsync(ResiliencePolicy policy, EffectiveSpec spec, ObjectKey key, CancellationToken ct)
     {
-        var state = _health.GetOrAdd(key, _ => Seed(policy));
         var dryRun = policy.Spec.Enforcement == EnforcementMode.DryRun ? new ConcurrentBag<PodGateAction>() : null;
         var results = await Task.WhenAll(spec.Targets.Select(t => CheckTargetAsync(policy, spec, t.Name, dryRun, ct)));
+        // Found invalid while this check ran: its result would only bring back what was forgotten.
+        if (_parked.ContainsKey(key)) return;
+        var state = _health.GetOrAdd(key, _ => Seed(policy));
         var now = time.GetUtcNow().UtcDateTime;
         var changed = false;
         for (var i = 0; i < spec.Targets.Count; i++)

@@ -88,8 +88,9 @@ internal sealed class ResiliencePolicyReconciler(
         var previousTargets = policy.Status?.Targets;
         var observation = Observe(policy, key, now);
         var plan = PolicyPlanner.Plan(observation);
+        // Invalid: not probed until a watch event brings the policy back here; valid: probed (again).
         if (plan.Invalid) prober.Forget(key);
-        else if (observation.Health.Count == 0) prober.CheckSoon(key);
+        else prober.Resume(key);
 
         try
         {
