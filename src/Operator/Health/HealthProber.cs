@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Net;
 using System.Net.Sockets;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
@@ -25,7 +26,8 @@ internal sealed class HealthProber(
     IPodGateWriter gateWriter,
     TimeProvider time,
     ILogger logger,
-    int maxConcurrentProbes = 64) : IDisposable
+    int maxConcurrentProbes = 64,
+    int maxProbesPerPolicy = 16) : IDisposable
 {
     private static readonly Gauge TargetHealthy = Metrics.CreateGauge("resilience_target_healthy",
         "1 when the target passes its health checks, 0 otherwise.", "namespace", "policy", "target");
@@ -43,6 +45,11 @@ internal sealed class HealthProber(
     private int _checksStarted;
     private readonly ConcurrentDictionary<ObjectKey, IReadOnlyList<PodGateAction>> _plannedGates = new();
     private readonly SemaphoreSlim _probeSlots = new(maxConcurrentProbes);
+    /// <summary>
+    /// A share of the slots per policy, taken before a shared one: a policy with many hung pods
+    /// holds at most this many shared slots, and the others still find theirs free.
+    /// </summary>
+    private readonly ConcurrentDictionary<ObjectKey, SemaphoreSlim> _policySlots = new();
     private readonly HttpClient _http = new(new SocketsHttpHandler
     {
         UseProxy = false, AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1),
@@ -92,6 +99,7 @@ internal sealed class HealthProber(
         foreach (var labels in TargetHealthy.GetAllLabelValues().Where(l => l[0] == key.Namespace && l[1] == key.Name).ToList())
             TargetHealthy.RemoveLabelled(labels);
         _plannedGates.TryRemove(key, out _);
+        _policySlots.TryRemove(key, out _);
     }
 
     /// <summary>Checks started since the prober was made (for tests: what an invalid policy costs).</summary>
@@ -210,7 +218,7 @@ internal sealed class HealthProber(
         var ready = targetPods.Where(p => HasCondition(p, activeActive ? "ContainersReady" : "Ready") && !string.IsNullOrEmpty(p.Status?.PodIP)).ToList();
         if (desired == 0)
         {
-            if (activeActive) await WriteGatesAsync(target, targetPods, ready, dryRun, ct);
+            if (activeActive) await WriteGatesAsync(ObjectKey.Of(policy), target, targetPods, ready, dryRun, ct);
             return new CheckResult(false, 0, ready.Count, 0, "scaled to zero", Cold: true);
         }
         var required = (int)Math.Ceiling(desired * spec.MinReadyPercent / 100.0);
@@ -218,11 +226,11 @@ internal sealed class HealthProber(
         string? probeError = null;
         if (spec.Http is not null || spec.Tcp is not null)
         {
-            var outcomes = await Task.WhenAll(ready.Select(p => ProbeAsync(policy, spec, p, ct)));
+            var outcomes = await Task.WhenAll(ready.Select(p => ProbeAsync(ObjectKey.Of(policy), spec, p, ct)));
             passing = [.. ready.Where((_, i) => outcomes[i] is null)];
             probeError = outcomes.FirstOrDefault(o => o is not null);
         }
-        if (activeActive) await WriteGatesAsync(target, targetPods, passing, dryRun, ct);
+        if (activeActive) await WriteGatesAsync(ObjectKey.Of(policy), target, targetPods, passing, dryRun, ct);
         var passed = passing.Count >= required;
         string message;
         if (passed) message = $"{passing.Count}/{desired} pods pass";
@@ -231,45 +239,60 @@ internal sealed class HealthProber(
         return new CheckResult(passed, desired, ready.Count, passing.Count, message);
     }
 
-    private async Task<string?> ProbeAsync(ResiliencePolicy policy, EffectiveSpec spec, V1Pod pod, CancellationToken ct)
+    /// <summary>One HTTP or TCP probe of one pod: null when it passes, else why not.</summary>
+    internal async Task<string?> ProbeAsync(ObjectKey key, EffectiveSpec spec, V1Pod pod, CancellationToken ct)
     {
-        await _probeSlots.WaitAsync(ct);
+        // The timeout starts before the wait for a slot: a probe that cannot even start in time
+        // fails like one that got no answer, and no hung target elsewhere stretches a check.
+        using var timeout = new CancellationTokenSource(spec.Timeout, time);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
         var sw = Stopwatch.StartNew();
+        var podIp = pod.Status?.PodIP;
+        var policySlots = _policySlots.GetOrAdd(key, _ => new SemaphoreSlim(Math.Max(1, Math.Min(maxProbesPerPolicy, maxConcurrentProbes))));
+        var holdsPolicySlot = false;
+        var holdsSlot = false;
         string? error = null;
         try
         {
-            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            cts.CancelAfter(spec.Timeout);
-            var ip = pod.Status.PodIP;
+            await policySlots.WaitAsync(cts.Token);
+            holdsPolicySlot = true;
+            await _probeSlots.WaitAsync(cts.Token);
+            holdsSlot = true;
+            if (!IPAddress.TryParse(podIp, out var ip)) return $"{podIp}: not an IP address";
             if (spec.Http is { } http)
             {
-                using var response = await _http.GetAsync(new Uri($"http://{ip}:{http.Port}{http.Path}"), HttpCompletionOption.ResponseHeadersRead, cts.Token);
+                // An IPv6 literal goes in brackets in a URL.
+                var host = ip.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip.ToString();
+                using var response = await _http.GetAsync(new Uri($"http://{host}:{http.Port}{http.Path}"), HttpCompletionOption.ResponseHeadersRead, cts.Token);
                 var code = (int)response.StatusCode;
-                if (code is < 200 or >= 400) error = $"HTTP {code} from {ip}:{http.Port}{http.Path}";
+                if (code is < 200 or >= 400) error = $"HTTP {code} from {host}:{http.Port}{http.Path}";
             }
             else if (spec.Tcp is { } tcp)
             {
-                using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                await socket.ConnectAsync(System.Net.IPAddress.Parse(ip), tcp.Port, cts.Token);
+                using var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                await socket.ConnectAsync(ip, tcp.Port, cts.Token);
             }
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            error = $"no answer from {pod.Status.PodIP} within {GoDuration.Format(spec.Timeout)}";
+            error = holdsSlot
+                ? $"no answer from {podIp} within {GoDuration.Format(spec.Timeout)}"
+                : $"{podIp} not probed: no probe slot free within {GoDuration.Format(spec.Timeout)}";
         }
         catch (Exception ex) when (ex is HttpRequestException or SocketException or FormatException)
         {
-            error = $"{pod.Status.PodIP}: {ex.Message}";
+            error = $"{podIp}: {ex.Message}";
         }
         finally
         {
-            _probeSlots.Release();
+            if (holdsSlot) _probeSlots.Release();
+            if (holdsPolicySlot) policySlots.Release();
         }
-        ProbeSeconds.WithLabels(policy.Metadata.NamespaceProperty, policy.Metadata.Name, error is null ? "success" : "failure").Observe(sw.Elapsed.TotalSeconds);
+        ProbeSeconds.WithLabels(key.Namespace, key.Name, error is null ? "success" : "failure").Observe(sw.Elapsed.TotalSeconds);
         return error;
     }
 
-    private async Task WriteGatesAsync(string target, IReadOnlyList<V1Pod> all, IReadOnlyList<V1Pod> passing, ConcurrentBag<PodGateAction>? dryRun, CancellationToken ct)
+    private async Task WriteGatesAsync(ObjectKey key, string target, IReadOnlyList<V1Pod> all, IReadOnlyList<V1Pod> passing, ConcurrentBag<PodGateAction>? dryRun, CancellationToken ct)
     {
         var pass = passing.Select(p => p.Metadata.Name).ToHashSet();
         foreach (var pod in all)
@@ -278,8 +301,17 @@ internal sealed class HealthProber(
             var want = pass.Contains(pod.Metadata.Name);
             var current = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == PolicyPlanner.ReadinessGate)?.Status;
             if (current == (want ? "True" : "False")) continue;
-            if (dryRun is not null) dryRun.Add(new PodGateAction(pod.Metadata.Name, target, want));
-            else await gateWriter.SetAsync(pod, want, ct);
+            if (dryRun is not null) { dryRun.Add(new PodGateAction(pod.Metadata.Name, target, want)); continue; }
+            try
+            {
+                await gateWriter.SetAsync(pod, want, ct);
+            }
+            catch (Exception ex) when (!ct.IsCancellationRequested)
+            {
+                // A conflict or a missing permission must not cost the verdict: the next check
+                // finds the condition still wrong and writes it again.
+                logger.LogWarning("{Policy}: readiness gate of pod {Pod} not set to {Healthy}: {Error}", key, pod.Metadata.Name, want, ex.Message);
+            }
         }
     }
 
