@@ -27,7 +27,8 @@ internal sealed class HealthProber(
     TimeProvider time,
     ILogger logger,
     int maxConcurrentProbes = 64,
-    int maxProbesPerPolicy = 16) : IDisposable
+    int maxProbesPerPolicy = 16,
+    ObserverGuard? guard = null) : IDisposable
 {
     private static readonly Gauge TargetHealthy = Metrics.CreateGauge("resilience_target_healthy",
         "1 when the target passes its health checks, 0 otherwise.", "namespace", "policy", "target");
@@ -38,6 +39,12 @@ internal sealed class HealthProber(
         "Unix time of the last completed health check of the policy.", "namespace", "policy");
 
     private readonly ConcurrentDictionary<ObjectKey, ConcurrentDictionary<string, TargetHealth>> _health = new();
+    private static readonly Gauge ObserverSuspectGauge = Metrics.CreateGauge("resilience_observer_suspect",
+        "1 while so many targets turned failing at once that the operator suspects its own view and holds failovers.");
+    private static readonly Gauge FailingShare = Metrics.CreateGauge("resilience_observer_failing_share",
+        "Share of all checked targets that are failing and turned failing within the observer-suspect window.");
+
+    private readonly ObserverGuard _guard = guard ?? new ObserverGuard();
     private readonly ConcurrentDictionary<ObjectKey, DateTimeOffset> _nextDue = new();
     private readonly ConcurrentDictionary<ObjectKey, byte> _running = new();
     /// <summary>Policies the reconciler found invalid: never checked, never enqueued by the prober.</summary>
@@ -59,6 +66,9 @@ internal sealed class HealthProber(
     /// <summary>The verdicts of a policy's targets (empty until checked).</summary>
     public IReadOnlyDictionary<string, TargetHealth> Snapshot(ObjectKey key) =>
         _health.TryGetValue(key, out var h) ? new Dictionary<string, TargetHealth>(h) : new Dictionary<string, TargetHealth>();
+
+    /// <summary>Why the operator doubts its own view (see <see cref="ObserverGuard"/>), or null when it does not.</summary>
+    public string? ObserverSuspect => _guard.State.Message;
 
     /// <summary>DryRun, ActiveActive: the readiness-gate conditions the last check would have written.</summary>
     public IReadOnlyList<PodGateAction> PlannedGates(ObjectKey key) => _plannedGates.TryGetValue(key, out var g) ? g : [];
@@ -100,6 +110,7 @@ internal sealed class HealthProber(
             TargetHealthy.RemoveLabelled(labels);
         _plannedGates.TryRemove(key, out _);
         _policySlots.TryRemove(key, out _);
+        _guard.Forget(key);
     }
 
     /// <summary>Checks started since the prober was made (for tests: what an invalid policy costs).</summary>
@@ -147,6 +158,8 @@ internal sealed class HealthProber(
             Drop(key);
             _parked.TryRemove(key, out _);
         }
+        // Also without new checks: a suspicion ends when its window has passed.
+        EvaluateGuard(now);
         return started;
     }
 
@@ -157,12 +170,18 @@ internal sealed class HealthProber(
         // Found invalid while this check ran: its result would only bring back what was forgotten.
         if (_parked.ContainsKey(key)) return;
         var state = _health.GetOrAdd(key, _ => Seed(policy));
-        var now = time.GetUtcNow().UtcDateTime;
+        var checkedAt = time.GetUtcNow();
+        var now = checkedAt.UtcDateTime;
         var changed = false;
+        // Long enough for a failure to become a verdict, plus one interval of phase between policies.
+        var window = spec.Interval * (spec.Retries + 1);
         for (var i = 0; i < spec.Targets.Count; i++)
         {
             var name = spec.Targets[i].Name;
             state.TryGetValue(name, out var previous);
+            // A cold standby is neither passing nor failing: the guard does not count it.
+            if (results[i].Cold) _guard.Remove(key, name);
+            else _guard.Record(key, name, results[i].Passed, previous?.Healthy == true, checkedAt, window);
             var next = TargetHealth.Next(previous, results[i], spec.Retries, spec.SuccessThreshold, now);
             state[name] = next;
             TargetHealthy.WithLabels(key.Namespace, key.Name, name).Set(next.Healthy ? 1 : 0);
@@ -173,7 +192,11 @@ internal sealed class HealthProber(
                     logger.LogInformation("{Policy}: target {Target} is now {Verdict} ({Message})", key, name, next.Healthy ? "healthy" : "unhealthy", next.Message);
             }
         }
-        foreach (var stale in state.Keys.Where(n => spec.Targets.All(t => t.Name != n)).ToList()) state.TryRemove(stale, out _);
+        foreach (var stale in state.Keys.Where(n => spec.Targets.All(t => t.Name != n)).ToList())
+        {
+            state.TryRemove(stale, out _);
+            _guard.Remove(key, stale);
+        }
         IReadOnlyList<PodGateAction> gates = dryRun is null ? [] : [.. dryRun.OrderBy(g => g.Pod, StringComparer.Ordinal)];
         if (!PlannedGates(key).SequenceEqual(gates))
         {
@@ -181,7 +204,26 @@ internal sealed class HealthProber(
             if (gates.Count == 0) _plannedGates.TryRemove(key, out _); else _plannedGates[key] = gates;
         }
         LastCheck.WithLabels(key.Namespace, key.Name).Set(time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
+        // Before the enqueue: the reconcile of a verdict that just flipped must see the suspicion it caused.
+        EvaluateGuard(checkedAt);
         if (changed) enqueue(key);
+    }
+
+    private void EvaluateGuard(DateTimeOffset now)
+    {
+        var (state, turned) = _guard.Evaluate(now);
+        ObserverSuspectGauge.Set(state.Suspect ? 1 : 0);
+        FailingShare.Set(state.Share);
+        if (!turned) return;
+        if (state.Suspect)
+        {
+            logger.LogWarning("observer suspect, failovers held: {Why}", state.Message);
+            return;
+        }
+        logger.LogInformation("observer no longer suspect: {TurnedFailing} of {Checked} checked targets ({Share}) turned failing within {Window}; failover decisions resume",
+            state.TurnedFailing, state.Checked, ObserverState.Percent(state.Share), GoDuration.Format(state.Window));
+        // A failover held meanwhile is decided now, not at the next verdict change.
+        foreach (var policy in _guard.Policies()) enqueue(policy);
     }
 
     /// <summary>After a restart the verdicts come back from status, so a failover in progress is not repeated.</summary>

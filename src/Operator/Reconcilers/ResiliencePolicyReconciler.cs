@@ -177,6 +177,7 @@ internal sealed class ResiliencePolicyReconciler(
             OwnedPdbs = caches.Pdbs.ByIndex(PolicyCaches.OwnerIndex, policy.Metadata.Uid),
             ScaledObjects = scaledObjects,
             PodGates = prober.PlannedGates(key),
+            ObserverSuspect = prober.ObserverSuspect,
         };
     }
 
