@@ -65,4 +65,76 @@ public sealed class HealthProberTests
         // Enqueued once, for its first verdict; nothing changed after that.
         Assert.Equal([ObjectKey.Of(valid)], f.Enqueued);
     }
+
+    /// <summary>Ten policies of two targets, checked once, all passing.</summary>
+    private static async Task<(ProberFixture F, List<ObjectKey> Keys)> TwentyTargetsAsync()
+    {
+        var f = new ProberFixture();
+        var keys = new List<ObjectKey>();
+        for (var i = 0; i < 10; i++)
+        {
+            var policy = ProberFixture.Policy($"p{i}", $"a{i}", $"b{i}");
+            f.Policies.Upsert(policy);
+            keys.Add(ObjectKey.Of(policy));
+            f.AddTarget($"a{i}", 1);
+            f.AddTarget($"b{i}", 1);
+        }
+        await f.RunAsync(1);
+        Assert.Null(f.Prober.ObserverSuspect);
+        f.Enqueued.Clear();
+        return (f, keys);
+    }
+
+    private static void SetReady(ProberFixture f, string target, bool ready) => f.AddPod(target, target + "-0", "127.0.0.1", ready: ready);
+
+    [Fact]
+    public async Task Tick_EveryTargetTurnsFailingAtOnce_SuspectThenClearsAndEnqueuesEveryPolicy()
+    {
+        var (f, keys) = await TwentyTargetsAsync();
+        using var fixture = f;
+        for (var i = 0; i < 10; i++) { SetReady(f, $"a{i}", false); SetReady(f, $"b{i}", false); }
+
+        await f.RunAsync(20); // one interval: each policy checked once more
+        Assert.StartsWith("20 of 20 checked targets (100%) turned failing", f.Prober.ObserverSuspect);
+        await f.RunAsync(20); // the second failure makes the verdicts: still suspect
+        Assert.NotNull(f.Prober.ObserverSuspect);
+        Assert.All(keys, k => Assert.DoesNotContain(f.Prober.Snapshot(k).Values, h => h.Healthy));
+
+        for (var i = 0; i < 10; i++) { SetReady(f, $"a{i}", true); SetReady(f, $"b{i}", true); }
+        f.Enqueued.Clear();
+        await f.RunAsync(20);
+
+        Assert.Null(f.Prober.ObserverSuspect);
+        Assert.True(keys.ToHashSet().SetEquals(f.Enqueued), string.Join(", ", f.Enqueued));
+    }
+
+    [Fact]
+    public async Task Tick_OneTargetOfTwentyFails_NotSuspectAndItsPolicyEnqueued()
+    {
+        var (f, keys) = await TwentyTargetsAsync();
+        using var fixture = f;
+        SetReady(f, "a3", false);
+
+        await f.RunAsync(40);
+
+        Assert.Null(f.Prober.ObserverSuspect);
+        Assert.False(f.Prober.Snapshot(keys[3])["a3"].Healthy);
+        Assert.Equal([keys[3]], f.Enqueued.Distinct());
+    }
+
+    [Fact]
+    public async Task Tick_FailingLongerThanTheWindow_SuspicionEndsAndEveryPolicyEnqueued()
+    {
+        var (f, _) = await TwentyTargetsAsync();
+        using var fixture = f;
+        for (var i = 0; i < 10; i++) { SetReady(f, $"a{i}", false); SetReady(f, $"b{i}", false); }
+        await f.RunAsync(20);
+        Assert.NotNull(f.Prober.ObserverSuspect);
+        f.Enqueued.Clear();
+
+        await f.RunAsync(220); // 11 s: more than the 10 s window since the failures began, taken as real
+
+        Assert.Null(f.Prober.ObserverSuspect);
+        Assert.Equal(10, f.Enqueued.Distinct().Count());
+    }
 }
