@@ -6,7 +6,10 @@ namespace ResilienceOperator.NodeSimulator;
 /// <summary>The annotations that steer the simulator.</summary>
 public static partial class Annotations
 {
-    /// <summary>On a Deployment: unready, http-fail or crash, applied to the pods it selects.</summary>
+    /// <summary>
+    /// On a Deployment: unready, http-fail, crash or hang (pods stay ready, their ports accept
+    /// connections and never answer), applied to the pods it selects.
+    /// </summary>
     public const string Fault = "sim.resilience.dev/fault";
     /// <summary>On a Job pod (template): how long it runs, as a Go duration (default 1s).</summary>
     public const string Duration = "sim.resilience.dev/duration";

@@ -443,7 +443,7 @@ public sealed class NodeSimulator : IAsyncDisposable
         }
         foreach (var port in PortsOf(pod))
         {
-            try { rt.Endpoints.Add(new PodEndpoint(ip, port, () => rt.Fault is "unready" or "http-fail" or "crash")); }
+            try { rt.Endpoints.Add(new PodEndpoint(ip, port, () => rt.Fault is "unready" or "http-fail" or "crash", () => rt.Fault == "hang")); }
             catch (Exception ex) { _log.LogWarning("pod {Pod}: cannot listen on {Ip}:{Port}: {Error}", pod.Metadata.Name, ip, port, ex.Message); }
         }
         return rt;

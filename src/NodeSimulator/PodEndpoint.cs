@@ -6,17 +6,20 @@ namespace ResilienceOperator.NodeSimulator;
 
 /// <summary>
 /// One listening socket on a pod IP and port: accepts TCP, and answers any HTTP request with
-/// 200 "ok", or 503 while the pod is faulted. One accept loop, no thread per connection.
+/// 200 "ok", or 503 while the pod is faulted; while it hangs, accepts and never answers.
+/// One accept loop, no thread per connection.
 /// </summary>
 internal sealed class PodEndpoint : IDisposable
 {
     private readonly TcpListener _listener;
     private readonly Func<bool> _failing;
+    private readonly Func<bool> _hanging;
     private readonly CancellationTokenSource _stop = new();
 
-    public PodEndpoint(IPAddress ip, int port, Func<bool> failing)
+    public PodEndpoint(IPAddress ip, int port, Func<bool> failing, Func<bool>? hanging = null)
     {
         _failing = failing;
+        _hanging = hanging ?? (() => false);
         _listener = new TcpListener(ip, port);
         _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         _listener.Start(64);
@@ -39,9 +42,16 @@ internal sealed class PodEndpoint : IDisposable
         using var s = socket;
         try
         {
+            var buffer = new byte[4096];
+            if (_hanging())
+            {
+                // Hold the connection, read and drop whatever comes, never answer: only a
+                // client's own timeout ends it (or the client going away, or the pod).
+                while (await s.ReceiveAsync(buffer, SocketFlags.None, _stop.Token) > 0) { }
+                return;
+            }
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
             cts.CancelAfter(TimeSpan.FromSeconds(5));
-            var buffer = new byte[4096];
             var read = 0;
             // Read the request head; a plain TCP check sends nothing and just closes.
             while (read < buffer.Length)

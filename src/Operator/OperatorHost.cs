@@ -72,7 +72,8 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
 
         var queue = _queue = new WorkQueue<ObjectKey>("resiliencepolicy", _time);
         var writer = new ClusterWriter(client, pdbVersion);
-        var prober = _prober = new HealthProber(policies.Store, deployments.Store, pods.Store, queue.Add, writer, _time, loggers.CreateLogger<HealthProber>());
+        var prober = _prober = new HealthProber(policies.Store, deployments.Store, pods.Store, queue.Add, writer, _time, loggers.CreateLogger<HealthProber>(),
+            guard: new ObserverGuard(options.ObserverSuspectThreshold, options.ObserverSuspectMinTargets));
         var recorder = new EventRecorder(client, "resilience-operator", loggers.CreateLogger<EventRecorder>());
         // Webhook notifications: planned from the status records as they enter the caches, sent
         // by their own loops so that reconciling never waits for a webhook.

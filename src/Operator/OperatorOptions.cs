@@ -23,6 +23,13 @@ internal sealed class OperatorOptions
     public Notifications.NotifierOptions? Notifications { get; set; }
     /// <summary>How long queued webhook notifications may still be delivered on shutdown.</summary>
     public TimeSpan NotificationDrain { get; set; } = TimeSpan.FromSeconds(3);
+    /// <summary>
+    /// Share of all checked targets that, turning failing at once, makes the operator suspect its
+    /// own view and hold failovers (see Health/ObserverGuard.cs); 1 disables the guard.
+    /// </summary>
+    public double ObserverSuspectThreshold { get; set; } = Health.ObserverGuard.DefaultThreshold;
+    /// <summary>How many targets at least must turn failing at once for the guard to hold failovers.</summary>
+    public int ObserverSuspectMinTargets { get; set; } = Health.ObserverGuard.DefaultMinTargets;
 
     public static OperatorOptions Parse(IReadOnlyList<string> args)
     {
@@ -43,6 +50,14 @@ internal sealed class OperatorOptions
                 case "--bind-address": o.BindAddress = Value(); break;
                 case "--log-format": o.LogFormat = Value() is "json" or "text" ? args[i] : throw new ArgumentException("--log-format is text or json"); break;
                 case "--log-level": o.LogLevel = Value(); break;
+                case "--observer-suspect-threshold":
+                    o.ObserverSuspectThreshold = double.Parse(Value(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture) is var t and >= 0 and <= 1
+                        ? t : throw new ArgumentException("--observer-suspect-threshold is a share from 0 to 1");
+                    break;
+                case "--observer-suspect-min-targets":
+                    o.ObserverSuspectMinTargets = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture) is var m and >= 1
+                        ? m : throw new ArgumentException("--observer-suspect-min-targets is at least 1");
+                    break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
@@ -62,5 +77,11 @@ internal sealed class OperatorOptions
           --bind-address ADDR      address for that port (default: 0.0.0.0)
           --log-format text|json   console log format (default: text)
           --log-level LEVEL        Trace, Debug, Information, Warning, Error (default: Information)
+          --observer-suspect-threshold X
+                                   hold failovers while more than this share (0..1) of all checked
+                                   targets turned failing at once: the operator suspects its own view
+                                   (default: 0.55; 1 = off)
+          --observer-suspect-min-targets N
+                                   ... and at least this many targets turned failing (default: 3)
         """;
 }

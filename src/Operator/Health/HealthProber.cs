@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Net;
 using System.Net.Sockets;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
@@ -25,7 +26,9 @@ internal sealed class HealthProber(
     IPodGateWriter gateWriter,
     TimeProvider time,
     ILogger logger,
-    int maxConcurrentProbes = 64) : IDisposable
+    int maxConcurrentProbes = 64,
+    int maxProbesPerPolicy = 16,
+    ObserverGuard? guard = null) : IDisposable
 {
     private static readonly Gauge TargetHealthy = Metrics.CreateGauge("resilience_target_healthy",
         "1 when the target passes its health checks, 0 otherwise.", "namespace", "policy", "target");
@@ -36,10 +39,24 @@ internal sealed class HealthProber(
         "Unix time of the last completed health check of the policy.", "namespace", "policy");
 
     private readonly ConcurrentDictionary<ObjectKey, ConcurrentDictionary<string, TargetHealth>> _health = new();
+    private static readonly Gauge ObserverSuspectGauge = Metrics.CreateGauge("resilience_observer_suspect",
+        "1 while so many targets turned failing at once that the operator suspects its own view and holds failovers.");
+    private static readonly Gauge FailingShare = Metrics.CreateGauge("resilience_observer_failing_share",
+        "Share of all checked targets that are failing and turned failing within the observer-suspect window.");
+
+    private readonly ObserverGuard _guard = guard ?? new ObserverGuard();
     private readonly ConcurrentDictionary<ObjectKey, DateTimeOffset> _nextDue = new();
     private readonly ConcurrentDictionary<ObjectKey, byte> _running = new();
+    /// <summary>Policies the reconciler found invalid: never checked, never enqueued by the prober.</summary>
+    private readonly ConcurrentDictionary<ObjectKey, byte> _parked = new();
+    private int _checksStarted;
     private readonly ConcurrentDictionary<ObjectKey, IReadOnlyList<PodGateAction>> _plannedGates = new();
     private readonly SemaphoreSlim _probeSlots = new(maxConcurrentProbes);
+    /// <summary>
+    /// A share of the slots per policy, taken before a shared one: a policy with many hung pods
+    /// holds at most this many shared slots, and the others still find theirs free.
+    /// </summary>
+    private readonly ConcurrentDictionary<ObjectKey, SemaphoreSlim> _policySlots = new();
     private readonly HttpClient _http = new(new SocketsHttpHandler
     {
         UseProxy = false, AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1),
@@ -50,13 +67,41 @@ internal sealed class HealthProber(
     public IReadOnlyDictionary<string, TargetHealth> Snapshot(ObjectKey key) =>
         _health.TryGetValue(key, out var h) ? new Dictionary<string, TargetHealth>(h) : new Dictionary<string, TargetHealth>();
 
+    /// <summary>Why the operator doubts its own view (see <see cref="ObserverGuard"/>), or null when it does not.</summary>
+    public string? ObserverSuspect => _guard.State.Message;
+
     /// <summary>DryRun, ActiveActive: the readiness-gate conditions the last check would have written.</summary>
     public IReadOnlyList<PodGateAction> PlannedGates(ObjectKey key) => _plannedGates.TryGetValue(key, out var g) ? g : [];
 
-    /// <summary>Asks for a check as soon as possible (a new or changed policy).</summary>
-    public void CheckSoon(ObjectKey key) => _nextDue[key] = DateTimeOffset.MinValue;
+    /// <summary>
+    /// Asks for a check as soon as possible (a new or changed policy). A policy the reconciler
+    /// found invalid stays parked: only the reconciler, finding it valid, <see cref="Resume"/>s it.
+    /// </summary>
+    public void CheckSoon(ObjectKey key)
+    {
+        if (!_parked.ContainsKey(key)) _nextDue[key] = DateTimeOffset.MinValue;
+    }
 
+    /// <summary>The reconciler found the policy valid: checks it from now on, at once when it has no verdicts yet.</summary>
+    public void Resume(ObjectKey key)
+    {
+        var wasParked = _parked.TryRemove(key, out _);
+        if (wasParked || !_health.ContainsKey(key)) _nextDue[key] = DateTimeOffset.MinValue;
+    }
+
+    /// <summary>
+    /// The policy is invalid or deleted: its verdicts and series go, and it is not checked again
+    /// until <see cref="Resume"/>. Checking it would find "no previous verdict", count that as a
+    /// change and enqueue it, and the reconcile would find it invalid again: a loop at full speed.
+    /// An invalid policy is looked at again only when it or an object it names changes (watch events).
+    /// </summary>
     public void Forget(ObjectKey key)
+    {
+        _parked[key] = 0;
+        Drop(key);
+    }
+
+    private void Drop(ObjectKey key)
     {
         _health.TryRemove(key, out _);
         _nextDue.TryRemove(key, out _);
@@ -64,49 +109,79 @@ internal sealed class HealthProber(
         foreach (var labels in TargetHealthy.GetAllLabelValues().Where(l => l[0] == key.Namespace && l[1] == key.Name).ToList())
             TargetHealthy.RemoveLabelled(labels);
         _plannedGates.TryRemove(key, out _);
+        _policySlots.TryRemove(key, out _);
+        _guard.Forget(key);
     }
+
+    /// <summary>Checks started since the prober was made (for tests: what an invalid policy costs).</summary>
+    internal int ChecksStarted => Volatile.Read(ref _checksStarted);
 
     public async Task RunAsync(CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
         {
-            var now = time.GetUtcNow();
-            foreach (var policy in policies.List())
-            {
-                var key = ObjectKey.Of(policy);
-                if (policy.Metadata.DeletionTimestamp is not null) continue;
-                if (_nextDue.TryGetValue(key, out var due) && due > now) continue;
-                var (spec, error) = EffectiveSpec.From(policy.Spec);
-                if (spec is null || error is not null) { _nextDue[key] = now + TimeSpan.FromSeconds(30); continue; }
-                if (!_running.TryAdd(key, 0)) continue;
-                _nextDue[key] = now + spec.Interval;
-                _ = Task.Run(async () =>
-                {
-                    try { await CheckPolicyAsync(policy, spec, key, ct); }
-                    catch (Exception ex) when (!ct.IsCancellationRequested) { logger.LogWarning(ex, "health check of {Policy} failed", key); }
-                    catch (Exception) when (ct.IsCancellationRequested) { /* shutting down */ }
-                    finally { _running.TryRemove(key, out _); }
-                }, CancellationToken.None);
-            }
-            // Drop state of policies that are gone.
-            foreach (var key in _health.Keys) if (policies.Get(key) is null) Forget(key);
+            Tick(ct);
             try { await Task.Delay(TimeSpan.FromMilliseconds(50), time, ct); } catch (OperationCanceledException) { break; }
         }
         // Let checks in flight finish (they see the cancellation) before anything is disposed.
         for (var i = 0; i < 100 && !_running.IsEmpty; i++) await Task.Delay(50, CancellationToken.None);
     }
 
+    /// <summary>One pass of the loop: starts the checks that are due, returns them (tests await them).</summary>
+    internal IReadOnlyList<Task> Tick(CancellationToken ct = default)
+    {
+        var started = new List<Task>();
+        var now = time.GetUtcNow();
+        foreach (var policy in policies.List())
+        {
+            var key = ObjectKey.Of(policy);
+            if (policy.Metadata.DeletionTimestamp is not null || _parked.ContainsKey(key)) continue;
+            if (_nextDue.TryGetValue(key, out var due) && due > now) continue;
+            var (spec, error) = EffectiveSpec.From(policy.Spec);
+            // Nothing to check; looked at again later only to notice a fix before the reconciler parks it.
+            if (spec is null || error is not null) { _nextDue[key] = now + TimeSpan.FromSeconds(30); continue; }
+            if (!_running.TryAdd(key, 0)) continue;
+            _nextDue[key] = now + spec.Interval;
+            Interlocked.Increment(ref _checksStarted);
+            started.Add(Task.Run(async () =>
+            {
+                try { await CheckPolicyAsync(policy, spec, key, ct); }
+                catch (Exception ex) when (!ct.IsCancellationRequested) { logger.LogWarning(ex, "health check of {Policy} failed", key); }
+                catch (Exception) when (ct.IsCancellationRequested) { /* shutting down */ }
+                finally { _running.TryRemove(key, out _); }
+            }, CancellationToken.None));
+        }
+        // Drop state of policies that are gone.
+        foreach (var key in _health.Keys.Concat(_nextDue.Keys).Concat(_parked.Keys).Distinct().ToList())
+        {
+            if (policies.Get(key) is not null) continue;
+            Drop(key);
+            _parked.TryRemove(key, out _);
+        }
+        // Also without new checks: a suspicion ends when its window has passed.
+        EvaluateGuard(now);
+        return started;
+    }
+
     private async Task CheckPolicyAsync(ResiliencePolicy policy, EffectiveSpec spec, ObjectKey key, CancellationToken ct)
     {
-        var state = _health.GetOrAdd(key, _ => Seed(policy));
         var dryRun = policy.Spec.Enforcement == EnforcementMode.DryRun ? new ConcurrentBag<PodGateAction>() : null;
         var results = await Task.WhenAll(spec.Targets.Select(t => CheckTargetAsync(policy, spec, t.Name, dryRun, ct)));
-        var now = time.GetUtcNow().UtcDateTime;
+        // Found invalid while this check ran: its result would only bring back what was forgotten.
+        if (_parked.ContainsKey(key)) return;
+        var state = _health.GetOrAdd(key, _ => Seed(policy));
+        var checkedAt = time.GetUtcNow();
+        var now = checkedAt.UtcDateTime;
         var changed = false;
+        // Long enough for a failure to become a verdict, plus one interval of phase between policies.
+        var window = spec.Interval * (spec.Retries + 1);
         for (var i = 0; i < spec.Targets.Count; i++)
         {
             var name = spec.Targets[i].Name;
             state.TryGetValue(name, out var previous);
+            // A cold standby is neither passing nor failing: the guard does not count it.
+            if (results[i].Cold) _guard.Remove(key, name);
+            else _guard.Record(key, name, results[i].Passed, previous?.Healthy == true, checkedAt, window);
             var next = TargetHealth.Next(previous, results[i], spec.Retries, spec.SuccessThreshold, now);
             state[name] = next;
             TargetHealthy.WithLabels(key.Namespace, key.Name, name).Set(next.Healthy ? 1 : 0);
@@ -117,7 +192,11 @@ internal sealed class HealthProber(
                     logger.LogInformation("{Policy}: target {Target} is now {Verdict} ({Message})", key, name, next.Healthy ? "healthy" : "unhealthy", next.Message);
             }
         }
-        foreach (var stale in state.Keys.Where(n => spec.Targets.All(t => t.Name != n)).ToList()) state.TryRemove(stale, out _);
+        foreach (var stale in state.Keys.Where(n => spec.Targets.All(t => t.Name != n)).ToList())
+        {
+            state.TryRemove(stale, out _);
+            _guard.Remove(key, stale);
+        }
         IReadOnlyList<PodGateAction> gates = dryRun is null ? [] : [.. dryRun.OrderBy(g => g.Pod, StringComparer.Ordinal)];
         if (!PlannedGates(key).SequenceEqual(gates))
         {
@@ -125,7 +204,26 @@ internal sealed class HealthProber(
             if (gates.Count == 0) _plannedGates.TryRemove(key, out _); else _plannedGates[key] = gates;
         }
         LastCheck.WithLabels(key.Namespace, key.Name).Set(time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
+        // Before the enqueue: the reconcile of a verdict that just flipped must see the suspicion it caused.
+        EvaluateGuard(checkedAt);
         if (changed) enqueue(key);
+    }
+
+    private void EvaluateGuard(DateTimeOffset now)
+    {
+        var (state, turned) = _guard.Evaluate(now);
+        ObserverSuspectGauge.Set(state.Suspect ? 1 : 0);
+        FailingShare.Set(state.Share);
+        if (!turned) return;
+        if (state.Suspect)
+        {
+            logger.LogWarning("observer suspect, failovers held: {Why}", state.Message);
+            return;
+        }
+        logger.LogInformation("observer no longer suspect: {TurnedFailing} of {Checked} checked targets ({Share}) turned failing within {Window}; failover decisions resume",
+            state.TurnedFailing, state.Checked, ObserverState.Percent(state.Share), GoDuration.Format(state.Window));
+        // A failover held meanwhile is decided now, not at the next verdict change.
+        foreach (var policy in _guard.Policies()) enqueue(policy);
     }
 
     /// <summary>After a restart the verdicts come back from status, so a failover in progress is not repeated.</summary>
@@ -163,7 +261,7 @@ internal sealed class HealthProber(
         var ready = targetPods.Where(p => HasCondition(p, activeActive ? "ContainersReady" : "Ready") && !string.IsNullOrEmpty(p.Status?.PodIP)).ToList();
         if (desired == 0)
         {
-            if (activeActive) await WriteGatesAsync(target, targetPods, ready, dryRun, ct);
+            if (activeActive) await WriteGatesAsync(ObjectKey.Of(policy), target, targetPods, ready, dryRun, ct);
             return new CheckResult(false, 0, ready.Count, 0, "scaled to zero", Cold: true);
         }
         var required = (int)Math.Ceiling(desired * spec.MinReadyPercent / 100.0);
@@ -171,11 +269,11 @@ internal sealed class HealthProber(
         string? probeError = null;
         if (spec.Http is not null || spec.Tcp is not null)
         {
-            var outcomes = await Task.WhenAll(ready.Select(p => ProbeAsync(policy, spec, p, ct)));
+            var outcomes = await Task.WhenAll(ready.Select(p => ProbeAsync(ObjectKey.Of(policy), spec, p, ct)));
             passing = [.. ready.Where((_, i) => outcomes[i] is null)];
             probeError = outcomes.FirstOrDefault(o => o is not null);
         }
-        if (activeActive) await WriteGatesAsync(target, targetPods, passing, dryRun, ct);
+        if (activeActive) await WriteGatesAsync(ObjectKey.Of(policy), target, targetPods, passing, dryRun, ct);
         var passed = passing.Count >= required;
         string message;
         if (passed) message = $"{passing.Count}/{desired} pods pass";
@@ -184,45 +282,60 @@ internal sealed class HealthProber(
         return new CheckResult(passed, desired, ready.Count, passing.Count, message);
     }
 
-    private async Task<string?> ProbeAsync(ResiliencePolicy policy, EffectiveSpec spec, V1Pod pod, CancellationToken ct)
+    /// <summary>One HTTP or TCP probe of one pod: null when it passes, else why not.</summary>
+    internal async Task<string?> ProbeAsync(ObjectKey key, EffectiveSpec spec, V1Pod pod, CancellationToken ct)
     {
-        await _probeSlots.WaitAsync(ct);
+        // The timeout starts before the wait for a slot: a probe that cannot even start in time
+        // fails like one that got no answer, and no hung target elsewhere stretches a check.
+        using var timeout = new CancellationTokenSource(spec.Timeout, time);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
         var sw = Stopwatch.StartNew();
+        var podIp = pod.Status?.PodIP;
+        var policySlots = _policySlots.GetOrAdd(key, _ => new SemaphoreSlim(Math.Max(1, Math.Min(maxProbesPerPolicy, maxConcurrentProbes))));
+        var holdsPolicySlot = false;
+        var holdsSlot = false;
         string? error = null;
         try
         {
-            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            cts.CancelAfter(spec.Timeout);
-            var ip = pod.Status.PodIP;
+            await policySlots.WaitAsync(cts.Token);
+            holdsPolicySlot = true;
+            await _probeSlots.WaitAsync(cts.Token);
+            holdsSlot = true;
+            if (!IPAddress.TryParse(podIp, out var ip)) return $"{podIp}: not an IP address";
             if (spec.Http is { } http)
             {
-                using var response = await _http.GetAsync(new Uri($"http://{ip}:{http.Port}{http.Path}"), HttpCompletionOption.ResponseHeadersRead, cts.Token);
+                // An IPv6 literal goes in brackets in a URL.
+                var host = ip.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip.ToString();
+                using var response = await _http.GetAsync(new Uri($"http://{host}:{http.Port}{http.Path}"), HttpCompletionOption.ResponseHeadersRead, cts.Token);
                 var code = (int)response.StatusCode;
-                if (code is < 200 or >= 400) error = $"HTTP {code} from {ip}:{http.Port}{http.Path}";
+                if (code is < 200 or >= 400) error = $"HTTP {code} from {host}:{http.Port}{http.Path}";
             }
             else if (spec.Tcp is { } tcp)
             {
-                using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                await socket.ConnectAsync(System.Net.IPAddress.Parse(ip), tcp.Port, cts.Token);
+                using var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                await socket.ConnectAsync(ip, tcp.Port, cts.Token);
             }
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            error = $"no answer from {pod.Status.PodIP} within {GoDuration.Format(spec.Timeout)}";
+            error = holdsSlot
+                ? $"no answer from {podIp} within {GoDuration.Format(spec.Timeout)}"
+                : $"{podIp} not probed: no probe slot free within {GoDuration.Format(spec.Timeout)}";
         }
         catch (Exception ex) when (ex is HttpRequestException or SocketException or FormatException)
         {
-            error = $"{pod.Status.PodIP}: {ex.Message}";
+            error = $"{podIp}: {ex.Message}";
         }
         finally
         {
-            _probeSlots.Release();
+            if (holdsSlot) _probeSlots.Release();
+            if (holdsPolicySlot) policySlots.Release();
         }
-        ProbeSeconds.WithLabels(policy.Metadata.NamespaceProperty, policy.Metadata.Name, error is null ? "success" : "failure").Observe(sw.Elapsed.TotalSeconds);
+        ProbeSeconds.WithLabels(key.Namespace, key.Name, error is null ? "success" : "failure").Observe(sw.Elapsed.TotalSeconds);
         return error;
     }
 
-    private async Task WriteGatesAsync(string target, IReadOnlyList<V1Pod> all, IReadOnlyList<V1Pod> passing, ConcurrentBag<PodGateAction>? dryRun, CancellationToken ct)
+    private async Task WriteGatesAsync(ObjectKey key, string target, IReadOnlyList<V1Pod> all, IReadOnlyList<V1Pod> passing, ConcurrentBag<PodGateAction>? dryRun, CancellationToken ct)
     {
         var pass = passing.Select(p => p.Metadata.Name).ToHashSet();
         foreach (var pod in all)
@@ -231,8 +344,17 @@ internal sealed class HealthProber(
             var want = pass.Contains(pod.Metadata.Name);
             var current = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == PolicyPlanner.ReadinessGate)?.Status;
             if (current == (want ? "True" : "False")) continue;
-            if (dryRun is not null) dryRun.Add(new PodGateAction(pod.Metadata.Name, target, want));
-            else await gateWriter.SetAsync(pod, want, ct);
+            if (dryRun is not null) { dryRun.Add(new PodGateAction(pod.Metadata.Name, target, want)); continue; }
+            try
+            {
+                await gateWriter.SetAsync(pod, want, ct);
+            }
+            catch (Exception ex) when (!ct.IsCancellationRequested)
+            {
+                // A conflict or a missing permission must not cost the verdict: the next check
+                // finds the condition still wrong and writes it again.
+                logger.LogWarning("{Policy}: readiness gate of pod {Pod} not set to {Healthy}: {Error}", key, pod.Metadata.Name, want, ex.Message);
+            }
         }
     }
 

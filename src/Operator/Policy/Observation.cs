@@ -28,6 +28,12 @@ internal sealed record Observation(
 
     /// <summary>DryRun, ActiveActive: the readiness-gate conditions the prober would have written on pods.</summary>
     public IReadOnlyList<PodGateAction> PodGates { get; init; } = [];
+
+    /// <summary>
+    /// Set (with the share that caused it) while so many of all checked targets turned failing at
+    /// once that the operator suspects its own view: failovers are held (see Health/ObserverGuard.cs).
+    /// </summary>
+    public string? ObserverSuspect { get; init; }
 }
 
 /// <summary>A pod's `resilience.dev/healthy` readiness-gate condition to set.</summary>
@@ -98,6 +104,8 @@ internal sealed class Plan
     public string? BackupError { get; set; }
     /// <summary>What is wrong with spec.restore, naming the field.</summary>
     public string? RestoreError { get; set; }
+    /// <summary>A failover held because the operator suspects its own view: why, with the share.</summary>
+    public string? ObserverHold { get; set; }
 
     public void RequeueNoLaterThan(TimeSpan delay)
     {

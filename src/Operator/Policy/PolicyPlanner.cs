@@ -222,6 +222,16 @@ internal static class PolicyPlanner
             {
                 blocked = (Reasons.NoHealthyTarget, $"{current} is unhealthy ({currentHealth.Message}) and no other target is healthy; traffic stays put");
             }
+            else if (o.ObserverSuspect is { } suspicion)
+            {
+                // Traffic stays, no standby is scaled for it and the circuit breaker counts
+                // nothing; Ready still tells the truth about the serving target. The prober
+                // enqueues the policy again when the suspicion ends.
+                plan.ObserverHold = $"failover from unhealthy {current} to {candidate} held: {suspicion}";
+                var before = ConditionSet.Find(o.Policy.Status?.Conditions, ProgressConditions.Stalled);
+                if (before?.Reason != Reasons.ObserverSuspect)
+                    plan.Events.Add(new PlannedEvent("Warning", Reasons.ObserverSuspect, plan.ObserverHold));
+            }
             else if (fo.Pending is null && !CircuitAllows(spec, fo, o.Now, plan, out var circuitMessage))
             {
                 blocked = (Reasons.CircuitOpen, circuitMessage);

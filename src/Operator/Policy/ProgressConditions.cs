@@ -26,7 +26,10 @@ internal static class ProgressConditions
         var ready = ConditionSet.Find(status.Conditions, ConditionSet.Ready);
         (string Reason, string Message)? stalled = null, reconciling = null;
 
-        if (ready is { Status: "False" } && StalledReasons.Contains(ready.Reason))
+        // A held failover waits for the operator's view to recover, not for the target: no progress meanwhile.
+        if (plan.ObserverHold is { } held)
+            stalled = (Reasons.ObserverSuspect, held);
+        else if (ready is { Status: "False" } && StalledReasons.Contains(ready.Reason))
             stalled = (ready.Reason, ready.Message);
         else if (ready is null || ready.Status == "Unknown")
             reconciling = (Reasons.NotChecked, ready?.Message ?? "waiting for the first reconcile");

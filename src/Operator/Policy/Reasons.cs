@@ -25,6 +25,8 @@ internal static class Reasons
     public const string OnPreferredTarget = "OnPreferredTarget";
     public const string FailedOver = "FailedOver";
     public const string FailoverDisabled = "FailoverDisabled";
+    /// <summary>Most checked targets failed at once: the operator doubts its own view and holds failovers.</summary>
+    public const string ObserverSuspect = "ObserverSuspect";
     public const string CapacityKept = "CapacityKept";
     public const string CapacityRestored = "CapacityRestored";
     public const string PodTemplateUpdated = "PodTemplateUpdated";

@@ -88,8 +88,9 @@ internal sealed class ResiliencePolicyReconciler(
         var previousTargets = policy.Status?.Targets;
         var observation = Observe(policy, key, now);
         var plan = PolicyPlanner.Plan(observation);
+        // Invalid: not probed until a watch event brings the policy back here; valid: probed (again).
         if (plan.Invalid) prober.Forget(key);
-        else if (observation.Health.Count == 0) prober.CheckSoon(key);
+        else prober.Resume(key);
 
         try
         {
@@ -176,6 +177,7 @@ internal sealed class ResiliencePolicyReconciler(
             OwnedPdbs = caches.Pdbs.ByIndex(PolicyCaches.OwnerIndex, policy.Metadata.Uid),
             ScaledObjects = scaledObjects,
             PodGates = prober.PlannedGates(key),
+            ObserverSuspect = prober.ObserverSuspect,
         };
     }
 

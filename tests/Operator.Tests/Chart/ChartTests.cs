@@ -210,7 +210,8 @@ public sealed class ChartTests
         Assert.Equal("metadata.namespace", Text(container, "env", "0", "valueFrom", "fieldRef", "fieldPath"));
 
         var args = Strings(container, "args");
-        Assert.Equal(["--port", "8080", "--log-format", "json", "--log-level", "Information"], args);
+        Assert.Equal(["--port", "8080", "--log-format", "json", "--log-level", "Information",
+            "--observer-suspect-threshold", "0.55", "--observer-suspect-min-targets", "3"], args);
 
         var service = Single(docs, "Service");
         Assert.Equal("http-metrics", Text(service, "spec", "ports", "0", "name"));
@@ -324,6 +325,22 @@ public sealed class ChartTests
                      "resilience_failover_seconds_bucket", "controller_runtime_reconcile_total",
                      "controller_runtime_reconcile_time_seconds_bucket", "workqueue_depth" })
             Assert.Contains(metric, all, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Template_ObserverSuspect_PassedAsArgsAndOutOfRangeRejected()
+    {
+        var docs = await TemplateAsync("--set", "observerSuspect.threshold=1", "--set", "observerSuspect.minTargets=10");
+        var args = Strings(Container(Single(docs, "Deployment")), "args");
+        Assert.Equal("1", args[args.IndexOf("--observer-suspect-threshold") + 1]);
+        Assert.Equal("10", args[args.IndexOf("--observer-suspect-min-targets") + 1]);
+
+        var tooHigh = await HelmAsync("template", Release, ChartDir, "--namespace", Namespace, "--set", "observerSuspect.threshold=1.5");
+        Assert.NotEqual(0, tooHigh.ExitCode);
+        Assert.Contains("threshold", tooHigh.Output, StringComparison.Ordinal);
+        var typo = await HelmAsync("template", Release, ChartDir, "--namespace", Namespace, "--set", "observerSuspect.minTarget=2");
+        Assert.NotEqual(0, typo.ExitCode);
+        Assert.Contains("minTarget", typo.Output, StringComparison.Ordinal);
     }
 
     [Fact]

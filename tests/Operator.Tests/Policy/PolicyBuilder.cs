@@ -50,6 +50,9 @@ internal sealed class PolicyBuilder
 
     public List<PodGateAction> PodGates { get; } = [];
 
+    /// <summary>What the prober's observer guard says (null: the operator trusts its view).</summary>
+    public string? ObserverSuspect { get; set; }
+
     public static ScaledObject ScaledObjectFor(string target, bool paused = false, bool byOperator = false)
     {
         var annotations = new Dictionary<string, string>();
@@ -92,6 +95,7 @@ internal sealed class PolicyBuilder
             OwnedPdbs = OwnedPdbs,
             ScaledObjects = ScaledObjects.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<ScaledObject>)kv.Value),
             PodGates = PodGates,
+            ObserverSuspect = ObserverSuspect,
         };
 
     /// <summary>

@@ -1,0 +1,108 @@
+using ResilienceOperator.Runtime;
+
+namespace ResilienceOperator.Health;
+
+/// <summary>
+/// Observer-failure guard. When most of the targets the operator checks, across all policies,
+/// start failing at the same moment, the likelier cause is the observer: the operator starved of
+/// CPU, cut off by a partition or a NetworkPolicy. Failing over then would move traffic away from
+/// targets that serve well. Like kube-controller-manager's --unhealthy-zone-threshold (0.55) and
+/// Envoy's max_ejection_percent, a share above the threshold stops the automatic reaction.
+/// <para>
+/// A target counts when its latest check failed and its checks turned from passing to failing
+/// within the window. The window is per policy <c>interval × (retries + 1)</c>, at least 10 s,
+/// and the guard uses the largest: a target whose checks start failing at T gets its failing
+/// verdict (the moment a failover would happen) by T + interval × retries, plus up to one interval
+/// of phase between policies, so a common cause is still counted when any verdict flips. A
+/// suspicion therefore lasts at most one window after the failures began: a mass failure that
+/// persists longer is taken as real and failed over (if anything healthy is left to take traffic).
+/// </para>
+/// <para>
+/// At least <c>minTargets</c> targets must have turned failing: a share over a few targets says
+/// nothing, and fewer simultaneous failures than that are never held. A threshold of 1 disables
+/// the guard (a share cannot exceed 1).
+/// </para>
+/// </summary>
+internal sealed class ObserverGuard(double threshold = ObserverGuard.DefaultThreshold, int minTargets = ObserverGuard.DefaultMinTargets)
+{
+    public const double DefaultThreshold = 0.55;
+    public const int DefaultMinTargets = 3;
+    /// <summary>The shortest window: leaves room for checks delayed by the very starvation the guard looks for.</summary>
+    public static readonly TimeSpan MinWindow = TimeSpan.FromSeconds(10);
+
+    private readonly Lock _lock = new();
+    private readonly Dictionary<(ObjectKey Policy, string Target), Entry> _targets = [];
+    private bool _suspect;
+
+    private sealed record Entry(bool Passing, DateTimeOffset? TurnedFailing, TimeSpan Window);
+
+    public double Threshold => threshold;
+
+    public int MinTargets => minTargets;
+
+    /// <summary>The last evaluation.</summary>
+    public ObserverState State { get; private set; } = ObserverState.Clear;
+
+    /// <summary>Records one check of a target. <paramref name="wasPassing"/> is the verdict before it, for a target not seen yet (after a restart).</summary>
+    public void Record(ObjectKey policy, string target, bool passing, bool wasPassing, DateTimeOffset now, TimeSpan window)
+    {
+        lock (_lock)
+        {
+            var before = _targets.TryGetValue((policy, target), out var e) ? e.Passing : wasPassing;
+            DateTimeOffset? turned = passing ? null : before ? now : e?.TurnedFailing;
+            _targets[(policy, target)] = new Entry(passing, turned, window < MinWindow ? MinWindow : window);
+        }
+    }
+
+    /// <summary>A target no longer judged (cold standby, removed from its policy).</summary>
+    public void Remove(ObjectKey policy, string target)
+    {
+        lock (_lock) _targets.Remove((policy, target));
+    }
+
+    /// <summary>A policy no longer checked (invalid, deleted).</summary>
+    public void Forget(ObjectKey policy)
+    {
+        lock (_lock)
+        {
+            foreach (var k in _targets.Keys.Where(k => k.Policy == policy).ToList()) _targets.Remove(k);
+        }
+    }
+
+    /// <summary>The policies with a checked target.</summary>
+    public IReadOnlyList<ObjectKey> Policies()
+    {
+        lock (_lock) return [.. _targets.Keys.Select(k => k.Policy).Distinct()];
+    }
+
+    /// <summary>Computes the share now; <c>Changed</c> is true for exactly one caller when the suspicion turns on or off.</summary>
+    public (ObserverState State, bool Changed) Evaluate(DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            var window = _targets.Count == 0 ? MinWindow : _targets.Values.Max(e => e.Window);
+            var recent = _targets.Values.Count(e => !e.Passing && e.TurnedFailing is { } t && now - t <= window);
+            var total = _targets.Count;
+            var share = total == 0 ? 0 : (double)recent / total;
+            var suspect = recent >= minTargets && share > threshold;
+            var changed = suspect != _suspect;
+            _suspect = suspect;
+            State = new ObserverState(suspect, share, recent, total, window, threshold);
+            return (State, changed);
+        }
+    }
+}
+
+/// <summary>One evaluation of the <see cref="ObserverGuard"/>.</summary>
+internal sealed record ObserverState(bool Suspect, double Share, int TurnedFailing, int Checked, TimeSpan Window, double Threshold)
+{
+    public static readonly ObserverState Clear = new(false, 0, 0, 0, ObserverGuard.MinWindow, ObserverGuard.DefaultThreshold);
+
+    /// <summary>Why the operator doubts its own view, or null.</summary>
+    public string? Message => Suspect
+        ? $"{TurnedFailing} of {Checked} checked targets ({Percent(Share)}) turned failing within {Policy.GoDuration.Format(Window)}, above the observer-suspect threshold of {Percent(Threshold)}: more likely the operator's own view (CPU starvation, network partition, NetworkPolicy) than the targets"
+        : null;
+
+    /// <summary>Whole percent, the same in every culture.</summary>
+    public static string Percent(double share) => (share * 100).ToString("0", System.Globalization.CultureInfo.InvariantCulture) + "%";
+}

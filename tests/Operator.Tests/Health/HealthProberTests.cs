@@ -1,0 +1,140 @@
+using ResilienceOperator.Entities;
+using ResilienceOperator.Runtime;
+
+namespace ResilienceOperator.Tests.Health;
+
+public sealed class HealthProberTests
+{
+    [Fact]
+    public async Task Tick_InvalidSpec_NeverCheckedNorEnqueued()
+    {
+        using var f = new ProberFixture();
+        var invalid = ProberFixture.Policy("broken", "primary");
+        invalid.Spec.HealthCheck!.Interval = "soon";
+        f.Policies.Upsert(invalid);
+        f.AddTarget("primary", 2);
+
+        await f.RunAsync(400); // 20 s of fake time, 20 intervals of a valid policy
+
+        Assert.Equal(0, f.Prober.ChecksStarted);
+        Assert.Empty(f.Enqueued);
+        Assert.Empty(f.Prober.Snapshot(ObjectKey.Of(invalid)));
+    }
+
+    [Fact]
+    public async Task Tick_ForgottenAsInvalid_NotCheckedUntilResumed()
+    {
+        using var f = new ProberFixture();
+        // Valid for the prober, invalid for the reconciler: its Deployment does not exist.
+        var policy = ProberFixture.Policy("missing", "primary");
+        f.Policies.Upsert(policy);
+        var key = ObjectKey.Of(policy);
+        // What the reconciler does with every reconcile of an invalid policy.
+        f.Prober.Forget(key);
+
+        await f.RunAsync(400);
+
+        Assert.Equal(0, f.Prober.ChecksStarted);
+        Assert.Empty(f.Enqueued);
+
+        // Fixed (the Deployment appeared): the reconciler finds it valid and resumes it.
+        f.AddTarget("primary", 1);
+        f.Prober.Resume(key);
+        await f.RunAsync(1);
+        Assert.Equal(1, f.Prober.ChecksStarted);
+        Assert.True(f.Prober.Snapshot(key)["primary"].Healthy);
+        Assert.Equal([key], f.Enqueued);
+    }
+
+    [Fact]
+    public async Task Tick_InvalidBesideValid_OnlyTheValidIsChecked()
+    {
+        using var f = new ProberFixture();
+        var invalid = ProberFixture.Policy("missing", "nowhere");
+        var valid = ProberFixture.Policy("checkout", "primary");
+        f.Policies.Upsert(invalid);
+        f.Policies.Upsert(valid);
+        f.AddTarget("primary", 2);
+        f.Prober.Forget(ObjectKey.Of(invalid));
+
+        await f.RunAsync(200); // 10 s: ten intervals of 1 s
+
+        Assert.InRange(f.Prober.ChecksStarted, 10, 11);
+        Assert.Empty(f.Prober.Snapshot(ObjectKey.Of(invalid)));
+        Assert.True(f.Prober.Snapshot(ObjectKey.Of(valid))["primary"].Healthy);
+        // Enqueued once, for its first verdict; nothing changed after that.
+        Assert.Equal([ObjectKey.Of(valid)], f.Enqueued);
+    }
+
+    /// <summary>Ten policies of two targets, checked once, all passing.</summary>
+    private static async Task<(ProberFixture F, List<ObjectKey> Keys)> TwentyTargetsAsync()
+    {
+        var f = new ProberFixture();
+        var keys = new List<ObjectKey>();
+        for (var i = 0; i < 10; i++)
+        {
+            var policy = ProberFixture.Policy($"p{i}", $"a{i}", $"b{i}");
+            f.Policies.Upsert(policy);
+            keys.Add(ObjectKey.Of(policy));
+            f.AddTarget($"a{i}", 1);
+            f.AddTarget($"b{i}", 1);
+        }
+        await f.RunAsync(1);
+        Assert.Null(f.Prober.ObserverSuspect);
+        f.Enqueued.Clear();
+        return (f, keys);
+    }
+
+    private static void SetReady(ProberFixture f, string target, bool ready) => f.AddPod(target, target + "-0", "127.0.0.1", ready: ready);
+
+    [Fact]
+    public async Task Tick_EveryTargetTurnsFailingAtOnce_SuspectThenClearsAndEnqueuesEveryPolicy()
+    {
+        var (f, keys) = await TwentyTargetsAsync();
+        using var fixture = f;
+        for (var i = 0; i < 10; i++) { SetReady(f, $"a{i}", false); SetReady(f, $"b{i}", false); }
+
+        await f.RunAsync(20); // one interval: each policy checked once more
+        Assert.StartsWith("20 of 20 checked targets (100%) turned failing", f.Prober.ObserverSuspect);
+        await f.RunAsync(20); // the second failure makes the verdicts: still suspect
+        Assert.NotNull(f.Prober.ObserverSuspect);
+        Assert.All(keys, k => Assert.DoesNotContain(f.Prober.Snapshot(k).Values, h => h.Healthy));
+
+        for (var i = 0; i < 10; i++) { SetReady(f, $"a{i}", true); SetReady(f, $"b{i}", true); }
+        f.Enqueued.Clear();
+        await f.RunAsync(20);
+
+        Assert.Null(f.Prober.ObserverSuspect);
+        Assert.True(keys.ToHashSet().SetEquals(f.Enqueued), string.Join(", ", f.Enqueued));
+    }
+
+    [Fact]
+    public async Task Tick_OneTargetOfTwentyFails_NotSuspectAndItsPolicyEnqueued()
+    {
+        var (f, keys) = await TwentyTargetsAsync();
+        using var fixture = f;
+        SetReady(f, "a3", false);
+
+        await f.RunAsync(40);
+
+        Assert.Null(f.Prober.ObserverSuspect);
+        Assert.False(f.Prober.Snapshot(keys[3])["a3"].Healthy);
+        Assert.Equal([keys[3]], f.Enqueued.Distinct());
+    }
+
+    [Fact]
+    public async Task Tick_FailingLongerThanTheWindow_SuspicionEndsAndEveryPolicyEnqueued()
+    {
+        var (f, _) = await TwentyTargetsAsync();
+        using var fixture = f;
+        for (var i = 0; i < 10; i++) { SetReady(f, $"a{i}", false); SetReady(f, $"b{i}", false); }
+        await f.RunAsync(20);
+        Assert.NotNull(f.Prober.ObserverSuspect);
+        f.Enqueued.Clear();
+
+        await f.RunAsync(220); // 11 s: more than the 10 s window since the failures began, taken as real
+
+        Assert.Null(f.Prober.ObserverSuspect);
+        Assert.Equal(10, f.Enqueued.Distinct().Count());
+    }
+}

@@ -1,0 +1,80 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace ResilienceOperator.Tests.Health;
+
+/// <summary>A pod stand-in on a loopback address: answers HTTP with a status, or accepts and never answers.</summary>
+internal sealed class LoopbackServer : IDisposable
+{
+    private readonly TcpListener _listener;
+    private readonly int? _status;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<Socket> _held = [];
+
+    /// <param name="status">The HTTP status to answer with; null hangs: accepts, reads, never answers.</param>
+    public LoopbackServer(IPAddress address, int? status = 200)
+    {
+        _status = status;
+        _listener = new TcpListener(address, 0);
+        _listener.Start();
+        _ = AcceptAsync();
+    }
+
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    /// <summary>A port on <paramref name="address"/> where nothing listens.</summary>
+    public static int ClosedPort(IPAddress address)
+    {
+        var l = new TcpListener(address, 0);
+        l.Start();
+        var port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        l.Dispose();
+        return port;
+    }
+
+    private async Task AcceptAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket s;
+            try { s = await _listener.AcceptSocketAsync(_stop.Token); }
+            catch (Exception) { return; }
+            lock (_held) _held.Add(s);
+            _ = ServeAsync(s);
+        }
+    }
+
+    private async Task ServeAsync(Socket s)
+    {
+        try
+        {
+            var buffer = new byte[4096];
+            var read = 0;
+            while (read < buffer.Length)
+            {
+                var n = await s.ReceiveAsync(buffer.AsMemory(read), SocketFlags.None, _stop.Token);
+                if (n == 0) return;
+                read += n;
+                if (_status is not null && Encoding.ASCII.GetString(buffer, 0, read).Contains("\r\n\r\n", StringComparison.Ordinal)) break;
+            }
+            if (_status is not { } status) return;
+            await s.SendAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), SocketFlags.None, _stop.Token);
+            s.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception)
+        {
+            // the prober gave up: fine
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _listener.Stop();
+        _listener.Dispose();
+        lock (_held) foreach (var s in _held) s.Dispose();
+        _stop.Dispose();
+    }
+}

@@ -1,0 +1,141 @@
+using System.Net;
+using k8s.Autorest;
+using ResilienceOperator.Entities;
+using ResilienceOperator.Policy;
+using ResilienceOperator.Runtime;
+
+namespace ResilienceOperator.Tests.Health;
+
+/// <summary>Real probes against loopback listeners; timeouts run on the fake clock.</summary>
+public sealed class ProbeTests
+{
+    /// <summary>A bound on waiting for something that must already be done; never reached when the code is right.</summary>
+    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(10);
+
+    private static EffectiveSpec Spec(string timeout = "500ms", int? httpPort = null, int? tcpPort = null)
+    {
+        var policy = ProberFixture.Policy("p", "primary");
+        policy.Spec.HealthCheck = new HealthCheckSpec
+        {
+            Interval = "1m", Timeout = timeout,
+            Http = httpPort is { } h ? new HttpProbeSpec { Port = h, Path = "/healthz" } : null,
+            Tcp = tcpPort is { } t ? new TcpProbeSpec { Port = t } : null,
+        };
+        var (spec, error) = EffectiveSpec.From(policy.Spec);
+        Assert.Null(error);
+        return spec!;
+    }
+
+    private static readonly ObjectKey A = new("shop", "a");
+    private static readonly ObjectKey B = new("shop", "b");
+
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("::1")]
+    public async Task ProbeAsync_HttpAnswers200_Passes(string ip)
+    {
+        using var server = new LoopbackServer(IPAddress.Parse(ip));
+        using var f = new ProberFixture();
+        var pod = f.AddPod("primary", "primary-0", ip);
+        Assert.Null(await f.Prober.ProbeAsync(A, Spec(httpPort: server.Port), pod, CancellationToken.None).WaitAsync(Guard));
+    }
+
+    [Fact]
+    public async Task ProbeAsync_HttpAnswers503OnIpv6_FailsNamingTheBracketedAddress()
+    {
+        using var server = new LoopbackServer(IPAddress.IPv6Loopback, 503);
+        using var f = new ProberFixture();
+        var pod = f.AddPod("primary", "primary-0", "::1");
+        var error = await f.Prober.ProbeAsync(A, Spec(httpPort: server.Port), pod, CancellationToken.None).WaitAsync(Guard);
+        Assert.Equal($"HTTP 503 from [::1]:{server.Port}/healthz", error);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("::1")]
+    public async Task ProbeAsync_TcpListening_PassesAndClosedPortFails(string ip)
+    {
+        var address = IPAddress.Parse(ip);
+        using var server = new LoopbackServer(address, status: null);
+        using var f = new ProberFixture();
+        var pod = f.AddPod("primary", "primary-0", ip);
+        Assert.Null(await f.Prober.ProbeAsync(A, Spec(tcpPort: server.Port), pod, CancellationToken.None).WaitAsync(Guard));
+        var refused = await f.Prober.ProbeAsync(A, Spec(tcpPort: LoopbackServer.ClosedPort(address)), pod, CancellationToken.None).WaitAsync(Guard);
+        Assert.NotNull(refused);
+        Assert.StartsWith(ip + ":", refused);
+    }
+
+    [Fact]
+    public async Task ProbeAsync_HungTarget_FailsWhenTheTimeoutPasses()
+    {
+        using var server = new LoopbackServer(IPAddress.Loopback, status: null);
+        using var f = new ProberFixture();
+        var pod = f.AddPod("primary", "primary-0", "127.0.0.1");
+        var probe = f.Prober.ProbeAsync(A, Spec(timeout: "2s", httpPort: server.Port), pod, CancellationToken.None);
+        f.Time.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal("no answer from 127.0.0.1 within 2s", await probe.WaitAsync(Guard));
+    }
+
+    [Fact]
+    public async Task ProbeAsync_NoSlotFreeWithinTimeout_FailsAtItsOwnTimeout()
+    {
+        using var hung = new LoopbackServer(IPAddress.Loopback, status: null);
+        using var ok = new LoopbackServer(IPAddress.Loopback);
+        using var f = new ProberFixture(maxConcurrentProbes: 1);
+        var pod = f.AddPod("primary", "primary-0", "127.0.0.1");
+        var holder = f.Prober.ProbeAsync(A, Spec(timeout: "30s", httpPort: hung.Port), pod, CancellationToken.None);
+        var waiting = f.Prober.ProbeAsync(B, Spec(timeout: "1s", httpPort: ok.Port), pod, CancellationToken.None);
+
+        f.Time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Equal("127.0.0.1 not probed: no probe slot free within 1s", await waiting.WaitAsync(Guard));
+        Assert.False(holder.IsCompleted);
+        f.Time.Advance(TimeSpan.FromSeconds(29));
+        Assert.Equal("no answer from 127.0.0.1 within 30s", await holder.WaitAsync(Guard));
+    }
+
+    [Fact]
+    public async Task ProbeAsync_OnePolicyWithManyHungPods_OtherPolicyStillProbesAtOnce()
+    {
+        using var hung = new LoopbackServer(IPAddress.Loopback, status: null);
+        using var ok = new LoopbackServer(IPAddress.Loopback);
+        using var f = new ProberFixture(maxConcurrentProbes: 4, maxProbesPerPolicy: 2);
+        var pod = f.AddPod("primary", "primary-0", "127.0.0.1");
+        var hungSpec = Spec(timeout: "30s", httpPort: hung.Port);
+        var stuck = Enumerable.Range(0, 6).Select(_ => f.Prober.ProbeAsync(A, hungSpec, pod, CancellationToken.None)).ToList();
+
+        // Policy A holds 2 of the 4 shared slots, however many pods hang: B finds one free.
+        Assert.Null(await f.Prober.ProbeAsync(B, Spec(timeout: "30s", httpPort: ok.Port), pod, CancellationToken.None).WaitAsync(Guard));
+
+        f.Time.Advance(TimeSpan.FromSeconds(30));
+        var errors = await Task.WhenAll(stuck).WaitAsync(Guard);
+        Assert.Equal(2, errors.Count(e => e == "no answer from 127.0.0.1 within 30s"));
+        Assert.Equal(4, errors.Count(e => e == "127.0.0.1 not probed: no probe slot free within 30s"));
+    }
+
+    [Fact]
+    public async Task Tick_GateWriteFails_VerdictKeptAndWriteRetriedNextInterval()
+    {
+        using var f = new ProberFixture();
+        var policy = ProberFixture.Policy("spread", "east", "west");
+        policy.Spec.Mode = ResilienceMode.ActiveActive;
+        f.Policies.Upsert(policy);
+        f.AddTarget("east", 1, readinessGate: true);
+        f.AddTarget("west", 1, readinessGate: true);
+        f.Gates.Fail = new HttpOperationException("Operation returned an invalid status code 'Conflict'");
+        var key = ObjectKey.Of(policy);
+
+        await f.RunAsync(1);
+
+        var health = f.Prober.Snapshot(key);
+        Assert.True(health["east"].Healthy);
+        Assert.True(health["west"].Healthy);
+        Assert.Equal([key], f.Enqueued);
+        Assert.Equal(2, f.Gates.Writes.Count);
+
+        await f.RunAsync(20); // one interval later the gates are still not set: written again
+        Assert.Equal(4, f.Gates.Writes.Count);
+        Assert.All(f.Gates.Writes, w => Assert.True(w.Healthy));
+        Assert.Equal([key], f.Enqueued);
+    }
+}

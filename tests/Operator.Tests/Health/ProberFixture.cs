@@ -1,0 +1,94 @@
+using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using ResilienceOperator.Entities;
+using ResilienceOperator.Health;
+using ResilienceOperator.Runtime;
+using ResilienceOperator.Tests.Policy;
+
+namespace ResilienceOperator.Tests.Health;
+
+/// <summary>A prober over in-memory stores and a fake clock; enqueues and gate writes are recorded.</summary>
+internal sealed class ProberFixture : IDisposable
+{
+    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(PolicyBuilder.T0));
+    public Store<ResiliencePolicy> Policies { get; } = new();
+    public Store<V1Deployment> Deployments { get; } = new();
+    public Store<V1Pod> Pods { get; } = new();
+    public List<ObjectKey> Enqueued { get; } = [];
+    public RecordingGateWriter Gates { get; } = new();
+    public HealthProber Prober { get; }
+
+    public ProberFixture(int maxConcurrentProbes = 64, int maxProbesPerPolicy = 16)
+    {
+        Prober = new HealthProber(Policies, Deployments, Pods, k => { lock (Enqueued) Enqueued.Add(k); }, Gates, Time,
+            NullLogger.Instance, maxConcurrentProbes, maxProbesPerPolicy);
+    }
+
+    public static ResiliencePolicy Policy(string name, params string[] targets) => new()
+    {
+        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "shop", Generation = 1, Uid = "uid-" + name },
+        Spec = new ResiliencePolicySpec
+        {
+            Targets = [.. targets.Select((t, i) => new TargetSpec { Name = t, Priority = i * 10 })],
+            Service = new ServiceReference { Name = name },
+            HealthCheck = new HealthCheckSpec { Interval = "1s", Timeout = "500ms", Retries = 2 },
+        },
+    };
+
+    /// <summary>A Deployment with <paramref name="replicas"/> ready pods on 127.0.0.x.</summary>
+    public void AddTarget(string name, int replicas, string ip = "127.0.0.1", bool readinessGate = false)
+    {
+        Deployments.Upsert(PolicyBuilder.Deployment(name, replicas));
+        for (var i = 0; i < replicas; i++) AddPod(name, $"{name}-{i}", ip, readinessGate);
+    }
+
+    public V1Pod AddPod(string app, string name, string ip, bool readinessGate = false, bool ready = true)
+    {
+        var pod = new V1Pod
+        {
+            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "shop", Labels = new Dictionary<string, string> { ["app"] = app } },
+            Spec = new V1PodSpec
+            {
+                Containers = [new V1Container { Name = "app" }],
+                ReadinessGates = readinessGate ? [new V1PodReadinessGate { ConditionType = ResilienceOperator.Policy.PolicyPlanner.ReadinessGate }] : null,
+            },
+            Status = new V1PodStatus
+            {
+                PodIP = ip,
+                Conditions =
+                [
+                    new V1PodCondition { Type = "ContainersReady", Status = ready ? "True" : "False" },
+                    new V1PodCondition { Type = "Ready", Status = ready ? "True" : "False" },
+                ],
+            },
+        };
+        Pods.Upsert(pod);
+        return pod;
+    }
+
+    /// <summary>Runs the prober loop for <paramref name="passes"/> passes of 50 ms of fake time, each awaited.</summary>
+    public async Task RunAsync(int passes)
+    {
+        for (var i = 0; i < passes; i++)
+        {
+            await Task.WhenAll(Prober.Tick());
+            Time.Advance(TimeSpan.FromMilliseconds(50));
+        }
+    }
+
+    public void Dispose() => Prober.Dispose();
+}
+
+/// <summary>Records gate writes; throws while <see cref="Fail"/> is set.</summary>
+internal sealed class RecordingGateWriter : IPodGateWriter
+{
+    public List<(string Pod, bool Healthy)> Writes { get; } = [];
+    public Exception? Fail { get; set; }
+
+    public Task SetAsync(V1Pod pod, bool healthy, CancellationToken ct)
+    {
+        lock (Writes) Writes.Add((pod.Metadata.Name, healthy));
+        return Fail is { } e ? Task.FromException(e) : Task.CompletedTask;
+    }
+}
