@@ -13,9 +13,13 @@ namespace ResilienceOperator.Health;
 /// within the window. The window is per policy <c>interval × (retries + 1)</c>, at least 10 s,
 /// and the guard uses the largest: a target whose checks start failing at T gets its failing
 /// verdict (the moment a failover would happen) by T + interval × retries, plus up to one interval
-/// of phase between policies, so a common cause is still counted when any verdict flips. A
-/// suspicion therefore lasts at most one window after the failures began: a mass failure that
-/// persists longer is taken as real and failed over (if anything healthy is left to take traffic).
+/// of phase between policies, so a common cause is still counted when any verdict flips.
+/// </para>
+/// <para>
+/// Once suspect, the guard holds while more than the threshold of the checked targets are still
+/// failing, however long ago they began, and clears when the share falls below it, as
+/// kube-controller-manager stops evicting for as long as a zone stays unhealthy. The price: a real
+/// outage of most targets at once is not failed over until most of them are back or a person acts.
 /// </para>
 /// <para>
 /// At least <c>minTargets</c> targets must have turned failing: a share over a few targets says
@@ -81,13 +85,16 @@ internal sealed class ObserverGuard(double threshold = ObserverGuard.DefaultThre
         lock (_lock)
         {
             var window = _targets.Count == 0 ? MinWindow : _targets.Values.Max(e => e.Window);
-            var recent = _targets.Values.Count(e => !e.Passing && e.TurnedFailing is { } t && now - t <= window);
+            // Entering takes failures that began together; holding takes every target still failing.
+            var failing = _suspect
+                ? _targets.Values.Count(e => !e.Passing)
+                : _targets.Values.Count(e => !e.Passing && e.TurnedFailing is { } t && now - t <= window);
             var total = _targets.Count;
-            var share = total == 0 ? 0 : (double)recent / total;
-            var suspect = recent >= minTargets && share > threshold;
+            var share = total == 0 ? 0 : (double)failing / total;
+            var suspect = failing >= minTargets && share > threshold;
             var changed = suspect != _suspect;
             _suspect = suspect;
-            State = new ObserverState(suspect, share, recent, total, window, threshold);
+            State = new ObserverState(suspect, share, failing, total, window, threshold);
             return (State, changed);
         }
     }
@@ -100,7 +107,7 @@ internal sealed record ObserverState(bool Suspect, double Share, int TurnedFaili
 
     /// <summary>Why the operator doubts its own view, or null.</summary>
     public string? Message => Suspect
-        ? $"{TurnedFailing} of {Checked} checked targets ({Percent(Share)}) turned failing within {Policy.GoDuration.Format(Window)}, above the observer-suspect threshold of {Percent(Threshold)}: more likely the operator's own view (CPU starvation, network partition, NetworkPolicy) than the targets"
+        ? $"{TurnedFailing} of {Checked} checked targets ({Percent(Share)}) failing, having turned failing together within {Policy.GoDuration.Format(Window)}, above the observer-suspect threshold of {Percent(Threshold)}: more likely the operator's own view (CPU starvation, network partition, NetworkPolicy) than the targets; failovers wait until the share falls below it"
         : null;
 
     /// <summary>Whole percent, the same in every culture.</summary>

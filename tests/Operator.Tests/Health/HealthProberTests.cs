@@ -123,16 +123,20 @@ public sealed class HealthProberTests
     }
 
     [Fact]
-    public async Task Tick_FailingLongerThanTheWindow_SuspicionEndsAndEveryPolicyEnqueued()
+    public async Task Tick_FailingLongerThanTheWindow_SuspicionHoldsUntilTheShareFalls()
     {
         var (f, _) = await TwentyTargetsAsync();
         using var fixture = f;
         for (var i = 0; i < 10; i++) { SetReady(f, $"a{i}", false); SetReady(f, $"b{i}", false); }
         await f.RunAsync(20);
         Assert.NotNull(f.Prober.ObserverSuspect);
+
+        await f.RunAsync(220); // 11 s: more than the 10 s window since the failures began
+        Assert.NotNull(f.Prober.ObserverSuspect);
         f.Enqueued.Clear();
 
-        await f.RunAsync(220); // 11 s: more than the 10 s window since the failures began, taken as real
+        for (var i = 0; i < 10; i++) { SetReady(f, $"a{i}", true); SetReady(f, $"b{i}", true); }
+        await f.RunAsync(40);
 
         Assert.Null(f.Prober.ObserverSuspect);
         Assert.Equal(10, f.Enqueued.Distinct().Count());

@@ -37,7 +37,7 @@ public sealed class ObserverGuardTests
         Assert.True(changed);
         Assert.Equal(1.0, state.Share);
         Assert.Equal(TimeSpan.FromSeconds(10), state.Window);
-        Assert.StartsWith("20 of 20 checked targets (100%) turned failing within 10s, above the observer-suspect threshold of 55%", state.Message);
+        Assert.StartsWith("20 of 20 checked targets (100%) failing, having turned failing together within 10s, above the observer-suspect threshold of 55%", state.Message);
         Assert.False(guard.Evaluate(T0.AddSeconds(2)).Changed); // told once
     }
 
@@ -82,7 +82,7 @@ public sealed class ObserverGuardTests
     }
 
     [Fact]
-    public void Evaluate_FailingLongerThanTheWindow_ClearsAndCountsAsReal()
+    public void Evaluate_FailingLongerThanTheWindow_HoldsWhileMostStillFail()
     {
         var guard = Passing();
         Fail(guard, 0, 20, T0.AddSeconds(1));
@@ -90,11 +90,20 @@ public sealed class ObserverGuardTests
         // Still failing, checked again: the failures began more than a window ago.
         Fail(guard, 0, 20, T0.AddSeconds(12));
 
-        var (state, changed) = guard.Evaluate(T0.AddSeconds(12));
+        var (state, changed) = guard.Evaluate(T0.AddMinutes(5));
 
-        Assert.False(state.Suspect);
-        Assert.True(changed);
-        Assert.Equal(0, state.Share);
+        Assert.True(state.Suspect);
+        Assert.False(changed);
+        Assert.Equal(1, state.Share);
+    }
+
+    [Fact]
+    public void Evaluate_NotSuspectAndTargetsFailedLongAgo_NotSuspect()
+    {
+        var guard = Passing();
+        Fail(guard, 0, 20, T0.AddSeconds(1));
+        // Never evaluated while the failures were recent: old failures do not start a suspicion.
+        Assert.False(guard.Evaluate(T0.AddMinutes(5)).State.Suspect);
     }
 
     [Fact]
