@@ -95,7 +95,7 @@ public sealed class HealthProberTests
         for (var i = 0; i < 10; i++) { SetReady(f, $"a{i}", false); SetReady(f, $"b{i}", false); }
 
         await f.RunAsync(20); // one interval: each policy checked once more
-        Assert.StartsWith("20 of 20 checked targets (100%) turned failing", f.Prober.ObserverSuspect);
+        Assert.StartsWith("20 of 20 checked targets (100%) failing, having turned failing together", f.Prober.ObserverSuspect);
         await f.RunAsync(20); // the second failure makes the verdicts: still suspect
         Assert.NotNull(f.Prober.ObserverSuspect);
         Assert.All(keys, k => Assert.DoesNotContain(f.Prober.Snapshot(k).Values, h => h.Healthy));
