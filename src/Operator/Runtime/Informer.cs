@@ -89,7 +89,8 @@ internal sealed class Informer<T>(
     private async Task<string> ListAsync(string? ns, CancellationToken ct)
     {
         Interlocked.Increment(ref ListCalls);
-        var (items, rv) = await listWatch.List(ns, ct);
+        var page = await listWatch.List(ns, null, null, ct);
+        var (items, rv) = (page.Items, page.ResourceVersion);
         var seen = new HashSet<ObjectKey>();
         foreach (var item in items)
         {
