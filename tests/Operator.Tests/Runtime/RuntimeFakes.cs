@@ -10,17 +10,18 @@ namespace ResilienceOperator.Tests.Runtime;
 /// <summary>
 /// A fake clock that reports every short timer the code under test starts (backoffs, jitters), once
 /// the timer is registered, so that a test can wait until the informer waits and then move the
-/// clock by exactly that much — no real time passes.
+/// clock by exactly that much — no real time passes. Timers of <paramref name="recordBelow"/> or more
+/// (the informer's client-side watch timeout, the work queue's idle tick) are not reported.
 /// </summary>
-internal sealed class TimerRecordingTimeProvider() : FakeTimeProvider(DateTimeOffset.UnixEpoch)
+internal sealed class TimerRecordingTimeProvider(TimeSpan? recordBelow = null) : FakeTimeProvider(DateTimeOffset.UnixEpoch)
 {
+    private readonly TimeSpan _recordBelow = recordBelow ?? TimeSpan.FromMinutes(1);
     private readonly Channel<TimeSpan> _delays = Channel.CreateUnbounded<TimeSpan>();
 
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         var timer = base.CreateTimer(callback, state, dueTime, period);
-        // The informer's client-side watch timeout (minutes) is not a delay the tests step through.
-        if (dueTime != Timeout.InfiniteTimeSpan && dueTime <= TimeSpan.FromMinutes(1)) _delays.Writer.TryWrite(dueTime);
+        if (dueTime != Timeout.InfiniteTimeSpan && dueTime < _recordBelow) _delays.Writer.TryWrite(dueTime);
         return timer;
     }
 
