@@ -109,8 +109,11 @@ public sealed class InformerTests : IAsyncLifetime
 
         Assert.InRange(_api.WatchCount, 2, 12);
         Assert.All(delays, d => Assert.InRange(d, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(30)));
-        for (var i = 1; i < delays.Count; i++) Assert.True(delays[i] >= delays[i - 1], $"delay {i} shrank: {delays[i]} after {delays[i - 1]}");
-        Assert.True(delays[^1] >= TimeSpan.FromSeconds(10), $"backoff never grew: {string.Join(", ", delays)}");
+        // Each wait is drawn from [d/2, d] with d doubling: it never shrinks until d reaches the cap
+        // (0.2 s * 2^7 = 25.6 s), then stays within [15 s, 30 s].
+        for (var i = 1; i < Math.Min(delays.Count, 8); i++) Assert.True(delays[i] >= delays[i - 1], $"delay {i} shrank: {delays[i]} after {delays[i - 1]}");
+        Assert.True(delays.Count > 8, $"one minute passed in {delays.Count} waits: {string.Join(", ", delays)}");
+        Assert.All(delays.Skip(8), d => Assert.InRange(d, TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(30)));
         Assert.Equal(1, _api.ListCount); // every retry resumed the watch, none relisted
     }
 
