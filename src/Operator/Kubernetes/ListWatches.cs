@@ -1,6 +1,8 @@
+using System.Net;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using k8s;
+using k8s.Autorest;
 using k8s.Models;
 using ResilienceOperator.Entities;
 using ResilienceOperator.Runtime;
@@ -15,103 +17,149 @@ namespace ResilienceOperator.Kubernetes;
 internal static class ListWatches
 {
     public static ListWatch<ResiliencePolicy> Policies(IKubernetes c) => Custom<ResiliencePolicy, ResiliencePolicyList>(c,
-        ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ResiliencePolicy.KubePluralName, l => (l.Items, l.Metadata.ResourceVersion));
+        ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ResiliencePolicy.KubePluralName, l => (l.Items, l.Metadata));
 
     public static ListWatch<PodDisruptionBudgetObject> Pdbs(IKubernetes c, string groupVersion) =>
         Custom<PodDisruptionBudgetObject, PodDisruptionBudgetList>(c, "policy", groupVersion.Split('/')[1], "poddisruptionbudgets",
-            l => (l.Items, l.Metadata.ResourceVersion), "resilience.dev/policy");
+            l => (l.Items, l.Metadata), "resilience.dev/policy");
 
     public static ListWatch<ResilienceBackup> Backups(IKubernetes c) => Custom<ResilienceBackup, ResilienceBackupList>(c,
-        ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ResilienceBackup.KubePluralName, l => (l.Items, l.Metadata.ResourceVersion));
+        ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ResilienceBackup.KubePluralName, l => (l.Items, l.Metadata));
 
     public static ListWatch<ResilienceRestore> Restores(IKubernetes c) => Custom<ResilienceRestore, ResilienceRestoreList>(c,
-        ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ResilienceRestore.KubePluralName, l => (l.Items, l.Metadata.ResourceVersion));
+        ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ResilienceRestore.KubePluralName, l => (l.Items, l.Metadata));
 
     public static ListWatch<ResilienceDrill> Drills(IKubernetes c) => Custom<ResilienceDrill, ResilienceDrillList>(c,
-        ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ResilienceDrill.KubePluralName, l => (l.Items, l.Metadata.ResourceVersion));
+        ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ResilienceDrill.KubePluralName, l => (l.Items, l.Metadata));
 
     /// <summary>KEDA ScaledObjects (only when the API server serves keda.sh/v1alpha1).</summary>
     public static ListWatch<ScaledObject> ScaledObjects(IKubernetes c) => Custom<ScaledObject, ScaledObjectList>(c,
-        ScaledObject.Group, ScaledObject.Version, ScaledObject.Plural, l => (l.Items, l.Metadata.ResourceVersion));
+        ScaledObject.Group, ScaledObject.Version, ScaledObject.Plural, l => (l.Items, l.Metadata));
 
     /// <summary>Only the operator's own Jobs (backup and restore attempts), by their policy label.</summary>
-    public static ListWatch<V1Job> Jobs(IKubernetes c) => new(
-        async (ns, ct) =>
+    public static ListWatch<V1Job> Jobs(IKubernetes c) => Make<V1Job>(
+        async (ns, limit, cont, ct) =>
         {
-            var l = ns is null ? await c.BatchV1.ListJobForAllNamespacesAsync(labelSelector: ClusterWriter.PolicyLabel, cancellationToken: ct)
-                : await c.BatchV1.ListNamespacedJobAsync(ns, labelSelector: ClusterWriter.PolicyLabel, cancellationToken: ct);
-            return (l.Items, l.Metadata.ResourceVersion);
+            var l = ns is null ? await c.BatchV1.ListJobForAllNamespacesAsync(labelSelector: ClusterWriter.PolicyLabel, limit: limit, continueParameter: cont, cancellationToken: ct)
+                : await c.BatchV1.ListNamespacedJobAsync(ns, labelSelector: ClusterWriter.PolicyLabel, limit: limit, continueParameter: cont, cancellationToken: ct);
+            return Page(l.Items, l.Metadata);
         },
-        (ns, rv, timeout, ct) => ns is null
-            ? c.BatchV1.ListJobForAllNamespacesWithHttpMessagesAsync(labelSelector: ClusterWriter.PolicyLabel, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct).WatchAsync<V1Job, V1JobList>(null, ct)
-            : c.BatchV1.ListNamespacedJobWithHttpMessagesAsync(ns, labelSelector: ClusterWriter.PolicyLabel, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct).WatchAsync<V1Job, V1JobList>(null, ct));
+        (ns, rv, timeout, ct) => Watch<V1Job, V1JobList>(ns is null
+            ? c.BatchV1.ListJobForAllNamespacesWithHttpMessagesAsync(labelSelector: ClusterWriter.PolicyLabel, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct)
+            : c.BatchV1.ListNamespacedJobWithHttpMessagesAsync(ns, labelSelector: ClusterWriter.PolicyLabel, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct), ct));
 
-    public static ListWatch<V1Deployment> Deployments(IKubernetes c) => new(
-        async (ns, ct) =>
+    public static ListWatch<V1Deployment> Deployments(IKubernetes c) => Make<V1Deployment>(
+        async (ns, limit, cont, ct) =>
         {
-            var l = ns is null ? await c.AppsV1.ListDeploymentForAllNamespacesAsync(cancellationToken: ct)
-                : await c.AppsV1.ListNamespacedDeploymentAsync(ns, cancellationToken: ct);
-            return (l.Items, l.Metadata.ResourceVersion);
+            var l = ns is null ? await c.AppsV1.ListDeploymentForAllNamespacesAsync(limit: limit, continueParameter: cont, cancellationToken: ct)
+                : await c.AppsV1.ListNamespacedDeploymentAsync(ns, limit: limit, continueParameter: cont, cancellationToken: ct);
+            return Page(l.Items, l.Metadata);
         },
-        (ns, rv, timeout, ct) => ns is null
-            ? c.AppsV1.ListDeploymentForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct).WatchAsync<V1Deployment, V1DeploymentList>(null, ct)
-            : c.AppsV1.ListNamespacedDeploymentWithHttpMessagesAsync(ns, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct).WatchAsync<V1Deployment, V1DeploymentList>(null, ct));
+        (ns, rv, timeout, ct) => Watch<V1Deployment, V1DeploymentList>(ns is null
+            ? c.AppsV1.ListDeploymentForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct)
+            : c.AppsV1.ListNamespacedDeploymentWithHttpMessagesAsync(ns, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct), ct));
 
-    public static ListWatch<V1Pod> Pods(IKubernetes c) => new(
-        async (ns, ct) =>
+    public static ListWatch<V1Pod> Pods(IKubernetes c) => Make<V1Pod>(
+        async (ns, limit, cont, ct) =>
         {
-            var l = ns is null ? await c.CoreV1.ListPodForAllNamespacesAsync(cancellationToken: ct)
-                : await c.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: ct);
-            return (l.Items, l.Metadata.ResourceVersion);
+            var l = ns is null ? await c.CoreV1.ListPodForAllNamespacesAsync(limit: limit, continueParameter: cont, cancellationToken: ct)
+                : await c.CoreV1.ListNamespacedPodAsync(ns, limit: limit, continueParameter: cont, cancellationToken: ct);
+            return Page(l.Items, l.Metadata);
         },
-        (ns, rv, timeout, ct) => ns is null
-            ? c.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct).WatchAsync<V1Pod, V1PodList>(null, ct)
-            : c.CoreV1.ListNamespacedPodWithHttpMessagesAsync(ns, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct).WatchAsync<V1Pod, V1PodList>(null, ct));
+        (ns, rv, timeout, ct) => Watch<V1Pod, V1PodList>(ns is null
+            ? c.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct)
+            : c.CoreV1.ListNamespacedPodWithHttpMessagesAsync(ns, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct), ct));
 
-    public static ListWatch<V1Service> Services(IKubernetes c) => new(
-        async (ns, ct) =>
+    public static ListWatch<V1Service> Services(IKubernetes c) => Make<V1Service>(
+        async (ns, limit, cont, ct) =>
         {
-            var l = ns is null ? await c.CoreV1.ListServiceForAllNamespacesAsync(cancellationToken: ct)
-                : await c.CoreV1.ListNamespacedServiceAsync(ns, cancellationToken: ct);
-            return (l.Items, l.Metadata.ResourceVersion);
+            var l = ns is null ? await c.CoreV1.ListServiceForAllNamespacesAsync(limit: limit, continueParameter: cont, cancellationToken: ct)
+                : await c.CoreV1.ListNamespacedServiceAsync(ns, limit: limit, continueParameter: cont, cancellationToken: ct);
+            return Page(l.Items, l.Metadata);
         },
-        (ns, rv, timeout, ct) => ns is null
-            ? c.CoreV1.ListServiceForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct).WatchAsync<V1Service, V1ServiceList>(null, ct)
-            : c.CoreV1.ListNamespacedServiceWithHttpMessagesAsync(ns, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct).WatchAsync<V1Service, V1ServiceList>(null, ct));
+        (ns, rv, timeout, ct) => Watch<V1Service, V1ServiceList>(ns is null
+            ? c.CoreV1.ListServiceForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct)
+            : c.CoreV1.ListNamespacedServiceWithHttpMessagesAsync(ns, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct), ct));
 
-    public static ListWatch<V1HorizontalPodAutoscaler> Hpas(IKubernetes c) => new(
-        async (ns, ct) =>
+    public static ListWatch<V1HorizontalPodAutoscaler> Hpas(IKubernetes c) => Make<V1HorizontalPodAutoscaler>(
+        async (ns, limit, cont, ct) =>
         {
-            var l = ns is null ? await c.AutoscalingV1.ListHorizontalPodAutoscalerForAllNamespacesAsync(cancellationToken: ct)
-                : await c.AutoscalingV1.ListNamespacedHorizontalPodAutoscalerAsync(ns, cancellationToken: ct);
-            return (l.Items, l.Metadata.ResourceVersion);
+            var l = ns is null ? await c.AutoscalingV1.ListHorizontalPodAutoscalerForAllNamespacesAsync(limit: limit, continueParameter: cont, cancellationToken: ct)
+                : await c.AutoscalingV1.ListNamespacedHorizontalPodAutoscalerAsync(ns, limit: limit, continueParameter: cont, cancellationToken: ct);
+            return Page(l.Items, l.Metadata);
         },
-        (ns, rv, timeout, ct) => ns is null
-            ? c.AutoscalingV1.ListHorizontalPodAutoscalerForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct).WatchAsync<V1HorizontalPodAutoscaler, V1HorizontalPodAutoscalerList>(null, ct)
-            : c.AutoscalingV1.ListNamespacedHorizontalPodAutoscalerWithHttpMessagesAsync(ns, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct).WatchAsync<V1HorizontalPodAutoscaler, V1HorizontalPodAutoscalerList>(null, ct));
+        (ns, rv, timeout, ct) => Watch<V1HorizontalPodAutoscaler, V1HorizontalPodAutoscalerList>(ns is null
+            ? c.AutoscalingV1.ListHorizontalPodAutoscalerForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct)
+            : c.AutoscalingV1.ListNamespacedHorizontalPodAutoscalerWithHttpMessagesAsync(ns, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct), ct));
 
     private static ListWatch<T> Custom<T, TList>(IKubernetes c, string group, string version, string plural,
-        Func<TList, (IList<T>, string)> unpack, string? labelSelector = null)
-        where T : IKubernetesObject<V1ObjectMeta> => new(
-        async (ns, ct) =>
+        Func<TList, (IList<T> Items, V1ListMeta Metadata)> unpack, string? labelSelector = null)
+        where T : IKubernetesObject<V1ObjectMeta> => Make<T>(
+        async (ns, limit, cont, ct) =>
         {
             var body = ns is null
-                ? await c.CustomObjects.ListClusterCustomObjectAsync(group, version, plural, labelSelector: labelSelector, cancellationToken: ct)
-                : await c.CustomObjects.ListNamespacedCustomObjectAsync(group, version, ns, plural, labelSelector: labelSelector, cancellationToken: ct);
-            var list = KubernetesJson.Deserialize<TList>((JsonElement)body);
-            return unpack(list);
+                ? await c.CustomObjects.ListClusterCustomObjectAsync(group, version, plural, labelSelector: labelSelector, limit: limit, continueParameter: cont, cancellationToken: ct)
+                : await c.CustomObjects.ListNamespacedCustomObjectAsync(group, version, ns, plural, labelSelector: labelSelector, limit: limit, continueParameter: cont, cancellationToken: ct);
+            var (items, meta) = unpack(KubernetesJson.Deserialize<TList>((JsonElement)body));
+            return Page(items, meta);
         },
-        (ns, rv, timeout, ct) => WatchCustom<T>(ns is null
+        (ns, rv, timeout, ct) => Watch<T, object>(ns is null
             ? c.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync(group, version, plural, labelSelector: labelSelector, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct)
             : c.CustomObjects.ListNamespacedCustomObjectWithHttpMessagesAsync(group, version, ns, plural, labelSelector: labelSelector, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct), ct));
 
-    private static async IAsyncEnumerable<(WatchEventType, T)> WatchCustom<T>(Task<k8s.Autorest.HttpOperationResponse<object>> response, [EnumeratorCancellation] CancellationToken ct)
+    private static ListPage<T> Page<T>(IList<T>? items, V1ListMeta? meta) =>
+        new(items ?? [], meta?.ResourceVersion ?? "", string.IsNullOrEmpty(meta?.ContinueProperty) ? null : meta.ContinueProperty);
+
+    /// <summary>
+    /// Every kind goes through here so that list errors reach the informer in the ListWatch
+    /// contract's terms: an expired continue token is a <see cref="WatchExpiredException"/>.
+    /// </summary>
+    private static ListWatch<T> Make<T>(Func<string?, int?, string?, CancellationToken, Task<ListPage<T>>> list,
+        Func<string?, string, int, CancellationToken, IAsyncEnumerable<(WatchEventType, T)>> watch)
+        where T : IKubernetesObject<V1ObjectMeta> => new(
+        async (ns, limit, cont, ct) =>
+        {
+            try
+            {
+                return await list(ns, limit, cont, ct);
+            }
+            catch (HttpOperationException ex) when (ex.Response?.StatusCode == HttpStatusCode.Gone)
+            {
+                throw WatchErrorException.From(ex);
+            }
+        },
+        watch);
+
+    /// <summary>
+    /// One watch stream, typed kinds and custom objects alike. The client reports an ERROR event
+    /// (a v1.Status: 410 Gone, or any other failure) only through its error callback and then ends
+    /// the stream as if it had closed cleanly; without the callback the informer would re-watch the
+    /// same expired resourceVersion forever. The first error ends the stream and is thrown as a
+    /// <see cref="WatchErrorException"/> (<see cref="WatchExpiredException"/> for 410), after the
+    /// events that came before it; an error response to the watch request itself is thrown the same way.
+    /// </summary>
+    internal static IAsyncEnumerable<(WatchEventType, T)> Watch<T, TResponse>(Task<HttpOperationResponse<TResponse>> response, CancellationToken ct) =>
+        Watch<T>(onError => response.WatchAsync<T, TResponse>(onError, ct), ct);
+
+    internal static async IAsyncEnumerable<(WatchEventType, T)> Watch<T>(
+        Func<Action<Exception>, IAsyncEnumerable<(WatchEventType, T)>> open, [EnumeratorCancellation] CancellationToken ct)
     {
         Exception? error = null;
-        await foreach (var e in response.WatchAsync<T, object>(ex => error = ex, ct))
+        await using var events = open(ex => error ??= ex).GetAsyncEnumerator(ct);
+        while (true)
         {
-            yield return e;
+            bool more;
+            try
+            {
+                more = await events.MoveNextAsync();
+            }
+            catch (Exception ex) when (ex is HttpOperationException or KubernetesException)
+            {
+                throw WatchErrorException.From(ex);
+            }
+            if (error is not null) throw WatchErrorException.From(error);
+            if (!more) yield break;
+            yield return events.Current;
         }
-        if (error is not null) throw new InvalidOperationException("watch stream failed: " + error.Message, error);
     }
 }

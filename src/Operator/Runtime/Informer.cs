@@ -1,7 +1,7 @@
 using k8s;
-using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
+using Prometheus;
 
 namespace ResilienceOperator.Runtime;
 
@@ -16,19 +16,46 @@ internal interface IInformer
 }
 
 /// <summary>
-/// List, then watch from the list's resourceVersion with bookmarks and a client-side timeout;
-/// when the stream ends, watch again from the last resourceVersion seen; on any error (410 Gone
-/// among them) relist. Watches die silently, so a watch is never trusted to run forever.
+/// List (in pages), then watch from the list's resourceVersion with bookmarks and a client-side
+/// timeout. Watches die silently and API servers push back, so no watch is trusted to run forever
+/// and no failure is retried at once:
+/// <list type="bullet">
+/// <item>a stream that ends cleanly after delivering events resumes from the last resourceVersion;</item>
+/// <item>410 Gone (the resourceVersion was compacted away) relists after a small jitter;</item>
+/// <item>any other error backs off (exponential with jitter, capped) and then resumes watching
+/// from the last resourceVersion, without a LIST: the cache is still consistent up to it;</item>
+/// <item>a stream that ends within a second with no events backs off too: it is an API server or
+/// proxy refusing the watch, and re-opening it at once would be a tight loop.</item>
+/// </list>
+/// The backoff only resets once a watch has proven healthy (events, or a long enough run), not
+/// after each LIST, so a server that lists fine but fails every watch is not hammered.
 /// </summary>
 internal sealed class Informer<T>(
     string name,
     ListWatch<T> listWatch,
     IReadOnlyList<string?> namespaces,
     ILogger logger,
-    TimeSpan? watchTimeout = null) : IInformer
+    TimeSpan? watchTimeout = null,
+    TimeProvider? timeProvider = null) : IInformer
     where T : class, IKubernetesObject<V1ObjectMeta>
 {
+    /// <summary>Page size of a LIST: large caches are listed without one huge response.</summary>
+    public const int PageSize = 500;
+    internal static readonly TimeSpan InitialBackoff = TimeSpan.FromMilliseconds(200);
+    internal static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+    /// <summary>A watch ending sooner than this with no events is suspect.</summary>
+    internal static readonly TimeSpan ShortWatch = TimeSpan.FromSeconds(1);
+    /// <summary>A watch that ran this long (or delivered events) was healthy: the backoff resets.</summary>
+    internal static readonly TimeSpan HealthyWatch = TimeSpan.FromSeconds(30);
+    /// <summary>Upper bound of the jitter before a relist after 410, so that informers do not relist in lockstep.</summary>
+    internal static readonly TimeSpan ExpiredJitter = TimeSpan.FromMilliseconds(100);
+
+    private static readonly Counter WatchErrors = Metrics.CreateCounter("resilience_informer_watch_errors_total",
+        "Watches that ended badly, by informer and reason: expired (410, relist), error (backoff, then resume), short (ended at once with no events, backoff).",
+        "informer", "reason");
+
     private readonly TimeSpan _watchTimeout = watchTimeout ?? TimeSpan.FromMinutes(5);
+    private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private int _synced;
 
     public string Name { get; } = name;
@@ -39,8 +66,11 @@ internal sealed class Informer<T>(
     public event Action<T, T>? Updated;
     public event Action<T>? Deleted;
 
-    /// <summary>Counts list calls, for the API-calls benchmark.</summary>
+    /// <summary>Counts LIST requests (one per page), for the API-calls benchmark.</summary>
     public int ListCalls;
+
+    /// <summary>Counts watches opened, for the API-calls benchmark and the chaos tests.</summary>
+    public int WatchCalls;
 
     public Task RunAsync(CancellationToken ct) => Task.WhenAll(namespaces.Select(ns => RunNamespaceAsync(ns, ct)));
 
@@ -49,23 +79,41 @@ internal sealed class Informer<T>(
         foreach (var obj in Store.List()) Updated?.Invoke(obj, obj);
     }
 
+    /// <summary>Where one namespace's watch stands; updated event by event so that an error mid-stream keeps what came before it.</summary>
+    private sealed class Cursor
+    {
+        public string? ResourceVersion;
+        public int Events;
+    }
+
     private async Task RunNamespaceAsync(string? ns, CancellationToken ct)
     {
-        var backoff = TimeSpan.FromMilliseconds(200);
+        var backoff = new Backoff(InitialBackoff, MaxBackoff);
+        var cursor = new Cursor();
         var firstSync = true;
+        var justListed = false;
+        var where = ns ?? "*";
         while (!ct.IsCancellationRequested)
         {
+            long? started = null;
             try
             {
-                var rv = await ListAsync(ns, ct);
-                if (firstSync) { Interlocked.Increment(ref _synced); firstSync = false; }
-                backoff = TimeSpan.FromMilliseconds(200);
-                // Watch until an error: a stream that ends cleanly (the server's or our timeout) resumes
-                // from the last resourceVersion without relisting.
-                while (!ct.IsCancellationRequested)
+                if (cursor.ResourceVersion is null)
                 {
-                    rv = await WatchAsync(ns, rv, ct);
+                    cursor.ResourceVersion = await ListAsync(ns, ct);
+                    justListed = true;
+                    if (firstSync) { Interlocked.Increment(ref _synced); firstSync = false; }
                 }
+                cursor.Events = 0;
+                started = _time.GetTimestamp();
+                await WatchAsync(ns, cursor, ct);
+                var ran = _time.GetElapsedTime(started.Value);
+                if (cursor.Events > 0 || ran >= HealthyWatch) { backoff.Reset(); justListed = false; continue; }
+                if (ran >= ShortWatch) continue; // a quiet stream that ran its course: resume from rv
+                WatchErrors.WithLabels(Name, "short").Inc();
+                var wait = backoff.Next();
+                logger.LogWarning("{Informer} ({Namespace}): watch ended after {Ran} with no events, watching again in {Backoff}", Name, where, ran, wait);
+                await Task.Delay(wait, _time, ct);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -73,23 +121,65 @@ internal sealed class Informer<T>(
             }
             catch (Exception ex)
             {
-                var gone = ex is HttpOperationException { Response.StatusCode: System.Net.HttpStatusCode.Gone }
-                    || ex.Message.Contains("410", StringComparison.Ordinal) || ex.Message.Contains("too old", StringComparison.OrdinalIgnoreCase);
-                if (gone) logger.LogInformation("{Informer} ({Namespace}): resourceVersion expired, relisting", Name, ns ?? "*");
-                else logger.LogWarning("{Informer} ({Namespace}): watch failed, relisting in {Backoff}: {Error}", Name, ns ?? "*", backoff, ex.Message);
-                if (!gone)
+                var error = WatchErrorException.From(ex);
+                if (started is { } s && (cursor.Events > 0 || _time.GetElapsedTime(s) >= HealthyWatch)) { backoff.Reset(); justListed = false; }
+                TimeSpan wait;
+                if (error is WatchExpiredException)
                 {
-                    try { await Task.Delay(backoff, ct); } catch (OperationCanceledException) { return; }
-                    backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+                    WatchErrors.WithLabels(Name, "expired").Inc();
+                    // Only a LIST can catch up. A watch that expires straight after a LIST, though, is
+                    // not a compaction we slept through but a server in trouble: back off then.
+                    wait = justListed ? backoff.Next() : TimeSpan.FromTicks(Random.Shared.NextInt64(ExpiredJitter.Ticks));
+                    logger.LogInformation("{Informer} ({Namespace}): resourceVersion {ResourceVersion} expired, relisting in {Wait}", Name, where, cursor.ResourceVersion, wait);
+                    cursor.ResourceVersion = null;
                 }
+                else
+                {
+                    WatchErrors.WithLabels(Name, "error").Inc();
+                    wait = backoff.Next();
+                    // The cache is consistent up to the last resourceVersion seen: resume from there,
+                    // relisting only if that one turns out to have expired (or none is known yet).
+                    logger.LogWarning("{Informer} ({Namespace}): {Operation} failed, retrying from resourceVersion {ResourceVersion} in {Wait}: {Error}",
+                        Name, where, started is null ? "list" : "watch", cursor.ResourceVersion ?? "(relist)", wait, error.Message);
+                }
+                try { await Task.Delay(wait, _time, ct); }
+                catch (OperationCanceledException) { return; }
             }
         }
     }
 
+    /// <summary>
+    /// A full LIST, page by page, then the cache made equal to it; returns its resourceVersion.
+    /// A continue token can expire between pages (410): the list then starts again as one
+    /// unpaginated request, which cannot expire half-way (client-go's pager does the same).
+    /// </summary>
     private async Task<string> ListAsync(string? ns, CancellationToken ct)
     {
-        Interlocked.Increment(ref ListCalls);
-        var (items, rv) = await listWatch.List(ns, ct);
+        var items = new List<T>();
+        string? cont = null;
+        int? limit = PageSize;
+        string rv;
+        while (true)
+        {
+            Interlocked.Increment(ref ListCalls);
+            ListPage<T> page;
+            try
+            {
+                page = await listWatch.List(ns, limit, cont, ct);
+            }
+            catch (Exception ex) when (cont is not null && WatchErrorException.From(ex) is WatchExpiredException)
+            {
+                logger.LogInformation("{Informer} ({Namespace}): list continue token expired, listing again in one request", Name, ns ?? "*");
+                items.Clear();
+                cont = null;
+                limit = null;
+                continue;
+            }
+            items.AddRange(page.Items);
+            rv = page.ResourceVersion;
+            if (string.IsNullOrEmpty(page.Continue)) break;
+            cont = page.Continue;
+        }
         var seen = new HashSet<ObjectKey>();
         foreach (var item in items)
         {
@@ -105,29 +195,34 @@ internal sealed class Informer<T>(
         return rv;
     }
 
-    private async Task<string> WatchAsync(string? ns, string rv, CancellationToken ct)
+    private async Task WatchAsync(string? ns, Cursor cursor, CancellationToken ct)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         // Client-side bound a little past the server-side timeout: a half-dead connection cannot hang us.
-        timeout.CancelAfter(_watchTimeout + TimeSpan.FromSeconds(30));
+        using var timeout = new CancellationTokenSource(_watchTimeout + TimeSpan.FromSeconds(30), _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
+        Interlocked.Increment(ref WatchCalls);
         try
         {
-            await foreach (var (type, obj) in listWatch.Watch(ns, rv, (int)_watchTimeout.TotalSeconds, timeout.Token))
+            await foreach (var (type, obj) in listWatch.Watch(ns, cursor.ResourceVersion!, (int)_watchTimeout.TotalSeconds, linked.Token))
             {
-                if (type == WatchEventType.Error) throw new InvalidOperationException("watch error event (410 Gone or similar)");
+                if (type == WatchEventType.Error) throw new WatchErrorException(null, null, "watch error event without a status");
+                cursor.Events++;
                 var objRv = obj?.Metadata?.ResourceVersion;
-                if (!string.IsNullOrEmpty(objRv)) rv = objRv;
-                if (type == WatchEventType.Bookmark || obj is null) continue;
+                if (type == WatchEventType.Bookmark || obj is null)
+                {
+                    if (!string.IsNullOrEmpty(objRv)) cursor.ResourceVersion = objRv;
+                    continue;
+                }
                 Apply(type, obj);
+                // Only once applied: an error in a handler must not skip the event on resume.
+                if (!string.IsNullOrEmpty(objRv)) cursor.ResourceVersion = objRv;
             }
         }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested && timeout.IsCancellationRequested)
         {
-            // our own client-side timeout: resume from rv
+            // our own client-side timeout: resume from the cursor
         }
-        return rv;
     }
-
     private void Apply(WatchEventType type, T obj)
     {
         if (type == WatchEventType.Deleted)

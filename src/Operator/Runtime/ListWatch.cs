@@ -3,8 +3,19 @@ using k8s.Models;
 
 namespace ResilienceOperator.Runtime;
 
-/// <summary>How to list and watch one resource type, in one namespace or all (null).</summary>
+/// <summary>One page of a LIST: its items, the list's resourceVersion, and the token for the next page (null on the last).</summary>
+internal sealed record ListPage<T>(IList<T> Items, string ResourceVersion, string? Continue);
+
+/// <summary>
+/// How to list and watch one resource type, in one namespace or all (null).
+/// <para>List(namespace, limit, continue, ct) returns one page; it throws <see cref="WatchExpiredException"/>
+/// when the continue token has expired (410), so that the caller can start the list again.</para>
+/// <para>Watch(namespace, resourceVersion, timeoutSeconds, ct) streams events from that resourceVersion.
+/// Ending normally means the server (or the timeout) closed the stream and nothing was lost. An ERROR
+/// event is never swallowed: the stream throws <see cref="WatchExpiredException"/> for 410 Gone (the
+/// resourceVersion is too old, relist) and <see cref="WatchErrorException"/> for anything else.</para>
+/// </summary>
 internal sealed record ListWatch<T>(
-    Func<string?, CancellationToken, Task<(IList<T> Items, string ResourceVersion)>> List,
+    Func<string?, int?, string?, CancellationToken, Task<ListPage<T>>> List,
     Func<string?, string, int, CancellationToken, IAsyncEnumerable<(WatchEventType Type, T Object)>> Watch)
     where T : IKubernetesObject<V1ObjectMeta>;
