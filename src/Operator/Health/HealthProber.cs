@@ -40,6 +40,7 @@ internal sealed class HealthProber(
     private readonly ConcurrentDictionary<ObjectKey, byte> _running = new();
     private readonly ConcurrentDictionary<ObjectKey, IReadOnlyList<PodGateAction>> _plannedGates = new();
     private readonly SemaphoreSlim _probeSlots = new(maxConcurrentProbes);
+    private int _term;
     private readonly HttpClient _http = new(new SocketsHttpHandler
     {
         UseProxy = false, AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1),
@@ -64,6 +65,19 @@ internal sealed class HealthProber(
         foreach (var labels in TargetHealthy.GetAllLabelValues().Where(l => l[0] == key.Namespace && l[1] == key.Name).ToList())
             TargetHealthy.RemoveLabelled(labels);
         _plannedGates.TryRemove(key, out _);
+    }
+
+    /// <summary>
+    /// A new leadership term: every verdict, due time and planned gate is dropped, so verdicts are
+    /// re-seeded from the policies' status and re-probed; a check still running from the previous
+    /// term does not store its result (see <see cref="CheckPolicyAsync"/>).
+    /// </summary>
+    public void ResetTerm()
+    {
+        Interlocked.Increment(ref _term);
+        _health.Clear();
+        _nextDue.Clear();
+        _plannedGates.Clear();
     }
 
     public async Task RunAsync(CancellationToken ct)
@@ -98,9 +112,12 @@ internal sealed class HealthProber(
 
     private async Task CheckPolicyAsync(ResiliencePolicy policy, EffectiveSpec spec, ObjectKey key, CancellationToken ct)
     {
-        var state = _health.GetOrAdd(key, _ => Seed(policy));
+        var term = Volatile.Read(ref _term);
         var dryRun = policy.Spec.Enforcement == EnforcementMode.DryRun ? new ConcurrentBag<PodGateAction>() : null;
         var results = await Task.WhenAll(spec.Targets.Select(t => CheckTargetAsync(policy, spec, t.Name, dryRun, ct)));
+        // Probed in a previous term: its results must not drive a decision in this one.
+        if (term != Volatile.Read(ref _term)) return;
+        var state = _health.GetOrAdd(key, _ => Seed(policy));
         var now = time.GetUtcNow().UtcDateTime;
         var changed = false;
         for (var i = 0; i < spec.Targets.Count; i++)
