@@ -57,6 +57,9 @@ internal sealed class EventRecorder : IEventRecorder, IAsyncDisposable
     private static readonly Counter Dropped = Metrics.CreateCounter("resilience_events_dropped_total",
         "Kubernetes Events the operator did not write: overflow (queue full, oldest dropped), spam (per-object rate limit), not_leader, shutdown.", "reason");
 
+    /// <summary>Events dropped so far for <paramref name="reason"/> (for tests and the benchmark).</summary>
+    internal static double DroppedTotal(string reason) => Dropped.WithLabels(reason).Value;
+
     private readonly IEventSink _sink;
     private readonly string _component;
     private readonly ILogger _logger;
