@@ -127,7 +127,7 @@ internal sealed class LeaderElection
                 case TermEnd.Lost:
                     // The fence refuses writes already (it is time-based); say so at once, not when the work has wound down.
                     _fence.Lost();
-                    _logger.LogWarning("could not renew {Lease} within {Deadline}s; stepping down", _leaseName, _timings.RenewDeadline.TotalSeconds);
+                    _logger.LogWarning("lost lease {Lease}; stepping down", _leaseName);
                     break;
                 case TermEnd.Refused:
                     _logger.LogWarning("a write was refused: the lease {Lease} was not renewed in time; stepping down", _leaseName);
@@ -172,7 +172,10 @@ internal sealed class LeaderElection
         return null;
     }
 
-    /// <summary>Renews every RetryPeriod; returns when the lease could not be renewed within RenewDeadline (or the term ends).</summary>
+    /// <summary>
+    /// Renews every RetryPeriod; returns when the lease is lost — not renewed within RenewDeadline, or
+    /// seen held by another replica — or when the term ends.
+    /// </summary>
     private async Task RenewAsync(long renewedAt, CancellationToken term)
     {
         while (!term.IsCancellationRequested)
@@ -187,7 +190,17 @@ internal sealed class LeaderElection
                 continue;
             }
             if (term.IsCancellationRequested) return;
-            if (_time.GetElapsedTime(renewedAt) >= _timings.RenewDeadline) return;
+            // Another replica holds it (a partition healed the other way): lost for certain, no point waiting out the deadline.
+            if (_observed?.Spec?.HolderIdentity is { Length: > 0 } holder && holder != _identity)
+            {
+                _logger.LogWarning("lease {Lease} is now held by {Holder}", _leaseName, holder);
+                return;
+            }
+            if (_time.GetElapsedTime(renewedAt) >= _timings.RenewDeadline)
+            {
+                _logger.LogWarning("could not renew {Lease} within {Deadline}s", _leaseName, _timings.RenewDeadline.TotalSeconds);
+                return;
+            }
         }
     }
 

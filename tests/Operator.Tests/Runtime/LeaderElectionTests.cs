@@ -172,13 +172,13 @@ public sealed class LeaderElectionTests
         var store = new FakeLeaseStore { Fault = Fault(fault) };
         await using var a = new Replica(store, time, "a");
 
-        await Advance(time, TimeSpan.FromMinutes(2));
+        await Advance(time, TimeSpan.FromMinutes(1));
         Assert.False(a.Run.IsCompleted, a.Run.Exception?.ToString());
         Assert.False(a.Leading);
         Assert.False(a.Fence.IsHeld);
         var attempts = store.Calls;
         // Every RetryPeriod, jittered up to 2.2 times it: neither a tight loop nor giving up.
-        Assert.InRange(attempts, 120 / 4.4, 120 / 2.0 + 1);
+        Assert.InRange(attempts, 60 / 4.4, (60 / 2.0) + 1);
 
         store.Fault = null;
         await AdvanceUntil(time, () => a.Leading, Timings.RetryPeriod * 2.3, "leads once the API is back");
@@ -277,5 +277,21 @@ public sealed class LeaderElectionTests
         await Advance(time, TimeSpan.FromSeconds(60));
         Assert.True(a.Leading ^ b.Leading);
         Assert.True(a.Fence.IsHeld ^ b.Fence.IsHeld);
+    }
+
+    [Fact]
+    public async Task RunAsync_LeaseTakenByAnother_StepsDownAtTheNextRenewal()
+    {
+        var time = new FakeTimeProvider();
+        var store = new FakeLeaseStore();
+        await using var a = new Replica(store, time, "a");
+        await AdvanceUntil(time, () => a.Leading, TimeSpan.FromSeconds(1), "a leads");
+        var term = a.LastTerm;
+
+        store.Put("someone-else", 600, time.GetUtcNow().UtcDateTime.AddMinutes(5));
+        var took = await AdvanceUntil(time, () => term.IsCancellationRequested, Timings.RenewDeadline, "a steps down");
+        Assert.True(took <= Timings.RetryPeriod + TimeSpan.FromMilliseconds(100), $"took {took}");
+        Assert.False(a.Fence.IsHeld);
+        Assert.Equal("someone-else", store.Current!.Spec.HolderIdentity);
     }
 }
