@@ -20,7 +20,7 @@ public sealed class LeaderElectionOptionsTests
 
     [Theory]
     [InlineData("--renew-deadline", "15s")] // not below the lease duration: no margin for a paused leader
-    [InlineData("--retry-period", "5s")]    // a jittered retry would outlast the renew deadline
+    [InlineData("--retry-period", "9s")]    // a jittered retry would outlast the renew deadline
     [InlineData("--lease-duration", "soon")]
     public void Parse_UnsafeOrInvalidDurations_Rejected(string option, string value) =>
         Assert.Throws<ArgumentException>(() => OperatorOptions.Parse(["--leader-elect", option, value]));
