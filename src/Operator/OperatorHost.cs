@@ -71,10 +71,12 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
         jobs.Store.AddIndex(RunCaches.OwnerIndex, j => (j.Metadata.OwnerReferences ?? []).Select(o => o.Uid));
 
         var queue = _queue = new WorkQueue<ObjectKey>("resiliencepolicy", _time);
-        var writer = new ClusterWriter(client, pdbVersion);
+        // Every write is fenced by the lease: refused unless it is provably held at that moment.
+        var fence = options.LeaderElect ? new LeaseFence(_time, options.RenewDeadline) : LeaseFence.Unfenced;
+        var writer = new ClusterWriter(client, pdbVersion, fence);
         var prober = _prober = new HealthProber(policies.Store, deployments.Store, pods.Store, queue.Add, writer, _time, loggers.CreateLogger<HealthProber>(),
             guard: new ObserverGuard(options.ObserverSuspectThreshold, options.ObserverSuspectMinTargets));
-        var recorder = new EventRecorder(client, "resilience-operator", loggers.CreateLogger<EventRecorder>());
+        await using var recorder = new EventRecorder(client, "resilience-operator", loggers.CreateLogger<EventRecorder>(), fence, _time);
         // Webhook notifications: planned from the status records as they enter the caches, sent
         // by their own loops so that reconciling never waits for a webhook.
         await using var notifications = new NotificationDispatcher(client, policies.Store, restores.Store, drills.Store, recorder, () => IsLeading,
@@ -93,7 +95,7 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
         var restoreController = new Controller("resiliencerestore",
             new RestoreReconciler(runCaches, writer, recorder, _time, loggers.CreateLogger<RestoreReconciler>(), o => Wrote(o)), restoreQueue, options.Workers, loggers.CreateLogger<Controller>());
         // Drills: their own controller (keyed by drill) and scheduler (keyed by policy), see Drills/DrillControllers.cs.
-        var drillControllers = _drillControllers = new DrillControllers(client, recorder, policies, deployments, pods, restores.Store, drills, options.Workers, _time, loggers);
+        var drillControllers = _drillControllers = new DrillControllers(client, recorder, policies, deployments, pods, restores.Store, drills, options.Workers, fence, _time, loggers);
         void PolicyOf(string ns, string policy) => queue.Add(new ObjectKey(ns, policy));
         void RestoresOf(string ns, string policy)
         {
@@ -195,6 +197,12 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
         {
             while (!CachesSynced) await Task.Delay(50, leading);
             _log.LogInformation("caches synced; starting {Workers} workers", options.Workers);
+            // A new term: no verdict, timer or backoff of a previous term drives a decision in this one.
+            prober.ResetTerm();
+            queue.Reset();
+            backupQueue.Reset();
+            restoreQueue.Reset();
+            drillControllers.Reset();
             IsLeading = true;
             try
             {
@@ -205,13 +213,19 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
                 drillControllers.Seed();
                 await Task.WhenAll(controller.RunAsync(leading), backupController.RunAsync(leading), restoreController.RunAsync(leading), drillControllers.RunAsync(leading), prober.RunAsync(leading));
             }
-            finally { IsLeading = false; }
+            finally
+            {
+                IsLeading = false;
+                // Still this term's lease (released after this returns): its Events may go out, briefly.
+                await recorder.FlushAsync(options.EventDrain);
+            }
         }
 
         try
         {
             if (options.LeaderElect)
-                await new LeaderElection(client, options.LeaseNamespace, options.LeaseName, options.Identity, loggers.CreateLogger<LeaderElection>()).RunAsync(Work, ct);
+                await new LeaderElection(new KubernetesLeaseStore(client, options.LeaseNamespace, options.LeaseName), options.LeaseName, options.Identity,
+                    options.LeaderElectionTimings, fence, _time, loggers.CreateLogger<LeaderElection>()).RunAsync(Work, ct);
             else
                 await Work(ct);
         }
@@ -226,6 +240,7 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
             await Task.WhenAll(informerTasks.Append(resync)).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
             // A short, bounded drain: what is still queued after it is logged and counted as dropped.
             await notifications.StopAsync(options.NotificationDrain);
+            await recorder.StopAsync(options.EventDrain);
             _log.LogInformation("stopped");
         }
     }

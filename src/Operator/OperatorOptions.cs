@@ -11,6 +11,12 @@ internal sealed class OperatorOptions
     public string LeaseNamespace { get; set; } = Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? "default";
     public string LeaseName { get; set; } = "resilience-operator-leader";
     public string Identity { get; set; } = Environment.MachineName + "-" + Guid.NewGuid().ToString("N")[..8];
+    /// <summary>How long a lease lasts without renewal before another replica may take it (client-go's LeaseDuration).</summary>
+    public TimeSpan LeaseDuration { get; set; } = Runtime.LeaderElectionTimings.Default.LeaseDuration;
+    /// <summary>A leader that has not renewed for this long stops writing and steps down; below <see cref="LeaseDuration"/> as a safety margin.</summary>
+    public TimeSpan RenewDeadline { get; set; } = Runtime.LeaderElectionTimings.Default.RenewDeadline;
+    /// <summary>Interval between acquire (jittered) and renew attempts.</summary>
+    public TimeSpan RetryPeriod { get; set; } = Runtime.LeaderElectionTimings.Default.RetryPeriod;
     public int Workers { get; set; } = 4;
     /// <summary>Port for /healthz, /readyz and /metrics; 0 disables the endpoint.</summary>
     public int Port { get; set; } = 8080;
@@ -30,6 +36,10 @@ internal sealed class OperatorOptions
     public double ObserverSuspectThreshold { get; set; } = Health.ObserverGuard.DefaultThreshold;
     /// <summary>How many targets at least must turn failing at once for the guard to hold failovers.</summary>
     public int ObserverSuspectMinTargets { get; set; } = Health.ObserverGuard.DefaultMinTargets;
+    /// <summary>How long queued Kubernetes Events may still be written when a leadership term ends or the operator stops.</summary>
+    public TimeSpan EventDrain { get; set; } = TimeSpan.FromSeconds(2);
+
+    public Runtime.LeaderElectionTimings LeaderElectionTimings => new(LeaseDuration, RenewDeadline, RetryPeriod);
 
     public static OperatorOptions Parse(IReadOnlyList<string> args)
     {
@@ -45,6 +55,9 @@ internal sealed class OperatorOptions
                 case "--leader-elect=false": o.LeaderElect = false; break;
                 case "--lease-namespace": o.LeaseNamespace = Value(); break;
                 case "--lease-name": o.LeaseName = Value(); break;
+                case "--lease-duration": o.LeaseDuration = Duration(args[i], Value()); break;
+                case "--renew-deadline": o.RenewDeadline = Duration(args[i], Value()); break;
+                case "--retry-period": o.RetryPeriod = Duration(args[i], Value()); break;
                 case "--workers": o.Workers = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--port": o.Port = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--bind-address": o.BindAddress = Value(); break;
@@ -61,8 +74,12 @@ internal sealed class OperatorOptions
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
+        if (o.LeaderElect) o.LeaderElectionTimings.Validate();
         return o;
     }
+
+    private static TimeSpan Duration(string option, string value) =>
+        Policy.GoDuration.TryParse(value, out var d) && d > TimeSpan.Zero ? d : throw new ArgumentException($"{option} takes a duration such as 15s");
 
     public const string Usage = """
         usage: ResilienceOperator [options]
@@ -72,6 +89,9 @@ internal sealed class OperatorOptions
           --leader-elect           take part in leader election (Lease in --lease-namespace)
           --lease-namespace NS     namespace of the leader-election Lease (default: $POD_NAMESPACE or default)
           --lease-name NAME        name of the Lease (default: resilience-operator-leader)
+          --lease-duration D       leader election: lease duration (default: 15s)
+          --renew-deadline D       leader election: a leader that cannot renew within D stops writing and steps down (default: 10s)
+          --retry-period D         leader election: interval between acquire and renew attempts (default: 2s)
           --workers N              reconcile workers (default: 4)
           --port N                 port for /healthz, /readyz, /metrics (default: 8080; 0 = off)
           --bind-address ADDR      address for that port (default: 0.0.0.0)

@@ -66,13 +66,13 @@ internal sealed class DrillControllers : IDisposable
     private readonly Informer<ResilienceDrill> _drills;
 
     public DrillControllers(IKubernetes client, IEventRecorder recorder, Informer<ResiliencePolicy> policies, Informer<V1Deployment> deployments,
-        Informer<V1Pod> pods, Store<ResilienceRestore> restores, Informer<ResilienceDrill> drills, int workers, TimeProvider time, ILoggerFactory loggers)
+        Informer<V1Pod> pods, Store<ResilienceRestore> restores, Informer<ResilienceDrill> drills, int workers, LeaseFence fence, TimeProvider time, ILoggerFactory loggers)
     {
         _policies = policies;
         _drills = drills;
         drills.Store.AddIndex(DrillCaches.ByPolicyIndex, d => [d.Metadata.NamespaceProperty + "/" + d.Spec.Policy]);
         var caches = new DrillCaches(drills.Store, policies.Store, deployments.Store, pods.Store, restores);
-        var writer = new DrillWriter(client);
+        var writer = new DrillWriter(client, fence);
         var queue = _queue = new WorkQueue<ObjectKey>("resiliencedrill", time);
         var scheduleQueue = _scheduleQueue = new WorkQueue<ObjectKey>("resiliencedrill-schedule", time);
         _controller = new Controller("resiliencedrill", new DrillReconciler(caches, writer, recorder, time, loggers.CreateLogger<DrillReconciler>()),
@@ -100,6 +100,13 @@ internal sealed class DrillControllers : IDisposable
     {
         foreach (var d in _drills.Store.List()) _queue.Add(ObjectKey.Of(d));
         foreach (var p in _policies.Store.List()) _scheduleQueue.Add(ObjectKey.Of(p));
+    }
+
+    /// <summary>A new leadership term: nothing queued or delayed by the previous one (see <see cref="WorkQueue{TKey}.Reset"/>).</summary>
+    public void Reset()
+    {
+        _queue.Reset();
+        _scheduleQueue.Reset();
     }
 
     public Task RunAsync(CancellationToken ct) => Task.WhenAll(_controller.RunAsync(ct), _scheduler.RunAsync(ct));

@@ -8,14 +8,15 @@ using k8s.Models;
 using ResilienceOperator.Entities;
 using ResilienceOperator.Kubernetes;
 using ResilienceOperator.Policy;
+using ResilienceOperator.Runtime;
 
 namespace ResilienceOperator.Drills;
 
 /// <summary>
-/// The writes of drills, through <see cref="ClusterWriter.Guard{T}"/> (conflicts requeue,
-/// missing permissions are reported), with the operator's field manager.
+/// The writes of drills, through <see cref="ClusterWriter.Guard{T}(LeaseFence, string, string, Func{Task{T}})"/>
+/// (refused without the lease, conflicts requeue, missing permissions are reported), with the operator's field manager.
 /// </summary>
-internal sealed class DrillWriter(IKubernetes client)
+internal sealed class DrillWriter(IKubernetes client, LeaseFence fence)
 {
     /// <summary>Finalizer on a ResilienceDrill: its fault is removed before it goes.</summary>
     public const string Finalizer = "resilience.dev/drill";
@@ -26,7 +27,7 @@ internal sealed class DrillWriter(IKubernetes client)
     {
         var finalizers = (drill.Metadata.Finalizers ?? []).Where(f => f != Finalizer).ToList();
         if (present) finalizers.Add(Finalizer);
-        var body = await ClusterWriter.Guard(ResilienceDrill.KubePluralName, "patch", () => client.CustomObjects.PatchNamespacedCustomObjectAsync(ClusterWriter.Merge(new JsonObject
+        var body = await ClusterWriter.Guard(fence, ResilienceDrill.KubePluralName, "patch", () => client.CustomObjects.PatchNamespacedCustomObjectAsync(ClusterWriter.Merge(new JsonObject
         {
             ["metadata"] = new JsonObject
             {
@@ -44,7 +45,7 @@ internal sealed class DrillWriter(IKubernetes client)
         var patch = new JsonArray(
             new JsonObject { ["op"] = "test", ["path"] = "/metadata/resourceVersion", ["value"] = drill.Metadata.ResourceVersion },
             new JsonObject { ["op"] = "add", ["path"] = "/status", ["value"] = WireForm(status) });
-        var body = await ClusterWriter.Guard(ResilienceDrill.KubePluralName + "/status", "patch", () => client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
+        var body = await ClusterWriter.Guard(fence, ResilienceDrill.KubePluralName + "/status", "patch", () => client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
             new V1Patch(patch.ToJsonString(), V1Patch.PatchType.JsonPatch), ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion,
             drill.Metadata.NamespaceProperty, ResilienceDrill.KubePluralName, drill.Metadata.Name, fieldManager: ClusterWriter.FieldManager, cancellationToken: ct));
         return As<ResilienceDrill>(body);
@@ -57,14 +58,14 @@ internal sealed class DrillWriter(IKubernetes client)
     public async Task<ResiliencePolicy> SetLastDrillAsync(ResiliencePolicy policy, DrillRecord record, CancellationToken ct)
     {
         var patch = new JsonObject { ["status"] = new JsonObject { ["lastDrill"] = ClusterWriter.WithoutEmpty(JsonNode.Parse(KubernetesJson.Serialize(record))) } };
-        var body = await ClusterWriter.Guard(ResiliencePolicy.KubePluralName + "/status", "patch", () => client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
+        var body = await ClusterWriter.Guard(fence, ResiliencePolicy.KubePluralName + "/status", "patch", () => client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
             ClusterWriter.Merge(patch), ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, policy.Metadata.NamespaceProperty,
             ResiliencePolicy.KubePluralName, policy.Metadata.Name, fieldManager: ClusterWriter.FieldManager, cancellationToken: ct));
         return As<ResiliencePolicy>(body);
     }
 
     /// <summary>KillPods: deletes one pod; one already gone is fine.</summary>
-    public Task DeletePodAsync(string ns, string name, CancellationToken ct) => ClusterWriter.Guard("pods", "delete", async () =>
+    public Task DeletePodAsync(string ns, string name, CancellationToken ct) => ClusterWriter.Guard(fence, "pods", "delete", async () =>
     {
         try { await client.CoreV1.DeleteNamespacedPodAsync(name, ns, cancellationToken: ct); }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound) { }
@@ -75,7 +76,7 @@ internal sealed class DrillWriter(IKubernetes client)
     /// FailTarget: scales the Deployment to zero and marks it with the drill's name and its replicas
     /// before, in one patch guarded by resourceVersion (the count saved is the one the decision saw).
     /// </summary>
-    public Task<V1Deployment> FailAsync(V1Deployment d, string drill, CancellationToken ct) => ClusterWriter.Guard("deployments", "patch", () =>
+    public Task<V1Deployment> FailAsync(V1Deployment d, string drill, CancellationToken ct) => ClusterWriter.Guard(fence, "deployments", "patch", () =>
         client.AppsV1.PatchNamespacedDeploymentAsync(ClusterWriter.Merge(new JsonObject
         {
             ["metadata"] = new JsonObject
@@ -91,7 +92,7 @@ internal sealed class DrillWriter(IKubernetes client)
         }), d.Metadata.Name, d.Metadata.NamespaceProperty, fieldManager: ClusterWriter.FieldManager, cancellationToken: ct));
 
     /// <summary>Undoes <see cref="FailAsync"/>: the saved replicas back, both annotations gone.</summary>
-    public Task<V1Deployment> RestoreAsync(V1Deployment d, int replicas, CancellationToken ct) => ClusterWriter.Guard("deployments", "patch", () =>
+    public Task<V1Deployment> RestoreAsync(V1Deployment d, int replicas, CancellationToken ct) => ClusterWriter.Guard(fence, "deployments", "patch", () =>
         client.AppsV1.PatchNamespacedDeploymentAsync(ClusterWriter.Merge(new JsonObject
         {
             ["metadata"] = new JsonObject
@@ -116,7 +117,7 @@ internal sealed class DrillWriter(IKubernetes client)
         };
         var json = JsonNode.Parse(KubernetesJson.Serialize(body))!.AsObject();
         json.Remove("status");
-        return ClusterWriter.Guard(ResilienceDrill.KubePluralName, "create", async () =>
+        return ClusterWriter.Guard(fence, ResilienceDrill.KubePluralName, "create", async () =>
         {
             try
             {

@@ -57,6 +57,7 @@ internal sealed class HealthProber(
     /// holds at most this many shared slots, and the others still find theirs free.
     /// </summary>
     private readonly ConcurrentDictionary<ObjectKey, SemaphoreSlim> _policySlots = new();
+    private int _term;
     private readonly HttpClient _http = new(new SocketsHttpHandler
     {
         UseProxy = false, AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1),
@@ -116,6 +117,19 @@ internal sealed class HealthProber(
     /// <summary>Checks started since the prober was made (for tests: what an invalid policy costs).</summary>
     internal int ChecksStarted => Volatile.Read(ref _checksStarted);
 
+    /// <summary>
+    /// A new leadership term: every verdict, due time and planned gate is dropped, so verdicts are
+    /// re-seeded from the policies' status and re-probed; a check still running from the previous
+    /// term does not store its result (see <see cref="CheckPolicyAsync"/>).
+    /// </summary>
+    public void ResetTerm()
+    {
+        Interlocked.Increment(ref _term);
+        _health.Clear();
+        _nextDue.Clear();
+        _plannedGates.Clear();
+    }
+
     public async Task RunAsync(CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
@@ -165,10 +179,13 @@ internal sealed class HealthProber(
 
     private async Task CheckPolicyAsync(ResiliencePolicy policy, EffectiveSpec spec, ObjectKey key, CancellationToken ct)
     {
+        var term = Volatile.Read(ref _term);
         var dryRun = policy.Spec.Enforcement == EnforcementMode.DryRun ? new ConcurrentBag<PodGateAction>() : null;
         var results = await Task.WhenAll(spec.Targets.Select(t => CheckTargetAsync(policy, spec, t.Name, dryRun, ct)));
         // Found invalid while this check ran: its result would only bring back what was forgotten.
         if (_parked.ContainsKey(key)) return;
+        // Probed in a previous term: its results must not drive a decision in this one.
+        if (term != Volatile.Read(ref _term)) return;
         var state = _health.GetOrAdd(key, _ => Seed(policy));
         var checkedAt = time.GetUtcNow();
         var now = checkedAt.UtcDateTime;

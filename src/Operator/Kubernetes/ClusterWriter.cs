@@ -21,7 +21,7 @@ internal sealed class ForbiddenException(string message, Exception inner) : Exce
 /// 409 and a requeue, never a blind overwrite. All writes use the field manager
 /// <see cref="FieldManager"/>, which GitOps tools can ignore by name.
 /// </summary>
-internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion) : IPodGateWriter
+internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, LeaseFence fence) : IPodGateWriter
 {
     public const string FieldManager = "resilience-operator";
     public const string OriginalSelectorAnnotation = "resilience.dev/original-selector";
@@ -383,8 +383,16 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion) 
 
     internal static V1Patch Merge(JsonObject o) => new(o.ToJsonString(), V1Patch.PatchType.MergePatch);
 
-    internal static async Task<T> Guard<T>(string resource, string verb, Func<Task<T>> call)
+    private Task<T> Guard<T>(string resource, string verb, Func<Task<T>> call) => Guard(fence, resource, verb, call);
+
+    /// <summary>
+    /// Every write: refused (<see cref="NotLeaderException"/>, nothing sent) unless the lease is
+    /// provably held at this moment — checked here, right before the request, after every await
+    /// of the decision — then counted, with conflicts turned into requeues.
+    /// </summary>
+    internal static async Task<T> Guard<T>(LeaseFence fence, string resource, string verb, Func<Task<T>> call)
     {
+        fence.EnsureHeld();
         Writes.WithLabels(resource, verb).Inc();
         try { return await call(); }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict || IsFailedTest(e))

@@ -53,7 +53,7 @@ internal sealed class Controller(string name, IReconciler reconciler, WorkQueue<
             if (!ok) return;
             ActiveWorkers.WithLabels(name).Inc();
             var sw = Stopwatch.StartNew();
-            string result;
+            string? result;
             using (logger.BeginScope(new Dictionary<string, object> { ["controller"] = name, ["namespace"] = key.Namespace, ["name"] = key.Name, ["reconcileID"] = Guid.NewGuid().ToString("N")[..12] }))
             {
                 try
@@ -66,6 +66,13 @@ internal sealed class Controller(string name, IReconciler reconciler, WorkQueue<
                         result = "requeue_after";
                     }
                     else result = "success";
+                }
+                catch (NotLeaderException ex)
+                {
+                    // The lease is not provably ours: the fence has ended the term, so this worker stops.
+                    // Not an error, not a retry: the next leader reconciles everything anyway.
+                    logger.LogInformation("reconcile {Key} stopped: {Reason}", key, ex.Message);
+                    result = null;
                 }
                 catch (OperationCanceledException) when (ct.IsCancellationRequested)
                 {
@@ -90,6 +97,7 @@ internal sealed class Controller(string name, IReconciler reconciler, WorkQueue<
                     ActiveWorkers.WithLabels(name).Dec();
                 }
             }
+            if (result is null) return;
             ReconcileTime.WithLabels(name).Observe(sw.Elapsed.TotalSeconds);
             ReconcileTotal.WithLabels(name, result).Inc();
         }

@@ -38,6 +38,17 @@ internal sealed class RateLimiter<TKey>(TimeProvider time, TimeSpan? baseDelay =
         lock (_lock) _failures.Remove(key);
     }
 
+    /// <summary>Forgets every key's failures and refills the bucket.</summary>
+    public void Reset()
+    {
+        lock (_lock)
+        {
+            _failures.Clear();
+            _tokens = burst;
+            _last = time.GetUtcNow();
+        }
+    }
+
     private double BucketDelaySeconds()
     {
         var now = time.GetUtcNow();

@@ -126,6 +126,25 @@ internal sealed class WorkQueue<TKey> : IDisposable where TKey : notnull
         if (requeued) _available.Release();
     }
 
+    /// <summary>
+    /// Drops every queued and delayed key and all backoff history, for a new leadership term: the
+    /// term seeds the queue itself, and no timer (requeue-after, backoff) of a previous term fires
+    /// in it. Unlike <see cref="ShutDown"/> the queue stays usable.
+    /// </summary>
+    public void Reset()
+    {
+        lock (_lock)
+        {
+            _queue.Clear();
+            _dirty.Clear();
+            _addedAt.Clear();
+            _waiting.Clear();
+            _waitingDue.Clear();
+            Depth.WithLabels(_name).Set(0);
+        }
+        _limiter.Reset();
+    }
+
     public void ShutDown()
     {
         lock (_lock)

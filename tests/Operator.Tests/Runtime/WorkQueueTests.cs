@@ -91,4 +91,26 @@ public sealed class WorkQueueTests
         var (ok, _) = await waiting.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.False(ok);
     }
+
+    [Fact]
+    public async Task Reset_DelayedAndQueuedKeysOfPreviousTerm_NeverHandedOut()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
+        using var q = new WorkQueue<string>("t-reset", time);
+        q.AddAfter("timer", TimeSpan.FromSeconds(10));
+        q.Add("queued");
+        q.AddRateLimited("failing");
+        q.AddRateLimited("failing");
+
+        q.Reset();
+        Assert.Equal(0, q.Length);
+        Assert.Equal(0, q.NumRequeues("failing"));
+        time.Advance(TimeSpan.FromMinutes(5));
+        await Task.Delay(50); // the delay loop had its chance to fire
+        Assert.Equal(0, q.Length);
+
+        // Still usable: the new term seeds it.
+        q.Add("seed");
+        Assert.Equal("seed", await Next(q));
+    }
 }
