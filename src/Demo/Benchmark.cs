@@ -35,7 +35,7 @@ internal sealed class Benchmark(string[] args)
 
         // Baseline memory of this process before the operator exists.
         var heapBefore = Heap();
-        using var opClient = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(cluster.Kubeconfig));
+        using var opClient = Kubernetes.ApiClient.Create(KubernetesClientConfiguration.BuildConfigFromConfigFile(cluster.Kubeconfig));
         using var stop = new CancellationTokenSource();
         using var host = new OperatorHost(opClient, new OperatorOptions { Port = 0, Workers = 4 }, loggers);
         var op = Task.Run(() => host.RunAsync(stop.Token), CancellationToken.None);

@@ -34,7 +34,7 @@ internal sealed class DemoRun(bool watch)
 
         Step("Starting the operator");
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        using var opClient = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(cluster.Kubeconfig));
+        using var opClient = Kubernetes.ApiClient.Create(KubernetesClientConfiguration.BuildConfigFromConfigFile(cluster.Kubeconfig));
         using var host = new OperatorHost(opClient, new OperatorOptions { Namespaces = [Ns], Port = 0 }, loggers);
         var opTask = Task.Run(() => host.RunAsync(stop.Token), CancellationToken.None);
         _clock.Start();

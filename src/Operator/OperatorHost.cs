@@ -249,7 +249,10 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
     /// Whether the API server serves KEDA's ScaledObjects, checked once at start-up: without KEDA
     /// the operator runs as before (a KEDA installed later is seen after a restart).
     /// </summary>
-    private async Task<bool> ServesScaledObjectsAsync(CancellationToken ct)
+    private Task<bool> ServesScaledObjectsAsync(CancellationToken ct) =>
+        StartupRetry.UntilAnsweredAsync("looking for KEDA", TryScaledObjectsAsync, _log, ct, _time);
+
+    private async Task<bool> TryScaledObjectsAsync(CancellationToken ct)
     {
         try
         {
@@ -272,7 +275,10 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
         }
     }
 
-    private async Task<string> DiscoverPdbVersionAsync(CancellationToken ct)
+    private Task<string> DiscoverPdbVersionAsync(CancellationToken ct) =>
+        StartupRetry.UntilAnsweredAsync("discovering the PodDisruptionBudget API", TryPdbVersionAsync, _log, ct, _time);
+
+    private async Task<string> TryPdbVersionAsync(CancellationToken ct)
     {
         try
         {

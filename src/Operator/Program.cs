@@ -38,7 +38,7 @@ internal static class Program
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(25));
         var app = builder.Build();
 
-        using var client = new k8s.Kubernetes(config);
+        using var client = Kubernetes.ApiClient.Create(config);
         using var host = new OperatorHost(client, options, app.Services.GetRequiredService<ILoggerFactory>());
         // Alive means the process answers; it never depends on the API server.
         app.MapGet("/healthz", () => Results.Text("ok"));

@@ -45,7 +45,7 @@ internal sealed class KubernetesLeaseStore(IKubernetes client, string ns, string
 /// </summary>
 internal sealed record LeaderElectionTimings(TimeSpan LeaseDuration, TimeSpan RenewDeadline, TimeSpan RetryPeriod)
 {
-    /// <summary>client-go's JitterFactor: an acquire attempt waits RetryPeriod plus up to 1.2 times it.</summary>
+    /// <summary>client-go's JitterFactor, kept for its checks of the durations (the elector itself jitters less).</summary>
     public const double JitterFactor = 1.2;
 
     public static LeaderElectionTimings Default { get; } = new(TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(2));
@@ -165,7 +165,11 @@ internal sealed class LeaderElection
         {
             var started = _time.GetTimestamp();
             if (await TryAcquireOrRenewAsync(ct)) return started;
-            var delay = _timings.RetryPeriod * (1 + (Random.Shared.NextDouble() * LeaderElectionTimings.JitterFactor));
+            // A small jitter: with two or three replicas a bounded take-over time (lease duration plus
+            // at most a fifth of a retry period of observation) matters more than spreading their calls.
+            var delay = _timings.RetryPeriod * (1 + (Random.Shared.NextDouble() * AcquireJitter));
+            // A lease seen held by another: try again the moment it runs out, not up to a retry later.
+            if (RemainingOfObservedLease() is { } left && left < delay) delay = left + TimeSpan.FromMilliseconds(20);
             try { await Task.Delay(delay, _time, ct); }
             catch (OperationCanceledException) { break; }
         }
@@ -294,7 +298,18 @@ internal sealed class LeaderElection
         return true;
     }
 
+    /// <summary>Jitter of the acquire attempts, as a share of the retry period.</summary>
+    private const double AcquireJitter = 0.2;
+
     private int DurationSeconds => (int)Math.Ceiling(_timings.LeaseDuration.TotalSeconds);
+
+    /// <summary>How long the lease another replica holds still runs by our clock; null when none is seen held.</summary>
+    private TimeSpan? RemainingOfObservedLease()
+    {
+        if (_observed?.Spec?.HolderIdentity is not { Length: > 0 } || HoldsRecord) return null;
+        var left = TimeSpan.FromSeconds(_observed.Spec.LeaseDurationSeconds ?? 0) - _time.GetElapsedTime(_observedAt);
+        return left > TimeSpan.Zero ? left : null;
+    }
 
     /// <summary>The observed holder's lease runs until its duration after we saw its record change.</summary>
     private bool LeaseValid() =>

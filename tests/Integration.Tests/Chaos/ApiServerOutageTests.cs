@@ -60,6 +60,40 @@ public sealed class ApiServerOutageTests(ChaosClusterFixture cluster, ITestOutpu
     }
 
     [Fact(Timeout = 180_000)]
+    public async Task StartedWhileTheApiServerIsDown_WaitsWithoutExitingThenLeadsAndActs()
+    {
+        var s = await Scenario.CreateAsync(cluster, "cold-start");
+        await s.WaitForReadyAsync("primary", 2);
+        await s.WaitForReadyAsync("standby", 2);
+        await s.ApplyPolicyAsync(Scenario.Policy(s.Namespace));
+        await cluster.StopApiServerAsync();
+        OperatorProcess op;
+        try
+        {
+            // A pod restarted during an outage: it must wait, not crash into CrashLoopBackOff.
+            op = OperatorProcess.Start(cluster.KubeconfigPath, s.Namespace, "cold");
+            var outage = Stopwatch.StartNew();
+            while (outage.Elapsed < TimeSpan.FromSeconds(8))
+            {
+                Assert.False(op.HasExited, $"the operator exited while the API server was down:\n{op.Output}");
+                await Task.Delay(TimeSpan.FromMilliseconds(500));
+            }
+            Assert.True(await op.HealthyAsync(), "/healthz does not answer while the API server is down");
+        }
+        finally
+        {
+            await cluster.StartApiServerAsync();
+        }
+        await using (op)
+        {
+            await ClusterFixture.WaitUntilAsync(op.LeadingAsync, TimeSpan.FromSeconds(30), "the operator leads once the API server is back");
+            await s.WaitForConditionAsync("Ready", "True", timeout: TimeSpan.FromSeconds(30));
+            await s.SetFaultAsync("primary", "unready");
+            await s.WaitForSelectedAsync("standby", FailoverBound + TimeSpan.FromSeconds(1));
+        }
+    }
+
+    [Fact(Timeout = 180_000)]
     public async Task WatchExpired_CachesRelist_HandEditUndoneDeletedTargetReportedNoWatchStorm()
     {
         var s = await Scenario.CreateAsync(cluster, "expiry");

@@ -70,7 +70,8 @@ public sealed class LeaderChaosTests(ClusterFixture cluster, ITestOutputHelper o
         await ClusterFixture.WaitUntilAsync(follower.LeadingAsync, TimeSpan.FromSeconds(25), "the other replica leads after SIGKILL");
         var afterKill = sw.Elapsed;
         output.WriteLine($"SIGKILL -> new leader: {afterKill.TotalSeconds:0.0} s");
-        Assert.True(afterKill <= TimeSpan.FromSeconds(17), $"SIGKILL -> new leader took {afterKill.TotalSeconds:0.0} s (goal 17 s)");
+        // Lease duration 15 s, counted from when the follower saw the last renewal (it looks every 2-2.4 s), plus a busy machine.
+        Assert.True(afterKill <= TimeSpan.FromSeconds(18), $"SIGKILL -> new leader took {afterKill.TotalSeconds:0.0} s (goal 17 s)");
 
         // SIGTERM: the lease is released on the way out; the successor leads at once.
         await using var c = OperatorProcess.Start(cluster.KubeconfigPath, s.Namespace, "c");

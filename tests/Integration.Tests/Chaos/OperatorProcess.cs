@@ -116,6 +116,8 @@ internal sealed class OperatorProcess : IAsyncDisposable
         }
         catch (InvalidOperationException) { }
         lock (Started) Started.Remove(_process);
+        // Kept for reading after a failure, beside the in-process operators' log.
+        await File.WriteAllTextAsync(Path.Combine(Path.GetTempPath(), $"resilience-operator-process-{Identity}-{_process.Id}.log"), Output);
         _process.Dispose();
     }
 

@@ -17,7 +17,7 @@ public sealed class LeaderElectionTests(ClusterFixture cluster)
 
         public Replica(string kubeconfig, string ns, string identity)
         {
-            _client = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig));
+            _client = Kubernetes.ApiClient.Create(KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig));
             Host = new OperatorHost(_client, new OperatorOptions
             {
                 Namespaces = [ns], Workers = 2, Port = 0, LeaderElect = true, LeaseNamespace = ns, Identity = identity,

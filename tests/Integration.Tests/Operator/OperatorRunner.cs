@@ -16,7 +16,7 @@ internal sealed class OperatorRunner : IAsyncDisposable
 
     private OperatorRunner(string kubeconfig, string ns, ILoggerFactory loggers, Action<OperatorOptions>? configure)
     {
-        _client = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig));
+        _client = Kubernetes.ApiClient.Create(KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig));
         var options = new OperatorOptions { Namespaces = [ns], Workers = 2, Port = 0 };
         configure?.Invoke(options);
         _host = new OperatorHost(_client, options, loggers);
