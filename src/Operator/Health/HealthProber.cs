@@ -27,7 +27,7 @@ internal sealed class HealthProber(
     TimeProvider time,
     ILogger logger,
     int maxConcurrentProbes = 64,
-    int maxProbesPerPolicy = 16,
+    int maxProbesPerTarget = 16,
     ObserverGuard? guard = null) : IDisposable
 {
     private static readonly Gauge TargetHealthy = Metrics.CreateGauge("resilience_target_healthy",
@@ -53,10 +53,11 @@ internal sealed class HealthProber(
     private readonly ConcurrentDictionary<ObjectKey, IReadOnlyList<PodGateAction>> _plannedGates = new();
     private readonly SemaphoreSlim _probeSlots = new(maxConcurrentProbes);
     /// <summary>
-    /// A share of the slots per policy, taken before a shared one: a policy with many hung pods
-    /// holds at most this many shared slots, and the others still find theirs free.
+    /// A share of the slots per target of a policy, taken before a shared one: a target with many
+    /// hung pods holds at most this many shared slots, so other policies, and the same policy's
+    /// standby it must fail over to, still find theirs free.
     /// </summary>
-    private readonly ConcurrentDictionary<ObjectKey, SemaphoreSlim> _policySlots = new();
+    private readonly ConcurrentDictionary<(ObjectKey Policy, string Target), SemaphoreSlim> _targetSlots = new();
     private int _term;
     private readonly HttpClient _http = new(new SocketsHttpHandler
     {
@@ -110,7 +111,7 @@ internal sealed class HealthProber(
         foreach (var labels in TargetHealthy.GetAllLabelValues().Where(l => l[0] == key.Namespace && l[1] == key.Name).ToList())
             TargetHealthy.RemoveLabelled(labels);
         _plannedGates.TryRemove(key, out _);
-        _policySlots.TryRemove(key, out _);
+        foreach (var slot in _targetSlots.Keys.Where(k => k.Policy == key).ToList()) _targetSlots.TryRemove(slot, out _);
         _guard.Forget(key);
     }
 
@@ -286,7 +287,7 @@ internal sealed class HealthProber(
         string? probeError = null;
         if (spec.Http is not null || spec.Tcp is not null)
         {
-            var outcomes = await Task.WhenAll(ready.Select(p => ProbeAsync(ObjectKey.Of(policy), spec, p, ct)));
+            var outcomes = await Task.WhenAll(ready.Select(p => ProbeAsync(ObjectKey.Of(policy), spec, p, ct, target)));
             passing = [.. ready.Where((_, i) => outcomes[i] is null)];
             probeError = outcomes.FirstOrDefault(o => o is not null);
         }
@@ -300,7 +301,7 @@ internal sealed class HealthProber(
     }
 
     /// <summary>One HTTP or TCP probe of one pod: null when it passes, else why not.</summary>
-    internal async Task<string?> ProbeAsync(ObjectKey key, EffectiveSpec spec, V1Pod pod, CancellationToken ct)
+    internal async Task<string?> ProbeAsync(ObjectKey key, EffectiveSpec spec, V1Pod pod, CancellationToken ct, string target = "")
     {
         // The timeout starts before the wait for a slot: a probe that cannot even start in time
         // fails like one that got no answer, and no hung target elsewhere stretches a check.
@@ -308,7 +309,7 @@ internal sealed class HealthProber(
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
         var sw = Stopwatch.StartNew();
         var podIp = pod.Status?.PodIP;
-        var policySlots = _policySlots.GetOrAdd(key, _ => new SemaphoreSlim(Math.Max(1, Math.Min(maxProbesPerPolicy, maxConcurrentProbes))));
+        var policySlots = _targetSlots.GetOrAdd((key, target), _ => new SemaphoreSlim(Math.Max(1, Math.Min(maxProbesPerTarget, maxConcurrentProbes))));
         var holdsPolicySlot = false;
         var holdsSlot = false;
         string? error = null;

@@ -99,7 +99,7 @@ public sealed class ProbeTests
     {
         using var hung = new LoopbackServer(IPAddress.Loopback, status: null);
         using var ok = new LoopbackServer(IPAddress.Loopback);
-        using var f = new ProberFixture(maxConcurrentProbes: 4, maxProbesPerPolicy: 2);
+        using var f = new ProberFixture(maxConcurrentProbes: 4, maxProbesPerTarget: 2);
         var pod = f.AddPod("primary", "primary-0", "127.0.0.1");
         var hungSpec = Spec(timeout: "30s", httpPort: hung.Port);
         var stuck = Enumerable.Range(0, 6).Select(_ => f.Prober.ProbeAsync(A, hungSpec, pod, CancellationToken.None)).ToList();
@@ -111,6 +111,22 @@ public sealed class ProbeTests
         var errors = await Task.WhenAll(stuck).WaitAsync(Guard);
         Assert.Equal(2, errors.Count(e => e == "no answer from 127.0.0.1 within 30s"));
         Assert.Equal(4, errors.Count(e => e == "127.0.0.1 not probed: no probe slot free within 30s"));
+    }
+
+    [Fact]
+    public async Task ProbeAsync_PrimaryWithManyHungPods_SamePolicysStandbyStillProbesAtOnce()
+    {
+        using var hung = new LoopbackServer(IPAddress.Loopback, status: null);
+        using var ok = new LoopbackServer(IPAddress.Loopback);
+        using var f = new ProberFixture(maxConcurrentProbes: 4, maxProbesPerTarget: 2);
+        var pod = f.AddPod("primary", "primary-0", "127.0.0.1");
+        var stuck = Enumerable.Range(0, 6).Select(_ => f.Prober.ProbeAsync(A, Spec(timeout: "30s", httpPort: hung.Port), pod, CancellationToken.None, "primary")).ToList();
+
+        // The failover candidate of the same policy is not starved by its hung primary.
+        Assert.Null(await f.Prober.ProbeAsync(A, Spec(timeout: "30s", httpPort: ok.Port), pod, CancellationToken.None, "standby").WaitAsync(Guard));
+
+        f.Time.Advance(TimeSpan.FromSeconds(30));
+        await Task.WhenAll(stuck).WaitAsync(Guard);
     }
 
     [Fact]

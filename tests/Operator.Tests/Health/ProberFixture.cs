@@ -19,10 +19,10 @@ internal sealed class ProberFixture : IDisposable
     public RecordingGateWriter Gates { get; } = new();
     public HealthProber Prober { get; }
 
-    public ProberFixture(int maxConcurrentProbes = 64, int maxProbesPerPolicy = 16)
+    public ProberFixture(int maxConcurrentProbes = 64, int maxProbesPerTarget = 16)
     {
         Prober = new HealthProber(Policies, Deployments, Pods, k => { lock (Enqueued) Enqueued.Add(k); }, Gates, Time,
-            NullLogger.Instance, maxConcurrentProbes, maxProbesPerPolicy);
+            NullLogger.Instance, maxConcurrentProbes, maxProbesPerTarget);
     }
 
     public static ResiliencePolicy Policy(string name, params string[] targets) => new()
