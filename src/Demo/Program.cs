@@ -14,6 +14,7 @@ internal static class Program
                 "demo" => await new DemoRun(args.Contains("--watch")).RunAsync(cts.Token),
                 "bench" => await new Benchmark(args).RunAsync(cts.Token),
                 "bench-cluster" => await new ClusterBenchmark(args).RunAsync(cts.Token),
+                "bench-leader" => await new LeaderBenchmark(args).RunAsync(cts.Token),
                 _ => Usage(),
             };
         }
@@ -25,7 +26,7 @@ internal static class Program
 
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: ResilienceOperator.Demo demo [--watch] | bench [--runs 20] [--policies 100] [--memory-policies 1000] | bench-cluster [--starts 5] [--pods 20]");
+        Console.Error.WriteLine("usage: ResilienceOperator.Demo demo [--watch] | bench [--runs 20] [--policies 100] [--memory-policies 1000] | bench-cluster [--starts 5] [--pods 20] | bench-leader [--runs 5]");
         return 2;
     }
 }
