@@ -222,6 +222,11 @@ internal sealed class Informer<T>(
         {
             // our own client-side timeout: resume from the cursor
         }
+        finally
+        {
+            // However the watch ended, its request goes with it (one abandoned on a timeout included).
+            await linked.CancelAsync();
+        }
     }
     private void Apply(WatchEventType type, T obj)
     {
