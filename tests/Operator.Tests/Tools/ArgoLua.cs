@@ -34,7 +34,7 @@ internal static class ArgoLua
         lua.Append("os.time = function(t) if t == nil then return ").Append(FixedUnixTime.ToString(CultureInfo.InvariantCulture)).Append(" end return nil end\n");
         lua.Append("obj = ");
         ToLua(LoadYaml(Path.Combine(dir, inputPath)), lua);
-        lua.Append("\nlocal result = dofile(\"").Append(Escape(Path.Combine(dir, script))).Append("\")\n").Append(epilogue).Append('\n');
+        lua.Append("\nlocal path = \"").Append(Escape(Path.Combine(dir, script))).Append("\"\n").Append(Sandbox).Append(epilogue).Append('\n');
         await File.WriteAllTextAsync(file, lua.ToString());
         try
         {
@@ -44,6 +44,31 @@ internal static class ArgoLua
         }
         finally { File.Delete(file); }
     }
+
+    /// <summary>
+    /// Runs the script at <c>path</c> as Argo CD does: only the base functions, the table library
+    /// and a safe os (time, date; also through require("os")); no string library, not even as
+    /// methods on strings. A script that needs more fails here as it would in Argo CD.
+    /// </summary>
+    private const string Sandbox = """
+        local sandbox = {}
+        for _, k in ipairs({"assert", "error", "getmetatable", "ipairs", "next", "pairs", "pcall", "print", "rawequal", "rawget", "rawset",
+                            "select", "setmetatable", "tonumber", "tostring", "type", "unpack", "xpcall", "_VERSION"}) do sandbox[k] = _G[k] end
+        sandbox.table = table
+        local safeOs = { time = os.time, date = os.date }
+        sandbox.os = safeOs
+        sandbox.require = function(name) if name == "os" then return safeOs end error("module " .. name .. " is not available in Argo CD") end
+        sandbox.obj = obj
+        local chunk = assert(loadfile(path))
+        setfenv(chunk, sandbox)
+        local stringMeta = getmetatable("")
+        local stringIndex = stringMeta.__index
+        stringMeta.__index = nil
+        local ok, result = pcall(chunk)
+        stringMeta.__index = stringIndex
+        if not ok then error(result) end
+
+        """;
 
     /// <summary>Lua that writes <c>result</c> as JSON (keys sorted; a table with keys 1..n is an array).</summary>
     public const string JsonEpilogue = """
