@@ -46,6 +46,17 @@ public sealed class CrdGeneratorTests
     }
 
     [Fact]
+    public void GenerateYaml_EveryCrd_ArgoCdNeverPrunesIt()
+    {
+        foreach (var (file, yaml) in CrdGenerator.GenerateAll())
+        {
+            var annotations = (YamlMappingNode)At(Load(yaml), "metadata", "annotations");
+            Assert.True(annotations.Children.ContainsKey("argocd.argoproj.io/sync-options"), $"{file}: no argocd.argoproj.io/sync-options");
+            Assert.Equal("Prune=false", annotations["argocd.argoproj.io/sync-options"].ToString());
+        }
+    }
+
+    [Fact]
     public void GenerateYaml_Policy_NamesShortNamesCategoriesAndStatusSubresource()
     {
         var spec = At(Policy(), "spec");
