@@ -74,6 +74,11 @@ public sealed class CrdGeneratorTests
         var names = columns.Select(c => At(c, "name").ToString()).ToList();
         Assert.Equal(["Mode", "Active", "Ready", "Reason", "RPO", "Failovers", "Age"], names);
         Assert.Equal(".status.conditions[?(@.type==\"Ready\")].status", At(columns[2], "jsonPath").ToString());
+        // Active: every active target as one string, so ActiveActive shows all of them.
+        Assert.Equal(".status.activeTargetNames", At(columns[1], "jsonPath").ToString());
+        // RPO: the live age of the newest completed backup, not a number frozen at the last status write.
+        Assert.Equal("date", At(columns[4], "type").ToString());
+        Assert.Equal(".status.backup.lastCompletedTime", At(columns[4], "jsonPath").ToString());
     }
 
     [Fact]
