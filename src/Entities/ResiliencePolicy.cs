@@ -12,10 +12,10 @@ namespace ResilienceOperator.Entities;
 [ShortNames("rp")]
 [Categories("resilience")]
 [PrinterColumn("Mode", "string", ".spec.mode", Description = "ActivePassive or ActiveActive")]
-[PrinterColumn("Active", "string", ".status.activeTargets[*]", Description = "Targets receiving traffic")]
+[PrinterColumn("Active", "string", ".status.activeTargetNames", Description = "Every target receiving traffic, comma-separated")]
 [PrinterColumn("Ready", "string", ".status.conditions[?(@.type==\"Ready\")].status", Description = "The Ready condition")]
 [PrinterColumn("Reason", "string", ".status.conditions[?(@.type==\"Ready\")].reason", Description = "Why the policy is (not) ready", Priority = 1)]
-[PrinterColumn("RPO", "number", ".status.objectives.rpoSeconds", Description = "Measured recovery point: seconds since the newest completed backup completed")]
+[PrinterColumn("RPO", "date", ".status.backup.lastCompletedTime", Description = "Age of the newest completed backup: the data a recovery would lose now")]
 [PrinterColumn("Failovers", "integer", ".status.failover.count", Description = "Failovers so far", Priority = 1)]
 [PrinterColumn("Age", "date", ".metadata.creationTimestamp")]
 public sealed class ResiliencePolicy : IKubernetesObject<V1ObjectMeta>, ISpec<ResiliencePolicySpec>, IStatus<ResiliencePolicyStatus?>

@@ -11,6 +11,9 @@ public sealed class ResiliencePolicyStatus
     /// <summary>Targets receiving traffic.</summary>
     public IList<string>? ActiveTargets { get; set; }
 
+    /// <summary>activeTargets as one comma-separated string (for example `east,west` in ActiveActive), for `kubectl get`'s Active column; absent when no target receives traffic.</summary>
+    public string? ActiveTargetNames { get; set; }
+
     /// <summary>Health of every target.</summary>
     public IList<TargetStatus>? Targets { get; set; }
 
@@ -115,7 +118,7 @@ public sealed class IncidentStatus
 /// <summary>Measured objectives.</summary>
 public sealed class ObjectivesStatus
 {
-    /// <summary>Seconds from the completion of the newest completed backup to measuredAt.</summary>
+    /// <summary>Seconds from the completion of the newest completed backup to measuredAt (frozen at that status write; `kubectl get`'s RPO column shows the live age of status.backup.lastCompletedTime).</summary>
     public double? RpoSeconds { get; set; }
     /// <summary>When rpoSeconds was measured.</summary>
     public DateTime? MeasuredAt { get; set; }

@@ -304,7 +304,7 @@ internal static class RecoveryPlanner
         if (spec.Rto is { } rtoLimit && status.Objectives?.LastRtoSeconds is { } measured)
         {
             rtoMet = measured <= rtoLimit.TotalSeconds;
-            if (rtoMet == false) problems.Add($"last RTO {measured:0.###}s exceeds spec.objectives.rto {o.Policy.Spec.Objectives!.Rto}");
+            if (rtoMet == false) problems.Add($"last RTO {Figures.Seconds(measured, "unknown")} exceeds spec.objectives.rto {o.Policy.Spec.Objectives!.Rto}");
         }
         if (status.Objectives is not null || rpoMet is not null || rtoMet is not null)
         {
@@ -326,8 +326,8 @@ internal static class RecoveryPlanner
         else
         {
             var parts = new List<string>();
-            if (status.Objectives?.RpoSeconds is { } rs && rpo is not null) parts.Add($"RPO {rs:0.#}s within {o.Policy.Spec.Objectives!.Rpo}");
-            if (status.Objectives?.LastRtoSeconds is { } ls && spec.Rto is not null) parts.Add($"last RTO {ls:0.###}s within {o.Policy.Spec.Objectives!.Rto}");
+            if (status.Objectives?.RpoSeconds is { } rs && rpo is not null) parts.Add($"RPO {Figures.Seconds(Math.Round(rs, 1), "unknown")} within {o.Policy.Spec.Objectives!.Rpo}");
+            if (status.Objectives?.LastRtoSeconds is { } ls && spec.Rto is not null) parts.Add($"last RTO {Figures.Seconds(ls, "unknown")} within {o.Policy.Spec.Objectives!.Rto}");
             // Only the verdict goes into the message: the measured numbers change at every
             // reconcile and live in status.objectives.
             ConditionSet.Set(status.Conditions!, ConditionSet.ObjectivesMet, "True", Reasons.ObjectivesMet,
@@ -345,9 +345,9 @@ internal static class RecoveryPlanner
         var failedBackup = status.Backup?.LastFailed is { } lf ? o.Backups.FirstOrDefault(b => b.Metadata.Name == lf) : null;
         if (error is not null) (s, reason, message) = ("False", Reasons.InvalidSpec, error);
         else if (failedRestore is not null)
-            (s, reason, message) = ("False", Reasons.RestoreFailed, $"restore {failedRestore.Metadata.Name} of {failedRestore.Spec.Target}: {failedRestore.Status?.Message}");
+            (s, reason, message) = ("False", Reasons.RestoreFailed, $"restore {failedRestore.Metadata.Name} of {failedRestore.Spec.Target}: {(failedRestore.Status?.Message is { Length: > 0 } rm ? rm : "failed")}");
         else if (failedBackup is not null)
-            (s, reason, message) = ("False", Reasons.BackupFailed, $"backup {failedBackup.Metadata.Name} failed: {failedBackup.Status?.Message}");
+            (s, reason, message) = ("False", Reasons.BackupFailed, $"backup {failedBackup.Metadata.Name} failed{(failedBackup.Status?.Message is { Length: > 0 } bm ? ": " + bm : "")}");
         else if (o.Policy.Spec.Backup is null)
             (s, reason, message) = ("True", Reasons.NotConfigured, "no spec.backup: nothing to back up");
         else if (status.Backup?.LastCompleted is { } name)

@@ -76,7 +76,7 @@ internal static class DrillPlanner
         if (status?.Failover?.Pending is { } pending)
             return new(FailoverInProgress, $"guard rail: a failover from {pending.From} to {pending.To} is in progress; no drill during a failover");
         if (ConditionSet.IsTrue(status?.Conditions, ConditionSet.FailedOver))
-            return new(FailedOver, $"guard rail: policy {name} is failed over ({ConditionSet.Find(status?.Conditions, ConditionSet.FailedOver)?.Message}); a drill starts only on the preferred target");
+            return new(FailedOver, $"guard rail: policy {name} is failed over{(ConditionSet.Find(status?.Conditions, ConditionSet.FailedOver)?.Message is { Length: > 0 } fm ? $" ({fm})" : "")}; a drill starts only on the preferred target");
         // Degraded can be True while Ready is: the policy serves, with too little capacity to lose any.
         if (ConditionSet.Find(status?.Conditions, ConditionSet.Degraded) is { Status: "True" } degraded)
             return new(PolicyDegraded, $"guard rail: policy {name} is degraded ({degraded.Reason}: {degraded.Message}); a drill never starts on a degraded policy");

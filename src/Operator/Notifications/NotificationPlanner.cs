@@ -1,4 +1,3 @@
-using System.Globalization;
 using k8s.Models;
 using ResilienceOperator.Entities;
 using ResilienceOperator.Policy;
@@ -43,8 +42,7 @@ internal static class NotificationPlanner
         {
             var message = switchType switch
             {
-                NotificationType.Failover => $"traffic moved from unhealthy {last.From} to {last.To}"
-                    + (last.DetectionSeconds is { } d && last.SwitchSeconds is { } s ? $" (detected in {Num(d)}s, switched {Num(s)}s after detection)" : ""),
+                NotificationType.Failover => $"traffic moved from unhealthy {last.From} to {last.To} ({Figures.FailoverTimes(last.DetectionSeconds, last.SwitchSeconds)})",
                 NotificationType.ManualFailback => $"traffic moved back from {last.From} to {last.To} on request",
                 _ => $"traffic moved back from {last.From} to {last.To} after {policy.Spec.Failover?.FailbackDelay ?? "the failback delay"} of health",
             };
@@ -120,7 +118,7 @@ internal static class NotificationPlanner
         if (status.StartTime is { } started && old.Status?.StartTime is null)
         {
             result.Add(new Notification(NotificationType.RestoreStarted, policy!.Metadata.NamespaceProperty ?? "", policy.Metadata.Name, Utc(started),
-                $"restore {restore.Metadata.Name} of {restore.Spec.Target} from backup {status.Backup ?? restore.Spec.Backup} started", hooks)
+                $"restore {restore.Metadata.Name} of {restore.Spec.Target} from {BackupText(status.Backup ?? restore.Spec.Backup)} started", hooks)
             {
                 PolicyUid = policy.Metadata.Uid, Involved = involved, Subject = restore.Metadata.Name, Details = Details(),
             });
@@ -129,7 +127,7 @@ internal static class NotificationPlanner
         {
             var type = status.Phase == RunPhase.Completed ? NotificationType.RestoreCompleted : NotificationType.RestoreFailed;
             result.Add(new Notification(type, policy!.Metadata.NamespaceProperty ?? "", policy.Metadata.Name, Utc(status.CompletionTime ?? now),
-                $"restore {restore.Metadata.Name} of {restore.Spec.Target}: {status.Message}", hooks)
+                $"restore {restore.Metadata.Name} of {restore.Spec.Target}: {MessageOr(status.Message, status.Phase.ToString()!)}", hooks)
             {
                 PolicyUid = policy.Metadata.Uid, Involved = involved, Subject = restore.Metadata.Name, Details = Details(),
             });
@@ -152,7 +150,7 @@ internal static class NotificationPlanner
         return
         [
             new Notification(type, policy!.Metadata.NamespaceProperty ?? "", policy.Metadata.Name, Utc(verdict?.LastTransitionTime ?? status.RecoveredAt ?? now),
-                $"{drill.Metadata.Name}: {status.Message}", hooks)
+                $"{drill.Metadata.Name}: {MessageOr(status.Message, $"{status.Phase}, RTO {Figures.Seconds(status.RtoSeconds, "not measured")}")}", hooks)
             {
                 PolicyUid = policy.Metadata.Uid,
                 Involved = new InvolvedObject(ResilienceDrill.KubeKind, drill.Metadata.Name, drill.Metadata.Uid),
@@ -179,5 +177,7 @@ internal static class NotificationPlanner
     private static DateTimeOffset Utc(DateTime t) =>
         new(DateTime.SpecifyKind(t, t.Kind == DateTimeKind.Unspecified ? DateTimeKind.Utc : t.Kind).ToUniversalTime(), TimeSpan.Zero);
 
-    private static string Num(double d) => d.ToString("0.###", CultureInfo.InvariantCulture);
+    private static string BackupText(string? backup) => string.IsNullOrEmpty(backup) ? "the newest completed backup" : $"backup {backup}";
+
+    private static string MessageOr(string? message, string fallback) => string.IsNullOrEmpty(message) ? fallback : message;
 }

@@ -44,6 +44,7 @@ internal static class PolicyPlanner
             ConditionSet.Set(status.Conditions!, ConditionSet.Ready, "False", Reasons.InvalidSpec, error, gen, o.Now);
             plan.Events.Add(new PlannedEvent("Warning", Reasons.InvalidSpec, error));
             ProgressConditions.Set(plan, o);
+            SetActiveTargetNames(status);
             return plan;
         }
         plan.Spec = spec;
@@ -86,8 +87,13 @@ internal static class PolicyPlanner
         if (plan.DryRun) DryRun.Apply(o, plan);
         RecoveryPlanner.Finish(o, spec, plan);
         ProgressConditions.Set(plan, o);
+        SetActiveTargetNames(status);
         return plan;
     }
+
+    /// <summary>status.activeTargetNames: every active target in one string, in both modes, for kubectl's Active column.</summary>
+    private static void SetActiveTargetNames(ResiliencePolicyStatus status) =>
+        status.ActiveTargetNames = status.ActiveTargets is { Count: > 0 } active ? string.Join(",", active) : null;
 
     /// <summary>Whether an existing PodDisruptionBudget already is what the plan wants.</summary>
     public static bool PdbUpToDate(Kubernetes.PodDisruptionBudgetObject? existing, PdbAction pdb) =>
@@ -340,7 +346,7 @@ internal static class PolicyPlanner
         var type = reason == Reasons.Failover ? "Warning" : "Normal";
         var msg = reason switch
         {
-            Reasons.Failover => $"traffic moved from unhealthy {from} to {to} (detected in {detection:0.###}s, switched {switchSeconds:0.###}s after detection)",
+            Reasons.Failover => $"traffic moved from unhealthy {from} to {to} ({Figures.FailoverTimes(detection, switchSeconds)})",
             Reasons.ManualFailback => $"traffic moved back from {from} to {to} on request ({FailbackAnnotation})",
             _ => $"traffic moved back from {from} to {to} after {GoDuration.Format(spec.FailbackDelay)} of health",
         };

@@ -46,6 +46,17 @@ public sealed class CrdGeneratorTests
     }
 
     [Fact]
+    public void GenerateYaml_EveryCrd_ArgoCdNeverPrunesIt()
+    {
+        foreach (var (file, yaml) in CrdGenerator.GenerateAll())
+        {
+            var annotations = (YamlMappingNode)At(Load(yaml), "metadata", "annotations");
+            Assert.True(annotations.Children.ContainsKey("argocd.argoproj.io/sync-options"), $"{file}: no argocd.argoproj.io/sync-options");
+            Assert.Equal("Prune=false", annotations["argocd.argoproj.io/sync-options"].ToString());
+        }
+    }
+
+    [Fact]
     public void GenerateYaml_Policy_NamesShortNamesCategoriesAndStatusSubresource()
     {
         var spec = At(Policy(), "spec");
@@ -63,6 +74,11 @@ public sealed class CrdGeneratorTests
         var names = columns.Select(c => At(c, "name").ToString()).ToList();
         Assert.Equal(["Mode", "Active", "Ready", "Reason", "RPO", "Failovers", "Age"], names);
         Assert.Equal(".status.conditions[?(@.type==\"Ready\")].status", At(columns[2], "jsonPath").ToString());
+        // Active: every active target as one string, so ActiveActive shows all of them.
+        Assert.Equal(".status.activeTargetNames", At(columns[1], "jsonPath").ToString());
+        // RPO: the live age of the newest completed backup, not a number frozen at the last status write.
+        Assert.Equal("date", At(columns[4], "type").ToString());
+        Assert.Equal(".status.backup.lastCompletedTime", At(columns[4], "jsonPath").ToString());
     }
 
     [Fact]

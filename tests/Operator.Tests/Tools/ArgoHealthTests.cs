@@ -1,87 +1,72 @@
-using System.Globalization;
-using System.Text;
+using System.Reflection;
+using k8s.Models;
+using ResilienceOperator.Entities;
 using YamlDotNet.RepresentationModel;
 
 namespace ResilienceOperator.Tests.Tools;
 
 /// <summary>
-/// The Argo CD health check (config/argocd/resilience.dev/ResiliencePolicy/health.lua), run by a
+/// The Argo CD health checks (config/argocd/resilience.dev/&lt;Kind&gt;/health.lua), each run by a
 /// real Lua 5.1 interpreter against the cases in its health_test.yaml, the layout Argo CD's own
 /// resource_customizations use.
 /// </summary>
 public sealed class ArgoHealthTests
 {
-    private static string Dir => Path.Combine(Tool.RepoRoot(), "config", "argocd", "resilience.dev", "ResiliencePolicy");
+    private static IEnumerable<string> Kinds() =>
+        typeof(ResiliencePolicy).Assembly.GetTypes().Select(t => t.GetCustomAttribute<KubernetesEntityAttribute>()?.Kind)
+            .OfType<string>().Order(StringComparer.Ordinal);
 
-    public static TheoryData<string, string, string> Cases()
+    private static IEnumerable<(string Input, string Status, string Message)> TestsOf(string kind)
     {
-        var data = new TheoryData<string, string, string>();
-        var yaml = new YamlStream();
-        yaml.Load(new StringReader(File.ReadAllText(Path.Combine(Dir, "health_test.yaml"))));
-        foreach (var test in ((YamlSequenceNode)((YamlMappingNode)yaml.Documents[0].RootNode)["tests"]).Cast<YamlMappingNode>())
+        var root = (YamlMappingNode)ArgoLua.LoadYaml(Path.Combine(ArgoLua.KindDir(kind), "health_test.yaml"));
+        foreach (var test in ((YamlSequenceNode)root["tests"]).Cast<YamlMappingNode>())
         {
             var status = (YamlMappingNode)test["healthStatus"];
-            data.Add(((YamlScalarNode)test["inputPath"]).Value!, ((YamlScalarNode)status["status"]).Value!, ((YamlScalarNode)status["message"]).Value!);
+            yield return (((YamlScalarNode)test["inputPath"]).Value!, ((YamlScalarNode)status["status"]).Value!, ((YamlScalarNode)status["message"]).Value!);
         }
+    }
+
+    public static TheoryData<string, string, string, string> Cases()
+    {
+        var data = new TheoryData<string, string, string, string>();
+        foreach (var kind in Kinds())
+            foreach (var (input, status, message) in TestsOf(kind)) data.Add(kind, input, status, message);
         return data;
     }
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public async Task HealthLua_GivesTheExpectedStatus(string inputPath, string status, string message)
+    public async Task HealthLua_GivesTheExpectedStatus(string kind, string inputPath, string status, string message)
     {
-        var yaml = new YamlStream();
-        yaml.Load(new StringReader(await File.ReadAllTextAsync(Path.Combine(Dir, inputPath))));
-        var script = Path.Combine(Path.GetTempPath(), $"argo-health-{Guid.NewGuid():N}.lua");
-        var lua = new StringBuilder("obj = ");
-        ToLua(yaml.Documents[0].RootNode, lua);
-        lua.Append("\nlocal hs = dofile(\"").Append(Path.Combine(Dir, "health.lua")).Append("\")\nio.write(hs.status .. \"\\n\" .. hs.message)\n");
-        await File.WriteAllTextAsync(script, lua.ToString());
-        try
-        {
-            var (code, output) = await Tool.RunAsync("lua5.1", Dir, script);
-            Assert.True(code == 0, output);
-            Assert.Equal(status + "\n" + message, output);
-        }
-        finally { File.Delete(script); }
+        var output = await ArgoLua.RunAsync(ArgoLua.KindDir(kind), inputPath, "health.lua", "io.write(result.status .. \"\\n\" .. result.message)");
+        Assert.Equal(status + "\n" + message, output);
     }
 
     [Fact]
-    public void HealthTest_CoversHealthyProgressingAndDegraded()
+    public void HealthTest_EveryKindHasAHealthCheck()
     {
-        var statuses = Cases().Select(row => (string)row[1]).ToHashSet();
-        Assert.Superset(new HashSet<string> { "Healthy", "Progressing", "Degraded" }, statuses);
-    }
-
-    /// <summary>YAML as a Lua table constructor, numbers and booleans typed as Argo CD's JSON decoding gives them.</summary>
-    private static void ToLua(YamlNode node, StringBuilder sb)
-    {
-        switch (node)
+        Assert.Equal(["ResilienceBackup", "ResilienceDrill", "ResiliencePolicy", "ResilienceRestore"], Kinds());
+        foreach (var kind in Kinds())
         {
-            case YamlMappingNode map:
-                sb.Append('{');
-                foreach (var (k, v) in map.Children)
-                {
-                    sb.Append("[\"").Append(Escape(((YamlScalarNode)k).Value!)).Append("\"]=");
-                    ToLua(v, sb);
-                    sb.Append(',');
-                }
-                sb.Append('}');
-                break;
-            case YamlSequenceNode seq:
-                sb.Append('{');
-                foreach (var v in seq.Children) { ToLua(v, sb); sb.Append(','); }
-                sb.Append('}');
-                break;
-            case YamlScalarNode s:
-                var text = s.Value ?? "";
-                var plain = s.Style == YamlDotNet.Core.ScalarStyle.Plain;
-                if (plain && long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n)) sb.Append(n.ToString(CultureInfo.InvariantCulture));
-                else if (plain && text is "true" or "false") sb.Append(text);
-                else sb.Append('"').Append(Escape(text)).Append('"');
-                break;
+            Assert.True(File.Exists(Path.Combine(ArgoLua.KindDir(kind), "health.lua")), $"{kind}: no health.lua");
+            Assert.True(File.Exists(Path.Combine(ArgoLua.KindDir(kind), "health_test.yaml")), $"{kind}: no health_test.yaml");
         }
     }
 
-    private static string Escape(string s) => s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+    [Fact]
+    public void HealthTest_EveryKindCoversHealthyProgressingDegradedAndDeletion()
+    {
+        foreach (var kind in Kinds())
+        {
+            var tests = TestsOf(kind).ToList();
+            Assert.Superset(new HashSet<string> { "Healthy", "Progressing", "Degraded" }, tests.Select(t => t.Status).ToHashSet());
+            // A case with metadata.deletionTimestamp whose status would otherwise be Healthy or
+            // Degraded: deletion is decided first, and it is Progressing.
+            var deleting = tests.Where(t => ((YamlMappingNode)((YamlMappingNode)ArgoLua.LoadYaml(Path.Combine(ArgoLua.KindDir(kind), t.Input)))["metadata"])
+                .Children.ContainsKey("deletionTimestamp")).ToList();
+            Assert.True(deleting.Count > 0, $"{kind}: no fixture with metadata.deletionTimestamp");
+            Assert.All(deleting, t => Assert.Equal("Progressing", t.Status));
+            Assert.All(deleting, t => Assert.StartsWith("Being deleted", t.Message, StringComparison.Ordinal));
+        }
+    }
 }

@@ -4,8 +4,20 @@
 --              permission, no healthy target), the failover circuit is open, or the policy
 --              is degraded (Degraded=True: capacity below spec.degradation's threshold,
 --              Deployments shed, or the fallback serving).
--- Progressing: anything else: not reconciled yet, first checks running, a standby scaling up.
+-- Progressing: being deleted (deletionTimestamp set: the operator's finalizer gives back replicas,
+--              the Service selector and shed Deployments first; a policy stuck there is never
+--              Healthy), or anything else: not reconciled yet, first checks running, a standby
+--              scaling up.
 local hs = {}
+if obj.metadata ~= nil and obj.metadata.deletionTimestamp ~= nil then
+  hs.status = "Progressing"
+  if obj.metadata.finalizers ~= nil and #obj.metadata.finalizers > 0 then
+    hs.message = "Being deleted: waiting for the finalizer " .. table.concat(obj.metadata.finalizers, ", ")
+  else
+    hs.message = "Being deleted"
+  end
+  return hs
+end
 if obj.status == nil or obj.status.conditions == nil then
   hs.status = "Progressing"
   hs.message = "Waiting for the operator to reconcile the policy"
