@@ -1,21 +1,30 @@
 # The operator image: built with the .NET SDK, run on a chiseled (distroless: no shell, no
 # package manager) ASP.NET Core runtime, since the operator serves /healthz, /readyz and /metrics
 # through ASP.NET Core (Microsoft.NET.Sdk.Web).
-#   docker build -t ghcr.io/resilience-operator/resilience-operator:0.1.0 .
+#   docker build -t resilience-operator .
+# Multi-arch (what .github/workflows/release.yaml does): the SDK stage runs on the build machine's
+# own platform and cross-publishes for each target architecture, no emulation of the compiler:
+#   docker buildx build --platform linux/amd64,linux/arm64 -t ghcr.io/OWNER/resilience-operator:0.1.0 .
 
-FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+FROM --platform=$BUILDPLATFORM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+# amd64 or arm64, set by BuildKit from the target platform; the SDK maps it to x64 / arm64.
+ARG TARGETARCH
 WORKDIR /src
 # Restore first, from the project files alone, so the package layer is reused while only
 # sources change.
 COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY src/Entities/Entities.csproj src/Entities/
 COPY src/Operator/Operator.csproj src/Operator/
-RUN dotnet restore src/Operator/Operator.csproj
+RUN dotnet restore -a $TARGETARCH src/Operator/Operator.csproj
 COPY src/Entities/ src/Entities/
 COPY src/Operator/ src/Operator/
-RUN dotnet publish src/Operator/Operator.csproj -c Release -o /app --no-restore -p:UseAppHost=false
+RUN dotnet publish src/Operator/Operator.csproj -c Release -a $TARGETARCH -o /app --no-restore -p:UseAppHost=false
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled AS runtime
+# The release workflow adds org.opencontainers.image.version, .revision and .created.
+LABEL org.opencontainers.image.title="resilience-operator" \
+      org.opencontainers.image.description="Kubernetes operator for ResiliencePolicies: health checks, failover, backups, restores and drills" \
+      org.opencontainers.image.licenses="Apache-2.0"
 WORKDIR /app
 COPY --from=build /app ./
 # No diagnostics IPC socket or perf map in /tmp: the pod runs with a read-only root filesystem.

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using ResilienceOperator.Drills;
 using ResilienceOperator.Entities;
 using ResilienceOperator.Health;
+using ResilienceOperator.Hosting;
 using ResilienceOperator.Kubernetes;
 using ResilienceOperator.Notifications;
 using ResilienceOperator.Reconcilers;
@@ -17,7 +18,7 @@ namespace ResilienceOperator;
 /// Wires the informers, the work queue, the prober and the reconciler together and runs them,
 /// under leader election when asked. Usable in-process (tests, demo) and from <c>Program</c>.
 /// </summary>
-internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, ILoggerFactory loggers, TimeProvider? timeProvider = null) : IDisposable
+internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, ILoggerFactory loggers, TimeProvider? timeProvider = null) : IOperatorState, IDisposable
 {
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private readonly ILogger _log = loggers.CreateLogger("ResilienceOperator");
@@ -33,6 +34,10 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
     public bool CachesSynced => _informers.Count > 0 && _informers.All(i => i.HasSynced);
 
     public bool IsLeading { get; private set; }
+
+    /// <summary>Every work queue, for the readiness check (empty until <see cref="RunAsync"/> made them).</summary>
+    public IReadOnlyList<IQueueProgress> Queues =>
+        [.. new IQueueProgress?[] { _queue, _backupQueue, _restoreQueue }.OfType<IQueueProgress>(), .. _drillControllers?.Queues ?? []];
 
     public async Task RunAsync(CancellationToken ct)
     {

@@ -1,6 +1,6 @@
 namespace ResilienceOperator;
 
-/// <summary>How the operator runs; set from the command line.</summary>
+/// <summary>How the operator runs; set from the command line and the environment (<see cref="OperatorCommandLine"/>).</summary>
 internal sealed class OperatorOptions
 {
     /// <summary>Kubeconfig file; null means in-cluster config, or ~/.kube/config outside a cluster.</summary>
@@ -39,69 +39,24 @@ internal sealed class OperatorOptions
     /// <summary>How long queued Kubernetes Events may still be written when a leadership term ends or the operator stops.</summary>
     public TimeSpan EventDrain { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>While leading, /readyz fails when a work queue's oldest item has waited this long and no item was done meanwhile.</summary>
+    public TimeSpan ReadinessStallTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
     public Runtime.LeaderElectionTimings LeaderElectionTimings => new(LeaseDuration, RenewDeadline, RetryPeriod);
 
-    public static OperatorOptions Parse(IReadOnlyList<string> args)
-    {
-        var o = new OperatorOptions();
-        for (var i = 0; i < args.Count; i++)
+    /// <summary>
+    /// The options from a command line and an environment (see <see cref="OperatorCommandLine"/>;
+    /// a null environment reads none); anything but a run of the operator — bad values, help,
+    /// a subcommand — is an <see cref="ArgumentException"/> whose message names the option.
+    /// </summary>
+    public static OperatorOptions Parse(IReadOnlyList<string> args, IReadOnlyDictionary<string, string?>? environment = null) =>
+        OperatorCommandLine.Parse(args, environment) switch
         {
-            string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            switch (args[i])
-            {
-                case "--kubeconfig": o.Kubeconfig = Value(); break;
-                case "--namespaces": o.Namespaces = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; break;
-                case "--leader-elect": o.LeaderElect = true; break;
-                case "--leader-elect=false": o.LeaderElect = false; break;
-                case "--lease-namespace": o.LeaseNamespace = Value(); break;
-                case "--lease-name": o.LeaseName = Value(); break;
-                case "--lease-duration": o.LeaseDuration = Duration(args[i], Value()); break;
-                case "--renew-deadline": o.RenewDeadline = Duration(args[i], Value()); break;
-                case "--retry-period": o.RetryPeriod = Duration(args[i], Value()); break;
-                case "--workers": o.Workers = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
-                case "--port": o.Port = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
-                case "--bind-address": o.BindAddress = Value(); break;
-                case "--log-format": o.LogFormat = Value() is "json" or "text" ? args[i] : throw new ArgumentException("--log-format is text or json"); break;
-                case "--log-level": o.LogLevel = Value(); break;
-                case "--observer-suspect-threshold":
-                    o.ObserverSuspectThreshold = double.Parse(Value(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture) is var t and >= 0 and <= 1
-                        ? t : throw new ArgumentException("--observer-suspect-threshold is a share from 0 to 1");
-                    break;
-                case "--observer-suspect-min-targets":
-                    o.ObserverSuspectMinTargets = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture) is var m and >= 1
-                        ? m : throw new ArgumentException("--observer-suspect-min-targets is at least 1");
-                    break;
-                default: throw new ArgumentException($"unknown option {args[i]}");
-            }
-        }
-        if (o.LeaderElect) o.LeaderElectionTimings.Validate();
-        return o;
-    }
+            CommandLineRequest.Run run => run.Options,
+            CommandLineRequest.Invalid invalid => throw new ArgumentException(string.Join(Environment.NewLine, invalid.Errors)),
+            var other => throw new ArgumentException($"not a run of the operator: {other.GetType().Name}"),
+        };
 
-    private static TimeSpan Duration(string option, string value) =>
-        Policy.GoDuration.TryParse(value, out var d) && d > TimeSpan.Zero ? d : throw new ArgumentException($"{option} takes a duration such as 15s");
-
-    public const string Usage = """
-        usage: ResilienceOperator [options]
-               ResilienceOperator generate crds [--output DIR]
-          --kubeconfig PATH        kubeconfig file (default: in-cluster, else ~/.kube/config)
-          --namespaces a,b         watch only these namespaces (default: all)
-          --leader-elect           take part in leader election (Lease in --lease-namespace)
-          --lease-namespace NS     namespace of the leader-election Lease (default: $POD_NAMESPACE or default)
-          --lease-name NAME        name of the Lease (default: resilience-operator-leader)
-          --lease-duration D       leader election: lease duration (default: 15s)
-          --renew-deadline D       leader election: a leader that cannot renew within D stops writing and steps down (default: 10s)
-          --retry-period D         leader election: interval between acquire and renew attempts (default: 2s)
-          --workers N              reconcile workers (default: 4)
-          --port N                 port for /healthz, /readyz, /metrics (default: 8080; 0 = off)
-          --bind-address ADDR      address for that port (default: 0.0.0.0)
-          --log-format text|json   console log format (default: text)
-          --log-level LEVEL        Trace, Debug, Information, Warning, Error (default: Information)
-          --observer-suspect-threshold X
-                                   hold failovers while more than this share (0..1) of all checked
-                                   targets turned failing at once: the operator suspects its own view
-                                   (default: 0.55; 1 = off)
-          --observer-suspect-min-targets N
-                                   ... and at least this many targets turned failing (default: 3)
-        """;
+    /// <summary>The usage text, generated from the command line's options.</summary>
+    public static string Usage => OperatorCommandLine.Usage;
 }

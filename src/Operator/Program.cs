@@ -1,10 +1,11 @@
+using System.Collections;
 using k8s;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Prometheus;
+using ResilienceOperator.Hosting;
 
 namespace ResilienceOperator;
 
@@ -12,19 +13,17 @@ internal static class Program
 {
     private static async Task<int> Main(string[] args)
     {
-        if (args.Length > 0 && args[0] == "generate") return Crds.CrdGenerator.Run(args);
-        if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(OperatorOptions.Usage); return 0; }
-        OperatorOptions options;
-        try { options = OperatorOptions.Parse(args); }
-        catch (Exception ex) when (ex is ArgumentException or FormatException)
-        {
-            await Console.Error.WriteLineAsync(ex.Message + Environment.NewLine + OperatorOptions.Usage);
-            return 2;
-        }
+        var environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
+            .ToDictionary(e => (string)e.Key, e => (string?)e.Value, StringComparer.Ordinal);
+        var request = OperatorCommandLine.Parse(args, environment);
+        if (Answer(request, Console.Out, Console.Error) is { } code) return code;
+        if (request is CommandLineRequest.GenerateCrds generate) return Crds.CrdGenerator.Generate(generate.Output);
+        var options = ((CommandLineRequest.Run)request).Options;
 
         var config = options.Kubeconfig is not null ? KubernetesClientConfiguration.BuildConfigFromConfigFile(options.Kubeconfig)
             : KubernetesClientConfiguration.IsInCluster() ? KubernetesClientConfiguration.InClusterConfig()
             : KubernetesClientConfiguration.BuildDefaultConfig();
+        using var client = Kubernetes.ApiClient.Create(config);
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -36,13 +35,14 @@ internal static class Program
         builder.WebHost.UseUrls(options.Port > 0 ? $"http://{(options.BindAddress == "0.0.0.0" ? "*" : options.BindAddress)}:{options.Port}" : "http://127.0.0.1:0");
         // Shutdown must finish inside the 30 s a kubelet grants by default.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(25));
+        builder.Services.AddSingleton(sp => new OperatorHost(client, options, sp.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddOperatorHealthChecks(sp => new ReadinessCheck(sp.GetRequiredService<OperatorHost>(), options.ReadinessStallTimeout, TimeProvider.System));
         var app = builder.Build();
 
-        using var client = Kubernetes.ApiClient.Create(config);
-        using var host = new OperatorHost(client, options, app.Services.GetRequiredService<ILoggerFactory>());
-        // Alive means the process answers; it never depends on the API server.
-        app.MapGet("/healthz", () => Results.Text("ok"));
-        app.MapGet("/readyz", () => host.CachesSynced ? Results.Text("ok") : Results.Text("caches not synced", statusCode: 503));
+        using var host = app.Services.GetRequiredService<OperatorHost>();
+        // /healthz: the process answers, never dependent on the API server; /readyz: caches synced
+        // and, while leading, the work queues make progress.
+        app.MapOperatorHealthChecks();
         app.UseMetricServer("/metrics");
 
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
@@ -59,5 +59,26 @@ internal static class Program
         }
         await app.StopAsync();
         return exit;
+    }
+
+    /// <summary>
+    /// The exit code for a request that ends the process at once — help (0), bad arguments or
+    /// environment (2: the errors and the usage on stderr) — or null to go on.
+    /// </summary>
+    internal static int? Answer(CommandLineRequest request, TextWriter stdout, TextWriter stderr)
+    {
+        switch (request)
+        {
+            case CommandLineRequest.Print print:
+                stdout.Write(print.Text);
+                return 0;
+            case CommandLineRequest.Invalid invalid:
+                foreach (var error in invalid.Errors) stderr.WriteLine("error: " + error);
+                stderr.WriteLine();
+                stderr.Write(invalid.Usage);
+                return 2;
+            default:
+                return null;
+        }
     }
 }

@@ -34,15 +34,10 @@ internal static class CrdGenerator
         foreach (var (file, yaml) in GenerateAll()) File.WriteAllText(Path.Combine(directory, file), yaml);
     }
 
-    public static int Run(string[] args)
+    /// <summary>Writes every CRD into <paramref name="output"/> (default: config/crd of the repository) and prints their paths.</summary>
+    public static int Generate(string? output)
     {
-        if (args.Length < 2 || args[1] != "crds")
-        {
-            Console.Error.WriteLine("usage: generate crds [--output DIR]");
-            return 2;
-        }
-        var i = Array.IndexOf(args, "--output");
-        var dir = i >= 0 && i + 1 < args.Length ? args[i + 1] : Path.Combine(FindRepoRoot(), "config", "crd");
+        var dir = output ?? Path.Combine(FindRepoRoot(), "config", "crd");
         WriteAll(dir);
         foreach (var (file, _) in GenerateAll()) Console.WriteLine(Path.Combine(dir, file));
         return 0;

@@ -111,6 +111,9 @@ internal sealed class DrillControllers : IDisposable
 
     public Task RunAsync(CancellationToken ct) => Task.WhenAll(_controller.RunAsync(ct), _scheduler.RunAsync(ct));
 
+    /// <summary>The drill and schedule queues, for the readiness check.</summary>
+    public IEnumerable<IQueueProgress> Queues => [_queue, _scheduleQueue];
+
     public void ShutDown()
     {
         _queue.ShutDown();

@@ -8,7 +8,7 @@ namespace ResilienceOperator.Runtime;
 /// processed is queued again when <see cref="Done"/> is called), and is never dropped after
 /// failures — it backs off instead.
 /// </summary>
-internal sealed class WorkQueue<TKey> : IDisposable where TKey : notnull
+internal sealed class WorkQueue<TKey> : IQueueProgress, IDisposable where TKey : notnull
 {
     private static readonly Gauge Depth = Metrics.CreateGauge("workqueue_depth", "Current depth of the work queue.", "name");
     private static readonly Counter Adds = Metrics.CreateCounter("workqueue_adds_total", "Total adds handled by the work queue.", "name");
@@ -32,6 +32,7 @@ internal sealed class WorkQueue<TKey> : IDisposable where TKey : notnull
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _delayLoop;
     private bool _shuttingDown;
+    private DateTimeOffset? _lastDoneAt;
 
     public WorkQueue(string name, TimeProvider? time = null, RateLimiter<TKey>? limiter = null)
     {
@@ -44,6 +45,27 @@ internal sealed class WorkQueue<TKey> : IDisposable where TKey : notnull
     public int Length { get { lock (_lock) return _queue.Count; } }
 
     public bool IsShuttingDown { get { lock (_lock) return _shuttingDown; } }
+
+    public string Name => _name;
+
+    /// <summary>
+    /// When the longest-waiting key was added (keys due now, not those delayed by
+    /// <see cref="AddAfter"/>, including a key added again while a worker holds it); null when none waits.
+    /// </summary>
+    public DateTimeOffset? OldestWaitingSince
+    {
+        get
+        {
+            lock (_lock)
+            {
+                if (_shuttingDown || _addedAt.Count == 0) return null;
+                return _addedAt.Values.Min();
+            }
+        }
+    }
+
+    /// <summary>When a worker last finished a key (<see cref="Done"/>); null before the first.</summary>
+    public DateTimeOffset? LastDoneAt { get { lock (_lock) return _lastDoneAt; } }
 
     public void Add(TKey key)
     {
@@ -115,6 +137,7 @@ internal sealed class WorkQueue<TKey> : IDisposable where TKey : notnull
         var requeued = false;
         lock (_lock)
         {
+            _lastDoneAt = _time.GetUtcNow();
             _processing.Remove(key);
             if (_dirty.Contains(key) && !_shuttingDown)
             {
@@ -196,4 +219,14 @@ internal sealed class WorkQueue<TKey> : IDisposable where TKey : notnull
             catch (OperationCanceledException) { return; }
         }
     }
+}
+
+/// <summary>Whether a work queue makes progress: what the readiness check looks at.</summary>
+internal interface IQueueProgress
+{
+    string Name { get; }
+    /// <summary>When the longest-waiting item was added; null when none waits.</summary>
+    DateTimeOffset? OldestWaitingSince { get; }
+    /// <summary>When an item was last done; null before the first.</summary>
+    DateTimeOffset? LastDoneAt { get; }
 }

@@ -240,6 +240,10 @@ internal sealed class PublishedOperator : IAsyncDisposable
             // and the restore it does in an earlier layer folded in.
             var line = File.ReadLines(Path.Combine(repoRoot, "Dockerfile")).Single(l => l.StartsWith("RUN dotnet publish ", StringComparison.Ordinal));
             var args = line["RUN dotnet ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(a => a != "--no-restore").ToList();
+            // The image's target architecture (-a $TARGETARCH, set by BuildKit) is left out: the
+            // test publishes for this machine.
+            var arch = args.IndexOf("-a");
+            if (arch >= 0) args.RemoveRange(arch, 2);
             var o = args.IndexOf("-o");
             if (o < 0) throw new InvalidOperationException("the Dockerfile's publish command has no -o: " + line);
             args[o + 1] = output;
