@@ -39,6 +39,17 @@ internal sealed class OperatorOptions
     /// <summary>How long queued Kubernetes Events may still be written when a leadership term ends or the operator stops.</summary>
     public TimeSpan EventDrain { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>HTTPS port of the validating admission webhook; 0 disables it.</summary>
+    public int WebhookPort { get; set; } = 9443;
+    /// <summary>Secret (in <see cref="LeaseNamespace"/>) the operator keeps the webhook's CA and serving certificate in.</summary>
+    public string WebhookSecret { get; set; } = "resilience-operator-webhook-tls";
+    /// <summary>ValidatingWebhookConfigurations whose caBundle the operator sets.</summary>
+    public List<string> WebhookConfigurations { get; set; } = ["resilience-operator"];
+    /// <summary>Service in front of the webhook: its DNS names go into the serving certificate.</summary>
+    public string WebhookService { get; set; } = "resilience-operator-webhook";
+    /// <summary>Directory with tls.crt and tls.key (cert-manager); set, the operator neither makes certificates nor sets caBundle.</summary>
+    public string? WebhookCertDir { get; set; }
+
     public Runtime.LeaderElectionTimings LeaderElectionTimings => new(LeaseDuration, RenewDeadline, RetryPeriod);
 
     public static OperatorOptions Parse(IReadOnlyList<string> args)
@@ -71,9 +82,18 @@ internal sealed class OperatorOptions
                     o.ObserverSuspectMinTargets = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture) is var m and >= 1
                         ? m : throw new ArgumentException("--observer-suspect-min-targets is at least 1");
                     break;
+                case "--webhook-port":
+                    o.WebhookPort = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture) is var wp and >= 0 and <= 65535
+                        ? wp : throw new ArgumentException("--webhook-port is a port from 1 to 65535, or 0 for no webhook");
+                    break;
+                case "--webhook-secret": o.WebhookSecret = Value(); break;
+                case "--webhook-configuration": o.WebhookConfigurations = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; break;
+                case "--webhook-service": o.WebhookService = Value(); break;
+                case "--webhook-cert-dir": o.WebhookCertDir = Value(); break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
+        if (o.WebhookPort > 0 && o.WebhookPort == o.Port) throw new ArgumentException("--webhook-port must differ from --port");
         if (o.LeaderElect) o.LeaderElectionTimings.Validate();
         return o;
     }
@@ -103,5 +123,14 @@ internal sealed class OperatorOptions
                                    (default: 0.55; 1 = off)
           --observer-suspect-min-targets N
                                    ... and at least this many targets turned failing (default: 3)
+          --webhook-port N         HTTPS port of the validating admission webhook (default: 9443; 0 = off)
+          --webhook-secret NAME    Secret in the operator's namespace holding the webhook's CA and certificate,
+                                   made and renewed by the operator (default: resilience-operator-webhook-tls)
+          --webhook-configuration a,b
+                                   ValidatingWebhookConfigurations whose caBundle the operator sets
+                                   (default: resilience-operator)
+          --webhook-service NAME   Service in front of the webhook, named in the certificate
+                                   (default: resilience-operator-webhook)
+          --webhook-cert-dir DIR   serve tls.crt/tls.key from DIR instead (cert-manager); caBundle is not touched
         """;
 }
