@@ -21,6 +21,11 @@ namespace ResilienceOperator.Admission;
 /// (status.phase set) cannot change: a run is a record of what was done. This needs the old object,
 /// so only the webhook can say it.</item>
 /// </list>
+/// The configuration registers it with <c>failurePolicy: Ignore</c> and <c>timeoutSeconds: 5</c>:
+/// with Fail, an operator that is down would block every UPDATE, including removing the finalizer
+/// of a policy deleted meanwhile; the reconcilers check the same rules anyway, so a spec that slips
+/// past an unavailable webhook is still reported as InvalidSpec and never acted on. DELETE is not
+/// sent at all. See docs/admission.md.
 /// </summary>
 internal static class AdmissionHandler
 {
