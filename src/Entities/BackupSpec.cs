@@ -16,6 +16,7 @@ public sealed class BackupSpec
 
     /// <summary>Where each backup is written: one backup run per location, with the location in `LOCATION`. Defaults to one location, `default`.</summary>
     [SchemaLength(0, 16)]
+    [ListSet]
     public IList<string>? Locations { get; set; }
 
     /// <summary>Which completed backups are kept; the newest completed backup is never deleted.</summary>

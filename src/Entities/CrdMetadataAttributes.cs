@@ -82,3 +82,19 @@ public static class DurationFormat
     /// <summary>The pattern the API server enforces.</summary>
     public const string Pattern = "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$";
 }
+
+/// <summary>
+/// A list of objects that is a map keyed by the given fields (`x-kubernetes-list-type: map`): the
+/// API server rejects two items with the same key, and server-side apply merges items by key.
+/// Every key field must be required.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, AllowMultiple = false)]
+public sealed class ListMapAttribute(params string[] keys) : Attribute
+{
+    /// <summary>The key fields (`x-kubernetes-list-map-keys`).</summary>
+    public IReadOnlyList<string> Keys { get; } = keys;
+}
+
+/// <summary>A list of scalars without duplicates (`x-kubernetes-list-type: set`).</summary>
+[AttributeUsage(AttributeTargets.Property, AllowMultiple = false)]
+public sealed class ListSetAttribute : Attribute;

@@ -60,6 +60,7 @@ public sealed class ResiliencePolicySpec
     /// <summary>The Deployments of this namespace that form the failover group, with their priorities.</summary>
     [SchemaRequired]
     [SchemaLength(1, 16)]
+    [ListMap("name")]
     public IList<TargetSpec> Targets { get; set; } = [];
 
     /// <summary>The Service whose traffic the operator steers.</summary>
@@ -104,6 +105,7 @@ public sealed class DegradationSpec
 
     /// <summary>Non-critical Deployments of this namespace scaled to the given replicas while degraded; their previous replicas come back once the policy has been healthy for failover.failbackDelay.</summary>
     [SchemaLength(0, 32)]
+    [ListMap("name")]
     public IList<ShedSpec> Shed { get; set; } = [];
 
     /// <summary>A Deployment of this namespace that receives the Service's traffic while no target is healthy.</summary>

@@ -74,6 +74,8 @@ internal static class OperatorCommandLine
             if (result.GetResult(option) is { Implicit: false }) set(result, options);
         if (options.LeaderElect && LeaderElectionError(options) is { } error)
             return new CommandLineRequest.Invalid([error], Usage);
+        if (options.WebhookPort > 0 && options.WebhookPort == options.Port)
+            return new CommandLineRequest.Invalid([$"--webhook-port ({options.WebhookPort}) must differ from --port"], Usage);
         return new CommandLineRequest.Run(options);
     }
 
@@ -146,6 +148,16 @@ internal static class OperatorCommandLine
         Add(Duration("--readiness-stall-timeout",
             "while leading, /readyz fails when a work queue's oldest item has waited this long and no item was done meanwhile (default: 2m)"),
             (o, v) => o.ReadinessStallTimeout = v);
+        Add(Parsed<int>("--webhook-port", "N", "HTTPS port of the validating admission webhook, e.g. 9443 (default: 0 = off; the chart sets it)", IntIn(0, 65535), "is a port number from 1 to 65535, or 0 for no webhook"),
+            (o, v) => o.WebhookPort = v);
+        Add(Text("--webhook-secret", "NAME", "Secret in the operator's namespace holding the webhook's CA and certificate, made and renewed by the operator (default: resilience-operator-webhook-tls)"),
+            (o, v) => o.WebhookSecret = v);
+        Add(Text("--webhook-configuration", "a,b", "ValidatingWebhookConfigurations whose caBundle the operator sets (default: resilience-operator)"),
+            (o, v) => o.WebhookConfigurations = [.. v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]);
+        Add(Text("--webhook-service", "NAME", "Service in front of the webhook, named in the certificate (default: resilience-operator-webhook)"),
+            (o, v) => o.WebhookService = v);
+        Add(Text("--webhook-cert-dir", "DIR", "serve tls.crt/tls.key from DIR instead (cert-manager); caBundle is not touched"),
+            (o, v) => o.WebhookCertDir = v);
 
         var output = new Option<string>("--output") { HelpName = "DIR", Description = "directory for the CRD manifests (default: config/crd of the repository)" };
         var crds = new Command("crds", "write the CustomResourceDefinitions generated from the entity types") { output };

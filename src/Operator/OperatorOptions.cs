@@ -41,6 +41,16 @@ internal sealed class OperatorOptions
 
     /// <summary>While leading, /readyz fails when a work queue's oldest item has waited this long and no item was done meanwhile.</summary>
     public TimeSpan ReadinessStallTimeout { get; set; } = TimeSpan.FromMinutes(2);
+    /// <summary>HTTPS port of the validating admission webhook; 0 disables it.</summary>
+    public int WebhookPort { get; set; }
+    /// <summary>Secret (in <see cref="LeaseNamespace"/>) the operator keeps the webhook's CA and serving certificate in.</summary>
+    public string WebhookSecret { get; set; } = "resilience-operator-webhook-tls";
+    /// <summary>ValidatingWebhookConfigurations whose caBundle the operator sets.</summary>
+    public List<string> WebhookConfigurations { get; set; } = ["resilience-operator"];
+    /// <summary>Service in front of the webhook: its DNS names go into the serving certificate.</summary>
+    public string WebhookService { get; set; } = "resilience-operator-webhook";
+    /// <summary>Directory with tls.crt and tls.key (cert-manager); set, the operator neither makes certificates nor sets caBundle.</summary>
+    public string? WebhookCertDir { get; set; }
 
     public Runtime.LeaderElectionTimings LeaderElectionTimings => new(LeaseDuration, RenewDeadline, RetryPeriod);
 

@@ -32,22 +32,49 @@ internal static class Program
         builder.Logging.SetMinimumLevel(Enum.Parse<LogLevel>(options.LogLevel, ignoreCase: true));
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
-        builder.WebHost.UseUrls(options.Port > 0 ? $"http://{(options.BindAddress == "0.0.0.0" ? "*" : options.BindAddress)}:{options.Port}" : "http://127.0.0.1:0");
+        Admission.WebhookCertificateManager? certificates = null; // made once the host's loggers exist
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            void Listen(int port, Action<Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions>? configure = null)
+            {
+                if (options.BindAddress == "0.0.0.0") kestrel.ListenAnyIP(port, l => configure?.Invoke(l));
+                else kestrel.Listen(System.Net.IPAddress.Parse(options.BindAddress), port, l => configure?.Invoke(l));
+            }
+            if (options.Port > 0) Listen(options.Port);
+            else kestrel.Listen(System.Net.IPAddress.Loopback, 0);
+            // The webhook's own port, HTTPS only; the certificate is chosen per handshake, so a renewed one needs no restart.
+            if (options.WebhookPort > 0)
+                Listen(options.WebhookPort, l => l.UseHttps(https => https.ServerCertificateSelector = (_, _) => certificates?.Current));
+        });
         // Shutdown must finish inside the 30 s a kubelet grants by default.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(25));
         builder.Services.AddSingleton(sp => new OperatorHost(client, options, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddOperatorHealthChecks(sp => new ReadinessCheck(sp.GetRequiredService<OperatorHost>(), options.ReadinessStallTimeout, TimeProvider.System));
         var app = builder.Build();
+        if (options.WebhookPort > 0)
+            certificates = new Admission.WebhookCertificateManager(client, options, TimeProvider.System, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Webhook"));
 
         using var host = app.Services.GetRequiredService<OperatorHost>();
         // /healthz: the process answers, never dependent on the API server; /readyz: caches synced
         // and, while leading, the work queues make progress.
         app.MapOperatorHealthChecks();
+        if (certificates is not null)
+        {
+            // On the webhook port only the webhook; the webhook only on its port.
+            var webhookPaths = Admission.AdmissionHandler.Paths.Values.ToHashSet(StringComparer.Ordinal);
+            app.Use((ctx, next) => (ctx.Connection.LocalPort == options.WebhookPort) == webhookPaths.Contains(ctx.Request.Path.Value ?? "")
+                ? next(ctx) : Results.NotFound().ExecuteAsync(ctx));
+            foreach (var path in webhookPaths)
+                app.MapPost(path, async (HttpRequest request) =>
+                    Results.Json(Admission.AdmissionHandler.Review(await System.Text.Json.Nodes.JsonNode.ParseAsync(request.Body))));
+        }
         app.UseMetricServer("/metrics");
 
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         await app.StartAsync();
         var exit = 0;
+        // Every replica serves the webhook, leader or not; the certificate is kept apart from the reconcilers.
+        var certificateLoop = certificates is null ? Task.CompletedTask : Task.Run(() => certificates.RunAsync(lifetime.ApplicationStopping), CancellationToken.None);
         try
         {
             await host.RunAsync(lifetime.ApplicationStopping);
@@ -58,6 +85,7 @@ internal static class Program
             exit = 1;
         }
         await app.StopAsync();
+        await certificateLoop;
         return exit;
     }
 

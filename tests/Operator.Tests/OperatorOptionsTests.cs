@@ -35,4 +35,18 @@ public sealed class OperatorOptionsTests
         Assert.Contains("--observer-suspect-threshold", OperatorOptions.Usage);
         Assert.Contains("--observer-suspect-min-targets", OperatorOptions.Usage);
     }
+
+    [Fact]
+    public void Parse_WebhookOptions_DefaultsAndSet()
+    {
+        var d = OperatorOptions.Parse([]);
+        // Off unless asked for (the chart asks): a bare `dotnet run` makes no Secret and patches no configuration.
+        Assert.Equal((0, "resilience-operator-webhook-tls", "resilience-operator-webhook", null), (d.WebhookPort, d.WebhookSecret, d.WebhookService, d.WebhookCertDir));
+        Assert.Equal(["resilience-operator"], d.WebhookConfigurations);
+        var o = OperatorOptions.Parse(["--webhook-port", "9443", "--webhook-secret", "s", "--webhook-configuration", "a, b", "--webhook-service", "svc", "--webhook-cert-dir", "/certs"]);
+        Assert.Equal((9443, "s", "svc", "/certs"), (o.WebhookPort, o.WebhookSecret, o.WebhookService, o.WebhookCertDir));
+        Assert.Equal(["a", "b"], o.WebhookConfigurations);
+        Assert.Contains("--webhook-port", Assert.Throws<ArgumentException>(() => OperatorOptions.Parse(["--webhook-port", "70000"])).Message);
+        Assert.Contains("--webhook-port", Assert.Throws<ArgumentException>(() => OperatorOptions.Parse(["--port", "9443", "--webhook-port", "9443"])).Message);
+    }
 }

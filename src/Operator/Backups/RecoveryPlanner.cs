@@ -17,6 +17,15 @@ internal static class RecoveryPlanner
 
     public static bool RestoresOnFail(FailAction a) => a is FailAction.Restore or FailAction.FailoverAndRestore;
 
+    /// <summary>What is wrong with spec.restore from the spec alone; null when it is fine (shared with the admission webhook).</summary>
+    public static string? RestoreError(ResiliencePolicySpec spec)
+    {
+        var onFail = spec.HealthCheck?.OnFail ?? FailAction.Failover;
+        return RestoresOnFail(onFail) && spec.Restore?.Template?.Spec?.Containers is not { Count: > 0 }
+            ? $"spec.restore.template: required (a pod template with at least one container) when spec.healthCheck.onFail is {onFail}"
+            : null;
+    }
+
     public static void Prepare(Observation o, EffectiveSpec spec, Plan plan)
     {
         var policy = o.Policy;
@@ -36,8 +45,7 @@ internal static class RecoveryPlanner
             (schedule, var error) = BackupSchedule.From(backupSpec);
             plan.BackupError = error;
         }
-        if (RestoresOnFail(spec.OnFail) && policy.Spec.Restore?.Template?.Spec?.Containers is not { Count: > 0 })
-            plan.RestoreError = $"spec.restore.template: required (a pod template with at least one container) when spec.healthCheck.onFail is {spec.OnFail}";
+        plan.RestoreError = RestoreError(policy.Spec);
 
         var backups = o.Backups.Where(b => b.Metadata.DeletionTimestamp is null).ToList();
         if (schedule is not null)

@@ -130,6 +130,12 @@ internal static class CrdGenerator
             node[list ? "minItems" : "minLength"] = len.Minimum;
             if (len.Maximum != int.MaxValue) node[list ? "maxItems" : "maxLength"] = len.Maximum;
         }
+        if (p.GetCustomAttribute<ListMapAttribute>() is { } map)
+        {
+            node["x-kubernetes-list-type"] = "map";
+            node["x-kubernetes-list-map-keys"] = map.Keys.Cast<object>().ToList();
+        }
+        if (p.GetCustomAttribute<ListSetAttribute>() is not null) node["x-kubernetes-list-type"] = "set";
         return node;
     }
 

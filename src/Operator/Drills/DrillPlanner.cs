@@ -59,6 +59,7 @@ internal static class DrillPlanner
     public static DrillRefusal? Guard(ResilienceDrill drill, ResiliencePolicy? policy, IEnumerable<ResilienceRestore> restores,
         IEnumerable<ResilienceDrill> drills, DateTime now)
     {
+        if (SpecValidation.Drill(drill.Spec) is { } invalid) return new(Reasons.InvalidSpec, invalid);
         var name = drill.Spec.Policy;
         if (policy is null || policy.Metadata.DeletionTimestamp is not null)
             return new(PolicyNotFound, $"spec.policy: ResiliencePolicy \"{name}\" not found in namespace {drill.Metadata.NamespaceProperty}");

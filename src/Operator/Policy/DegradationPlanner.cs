@@ -22,12 +22,14 @@ internal static class DegradationPlanner
 {
     public const string ShedAnnotation = "resilience.dev/shed-replicas";
 
-    /// <summary>The first thing wrong with spec.degradation, naming the field; null when it is fine.</summary>
-    public static string? Validate(DegradationSpec? degradation, EffectiveSpec spec, Observation o)
+    /// <summary>
+    /// What is wrong with spec.degradation from the spec alone (no cluster state), naming the
+    /// field; null when it is fine. Shared by the admission webhook and <see cref="Validate"/>.
+    /// </summary>
+    public static string? ValidateSpec(DegradationSpec? degradation, IEnumerable<TargetSpec>? targetSpecs)
     {
         if (degradation is null) return null;
-        var ns = o.Policy.Metadata.NamespaceProperty;
-        var targets = spec.Targets.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        var targets = (targetSpecs ?? []).Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         var shed = degradation.Shed ?? [];
         for (var i = 0; i < shed.Count; i++)
         {
@@ -38,7 +40,6 @@ internal static class DegradationPlanner
             for (var j = 0; j < i; j++)
                 if (shed[j].Name == name) return $"{field}: duplicate \"{name}\" (also spec.degradation.shed[{j}])";
             if (shed[i].Replicas < 0) return $"spec.degradation.shed[{i}].replicas: must not be negative";
-            if (!o.Deployments.ContainsKey(name)) return $"{field}: Deployment \"{name}\" not found in namespace {ns}";
         }
         if (degradation.Fallback is { } fallback)
         {
@@ -47,11 +48,30 @@ internal static class DegradationPlanner
             if (targets.Contains(fallback)) return $"{field}: \"{fallback}\" is a target of this policy; the fallback serves when no target does";
             var i = shed.ToList().FindIndex(s => s.Name == fallback);
             if (i >= 0) return $"{field}: \"{fallback}\" is also shed (spec.degradation.shed[{i}]); a fallback must not be scaled down when it is needed";
+        }
+        if (degradation.WhenReadyPercentBelow is < 1 or > 100) return "spec.degradation.whenReadyPercentBelow: must be 1..100";
+        return null;
+    }
+
+    /// <summary>
+    /// The first thing wrong with spec.degradation, naming the field; null when it is fine: the
+    /// spec-only checks of <see cref="ValidateSpec"/>, then the Deployments it names, from the caches.
+    /// </summary>
+    public static string? Validate(DegradationSpec? degradation, EffectiveSpec spec, Observation o)
+    {
+        if (degradation is null) return null;
+        if (ValidateSpec(degradation, spec.Targets) is { } error) return error;
+        var ns = o.Policy.Metadata.NamespaceProperty;
+        var shed = degradation.Shed ?? [];
+        for (var i = 0; i < shed.Count; i++)
+            if (!o.Deployments.ContainsKey(shed[i].Name)) return $"spec.degradation.shed[{i}].name: Deployment \"{shed[i].Name}\" not found in namespace {ns}";
+        if (degradation.Fallback is { } fallback)
+        {
+            const string field = "spec.degradation.fallback";
             if (!o.Deployments.TryGetValue(fallback, out var d)) return $"{field}: Deployment \"{fallback}\" not found in namespace {ns}";
             if (d.Spec.Selector?.MatchLabels is not { Count: > 0 } || d.Spec.Selector.MatchExpressions is { Count: > 0 })
                 return $"{field}: Deployment \"{fallback}\" must select its pods with matchLabels only; the Service is steered by labels";
         }
-        if (degradation.WhenReadyPercentBelow is < 1 or > 100) return "spec.degradation.whenReadyPercentBelow: must be 1..100";
         return null;
     }
 

@@ -33,8 +33,9 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
         var now = time.GetUtcNow().UtcDateTime;
         var ns = key.Namespace;
         var policy = caches.Policies.Get(ns, backup.Spec.Policy);
-        string? invalid = null;
-        if (policy is null) invalid = $"spec.policy: ResiliencePolicy \"{backup.Spec.Policy}\" not found in namespace {ns}";
+        var invalid = SpecValidation.Backup(backup.Spec);
+        if (invalid is not null) { }
+        else if (policy is null) invalid = $"spec.policy: ResiliencePolicy \"{backup.Spec.Policy}\" not found in namespace {ns}";
         else if (policy.Spec.Backup?.Template?.Spec?.Containers is not { Count: > 0 })
             invalid = $"spec.policy: ResiliencePolicy \"{policy.Metadata.Name}\" has no spec.backup.template to run";
         else if ((policy.Spec.Backup.Locations is { Count: > 0 } l ? l : [BackupSchedule.DefaultLocation]) is var locations && !locations.Contains(backup.Spec.Location))

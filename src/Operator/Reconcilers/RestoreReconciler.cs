@@ -29,8 +29,9 @@ internal sealed class RestoreReconciler(RunCaches caches, ClusterWriter writer, 
         var ns = key.Namespace;
         var policy = caches.Policies.Get(ns, restore.Spec.Policy);
         ResilienceBackup? backup = null;
-        string? invalid = null, waiting = null;
-        if (policy is null) invalid = $"spec.policy: ResiliencePolicy \"{restore.Spec.Policy}\" not found in namespace {ns}";
+        string? invalid = SpecValidation.Restore(restore.Spec), waiting = null;
+        if (invalid is not null) { }
+        else if (policy is null) invalid = $"spec.policy: ResiliencePolicy \"{restore.Spec.Policy}\" not found in namespace {ns}";
         else if (policy.Spec.Restore?.Template?.Spec?.Containers is not { Count: > 0 })
             invalid = $"spec.policy: ResiliencePolicy \"{policy.Metadata.Name}\" has no spec.restore.template to run";
         else if (policy.Spec.Targets.All(t => t.Name != restore.Spec.Target))

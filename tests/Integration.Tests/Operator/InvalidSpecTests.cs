@@ -20,7 +20,6 @@ public sealed class InvalidSpecTests(ClusterFixture cluster)
         var cases = new (string Name, Action<ResiliencePolicySpec> Break, string Field)[]
         {
             ("unknown-deployment", p => { p.Targets[1].Name = "missing"; }, "spec.targets[1].name: Deployment \"missing\" not found"),
-            ("duplicate-targets", p => { p.Targets[1].Name = "primary"; }, "spec.targets[1].name: duplicate"),
             ("missing-service", p => p.Service.Name = "nope", "spec.service.name: Service \"nope\" not found"),
             ("service-taken", _ => { }, "spec.service.name: Service \"checkout\" is already steered by ResiliencePolicy \"checkout\""),
             ("timeout-over-interval", p => { p.HealthCheck!.Timeout = "2s"; }, "spec.healthCheck.timeout"),
@@ -61,6 +60,8 @@ public sealed class InvalidSpecTests(ClusterFixture cluster)
             ("healthCheck: {interval: \"5 seconds\"}", "spec.healthCheck.interval"),
             ("mode: Sideways", "spec.mode"),
             ("healthCheck: {retries: 0}", "spec.healthCheck.retries"),
+            // spec.targets is a list-map keyed by name (x-kubernetes-list-type: map): duplicates are a 422.
+            ("targets: [{name: primary}, {name: primary, priority: 1}]", "spec.targets[1]"),
         };
         foreach (var (yaml, field) in cases)
         {
@@ -69,7 +70,7 @@ public sealed class InvalidSpecTests(ClusterFixture cluster)
                 kind: ResiliencePolicy
                 metadata: {"{"}name: bad, namespace: {ns}{"}"}
                 spec:
-                  targets: [{"{"}name: primary{"}"}]
+                  {(yaml.StartsWith("targets:", StringComparison.Ordinal) ? "" : "targets: [{name: primary}]")}
                   service: {"{"}name: checkout{"}"}
                   {yaml}
                 """;

@@ -57,6 +57,21 @@ public sealed class CrdGeneratorTests
     }
 
     [Fact]
+    public void GenerateYaml_Policy_TargetsAndShedAreMapsByNameLocationsASet()
+    {
+        var targets = Spec("targets");
+        Assert.Equal("map", targets["x-kubernetes-list-type"].ToString());
+        Assert.Equal("name", At(targets, "x-kubernetes-list-map-keys", "0").ToString());
+        // A list-map key must be required, or the API server rejects the CRD.
+        Assert.Contains("name", ((YamlSequenceNode)At(targets, "items", "required")).Select(n => n.ToString()));
+        var shed = (YamlMappingNode)At(Spec("degradation"), "properties", "shed");
+        Assert.Equal("map", shed["x-kubernetes-list-type"].ToString());
+        Assert.Equal("name", At(shed, "x-kubernetes-list-map-keys", "0").ToString());
+        Assert.Contains("name", ((YamlSequenceNode)At(shed, "items", "required")).Select(n => n.ToString()));
+        Assert.Equal("set", At(Spec("backup"), "properties", "locations", "x-kubernetes-list-type").ToString());
+    }
+
+    [Fact]
     public void GenerateYaml_Policy_NamesShortNamesCategoriesAndStatusSubresource()
     {
         var spec = At(Policy(), "spec");
