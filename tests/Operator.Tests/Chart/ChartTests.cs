@@ -211,7 +211,7 @@ public sealed class ChartTests
 
         var args = Strings(container, "args");
         Assert.Equal(["--port", "8080", "--log-format", "json", "--log-level", "Information",
-            "--observer-suspect-threshold", "0.55", "--observer-suspect-min-targets", "3"], args);
+            "--observer-suspect-threshold", "0.55", "--observer-suspect-min-targets", "3", "--lease-name", Release + "-leader"], args);
 
         var service = Single(docs, "Service");
         Assert.Equal("http-metrics", Text(service, "spec", "ports", "0", "name"));
@@ -357,6 +357,149 @@ public sealed class ChartTests
         var badEnum = await HelmAsync("template", Release, ChartDir, "--namespace", Namespace, "--set", "logFormat=xml");
         Assert.NotEqual(0, badEnum.ExitCode);
         Assert.Contains("logFormat", badEnum.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Template_PodSettings_ExtraArgsEnvDigestSecurityContextsProbesVolumesSpread()
+    {
+        const string Digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        var docs = await TemplateAsync("--set", "image.digest=" + Digest, "--set", "image.tag=9.9.9",
+            "--set-json", "extraArgs=[\"--workers\",\"8\",\"--bind-address=0.0.0.0\"]",
+            "--set-json", "extraEnv=[{\"name\":\"DOTNET_gcServer\",\"value\":\"0\"},{\"name\":\"TOKEN\",\"valueFrom\":{\"secretKeyRef\":{\"name\":\"s\",\"key\":\"k\"}}}]",
+            "--set", "podSecurityContext.runAsUser=null", "--set", "podSecurityContext.runAsGroup=null", "--set", "podSecurityContext.fsGroup=null",
+            "--set", "securityContext.runAsUser=1000680000",
+            "--set", "priorityClassName=system-cluster-critical",
+            "--set", "livenessProbe.periodSeconds=20", "--set", "livenessProbe.timeoutSeconds=5", "--set", "readinessProbe.failureThreshold=6",
+            "--set-json", "extraVolumes=[{\"name\":\"ca\",\"configMap\":{\"name\":\"webhook-ca\"}}]",
+            "--set-json", "extraVolumeMounts=[{\"name\":\"ca\",\"mountPath\":\"/etc/ca\",\"readOnly\":true}]",
+            "--set-json", "topologySpreadConstraints=[{\"maxSkew\":1,\"topologyKey\":\"topology.kubernetes.io/zone\",\"whenUnsatisfiable\":\"ScheduleAnyway\"}]",
+            "--set", "nodeSelector.kubernetes\\.io/os=linux", "--set", "podAnnotations.a=b", "--set", "podLabels.team=platform");
+
+        var deployment = Single(docs, "Deployment");
+        var pod = At(deployment, "spec", "template", "spec");
+        var container = Container(deployment);
+        Assert.Equal("ghcr.io/resilience-operator/resilience-operator@" + Digest, Text(container, "image"));
+
+        var args = Strings(container, "args");
+        Assert.Equal(["--workers", "8", "--bind-address=0.0.0.0"], args[^3..]);
+        Assert.Equal("--port", args[0]); // the chart's own arguments first
+
+        Assert.Equal(["POD_NAMESPACE", "DOTNET_gcServer", "TOKEN"], ((YamlSequenceNode)At(container, "env")).Children.Select(e => Text(e, "name")));
+        Assert.Equal("k", Text(container, "env", "2", "valueFrom", "secretKeyRef", "key"));
+
+        // OpenShift restricted-v2: the UID comes from the namespace range, so the pod does not set one.
+        var podSecurity = (YamlMappingNode)At(pod, "securityContext");
+        Assert.Null(Find(podSecurity, "runAsUser"));
+        Assert.Null(Find(podSecurity, "runAsGroup"));
+        Assert.Null(Find(podSecurity, "fsGroup"));
+        Assert.Equal("true", Text(podSecurity, "runAsNonRoot"));
+        Assert.Equal("RuntimeDefault", Text(podSecurity, "seccompProfile", "type"));
+        Assert.Equal("1000680000", Text(container, "securityContext", "runAsUser"));
+        Assert.Equal("true", Text(container, "securityContext", "readOnlyRootFilesystem"));
+
+        Assert.Equal("system-cluster-critical", Text(pod, "priorityClassName"));
+        Assert.Equal("/healthz", Text(container, "livenessProbe", "httpGet", "path"));
+        Assert.Equal("20", Text(container, "livenessProbe", "periodSeconds"));
+        Assert.Equal("5", Text(container, "livenessProbe", "timeoutSeconds"));
+        Assert.Equal("3", Text(container, "livenessProbe", "failureThreshold"));
+        Assert.Equal("/readyz", Text(container, "readinessProbe", "httpGet", "path"));
+        Assert.Equal("6", Text(container, "readinessProbe", "failureThreshold"));
+
+        Assert.Equal(["tmp", "ca"], ((YamlSequenceNode)At(pod, "volumes")).Children.Select(v => Text(v, "name")));
+        Assert.Equal("webhook-ca", Text(pod, "volumes", "1", "configMap", "name"));
+        Assert.Equal("/etc/ca", Text(container, "volumeMounts", "1", "mountPath"));
+
+        var spread = At(pod, "topologySpreadConstraints", "0");
+        Assert.Equal("topology.kubernetes.io/zone", Text(spread, "topologyKey"));
+        // No labelSelector given: the operator's own selector labels.
+        Assert.Equal(Canonical(At(deployment, "spec", "selector", "matchLabels")), Canonical(At(spread, "labelSelector", "matchLabels")));
+
+        Assert.Equal("linux", Text(pod, "nodeSelector", "kubernetes.io/os"));
+        Assert.Equal("b", Text(deployment, "spec", "template", "metadata", "annotations", "a"));
+        Assert.Equal("platform", Text(deployment, "spec", "template", "metadata", "labels", "team"));
+    }
+
+    [Theory]
+    [InlineData("image.digest=latest", "digest")]
+    [InlineData("extraArgs.foo=1", "extraArgs")]
+    [InlineData("livenessProbe.path=/x", "path")]
+    [InlineData("podSecurityContext.runAsUsr=1", "runAsUsr")]
+    [InlineData("securityContext.privilegd=true", "privilegd")]
+    [InlineData("rbac.clusterwide=false", "clusterwide")]
+    [InlineData("metrics.serviceMonitor.scrapeTimeout=10", "scrapeTimeout")]
+    [InlineData("test.image.tga=1", "tga")]
+    public async Task Template_NewSettings_StrictSchemaRejectsTypos(string set, string named)
+    {
+        var result = await HelmAsync("template", Release, ChartDir, "--namespace", Namespace, "--set", set);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains(named, result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Template_ExtraEnvTypo_Rejected()
+    {
+        var result = await HelmAsync("template", Release, ChartDir, "--namespace", Namespace, "--set-json", "extraEnv=[{\"name\":\"A\",\"vaule\":\"b\"}]");
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("vaule", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Template_LeaseName_PerReleaseSoTwoReleasesInOneNamespaceDoNotShare()
+    {
+        static string Lease(List<YamlMappingNode> docs)
+        {
+            var args = Strings(Container(Single(docs, "Deployment")), "args");
+            return args[args.IndexOf("--lease-name") + 1];
+        }
+        var first = await HelmAsync("template", "team-a", ChartDir, "--namespace", Namespace, "--set", "replicaCount=2");
+        var second = await HelmAsync("template", "team-b", ChartDir, "--namespace", Namespace, "--set", "replicaCount=2");
+        Assert.Equal("team-a-resilience-operator-leader", Lease(LoadAll(first.Stdout)));
+        Assert.Equal("team-b-resilience-operator-leader", Lease(LoadAll(second.Stdout)));
+        Assert.Equal("ops-leader", Lease(await TemplateAsync("--set", "fullnameOverride=ops")));
+        Assert.Equal("my-lease", Lease(await TemplateAsync("--set", "leaderElection.leaseName=my-lease")));
+    }
+
+    [Fact]
+    public async Task Rbac_NamespacedMode_RoleAndBindingPerWatchedNamespaceAndNoClusterRole()
+    {
+        var clusterRole = Single(await TemplateAsync(), "ClusterRole");
+        var docs = await TemplateAsync("--set", "rbac.clusterWide=false", "--set", "watchNamespaces={team-a,team-b}");
+        Assert.Empty(OfKind(docs, "ClusterRole"));
+        Assert.Empty(OfKind(docs, "ClusterRoleBinding"));
+
+        var roles = OfKind(docs, "Role");
+        var managers = roles.Where(r => Text(r, "metadata", "name") == Release + "-manager").ToList();
+        Assert.Equal(["team-a", "team-b"], managers.Select(r => Text(r, "metadata", "namespace")).Order(StringComparer.Ordinal));
+        Assert.All(managers, r => Assert.Equal(Rules(clusterRole), Rules(r)));
+        // Secrets "get" only in the watched namespaces.
+        var secretRules = docs.Where(d => Find(d, "rules") is not null).SelectMany(d => Rules(d).Where(r => r.Contains("| secrets |", StringComparison.Ordinal))
+            .Select(_ => Text(d, "kind") + " " + (Find(d, "metadata", "namespace") is YamlScalarNode ns ? ns.Value : "(cluster)"))).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["Role team-a", "Role team-b"], secretRules);
+
+        var leader = Assert.Single(roles, r => Text(r, "metadata", "name") == Release + "-leader-election");
+        Assert.Equal(Namespace, Text(leader, "metadata", "namespace"));
+
+        var bindings = OfKind(docs, "RoleBinding").Where(b => Text(b, "metadata", "name") == Release + "-manager").ToList();
+        Assert.Equal(["team-a", "team-b"], bindings.Select(b => Text(b, "metadata", "namespace")).Order(StringComparer.Ordinal));
+        foreach (var binding in bindings)
+        {
+            Assert.Equal("Role", Text(binding, "roleRef", "kind"));
+            Assert.Equal(Release + "-manager", Text(binding, "roleRef", "name"));
+            Assert.Equal(Release, Text(binding, "subjects", "0", "name"));
+            Assert.Equal(Namespace, Text(binding, "subjects", "0", "namespace"));
+        }
+        var args = Strings(Container(Single(docs, "Deployment")), "args");
+        Assert.Equal("team-a,team-b", args[args.IndexOf("--namespaces") + 1]);
+
+        // Kubernetes 1.20 serves no policy/v1: the PDB discovery needs "list" to get 404 instead of 403.
+        var old = await TemplateAsync("--set", "rbac.clusterWide=false", "--set", "watchNamespaces={team-a}", "--kube-version", "1.20.2");
+        var discovery = Single(old, "ClusterRole");
+        Assert.Equal(["policy | poddisruptionbudgets | list"], Rules(discovery));
+        Assert.Equal(Text(discovery, "metadata", "name"), Text(Single(old, "ClusterRoleBinding"), "roleRef", "name"));
+
+        var none = await HelmAsync("template", Release, ChartDir, "--namespace", Namespace, "--set", "rbac.clusterWide=false");
+        Assert.NotEqual(0, none.ExitCode);
+        Assert.Contains("watchNamespaces", none.Output, StringComparison.Ordinal);
     }
 
     [Fact]
