@@ -280,14 +280,107 @@ public sealed class ChartTests
         foreach (var (key, value) in ((YamlMappingNode)At(monitor, "spec", "selector", "matchLabels")).Children)
             Assert.Equal(((YamlScalarNode)value).Value, ((YamlScalarNode)serviceLabels[key]).Value);
 
-        // The PrometheusRule carries exactly the groups of the plain rule file.
+        // The PrometheusRule carries the groups of the plain rule file, with ResilienceOperatorDown
+        // narrowed to the job the ServiceMonitor gives and the release namespace.
         var rule = Single(docs, "PrometheusRule");
-        var ruleFile = LoadAll(await File.ReadAllTextAsync(Path.Combine(ChartDir, "files", "alerts", "resilience-operator.rules.yaml"))).Single();
-        Assert.Equal(Canonical(At(ruleFile, "groups")), Canonical(At(rule, "spec", "groups")));
+        var ruleText = (await File.ReadAllTextAsync(Path.Combine(ChartDir, "files", "alerts", "resilience-operator.rules.yaml")))
+            .Replace("up{job=\"resilience-operator\"}", $"up{{job=\"resilience-operator\", namespace=\"{Namespace}\"}}", StringComparison.Ordinal);
+        Assert.Equal(Canonical(At(LoadAll(ruleText).Single(), "groups")), Canonical(At(rule, "spec", "groups")));
         var alerts = ((YamlSequenceNode)At(rule, "spec", "groups", "0", "rules")).Children.Select(r => Text(r, "alert")).ToList();
-        Assert.Equal(["ResiliencePolicyNotReady", "ResilienceCircuitOpen", "ResilienceTargetUnhealthy", "ResilienceOperatorDown", "ResilienceFrequentFailovers", "ResilienceRpoBreached", "ResilienceBackupsFailing"], alerts);
+        Assert.Equal(["ResiliencePolicyNotReady", "ResilienceCircuitOpen", "ResilienceTargetUnhealthy", "ResilienceOperatorDown", "ResilienceFrequentFailovers",
+            "ResilienceRpoBreached", "ResilienceBackupsFailing", "ResilienceDrillFailed", "ResilienceNotificationsFailing", "ResilienceReconcileErrors",
+            "ResilienceObserverSuspect"], alerts);
 
         Assert.Empty(OfKind(docs, "CustomResourceDefinition"));
+    }
+
+    private static string OperatorDownExpr(YamlMappingNode prometheusRule) =>
+        Text(((YamlSequenceNode)At(prometheusRule, "spec", "groups", "0", "rules")).Children.Single(r => Text(r, "alert") == "ResilienceOperatorDown"), "expr");
+
+    [Fact]
+    public async Task Template_Monitoring_LabelsNamespaceJobLabelScrapeTimeoutAndRunbookUrls()
+    {
+        var docs = await TemplateAsync("--api-versions", "monitoring.coreos.com/v1", "--set", "fullnameOverride=ops",
+            "--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.prometheusRule.enabled=true",
+            "--set", "metrics.serviceMonitor.labels.release=kube-prometheus-stack", "--set", "metrics.prometheusRule.labels.release=kube-prometheus-stack",
+            "--set", "metrics.serviceMonitor.namespace=monitoring", "--set", "metrics.prometheusRule.namespace=monitoring",
+            "--set", "metrics.serviceMonitor.interval=15s", "--set", "metrics.serviceMonitor.scrapeTimeout=10s",
+            "--set", "metrics.prometheusRule.runbookBaseUrl=https://wiki.example.com/resilience/runbook/");
+
+        var monitor = Single(docs, "ServiceMonitor");
+        Assert.Equal("monitoring", Text(monitor, "metadata", "namespace"));
+        Assert.Equal("kube-prometheus-stack", Text(monitor, "metadata", "labels", "release"));
+        Assert.Equal(Release, Text(monitor, "metadata", "labels", "app.kubernetes.io/instance")); // the chart's labels stay
+        Assert.Equal([Namespace], Strings(monitor, "spec", "namespaceSelector", "matchNames"));
+        Assert.Equal("15s", Text(monitor, "spec", "endpoints", "0", "interval"));
+        Assert.Equal("10s", Text(monitor, "spec", "endpoints", "0", "scrapeTimeout"));
+        // The job label comes from a label the Service carries, not from its (overridden) name.
+        var jobLabel = Text(monitor, "spec", "jobLabel");
+        Assert.Equal("app.kubernetes.io/name", jobLabel);
+        var service = Single(docs, "Service");
+        Assert.Equal("ops-metrics", Text(service, "metadata", "name"));
+        Assert.Equal("resilience-operator", Text(service, "metadata", "labels", jobLabel));
+
+        var rule = Single(docs, "PrometheusRule");
+        Assert.Equal("monitoring", Text(rule, "metadata", "namespace"));
+        Assert.Equal("kube-prometheus-stack", Text(rule, "metadata", "labels", "release"));
+        var rules = ((YamlSequenceNode)At(rule, "spec", "groups", "0", "rules")).Children;
+        Assert.Equal($"absent(up{{job=\"resilience-operator\", namespace=\"{Namespace}\"}} == 1)", OperatorDownExpr(rule));
+        foreach (var r in rules)
+            Assert.Equal("https://wiki.example.com/resilience/runbook#" + Text(r, "alert").ToLowerInvariant(), Text(r, "annotations", "runbook_url"));
+
+        // Without a jobLabel the job is the Service's name; metrics.prometheusRule.job wins over both.
+        var byName = Single(await TemplateAsync("--api-versions", "monitoring.coreos.com/v1", "--set", "fullnameOverride=ops",
+            "--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.serviceMonitor.jobLabel="), "PrometheusRule");
+        Assert.Equal($"absent(up{{job=\"ops-metrics\", namespace=\"{Namespace}\"}} == 1)", OperatorDownExpr(byName));
+        var explicitJob = Single(await TemplateAsync("--api-versions", "monitoring.coreos.com/v1",
+            "--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.prometheusRule.job=custom"), "PrometheusRule");
+        Assert.Equal($"absent(up{{job=\"custom\", namespace=\"{Namespace}\"}} == 1)", OperatorDownExpr(explicitJob));
+        var unknown = await HelmAsync("template", Release, ChartDir, "--namespace", Namespace, "--api-versions", "monitoring.coreos.com/v1",
+            "--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.serviceMonitor.jobLabel=team");
+        Assert.NotEqual(0, unknown.ExitCode);
+        Assert.Contains("jobLabel", unknown.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PrometheusRule_FullnameOverride_OperatorDownQuietWhileTheJobIsUpAndFiresWhenDown()
+    {
+        // The rendered rule, unit-tested with promtool on the series the chart's ServiceMonitor produces.
+        var docs = await TemplateAsync("--api-versions", "monitoring.coreos.com/v1", "--set", "fullnameOverride=platform-resilience",
+            "--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.prometheusRule.enabled=true");
+        var dir = Path.Combine(Path.GetTempPath(), $"rules-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            using (var writer = new StreamWriter(Path.Combine(dir, "rules.yaml")))
+                new YamlStream(new YamlDocument(At(Single(docs, "PrometheusRule"), "spec"))).Save(writer, assignAnchors: false);
+            await File.WriteAllTextAsync(Path.Combine(dir, "test.yaml"), $$"""
+                rule_files: [rules.yaml]
+                evaluation_interval: 1m
+                tests:
+                  - interval: 1m
+                    input_series:
+                      - series: 'up{job="resilience-operator", namespace="{{Namespace}}", service="platform-resilience-metrics", instance="10.0.0.1:8080"}'
+                        values: '1x10 0x10'
+                      - series: 'up{job="resilience-operator", namespace="other-team", instance="10.0.0.9:8080"}'
+                        values: '1x20'
+                    alert_rule_test:
+                      - eval_time: 9m
+                        alertname: ResilienceOperatorDown
+                        exp_alerts: []
+                      - eval_time: 18m
+                        alertname: ResilienceOperatorDown
+                        exp_alerts:
+                          - exp_labels: {severity: critical}
+                            exp_annotations:
+                              runbook_url: "https://github.com/resilience-operator/resilience-operator/blob/main/docs/runbook.md#resilienceoperatordown"
+                              summary: "ResilienceOperator is down"
+                              description: "No ResilienceOperator instance has been scraped successfully for 5 minutes: policies are not enforced and no failover will happen."
+                """);
+            var (code, output) = await Tools.Tool.RunAsync("promtool", dir, "test", "rules", "test.yaml");
+            Assert.True(code == 0, output);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
     }
 
     [Fact]
