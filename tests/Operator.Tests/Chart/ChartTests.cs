@@ -416,8 +416,47 @@ public sealed class ChartTests
         var all = expressions.ToString();
         foreach (var metric in new[] { "resilience_policy_ready", "resilience_target_healthy", "resilience_failovers_total",
                      "resilience_failover_seconds_bucket", "controller_runtime_reconcile_total",
-                     "controller_runtime_reconcile_time_seconds_bucket", "workqueue_depth" })
+                     "controller_runtime_reconcile_time_seconds_bucket", "workqueue_depth",
+                     "resilience_rpo_seconds", "resilience_rpo_objective_seconds", "resilience_backups_total",
+                     "resilience_backup_last_success_timestamp_seconds", "resilience_drills_total", "resilience_degraded",
+                     "resilience_shed_deployments", "resilience_notifications_total", "resilience_observer_suspect",
+                     "controller_runtime_reconcile_errors_total" })
             Assert.Contains(metric, all, StringComparison.Ordinal);
+
+        // Panel ids are unique (Grafana keys panels by id) and no two panels overlap.
+        var panels = dashboard.RootElement.GetProperty("panels").EnumerateArray().ToList();
+        Assert.Equal(panels.Count, panels.Select(p => p.GetProperty("id").GetInt32()).Distinct().Count());
+        var cells = new HashSet<(int, int)>();
+        foreach (var panel in panels)
+        {
+            var grid = panel.GetProperty("gridPos");
+            for (var x = grid.GetProperty("x").GetInt32(); x < grid.GetProperty("x").GetInt32() + grid.GetProperty("w").GetInt32(); x++)
+                for (var y = grid.GetProperty("y").GetInt32(); y < grid.GetProperty("y").GetInt32() + grid.GetProperty("h").GetInt32(); y++)
+                    Assert.True(cells.Add((x, y)), $"panel {panel.GetProperty("title").GetString()} overlaps another at {x},{y}");
+            Assert.True(grid.GetProperty("x").GetInt32() + grid.GetProperty("w").GetInt32() <= 24, $"panel {panel.GetProperty("title").GetString()} is wider than the dashboard");
+        }
+    }
+
+    [Fact]
+    public async Task ReadmeMetrics_EveryResilienceMetricIsOnTheDashboardOrInAnAlert()
+    {
+        var readme = await File.ReadAllTextAsync(Path.Combine(RepoRoot(), "README.md"));
+        var start = readme.IndexOf("\nMetrics:", StringComparison.Ordinal);
+        Assert.True(start >= 0, "README.md has no \"Metrics:\" paragraph");
+        var end = readme.IndexOf("\n\n", start + 1, StringComparison.Ordinal);
+        var listed = System.Text.RegularExpressions.Regex.Matches(readme[start..end], "`(resilience_[a-z_]+)")
+            .Select(m => m.Groups[1].Value).Distinct().ToList();
+        Assert.True(listed.Count >= 10, "found only " + string.Join(", ", listed));
+
+        using var dashboard = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(ChartDir, "files", "dashboards", "resilience-operator.json")));
+        var expressions = new StringBuilder(await File.ReadAllTextAsync(Path.Combine(ChartDir, "files", "alerts", "resilience-operator.rules.yaml")));
+        foreach (var panel in dashboard.RootElement.GetProperty("panels").EnumerateArray())
+            if (panel.TryGetProperty("targets", out var targets))
+                foreach (var target in targets.EnumerateArray()) expressions.AppendLine(target.GetProperty("expr").GetString());
+        // A metric name followed by a character that cannot continue it (histograms count through _bucket).
+        var used = expressions.ToString();
+        var missing = listed.Where(m => !System.Text.RegularExpressions.Regex.IsMatch(used, System.Text.RegularExpressions.Regex.Escape(m) + "(_bucket|_count|_sum)?(?![a-z_])")).ToList();
+        Assert.True(missing.Count == 0, "metrics in README.md's Metrics: list on neither the dashboard nor an alert: " + string.Join(", ", missing));
     }
 
     [Fact]
