@@ -635,6 +635,126 @@ public sealed class ChartTests
     }
 
     [Fact]
+    public void CiValues_AreTheCasesTheTestsAssert()
+    {
+        var files = Directory.GetFiles(Path.Combine(ChartDir, "ci"), "*-values.yaml").Select(Path.GetFileName).Order(StringComparer.Ordinal);
+        Assert.Equal(CiFiles.Order(StringComparer.Ordinal), files);
+    }
+
+    private static readonly string[] CiFiles =
+        ["default-values.yaml", "namespaced-rbac-values.yaml", "monitoring-values.yaml", "digest-extra-values.yaml", "openshift-values.yaml"];
+
+    public static TheoryData<string> CiCases() => new(CiFiles);
+
+    [Theory]
+    [MemberData(nameof(CiCases))]
+    public async Task CiValues_LintAndRenderWithTheirKeyFields(string file)
+    {
+        var values = Path.Combine(ChartDir, "ci", file);
+        var lint = await HelmAsync("lint", "--strict", ChartDir, "-f", values);
+        Assert.True(lint.ExitCode == 0, $"helm lint --strict -f ci/{file} failed:\n{lint.Output}");
+        var docs = await TemplateAsync("-f", values, "--api-versions", "monitoring.coreos.com/v1");
+        var deployment = Single(docs, "Deployment");
+        var pod = At(deployment, "spec", "template", "spec");
+        var container = Container(deployment);
+        var args = Strings(container, "args");
+        // Every case: the restricted container context, a Lease of the release, and the helm test pod.
+        Assert.Equal("true", Text(container, "securityContext", "readOnlyRootFilesystem"));
+        Assert.Equal("true", Text(pod, "securityContext", "runAsNonRoot"));
+        Assert.EndsWith("-leader", args[args.IndexOf("--lease-name") + 1], StringComparison.Ordinal);
+        var test = Assert.Single(OfKind(docs, "Pod"));
+        Assert.Equal("test", Text(test, "metadata", "annotations", "helm.sh/hook"));
+        var service = Single(docs, "Service");
+        Assert.EndsWith($"http://{Text(service, "metadata", "name")}.{Namespace}.svc:8080/readyz", Strings(test, "spec", "containers", "0", "command").Last(), StringComparison.Ordinal);
+        // The Service must not select the test pod.
+        var testLabels = (YamlMappingNode)At(test, "metadata", "labels");
+        Assert.False(((YamlMappingNode)At(service, "spec", "selector")).Children.All(kv => testLabels.Children.TryGetValue(kv.Key, out var v) && Canonical(v) == Canonical(kv.Value)));
+
+        switch (file)
+        {
+            case "default-values.yaml":
+                Assert.Equal("10001", Text(pod, "securityContext", "runAsUser"));
+                Assert.Equal("resilience-operator-leader", args[args.IndexOf("--lease-name") + 1]);
+                Assert.Single(OfKind(docs, "ClusterRole"));
+                Assert.DoesNotContain("--namespaces", args);
+                Assert.Equal("busybox:1.36", Text(test, "spec", "containers", "0", "image"));
+                break;
+            case "namespaced-rbac-values.yaml":
+                Assert.Empty(OfKind(docs, "ClusterRole"));
+                Assert.Empty(OfKind(docs, "ClusterRoleBinding"));
+                Assert.Equal(["resilience-system", "team-a", "team-b"], OfKind(docs, "Role").Select(r => Text(r, "metadata", "namespace")).Order(StringComparer.Ordinal));
+                Assert.Equal("team-a,team-b", args[args.IndexOf("--namespaces") + 1]);
+                break;
+            case "monitoring-values.yaml":
+                foreach (var kind in new[] { "ServiceMonitor", "PrometheusRule" })
+                {
+                    var o = Single(docs, kind);
+                    Assert.Equal("monitoring", Text(o, "metadata", "namespace"));
+                    Assert.Equal("kube-prometheus-stack", Text(o, "metadata", "labels", "release"));
+                }
+                var monitor = Single(docs, "ServiceMonitor");
+                Assert.Equal("app.kubernetes.io/name", Text(monitor, "spec", "jobLabel"));
+                Assert.Equal("10s", Text(monitor, "spec", "endpoints", "0", "scrapeTimeout"));
+                Assert.Equal("resilience-metrics", Text(service, "metadata", "name"));
+                Assert.Equal($"absent(up{{job=\"resilience-operator\", namespace=\"{Namespace}\"}} == 1)", OperatorDownExpr(Single(docs, "PrometheusRule")));
+                Assert.StartsWith("https://runbooks.example.com/resilience-operator#", Text(Single(docs, "PrometheusRule"), "spec", "groups", "0", "rules", "0", "annotations", "runbook_url"), StringComparison.Ordinal);
+                Assert.Single(OfKind(docs, "ConfigMap"));
+                break;
+            case "digest-extra-values.yaml":
+                Assert.Equal("ghcr.io/resilience-operator/resilience-operator@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", Text(container, "image"));
+                Assert.Equal(["--workers", "8", "--lease-duration", "30s"], args[^4..]);
+                Assert.Contains("--leader-elect", args);
+                Assert.Equal(["POD_NAMESPACE", "SSL_CERT_DIR", "DOTNET_GCHeapHardLimitPercent"], ((YamlSequenceNode)At(container, "env")).Children.Select(e => Text(e, "name")));
+                Assert.Equal("/etc/webhook-ca", Text(container, "volumeMounts", "1", "mountPath"));
+                Assert.Equal("webhook-ca", Text(pod, "volumes", "1", "configMap", "name"));
+                Assert.Equal("system-cluster-critical", Text(pod, "priorityClassName"));
+                Assert.Equal("topology.kubernetes.io/zone", Text(pod, "topologySpreadConstraints", "0", "topologyKey"));
+                Assert.Equal("20", Text(container, "livenessProbe", "periodSeconds"));
+                Assert.Equal("5", Text(container, "livenessProbe", "failureThreshold"));
+                Assert.Equal("10", Text(container, "readinessProbe", "periodSeconds"));
+                Assert.Single(OfKind(docs, "PodDisruptionBudget"));
+                break;
+            case "openshift-values.yaml":
+                foreach (var field in new[] { "runAsUser", "runAsGroup", "fsGroup" })
+                {
+                    Assert.Null(Find(pod, "securityContext", field));
+                    Assert.Null(Find(test, "spec", "securityContext", field));
+                }
+                Assert.Equal("RuntimeDefault", Text(pod, "securityContext", "seccompProfile", "type"));
+                Assert.Equal(["ALL"], Strings(container, "securityContext", "capabilities", "drop"));
+                break;
+            default:
+                Assert.Fail($"ci/{file} has no assertions");
+                break;
+        }
+    }
+
+    [Fact]
+    public async Task ChartReadme_IsWhatHackChartReadmeGenerates()
+    {
+        var (code, output) = await Tools.Tool.RunAsync("bash", RepoRoot(), "hack/chart-readme.sh");
+        Assert.True(code == 0, output);
+        var committed = await File.ReadAllTextAsync(Path.Combine(ChartDir, "README.md"));
+        Assert.True(committed == output, "charts/resilience-operator/README.md is not current: run `bash hack/chart-readme.sh --write`");
+        // Every documented value is in the table; every top-level key of values.yaml is documented.
+        foreach (var key in new[] { "extraArgs", "extraEnv", "image.digest", "podSecurityContext", "securityContext", "priorityClassName",
+                     "topologySpreadConstraints", "livenessProbe", "readinessProbe", "extraVolumes", "extraVolumeMounts", "rbac.clusterWide",
+                     "metrics.serviceMonitor.labels", "metrics.serviceMonitor.jobLabel", "metrics.serviceMonitor.scrapeTimeout",
+                     "metrics.prometheusRule.runbookBaseUrl", "test.image.repository", "leaderElection.leaseName" })
+            Assert.Contains($"| `{key}` |", committed, StringComparison.Ordinal);
+        var values = new YamlStream();
+        values.Load(new StringReader(await File.ReadAllTextAsync(Path.Combine(ChartDir, "values.yaml"))));
+        foreach (var (key, value) in ((YamlMappingNode)values.Documents[0].RootNode).Children)
+        {
+            var name = ((YamlScalarNode)key).Value!;
+            var leaves = value is YamlMappingNode map && map.Children.Count > 0 && !committed.Contains($"| `{name}` |", StringComparison.Ordinal)
+                ? map.Children.Keys.Select(k => $"{name}.{((YamlScalarNode)k).Value}") : [name];
+            foreach (var leaf in leaves)
+                Assert.True(committed.Contains($"| `{leaf}", StringComparison.Ordinal), $"values.yaml key {leaf} has no `# --` comment");
+        }
+    }
+
+    [Fact]
     public async Task Rbac_ClusterRole_LeastPrivilegeAndSameAsChart()
     {
         var rbacDir = Path.Combine(RepoRoot(), "config", "rbac");
