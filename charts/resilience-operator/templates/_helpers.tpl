@@ -50,9 +50,41 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 
-{{/* The container image reference; the tag defaults to the chart's appVersion. */}}
+{{/* The container image reference: repository@digest when a digest is set, else repository:tag (tag defaults to the chart's appVersion). */}}
 {{- define "resilience-operator.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+{{- end }}
+
+{{/* The leader-election Lease: one per release, so two releases in one namespace never share it. */}}
+{{- define "resilience-operator.leaseName" -}}
+{{- default (printf "%s-leader" (include "resilience-operator.fullname" .)) .Values.leaderElection.leaseName }}
+{{- end }}
+
+{{/* The metrics Service. */}}
+{{- define "resilience-operator.metricsService" -}}
+{{- include "resilience-operator.fullname" . }}-metrics
+{{- end }}
+
+{{/*
+The job label Prometheus gives the operator's series when the chart's ServiceMonitor scrapes it:
+the value of the Service's label metrics.serviceMonitor.jobLabel, else the Service's name.
+*/}}
+{{- define "resilience-operator.job" -}}
+{{- if .Values.metrics.prometheusRule.job }}
+{{- .Values.metrics.prometheusRule.job }}
+{{- else if .Values.metrics.serviceMonitor.jobLabel }}
+{{- $labels := include "resilience-operator.labels" . | fromYaml }}
+{{- if not (hasKey $labels .Values.metrics.serviceMonitor.jobLabel) }}
+{{- fail (printf "metrics.serviceMonitor.jobLabel %q is not a label of the metrics Service (one of: %s); or set metrics.prometheusRule.job" .Values.metrics.serviceMonitor.jobLabel (keys $labels | sortAlpha | join ", ")) }}
+{{- end }}
+{{- get $labels .Values.metrics.serviceMonitor.jobLabel }}
+{{- else }}
+{{- include "resilience-operator.metricsService" . }}
+{{- end }}
 {{- end }}
 
 {{/* True ("true") when the replicas take part in leader election. */}}

@@ -115,6 +115,54 @@ public sealed class InstallTests(ClusterFixture cluster)
     }
 
     [Fact(Timeout = TestDeadline.Default)]
+    public async Task HelmInstall_NamespacedRbac_OperatorWorksInItsWatchedNamespaceAndReadsNoSecretElsewhere()
+    {
+        var system = await cluster.CreateNamespaceAsync("resilience-ns");
+        var s = await Scenario.CreateAsync(cluster, "watched");
+        var chart = Path.Combine(cluster.RepoRoot, "charts", "resilience-operator");
+        // The CRDs are already there (the fixture's, or another release's): this release leaves them alone.
+        var install = await RunAsync("helm", "install", "scoped", chart, "-n", system, "--kubeconfig", cluster.KubeconfigPath,
+            "--set", "crds.install=false", "--set", "rbac.clusterWide=false", "--set", $"watchNamespaces={{{s.Namespace}}}");
+        Assert.True(install.Code == 0, install.Output);
+        try
+        {
+            var account = $"system:serviceaccount:{system}:scoped-resilience-operator";
+            async Task<string> CanIAsync(params string[] args)
+            {
+                var r = await RunAsync("kubectl", ["--kubeconfig", cluster.KubeconfigPath, "auth", "can-i", .. args, "--as", account]);
+                return r.Stdout.Trim();
+            }
+            Assert.Equal("yes", await CanIAsync("get", "secrets", "-n", s.Namespace));
+            Assert.Equal("no", await CanIAsync("get", "secrets", "-n", "default"));
+            Assert.Equal("no", await CanIAsync("patch", "services", "-n", "default"));
+            Assert.Equal("no", await CanIAsync("list", "resiliencepolicies.resilience.dev", "--all-namespaces"));
+            Assert.Equal("yes", await CanIAsync("update", "leases.coordination.k8s.io", "-n", system));
+
+            var token = await RunAsync("kubectl", "--kubeconfig", cluster.KubeconfigPath, "create", "token", "scoped-resilience-operator", "-n", system, "--duration", "1h");
+            Assert.True(token.Code == 0, token.Output);
+            var kubeconfig = await LimitedCredentials.TokenKubeconfigAsync(cluster, token.Stdout.Trim());
+            await s.WaitForReadyAsync("primary", 2);
+            var port = FreePort();
+            // The arguments the chart gives the operator: its namespaces and its own Lease.
+            await using var op = await PublishedOperator.StartAsync(cluster.RepoRoot, kubeconfig, port,
+                "--namespaces", s.Namespace, "--leader-elect", "--lease-namespace", system, "--lease-name", "scoped-resilience-operator-leader", "--log-format", "json");
+            await s.ApplyPolicyAsync(Scenario.Policy(s.Namespace));
+            await s.WaitForSelectedAsync("primary", TimeSpan.FromSeconds(30));
+            await s.WaitForConditionAsync("Ready", "True");
+            await s.SetFaultAsync("primary", "unready");
+            await s.WaitForSelectedAsync("standby", TimeSpan.FromSeconds(15));
+            await s.WaitForConditionAsync("FailedOver", "True");
+            Assert.DoesNotContain("forbidden", op.Output, StringComparison.OrdinalIgnoreCase);
+            var lease = await cluster.Client.CoordinationV1.ReadNamespacedLeaseAsync("scoped-resilience-operator-leader", system);
+            Assert.False(string.IsNullOrEmpty(lease.Spec.HolderIdentity));
+        }
+        finally
+        {
+            await RunAsync("helm", "uninstall", "scoped", "-n", system, "--kubeconfig", cluster.KubeconfigPath);
+        }
+    }
+
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task MissingPermission_ReadyFalseForbiddenAndWarningEvent_NoCrashNoHotLoop()
     {
         var s = await Scenario.CreateAsync(cluster, "forbidden");

@@ -211,7 +211,7 @@ public sealed class ChartTests
 
         var args = Strings(container, "args");
         Assert.Equal(["--port", "8080", "--log-format", "json", "--log-level", "Information",
-            "--observer-suspect-threshold", "0.55", "--observer-suspect-min-targets", "3"], args);
+            "--observer-suspect-threshold", "0.55", "--observer-suspect-min-targets", "3", "--lease-name", Release + "-leader"], args);
 
         var service = Single(docs, "Service");
         Assert.Equal("http-metrics", Text(service, "spec", "ports", "0", "name"));
@@ -281,14 +281,107 @@ public sealed class ChartTests
         foreach (var (key, value) in ((YamlMappingNode)At(monitor, "spec", "selector", "matchLabels")).Children)
             Assert.Equal(((YamlScalarNode)value).Value, ((YamlScalarNode)serviceLabels[key]).Value);
 
-        // The PrometheusRule carries exactly the groups of the plain rule file.
+        // The PrometheusRule carries the groups of the plain rule file, with ResilienceOperatorDown
+        // narrowed to the job the ServiceMonitor gives and the release namespace.
         var rule = Single(docs, "PrometheusRule");
-        var ruleFile = LoadAll(await File.ReadAllTextAsync(Path.Combine(ChartDir, "files", "alerts", "resilience-operator.rules.yaml"))).Single();
-        Assert.Equal(Canonical(At(ruleFile, "groups")), Canonical(At(rule, "spec", "groups")));
+        var ruleText = (await File.ReadAllTextAsync(Path.Combine(ChartDir, "files", "alerts", "resilience-operator.rules.yaml")))
+            .Replace("up{job=\"resilience-operator\"}", $"up{{job=\"resilience-operator\", namespace=\"{Namespace}\"}}", StringComparison.Ordinal);
+        Assert.Equal(Canonical(At(LoadAll(ruleText).Single(), "groups")), Canonical(At(rule, "spec", "groups")));
         var alerts = ((YamlSequenceNode)At(rule, "spec", "groups", "0", "rules")).Children.Select(r => Text(r, "alert")).ToList();
-        Assert.Equal(["ResiliencePolicyNotReady", "ResilienceCircuitOpen", "ResilienceTargetUnhealthy", "ResilienceOperatorDown", "ResilienceFrequentFailovers", "ResilienceRpoBreached", "ResilienceBackupsFailing"], alerts);
+        Assert.Equal(["ResiliencePolicyNotReady", "ResilienceCircuitOpen", "ResilienceTargetUnhealthy", "ResilienceOperatorDown", "ResilienceFrequentFailovers",
+            "ResilienceRpoBreached", "ResilienceBackupsFailing", "ResilienceDrillFailed", "ResilienceNotificationsFailing", "ResilienceReconcileErrors",
+            "ResilienceObserverSuspect"], alerts);
 
         Assert.Empty(OfKind(docs, "CustomResourceDefinition"));
+    }
+
+    private static string OperatorDownExpr(YamlMappingNode prometheusRule) =>
+        Text(((YamlSequenceNode)At(prometheusRule, "spec", "groups", "0", "rules")).Children.Single(r => Text(r, "alert") == "ResilienceOperatorDown"), "expr");
+
+    [Fact]
+    public async Task Template_Monitoring_LabelsNamespaceJobLabelScrapeTimeoutAndRunbookUrls()
+    {
+        var docs = await TemplateAsync("--api-versions", "monitoring.coreos.com/v1", "--set", "fullnameOverride=ops",
+            "--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.prometheusRule.enabled=true",
+            "--set", "metrics.serviceMonitor.labels.release=kube-prometheus-stack", "--set", "metrics.prometheusRule.labels.release=kube-prometheus-stack",
+            "--set", "metrics.serviceMonitor.namespace=monitoring", "--set", "metrics.prometheusRule.namespace=monitoring",
+            "--set", "metrics.serviceMonitor.interval=15s", "--set", "metrics.serviceMonitor.scrapeTimeout=10s",
+            "--set", "metrics.prometheusRule.runbookBaseUrl=https://wiki.example.com/resilience/runbook/");
+
+        var monitor = Single(docs, "ServiceMonitor");
+        Assert.Equal("monitoring", Text(monitor, "metadata", "namespace"));
+        Assert.Equal("kube-prometheus-stack", Text(monitor, "metadata", "labels", "release"));
+        Assert.Equal(Release, Text(monitor, "metadata", "labels", "app.kubernetes.io/instance")); // the chart's labels stay
+        Assert.Equal([Namespace], Strings(monitor, "spec", "namespaceSelector", "matchNames"));
+        Assert.Equal("15s", Text(monitor, "spec", "endpoints", "0", "interval"));
+        Assert.Equal("10s", Text(monitor, "spec", "endpoints", "0", "scrapeTimeout"));
+        // The job label comes from a label the Service carries, not from its (overridden) name.
+        var jobLabel = Text(monitor, "spec", "jobLabel");
+        Assert.Equal("app.kubernetes.io/name", jobLabel);
+        var service = Single(docs, "Service");
+        Assert.Equal("ops-metrics", Text(service, "metadata", "name"));
+        Assert.Equal("resilience-operator", Text(service, "metadata", "labels", jobLabel));
+
+        var rule = Single(docs, "PrometheusRule");
+        Assert.Equal("monitoring", Text(rule, "metadata", "namespace"));
+        Assert.Equal("kube-prometheus-stack", Text(rule, "metadata", "labels", "release"));
+        var rules = ((YamlSequenceNode)At(rule, "spec", "groups", "0", "rules")).Children;
+        Assert.Equal($"absent(up{{job=\"resilience-operator\", namespace=\"{Namespace}\"}} == 1)", OperatorDownExpr(rule));
+        foreach (var r in rules)
+            Assert.Equal("https://wiki.example.com/resilience/runbook#" + Text(r, "alert").ToLowerInvariant(), Text(r, "annotations", "runbook_url"));
+
+        // Without a jobLabel the job is the Service's name; metrics.prometheusRule.job wins over both.
+        var byName = Single(await TemplateAsync("--api-versions", "monitoring.coreos.com/v1", "--set", "fullnameOverride=ops",
+            "--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.serviceMonitor.jobLabel="), "PrometheusRule");
+        Assert.Equal($"absent(up{{job=\"ops-metrics\", namespace=\"{Namespace}\"}} == 1)", OperatorDownExpr(byName));
+        var explicitJob = Single(await TemplateAsync("--api-versions", "monitoring.coreos.com/v1",
+            "--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.prometheusRule.job=custom"), "PrometheusRule");
+        Assert.Equal($"absent(up{{job=\"custom\", namespace=\"{Namespace}\"}} == 1)", OperatorDownExpr(explicitJob));
+        var unknown = await HelmAsync("template", Release, ChartDir, "--namespace", Namespace, "--api-versions", "monitoring.coreos.com/v1",
+            "--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.serviceMonitor.jobLabel=team");
+        Assert.NotEqual(0, unknown.ExitCode);
+        Assert.Contains("jobLabel", unknown.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PrometheusRule_FullnameOverride_OperatorDownQuietWhileTheJobIsUpAndFiresWhenDown()
+    {
+        // The rendered rule, unit-tested with promtool on the series the chart's ServiceMonitor produces.
+        var docs = await TemplateAsync("--api-versions", "monitoring.coreos.com/v1", "--set", "fullnameOverride=platform-resilience",
+            "--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.prometheusRule.enabled=true");
+        var dir = Path.Combine(Path.GetTempPath(), $"rules-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            using (var writer = new StreamWriter(Path.Combine(dir, "rules.yaml")))
+                new YamlStream(new YamlDocument(At(Single(docs, "PrometheusRule"), "spec"))).Save(writer, assignAnchors: false);
+            await File.WriteAllTextAsync(Path.Combine(dir, "test.yaml"), $$"""
+                rule_files: [rules.yaml]
+                evaluation_interval: 1m
+                tests:
+                  - interval: 1m
+                    input_series:
+                      - series: 'up{job="resilience-operator", namespace="{{Namespace}}", service="platform-resilience-metrics", instance="10.0.0.1:8080"}'
+                        values: '1x10 0x10'
+                      - series: 'up{job="resilience-operator", namespace="other-team", instance="10.0.0.9:8080"}'
+                        values: '1x20'
+                    alert_rule_test:
+                      - eval_time: 9m
+                        alertname: ResilienceOperatorDown
+                        exp_alerts: []
+                      - eval_time: 18m
+                        alertname: ResilienceOperatorDown
+                        exp_alerts:
+                          - exp_labels: {severity: critical}
+                            exp_annotations:
+                              runbook_url: "https://github.com/resilience-operator/resilience-operator/blob/main/docs/runbook.md#resilienceoperatordown"
+                              summary: "ResilienceOperator is down"
+                              description: "No ResilienceOperator instance has been scraped successfully for 5 minutes: policies are not enforced and no failover will happen."
+                """);
+            var (code, output) = await Tools.Tool.RunAsync("promtool", dir, "test", "rules", "test.yaml");
+            Assert.True(code == 0, output);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
     }
 
     [Fact]
@@ -324,8 +417,47 @@ public sealed class ChartTests
         var all = expressions.ToString();
         foreach (var metric in new[] { "resilience_policy_ready", "resilience_target_healthy", "resilience_failovers_total",
                      "resilience_failover_seconds_bucket", "controller_runtime_reconcile_total",
-                     "controller_runtime_reconcile_time_seconds_bucket", "workqueue_depth" })
+                     "controller_runtime_reconcile_time_seconds_bucket", "workqueue_depth",
+                     "resilience_rpo_seconds", "resilience_rpo_objective_seconds", "resilience_backups_total",
+                     "resilience_backup_last_success_timestamp_seconds", "resilience_drills_total", "resilience_degraded",
+                     "resilience_shed_deployments", "resilience_notifications_total", "resilience_observer_suspect",
+                     "controller_runtime_reconcile_errors_total" })
             Assert.Contains(metric, all, StringComparison.Ordinal);
+
+        // Panel ids are unique (Grafana keys panels by id) and no two panels overlap.
+        var panels = dashboard.RootElement.GetProperty("panels").EnumerateArray().ToList();
+        Assert.Equal(panels.Count, panels.Select(p => p.GetProperty("id").GetInt32()).Distinct().Count());
+        var cells = new HashSet<(int, int)>();
+        foreach (var panel in panels)
+        {
+            var grid = panel.GetProperty("gridPos");
+            for (var x = grid.GetProperty("x").GetInt32(); x < grid.GetProperty("x").GetInt32() + grid.GetProperty("w").GetInt32(); x++)
+                for (var y = grid.GetProperty("y").GetInt32(); y < grid.GetProperty("y").GetInt32() + grid.GetProperty("h").GetInt32(); y++)
+                    Assert.True(cells.Add((x, y)), $"panel {panel.GetProperty("title").GetString()} overlaps another at {x},{y}");
+            Assert.True(grid.GetProperty("x").GetInt32() + grid.GetProperty("w").GetInt32() <= 24, $"panel {panel.GetProperty("title").GetString()} is wider than the dashboard");
+        }
+    }
+
+    [Fact]
+    public async Task ReadmeMetrics_EveryResilienceMetricIsOnTheDashboardOrInAnAlert()
+    {
+        var readme = await File.ReadAllTextAsync(Path.Combine(RepoRoot(), "README.md"));
+        var start = readme.IndexOf("\nMetrics:", StringComparison.Ordinal);
+        Assert.True(start >= 0, "README.md has no \"Metrics:\" paragraph");
+        var end = readme.IndexOf("\n\n", start + 1, StringComparison.Ordinal);
+        var listed = System.Text.RegularExpressions.Regex.Matches(readme[start..end], "`(resilience_[a-z_]+)")
+            .Select(m => m.Groups[1].Value).Distinct().ToList();
+        Assert.True(listed.Count >= 10, "found only " + string.Join(", ", listed));
+
+        using var dashboard = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(ChartDir, "files", "dashboards", "resilience-operator.json")));
+        var expressions = new StringBuilder(await File.ReadAllTextAsync(Path.Combine(ChartDir, "files", "alerts", "resilience-operator.rules.yaml")));
+        foreach (var panel in dashboard.RootElement.GetProperty("panels").EnumerateArray())
+            if (panel.TryGetProperty("targets", out var targets))
+                foreach (var target in targets.EnumerateArray()) expressions.AppendLine(target.GetProperty("expr").GetString());
+        // A metric name followed by a character that cannot continue it (histograms count through _bucket).
+        var used = expressions.ToString();
+        var missing = listed.Where(m => !System.Text.RegularExpressions.Regex.IsMatch(used, System.Text.RegularExpressions.Regex.Escape(m) + "(_bucket|_count|_sum)?(?![a-z_])")).ToList();
+        Assert.True(missing.Count == 0, "metrics in README.md's Metrics: list on neither the dashboard nor an alert: " + string.Join(", ", missing));
     }
 
     [Fact]
@@ -358,6 +490,269 @@ public sealed class ChartTests
         var badEnum = await HelmAsync("template", Release, ChartDir, "--namespace", Namespace, "--set", "logFormat=xml");
         Assert.NotEqual(0, badEnum.ExitCode);
         Assert.Contains("logFormat", badEnum.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Template_PodSettings_ExtraArgsEnvDigestSecurityContextsProbesVolumesSpread()
+    {
+        const string Digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        var docs = await TemplateAsync("--set", "image.digest=" + Digest, "--set", "image.tag=9.9.9",
+            "--set-json", "extraArgs=[\"--workers\",\"8\",\"--bind-address=0.0.0.0\"]",
+            "--set-json", "extraEnv=[{\"name\":\"DOTNET_gcServer\",\"value\":\"0\"},{\"name\":\"TOKEN\",\"valueFrom\":{\"secretKeyRef\":{\"name\":\"s\",\"key\":\"k\"}}}]",
+            "--set", "podSecurityContext.runAsUser=null", "--set", "podSecurityContext.runAsGroup=null", "--set", "podSecurityContext.fsGroup=null",
+            "--set", "securityContext.runAsUser=1000680000",
+            "--set", "priorityClassName=system-cluster-critical",
+            "--set", "livenessProbe.periodSeconds=20", "--set", "livenessProbe.timeoutSeconds=5", "--set", "readinessProbe.failureThreshold=6",
+            "--set-json", "extraVolumes=[{\"name\":\"ca\",\"configMap\":{\"name\":\"webhook-ca\"}}]",
+            "--set-json", "extraVolumeMounts=[{\"name\":\"ca\",\"mountPath\":\"/etc/ca\",\"readOnly\":true}]",
+            "--set-json", "topologySpreadConstraints=[{\"maxSkew\":1,\"topologyKey\":\"topology.kubernetes.io/zone\",\"whenUnsatisfiable\":\"ScheduleAnyway\"}]",
+            "--set", "nodeSelector.kubernetes\\.io/os=linux", "--set", "podAnnotations.a=b", "--set", "podLabels.team=platform");
+
+        var deployment = Single(docs, "Deployment");
+        var pod = At(deployment, "spec", "template", "spec");
+        var container = Container(deployment);
+        Assert.Equal("ghcr.io/resilience-operator/resilience-operator@" + Digest, Text(container, "image"));
+
+        var args = Strings(container, "args");
+        Assert.Equal(["--workers", "8", "--bind-address=0.0.0.0"], args[^3..]);
+        Assert.Equal("--port", args[0]); // the chart's own arguments first
+
+        Assert.Equal(["POD_NAMESPACE", "DOTNET_gcServer", "TOKEN"], ((YamlSequenceNode)At(container, "env")).Children.Select(e => Text(e, "name")));
+        Assert.Equal("k", Text(container, "env", "2", "valueFrom", "secretKeyRef", "key"));
+
+        // OpenShift restricted-v2: the UID comes from the namespace range, so the pod does not set one.
+        var podSecurity = (YamlMappingNode)At(pod, "securityContext");
+        Assert.Null(Find(podSecurity, "runAsUser"));
+        Assert.Null(Find(podSecurity, "runAsGroup"));
+        Assert.Null(Find(podSecurity, "fsGroup"));
+        Assert.Equal("true", Text(podSecurity, "runAsNonRoot"));
+        Assert.Equal("RuntimeDefault", Text(podSecurity, "seccompProfile", "type"));
+        Assert.Equal("1000680000", Text(container, "securityContext", "runAsUser"));
+        Assert.Equal("true", Text(container, "securityContext", "readOnlyRootFilesystem"));
+
+        Assert.Equal("system-cluster-critical", Text(pod, "priorityClassName"));
+        Assert.Equal("/healthz", Text(container, "livenessProbe", "httpGet", "path"));
+        Assert.Equal("20", Text(container, "livenessProbe", "periodSeconds"));
+        Assert.Equal("5", Text(container, "livenessProbe", "timeoutSeconds"));
+        Assert.Equal("3", Text(container, "livenessProbe", "failureThreshold"));
+        Assert.Equal("/readyz", Text(container, "readinessProbe", "httpGet", "path"));
+        Assert.Equal("6", Text(container, "readinessProbe", "failureThreshold"));
+
+        Assert.Equal(["tmp", "ca"], ((YamlSequenceNode)At(pod, "volumes")).Children.Select(v => Text(v, "name")));
+        Assert.Equal("webhook-ca", Text(pod, "volumes", "1", "configMap", "name"));
+        Assert.Equal("/etc/ca", Text(container, "volumeMounts", "1", "mountPath"));
+
+        var spread = At(pod, "topologySpreadConstraints", "0");
+        Assert.Equal("topology.kubernetes.io/zone", Text(spread, "topologyKey"));
+        // No labelSelector given: the operator's own selector labels.
+        Assert.Equal(Canonical(At(deployment, "spec", "selector", "matchLabels")), Canonical(At(spread, "labelSelector", "matchLabels")));
+
+        Assert.Equal("linux", Text(pod, "nodeSelector", "kubernetes.io/os"));
+        Assert.Equal("b", Text(deployment, "spec", "template", "metadata", "annotations", "a"));
+        Assert.Equal("platform", Text(deployment, "spec", "template", "metadata", "labels", "team"));
+    }
+
+    [Theory]
+    [InlineData("image.digest=latest", "digest")]
+    [InlineData("extraArgs.foo=1", "extraArgs")]
+    [InlineData("livenessProbe.path=/x", "path")]
+    [InlineData("podSecurityContext.runAsUsr=1", "runAsUsr")]
+    [InlineData("securityContext.privilegd=true", "privilegd")]
+    [InlineData("rbac.clusterwide=false", "clusterwide")]
+    [InlineData("metrics.serviceMonitor.scrapeTimeout=10", "scrapeTimeout")]
+    [InlineData("test.image.tga=1", "tga")]
+    public async Task Template_NewSettings_StrictSchemaRejectsTypos(string set, string named)
+    {
+        var result = await HelmAsync("template", Release, ChartDir, "--namespace", Namespace, "--set", set);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains(named, result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Template_ExtraEnvTypo_Rejected()
+    {
+        var result = await HelmAsync("template", Release, ChartDir, "--namespace", Namespace, "--set-json", "extraEnv=[{\"name\":\"A\",\"vaule\":\"b\"}]");
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("vaule", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Template_LeaseName_PerReleaseSoTwoReleasesInOneNamespaceDoNotShare()
+    {
+        static string Lease(List<YamlMappingNode> docs)
+        {
+            var args = Strings(Container(Single(docs, "Deployment")), "args");
+            return args[args.IndexOf("--lease-name") + 1];
+        }
+        var first = await HelmAsync("template", "team-a", ChartDir, "--namespace", Namespace, "--set", "replicaCount=2");
+        var second = await HelmAsync("template", "team-b", ChartDir, "--namespace", Namespace, "--set", "replicaCount=2");
+        Assert.Equal("team-a-resilience-operator-leader", Lease(LoadAll(first.Stdout)));
+        Assert.Equal("team-b-resilience-operator-leader", Lease(LoadAll(second.Stdout)));
+        Assert.Equal("ops-leader", Lease(await TemplateAsync("--set", "fullnameOverride=ops")));
+        Assert.Equal("my-lease", Lease(await TemplateAsync("--set", "leaderElection.leaseName=my-lease")));
+    }
+
+    [Fact]
+    public async Task Rbac_NamespacedMode_RoleAndBindingPerWatchedNamespaceAndNoClusterRole()
+    {
+        var clusterRole = Single(await TemplateAsync(), "ClusterRole");
+        var docs = await TemplateAsync("--set", "rbac.clusterWide=false", "--set", "watchNamespaces={team-a,team-b}");
+        Assert.Empty(OfKind(docs, "ClusterRole"));
+        Assert.Empty(OfKind(docs, "ClusterRoleBinding"));
+
+        var roles = OfKind(docs, "Role");
+        var managers = roles.Where(r => Text(r, "metadata", "name") == Release + "-manager").ToList();
+        Assert.Equal(["team-a", "team-b"], managers.Select(r => Text(r, "metadata", "namespace")).Order(StringComparer.Ordinal));
+        Assert.All(managers, r => Assert.Equal(Rules(clusterRole), Rules(r)));
+        // Secrets "get" only in the watched namespaces.
+        var secretRules = docs.Where(d => Find(d, "rules") is not null).SelectMany(d => Rules(d).Where(r => r.Contains("| secrets |", StringComparison.Ordinal))
+            .Select(_ => Text(d, "kind") + " " + (Find(d, "metadata", "namespace") is YamlScalarNode ns ? ns.Value : "(cluster)"))).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["Role team-a", "Role team-b"], secretRules);
+
+        var leader = Assert.Single(roles, r => Text(r, "metadata", "name") == Release + "-leader-election");
+        Assert.Equal(Namespace, Text(leader, "metadata", "namespace"));
+
+        var bindings = OfKind(docs, "RoleBinding").Where(b => Text(b, "metadata", "name") == Release + "-manager").ToList();
+        Assert.Equal(["team-a", "team-b"], bindings.Select(b => Text(b, "metadata", "namespace")).Order(StringComparer.Ordinal));
+        foreach (var binding in bindings)
+        {
+            Assert.Equal("Role", Text(binding, "roleRef", "kind"));
+            Assert.Equal(Release + "-manager", Text(binding, "roleRef", "name"));
+            Assert.Equal(Release, Text(binding, "subjects", "0", "name"));
+            Assert.Equal(Namespace, Text(binding, "subjects", "0", "namespace"));
+        }
+        var args = Strings(Container(Single(docs, "Deployment")), "args");
+        Assert.Equal("team-a,team-b", args[args.IndexOf("--namespaces") + 1]);
+
+        // Kubernetes 1.20 serves no policy/v1: the PDB discovery needs "list" to get 404 instead of 403.
+        var old = await TemplateAsync("--set", "rbac.clusterWide=false", "--set", "watchNamespaces={team-a}", "--kube-version", "1.20.2");
+        var discovery = Single(old, "ClusterRole");
+        Assert.Equal(["policy | poddisruptionbudgets | list"], Rules(discovery));
+        Assert.Equal(Text(discovery, "metadata", "name"), Text(Single(old, "ClusterRoleBinding"), "roleRef", "name"));
+
+        var none = await HelmAsync("template", Release, ChartDir, "--namespace", Namespace, "--set", "rbac.clusterWide=false");
+        Assert.NotEqual(0, none.ExitCode);
+        Assert.Contains("watchNamespaces", none.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CiValues_AreTheCasesTheTestsAssert()
+    {
+        var files = Directory.GetFiles(Path.Combine(ChartDir, "ci"), "*-values.yaml").Select(Path.GetFileName).Order(StringComparer.Ordinal);
+        Assert.Equal(CiFiles.Order(StringComparer.Ordinal), files);
+    }
+
+    private static readonly string[] CiFiles =
+        ["default-values.yaml", "namespaced-rbac-values.yaml", "monitoring-values.yaml", "digest-extra-values.yaml", "openshift-values.yaml"];
+
+    public static TheoryData<string> CiCases() => new(CiFiles);
+
+    [Theory]
+    [MemberData(nameof(CiCases))]
+    public async Task CiValues_LintAndRenderWithTheirKeyFields(string file)
+    {
+        var values = Path.Combine(ChartDir, "ci", file);
+        var lint = await HelmAsync("lint", "--strict", ChartDir, "-f", values);
+        Assert.True(lint.ExitCode == 0, $"helm lint --strict -f ci/{file} failed:\n{lint.Output}");
+        var docs = await TemplateAsync("-f", values, "--api-versions", "monitoring.coreos.com/v1");
+        var deployment = Single(docs, "Deployment");
+        var pod = At(deployment, "spec", "template", "spec");
+        var container = Container(deployment);
+        var args = Strings(container, "args");
+        // Every case: the restricted container context, a Lease of the release, and the helm test pod.
+        Assert.Equal("true", Text(container, "securityContext", "readOnlyRootFilesystem"));
+        Assert.Equal("true", Text(pod, "securityContext", "runAsNonRoot"));
+        Assert.EndsWith("-leader", args[args.IndexOf("--lease-name") + 1], StringComparison.Ordinal);
+        var test = Assert.Single(OfKind(docs, "Pod"));
+        Assert.Equal("test", Text(test, "metadata", "annotations", "helm.sh/hook"));
+        var service = Single(docs, "Service");
+        Assert.EndsWith($"http://{Text(service, "metadata", "name")}.{Namespace}.svc:8080/readyz", Strings(test, "spec", "containers", "0", "command").Last(), StringComparison.Ordinal);
+        // The Service must not select the test pod.
+        var testLabels = (YamlMappingNode)At(test, "metadata", "labels");
+        Assert.False(((YamlMappingNode)At(service, "spec", "selector")).Children.All(kv => testLabels.Children.TryGetValue(kv.Key, out var v) && Canonical(v) == Canonical(kv.Value)));
+
+        switch (file)
+        {
+            case "default-values.yaml":
+                Assert.Equal("10001", Text(pod, "securityContext", "runAsUser"));
+                Assert.Equal("resilience-operator-leader", args[args.IndexOf("--lease-name") + 1]);
+                Assert.Single(OfKind(docs, "ClusterRole"));
+                Assert.DoesNotContain("--namespaces", args);
+                Assert.Equal("busybox:1.36", Text(test, "spec", "containers", "0", "image"));
+                break;
+            case "namespaced-rbac-values.yaml":
+                Assert.Empty(OfKind(docs, "ClusterRole"));
+                Assert.Empty(OfKind(docs, "ClusterRoleBinding"));
+                Assert.Equal(["resilience-system", "team-a", "team-b"], OfKind(docs, "Role").Select(r => Text(r, "metadata", "namespace")).Order(StringComparer.Ordinal));
+                Assert.Equal("team-a,team-b", args[args.IndexOf("--namespaces") + 1]);
+                break;
+            case "monitoring-values.yaml":
+                foreach (var kind in new[] { "ServiceMonitor", "PrometheusRule" })
+                {
+                    var o = Single(docs, kind);
+                    Assert.Equal("monitoring", Text(o, "metadata", "namespace"));
+                    Assert.Equal("kube-prometheus-stack", Text(o, "metadata", "labels", "release"));
+                }
+                var monitor = Single(docs, "ServiceMonitor");
+                Assert.Equal("app.kubernetes.io/name", Text(monitor, "spec", "jobLabel"));
+                Assert.Equal("10s", Text(monitor, "spec", "endpoints", "0", "scrapeTimeout"));
+                Assert.Equal("resilience-metrics", Text(service, "metadata", "name"));
+                Assert.Equal($"absent(up{{job=\"resilience-operator\", namespace=\"{Namespace}\"}} == 1)", OperatorDownExpr(Single(docs, "PrometheusRule")));
+                Assert.StartsWith("https://runbooks.example.com/resilience-operator#", Text(Single(docs, "PrometheusRule"), "spec", "groups", "0", "rules", "0", "annotations", "runbook_url"), StringComparison.Ordinal);
+                Assert.Single(OfKind(docs, "ConfigMap"));
+                break;
+            case "digest-extra-values.yaml":
+                Assert.Equal("ghcr.io/resilience-operator/resilience-operator@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", Text(container, "image"));
+                Assert.Equal(["--workers", "8", "--lease-duration", "30s"], args[^4..]);
+                Assert.Contains("--leader-elect", args);
+                Assert.Equal(["POD_NAMESPACE", "SSL_CERT_DIR", "DOTNET_GCHeapHardLimitPercent"], ((YamlSequenceNode)At(container, "env")).Children.Select(e => Text(e, "name")));
+                Assert.Equal("/etc/webhook-ca", Text(container, "volumeMounts", "1", "mountPath"));
+                Assert.Equal("webhook-ca", Text(pod, "volumes", "1", "configMap", "name"));
+                Assert.Equal("system-cluster-critical", Text(pod, "priorityClassName"));
+                Assert.Equal("topology.kubernetes.io/zone", Text(pod, "topologySpreadConstraints", "0", "topologyKey"));
+                Assert.Equal("20", Text(container, "livenessProbe", "periodSeconds"));
+                Assert.Equal("5", Text(container, "livenessProbe", "failureThreshold"));
+                Assert.Equal("10", Text(container, "readinessProbe", "periodSeconds"));
+                Assert.Single(OfKind(docs, "PodDisruptionBudget"));
+                break;
+            case "openshift-values.yaml":
+                foreach (var field in new[] { "runAsUser", "runAsGroup", "fsGroup" })
+                {
+                    Assert.Null(Find(pod, "securityContext", field));
+                    Assert.Null(Find(test, "spec", "securityContext", field));
+                }
+                Assert.Equal("RuntimeDefault", Text(pod, "securityContext", "seccompProfile", "type"));
+                Assert.Equal(["ALL"], Strings(container, "securityContext", "capabilities", "drop"));
+                break;
+            default:
+                Assert.Fail($"ci/{file} has no assertions");
+                break;
+        }
+    }
+
+    [Fact]
+    public async Task ChartReadme_IsWhatHackChartReadmeGenerates()
+    {
+        var (code, output) = await Tools.Tool.RunAsync("bash", RepoRoot(), "hack/chart-readme.sh");
+        Assert.True(code == 0, output);
+        var committed = await File.ReadAllTextAsync(Path.Combine(ChartDir, "README.md"));
+        Assert.True(committed == output, "charts/resilience-operator/README.md is not current: run `bash hack/chart-readme.sh --write`");
+        // Every documented value is in the table; every top-level key of values.yaml is documented.
+        foreach (var key in new[] { "extraArgs", "extraEnv", "image.digest", "podSecurityContext", "securityContext", "priorityClassName",
+                     "topologySpreadConstraints", "livenessProbe", "readinessProbe", "extraVolumes", "extraVolumeMounts", "rbac.clusterWide",
+                     "metrics.serviceMonitor.labels", "metrics.serviceMonitor.jobLabel", "metrics.serviceMonitor.scrapeTimeout",
+                     "metrics.prometheusRule.runbookBaseUrl", "test.image.repository", "leaderElection.leaseName" })
+            Assert.Contains($"| `{key}` |", committed, StringComparison.Ordinal);
+        var values = new YamlStream();
+        values.Load(new StringReader(await File.ReadAllTextAsync(Path.Combine(ChartDir, "values.yaml"))));
+        foreach (var (key, value) in ((YamlMappingNode)values.Documents[0].RootNode).Children)
+        {
+            var name = ((YamlScalarNode)key).Value!;
+            var leaves = value is YamlMappingNode map && map.Children.Count > 0 && !committed.Contains($"| `{name}` |", StringComparison.Ordinal)
+                ? map.Children.Keys.Select(k => $"{name}.{((YamlScalarNode)k).Value}") : [name];
+            foreach (var leaf in leaves)
+                Assert.True(committed.Contains($"| `{leaf}", StringComparison.Ordinal), $"values.yaml key {leaf} has no `# --` comment");
+        }
     }
 
     [Fact]

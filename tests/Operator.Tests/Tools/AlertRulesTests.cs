@@ -1,3 +1,6 @@
+using System.Text.RegularExpressions;
+using YamlDotNet.RepresentationModel;
+
 namespace ResilienceOperator.Tests.Tools;
 
 /// <summary>The shipped alerts, checked and unit-tested with the real promtool.</summary>
@@ -34,5 +37,33 @@ public sealed class AlertRulesTests
             Assert.Contains("ResilienceOperatorDown", output, StringComparison.Ordinal);
         }
         finally { File.Delete(broken); }
+    }
+
+    [Fact]
+    public async Task EveryAlert_HasARunbookUrlToItsOwnSectionOfDocsRunbook()
+    {
+        var yaml = new YamlStream();
+        yaml.Load(new StringReader(await File.ReadAllTextAsync(Path.Combine(Tool.RepoRoot(), "charts", "resilience-operator", "files", "alerts", "resilience-operator.rules.yaml"))));
+        var rules = ((YamlSequenceNode)((YamlMappingNode)((YamlSequenceNode)((YamlMappingNode)yaml.Documents[0].RootNode)["groups"])[0])["rules"]).Children.Cast<YamlMappingNode>().ToList();
+        var runbook = await File.ReadAllTextAsync(Path.Combine(Tool.RepoRoot(), "docs", "runbook.md"));
+        var sections = Regex.Matches(runbook, "(?m)^## (\\w+)$").Select(m => m.Groups[1].Value).ToList();
+        var problems = new List<string>();
+        foreach (var rule in rules)
+        {
+            var alert = ((YamlScalarNode)rule["alert"]).Value!;
+            var annotations = (YamlMappingNode)rule["annotations"];
+            if (!annotations.Children.TryGetValue("runbook_url", out var url)) { problems.Add(alert + ": no runbook_url"); continue; }
+            var expected = "https://github.com/resilience-operator/resilience-operator/blob/main/docs/runbook.md#" + alert.ToLowerInvariant();
+            if (((YamlScalarNode)url).Value != expected) problems.Add($"{alert}: runbook_url {((YamlScalarNode)url).Value}, expected {expected}");
+            if (!sections.Contains(alert)) { problems.Add(alert + ": no section '## " + alert + "' in docs/runbook.md"); continue; }
+            var body = runbook[(runbook.IndexOf("## " + alert + "\n", StringComparison.Ordinal) + 3)..];
+            var next = body.IndexOf("\n## ", StringComparison.Ordinal);
+            if (next >= 0) body = body[..next];
+            foreach (var part in new[] { "**Meaning.**", "**Impact.**", "**Diagnosis.**", "**Mitigation.**" })
+                if (!body.Contains(part, StringComparison.Ordinal)) problems.Add($"{alert}: its runbook section has no {part}");
+        }
+        foreach (var section in sections.Where(s => !rules.Any(r => ((YamlScalarNode)r["alert"]).Value == s)))
+            problems.Add($"docs/runbook.md: section {section} has no alert");
+        Assert.Empty(problems);
     }
 }
