@@ -178,7 +178,8 @@ internal static class OperatorCommandLine
     /// <summary>An option whose value is checked by <paramref name="parse"/>; a bad value is an error naming the option.</summary>
     private static Option<T> Parsed<T>(string name, string helpName, string description, TryParse<T> parse, string expected)
     {
-        var option = new Option<T>(name) { HelpName = helpName, Description = description };
+        // Given twice (the chart's argument, then extraArgs or a person's), the last one wins, as with kube's own flags.
+        var option = new Option<T>(name) { HelpName = helpName, Description = description, Arity = ArgumentArity.OneOrMore };
         option.CustomParser = r =>
         {
             var text = r.Tokens.Count > 0 ? r.Tokens[^1].Value : "";

@@ -136,4 +136,12 @@ public sealed class OperatorCommandLineTests
     [InlineData("--observer-suspect-min-targets", "RESILIENCE_OPERATOR_OBSERVER_SUSPECT_MIN_TARGETS")]
     public void EnvironmentVariable_PrefixAndUpperSnakeCase(string option, string variable) =>
         Assert.Equal(variable, OperatorCommandLine.EnvironmentVariable(option));
+
+    [Fact]
+    public void Parse_OptionGivenTwice_LastOneWins()
+    {
+        // The chart passes its own arguments and appends extraArgs after them.
+        var o = OperatorOptions.Parse(["--workers", "4", "--lease-name", "a", "--workers=8", "--lease-name", "b"]);
+        Assert.Equal((8, "b"), (o.Workers, o.LeaseName));
+    }
 }
