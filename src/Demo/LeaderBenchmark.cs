@@ -19,6 +19,8 @@ namespace ResilienceOperator.Demo;
 internal sealed class LeaderBenchmark(string[] args)
 {
     private readonly int _runs = Option(args, "--runs", 5);
+    /// <summary>Another build of the operator to measure (e.g. an older commit's), instead of this repository's.</summary>
+    private readonly string? _operator = Array.IndexOf(args, "--operator") is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(2) };
 
     private static int Option(string[] args, string name, int fallback)
@@ -34,7 +36,8 @@ internal sealed class LeaderBenchmark(string[] args)
         const string ns = "leader-bench";
         await cluster.Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns } }, cancellationToken: ct);
         await CreateWorkloadAsync(cluster.Client, ns, ct);
-        var replicas = new List<Replica> { Replica.Start(cluster.Kubeconfig, ns), Replica.Start(cluster.Kubeconfig, ns) };
+        var dll = _operator ?? Replica.OperatorDll();
+        var replicas = new List<Replica> { Replica.Start(dll, cluster.Kubeconfig, ns), Replica.Start(dll, cluster.Kubeconfig, ns) };
         var kills = new List<double>();
         var terms = new List<double>();
         try
@@ -53,7 +56,7 @@ internal sealed class LeaderBenchmark(string[] args)
                     Console.WriteLine($"run {run + 1}/{_runs}: SIG{signal} -> new leader {sw.Elapsed.TotalSeconds:0.00}s");
                     await leader.StopAsync();
                     replicas.Remove(leader);
-                    replicas.Add(Replica.Start(cluster.Kubeconfig, ns));
+                    replicas.Add(Replica.Start(dll, cluster.Kubeconfig, ns));
                 }
             }
         }
@@ -145,13 +148,13 @@ internal sealed class LeaderBenchmark(string[] args)
             _port = port;
         }
 
-        public static Replica Start(string kubeconfig, string ns)
+        public static Replica Start(string dll, string kubeconfig, string ns)
         {
             var port = FreePort();
             var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (var a in new[]
             {
-                OperatorDll(), "--kubeconfig", kubeconfig, "--namespaces", ns, "--leader-elect", "--lease-namespace", ns,
+                dll, "--kubeconfig", kubeconfig, "--namespaces", ns, "--leader-elect", "--lease-namespace", ns,
                 "--port", port.ToString(CultureInfo.InvariantCulture), "--bind-address", "127.0.0.1", "--log-level", "Warning",
             }) psi.ArgumentList.Add(a);
             var process = Process.Start(psi)!;
@@ -203,7 +206,7 @@ internal sealed class LeaderBenchmark(string[] args)
             return ((IPEndPoint)l.LocalEndpoint).Port;
         }
 
-        private static string OperatorDll()
+        public static string OperatorDll()
         {
             for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             {

@@ -26,7 +26,7 @@ internal static class Program
 
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: ResilienceOperator.Demo demo [--watch] | bench [--runs 20] [--policies 100] [--memory-policies 1000] | bench-cluster [--starts 5] [--pods 20] | bench-leader [--runs 5]");
+        Console.Error.WriteLine("usage: ResilienceOperator.Demo demo [--watch] | bench [--runs 20] [--policies 100] [--memory-policies 1000] | bench-cluster [--starts 5] [--pods 20] | bench-leader [--runs 5] [--operator PATH.dll]");
         return 2;
     }
 }
