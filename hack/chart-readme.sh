@@ -35,6 +35,12 @@ helm test resilience-operator -n resilience-system     # GET /readyz through the
   Secrets \`get\` and every write reach only them. The leader-election Role stays in the release
   namespace. On Kubernetes 1.20 one ClusterRole with only \`list\` on poddisruptionbudgets is added
   (the start-up discovery of the PodDisruptionBudget API).
+- **Admission webhook** (\`webhook.*\`, [docs/admission.md](../../docs/admission.md)): on by
+  default, \`failurePolicy: Ignore\`. The operator makes and renews its certificate and sets
+  \`caBundle\`; with \`webhook.certManager.enabled\` cert-manager does (a self-signed Issuer unless
+  \`webhook.certManager.issuerRef\` names one). With \`watchNamespaces\` the webhook selects those
+  namespaces by \`kubernetes.io/metadata.name\`, a label Kubernetes 1.20 does not set: add it there
+  (\`kubectl label namespace team-a kubernetes.io/metadata.name=team-a\`).
 - **kube-prometheus-stack** selects ServiceMonitors and PrometheusRules by the label
   \`release: <its release name>\`: set \`metrics.serviceMonitor.labels\` and
   \`metrics.prometheusRule.labels\` to it (or \`metrics.*.namespace\` to where it looks).

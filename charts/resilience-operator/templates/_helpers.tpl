@@ -101,3 +101,28 @@ the value of the Service's label metrics.serviceMonitor.jobLabel, else the Servi
 {{- define "resilience-operator.hasPrometheusOperator" -}}
 {{- if .Capabilities.APIVersions.Has "monitoring.coreos.com/v1" }}true{{ end }}
 {{- end }}
+
+{{/* The admission webhook's Service (--webhook-service), named in its serving certificate. */}}
+{{- define "resilience-operator.webhookService" -}}
+{{- include "resilience-operator.fullname" . }}-webhook
+{{- end }}
+
+{{/* The Secret the operator keeps the webhook's CA and serving certificate in (--webhook-secret). */}}
+{{- define "resilience-operator.webhookSecret" -}}
+{{- include "resilience-operator.fullname" . }}-webhook-tls
+{{- end }}
+
+{{/* The Secret cert-manager writes the webhook's serving certificate to (webhook.certManager.enabled). */}}
+{{- define "resilience-operator.webhookCertManagerSecret" -}}
+{{- include "resilience-operator.fullname" . }}-webhook-cert
+{{- end }}
+
+{{/* Where the operator reads tls.crt and tls.key in cert-manager mode (--webhook-cert-dir). */}}
+{{- define "resilience-operator.webhookCertDir" -}}
+/tmp/k8s-webhook-server/serving-certs
+{{- end }}
+
+{{/* True ("true") when the operator makes and renews the webhook's certificate itself. */}}
+{{- define "resilience-operator.webhookManagedTls" -}}
+{{- if and .Values.webhook.enabled (not .Values.webhook.certManager.enabled) }}true{{ end }}
+{{- end }}

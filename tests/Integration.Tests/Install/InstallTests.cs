@@ -21,6 +21,16 @@ public sealed class InstallTests(ClusterFixture cluster)
 {
     private const string CrdName = "resiliencepolicies.resilience.dev";
 
+    /// <summary>
+    /// Passed to every <c>helm install</c> and <c>helm upgrade</c> of the chart here (an upgrade
+    /// without it would turn the default back on). The local control plane has no Service network:
+    /// a ValidatingWebhookConfiguration pointing at the chart's webhook Service would make the API
+    /// server dial a ClusterIP (10.96.x.x) on every write of the four kinds, which these tests must
+    /// never do. The admission webhook itself is tested against a loopback URL in
+    /// tests/Integration.Tests/Admission/.
+    /// </summary>
+    private static readonly string[] NoWebhook = ["--set", "webhook.enabled=false"];
+
     [Fact(Timeout = TestDeadline.Default)]
     public async Task HelmInstall_OperatorAsChartServiceAccount_FailsOverWithoutForbidden_UpgradeAndUninstallKeepWorkloads()
     {
@@ -28,10 +38,11 @@ public sealed class InstallTests(ClusterFixture cluster)
         var chart = Path.Combine(cluster.RepoRoot, "charts", "resilience-operator");
 
         // Install. The fixture applied the CRD with kubectl; the chart takes it over.
-        var install = await RunAsync("helm", "install", "ro", chart, "-n", system, "--kubeconfig", cluster.KubeconfigPath, "--take-ownership");
+        var install = await RunAsync("helm", ["install", "ro", chart, "-n", system, "--kubeconfig", cluster.KubeconfigPath, "--take-ownership", .. NoWebhook]);
         Assert.True(install.Code == 0, install.Output);
         var crd = await cluster.Client.ApiextensionsV1.ReadCustomResourceDefinitionAsync(CrdName);
         Assert.Equal("keep", crd.Metadata.Annotations["helm.sh/resource-policy"]);
+        Assert.Empty((await cluster.Client.AdmissionregistrationV1.ListValidatingWebhookConfigurationAsync(labelSelector: "app.kubernetes.io/instance=ro")).Items);
         await cluster.Client.CoreV1.ReadNamespacedServiceAccountAsync("ro-resilience-operator", system);
 
         // Run the operator as published by the Dockerfile's command, with the chart's ServiceAccount.
@@ -94,13 +105,13 @@ public sealed class InstallTests(ClusterFixture cluster)
             Assert.Contains(Marker, text, StringComparison.Ordinal);
             await File.WriteAllTextAsync(crdFile, text.Replace(Marker, "description: What the policy enforces (upgraded).", StringComparison.Ordinal));
             // The CRD's fields are still owned by the kubectl apply that came before Helm took it over.
-            var upgrade = await RunAsync("helm", "upgrade", "ro", changed, "-n", system, "--kubeconfig", cluster.KubeconfigPath, "--force-conflicts");
+            var upgrade = await RunAsync("helm", ["upgrade", "ro", changed, "-n", system, "--kubeconfig", cluster.KubeconfigPath, "--force-conflicts", .. NoWebhook]);
             Assert.True(upgrade.Code == 0, upgrade.Output);
             crd = await cluster.Client.ApiextensionsV1.ReadCustomResourceDefinitionAsync(CrdName);
             Assert.Contains("(upgraded)", crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"].Description, StringComparison.Ordinal);
         }
         finally { Directory.Delete(changed, recursive: true); }
-        var back = await RunAsync("helm", "upgrade", "ro", chart, "-n", system, "--kubeconfig", cluster.KubeconfigPath);
+        var back = await RunAsync("helm", ["upgrade", "ro", chart, "-n", system, "--kubeconfig", cluster.KubeconfigPath, .. NoWebhook]);
         Assert.True(back.Code == 0, back.Output);
 
         // Uninstall: the operator's own objects go; the CRD (keep), the policies and the teams'
@@ -121,8 +132,8 @@ public sealed class InstallTests(ClusterFixture cluster)
         var s = await Scenario.CreateAsync(cluster, "watched");
         var chart = Path.Combine(cluster.RepoRoot, "charts", "resilience-operator");
         // The CRDs are already there (the fixture's, or another release's): this release leaves them alone.
-        var install = await RunAsync("helm", "install", "scoped", chart, "-n", system, "--kubeconfig", cluster.KubeconfigPath,
-            "--set", "crds.install=false", "--set", "rbac.clusterWide=false", "--set", $"watchNamespaces={{{s.Namespace}}}");
+        var install = await RunAsync("helm", ["install", "scoped", chart, "-n", system, "--kubeconfig", cluster.KubeconfigPath,
+            "--set", "crds.install=false", "--set", "rbac.clusterWide=false", "--set", $"watchNamespaces={{{s.Namespace}}}", .. NoWebhook]);
         Assert.True(install.Code == 0, install.Output);
         try
         {

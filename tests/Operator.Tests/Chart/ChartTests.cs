@@ -143,6 +143,17 @@ public sealed class ChartTests
     private static List<YamlMappingNode> GeneratedCrds() =>
         [.. Directory.GetFiles(Path.Combine(RepoRoot(), "config", "crd"), "*.yaml").Order(StringComparer.Ordinal).SelectMany(f => LoadAll(File.ReadAllText(f)))];
 
+    /// <summary>The one object of <paramref name="kind"/> named <paramref name="name"/>.</summary>
+    private static YamlMappingNode Named(IEnumerable<YamlMappingNode> docs, string kind, string name)
+    {
+        var found = OfKind(docs, kind).Where(d => Text(d, "metadata", "name") == name).ToList();
+        Assert.True(found.Count == 1, $"expected one {kind} {name}, found {found.Count}");
+        return found[0];
+    }
+
+    private static List<string> Names(IEnumerable<YamlMappingNode> docs, string kind) =>
+        [.. OfKind(docs, kind).Select(d => Text(d, "metadata", "name")).Order(StringComparer.Ordinal)];
+
     private static YamlMappingNode Container(YamlMappingNode deployment) =>
         (YamlMappingNode)At(deployment, "spec", "template", "spec", "containers", "0");
 
@@ -211,9 +222,10 @@ public sealed class ChartTests
 
         var args = Strings(container, "args");
         Assert.Equal(["--port", "8080", "--log-format", "json", "--log-level", "Information",
-            "--observer-suspect-threshold", "0.55", "--observer-suspect-min-targets", "3", "--lease-name", Release + "-leader"], args);
+            "--observer-suspect-threshold", "0.55", "--observer-suspect-min-targets", "3", "--lease-name", Release + "-leader",
+            "--webhook-port", "9443", "--webhook-service", Release + "-webhook", "--webhook-configuration", Release, "--webhook-secret", Release + "-webhook-tls"], args);
 
-        var service = Single(docs, "Service");
+        var service = Named(docs, "Service", Release + "-metrics");
         Assert.Equal("http-metrics", Text(service, "spec", "ports", "0", "name"));
         Assert.Equal("8080", Text(service, "spec", "ports", "0", "port"));
 
@@ -235,10 +247,11 @@ public sealed class ChartTests
         Assert.Empty(OfKind(docs, "PodDisruptionBudget"));
         Assert.Empty(OfKind(docs, "ConfigMap"));
         Assert.Single(OfKind(docs, "ServiceAccount"));
-        Assert.Single(OfKind(docs, "ClusterRole"));
-        Assert.Single(OfKind(docs, "ClusterRoleBinding"));
-        Assert.Single(OfKind(docs, "Role"));
-        Assert.Single(OfKind(docs, "RoleBinding"));
+        // The operator's, and the webhook certificate's (operator-managed TLS is the default).
+        Assert.Equal([Release + "-manager", Release + "-webhook"], Names(docs, "ClusterRole"));
+        Assert.Equal([Release + "-manager", Release + "-webhook"], Names(docs, "ClusterRoleBinding"));
+        Assert.Equal([Release + "-leader-election", Release + "-webhook"], Names(docs, "Role"));
+        Assert.Equal([Release + "-leader-election", Release + "-webhook"], Names(docs, "RoleBinding"));
     }
 
     [Fact]
@@ -276,7 +289,7 @@ public sealed class ChartTests
         var monitor = Single(docs, "ServiceMonitor");
         Assert.Equal("http-metrics", Text(monitor, "spec", "endpoints", "0", "port"));
         Assert.Equal("30s", Text(monitor, "spec", "endpoints", "0", "interval"));
-        var service = Single(docs, "Service");
+        var service = Named(docs, "Service", Release + "-metrics");
         var serviceLabels = (YamlMappingNode)At(service, "metadata", "labels");
         foreach (var (key, value) in ((YamlMappingNode)At(monitor, "spec", "selector", "matchLabels")).Children)
             Assert.Equal(((YamlScalarNode)value).Value, ((YamlScalarNode)serviceLabels[key]).Value);
@@ -318,8 +331,7 @@ public sealed class ChartTests
         // The job label comes from a label the Service carries, not from its (overridden) name.
         var jobLabel = Text(monitor, "spec", "jobLabel");
         Assert.Equal("app.kubernetes.io/name", jobLabel);
-        var service = Single(docs, "Service");
-        Assert.Equal("ops-metrics", Text(service, "metadata", "name"));
+        var service = Named(docs, "Service", "ops-metrics");
         Assert.Equal("resilience-operator", Text(service, "metadata", "labels", jobLabel));
 
         var rule = Single(docs, "PrometheusRule");
@@ -595,19 +607,23 @@ public sealed class ChartTests
     [Fact]
     public async Task Rbac_NamespacedMode_RoleAndBindingPerWatchedNamespaceAndNoClusterRole()
     {
-        var clusterRole = Single(await TemplateAsync(), "ClusterRole");
+        var clusterRole = Named(await TemplateAsync(), "ClusterRole", Release + "-manager");
         var docs = await TemplateAsync("--set", "rbac.clusterWide=false", "--set", "watchNamespaces={team-a,team-b}");
-        Assert.Empty(OfKind(docs, "ClusterRole"));
-        Assert.Empty(OfKind(docs, "ClusterRoleBinding"));
+        // Only the webhook's: its ValidatingWebhookConfiguration is cluster-scoped.
+        Assert.Equal([Release + "-webhook"], Names(docs, "ClusterRole"));
+        Assert.Equal([Release + "-webhook"], Names(docs, "ClusterRoleBinding"));
 
         var roles = OfKind(docs, "Role");
         var managers = roles.Where(r => Text(r, "metadata", "name") == Release + "-manager").ToList();
         Assert.Equal(["team-a", "team-b"], managers.Select(r => Text(r, "metadata", "namespace")).Order(StringComparer.Ordinal));
         Assert.All(managers, r => Assert.Equal(Rules(clusterRole), Rules(r)));
-        // Secrets "get" only in the watched namespaces.
+        // Secrets "get" only in the watched namespaces; in the release namespace only the webhook's
+        // own Secret (by name) and "create" (Webhook_OperatorManagedTls_RbacIsConfigRbacWebhookRole).
         var secretRules = docs.Where(d => Find(d, "rules") is not null).SelectMany(d => Rules(d).Where(r => r.Contains("| secrets |", StringComparison.Ordinal))
             .Select(_ => Text(d, "kind") + " " + (Find(d, "metadata", "namespace") is YamlScalarNode ns ? ns.Value : "(cluster)"))).Order(StringComparer.Ordinal).ToList();
-        Assert.Equal(["Role team-a", "Role team-b"], secretRules);
+        Assert.Equal(["Role resilience-system", "Role resilience-system", "Role team-a", "Role team-b"], secretRules);
+        Assert.Equal(["resilience-system"], docs.Where(d => Text(d, "kind") == "Role" && Text(d, "metadata", "name") == Release + "-webhook")
+            .Select(d => Text(d, "metadata", "namespace")));
 
         var leader = Assert.Single(roles, r => Text(r, "metadata", "name") == Release + "-leader-election");
         Assert.Equal(Namespace, Text(leader, "metadata", "namespace"));
@@ -626,9 +642,9 @@ public sealed class ChartTests
 
         // Kubernetes 1.20 serves no policy/v1: the PDB discovery needs "list" to get 404 instead of 403.
         var old = await TemplateAsync("--set", "rbac.clusterWide=false", "--set", "watchNamespaces={team-a}", "--kube-version", "1.20.2");
-        var discovery = Single(old, "ClusterRole");
+        var discovery = Named(old, "ClusterRole", Release + "-pdb-discovery");
         Assert.Equal(["policy | poddisruptionbudgets | list"], Rules(discovery));
-        Assert.Equal(Text(discovery, "metadata", "name"), Text(Single(old, "ClusterRoleBinding"), "roleRef", "name"));
+        Assert.Equal(Text(discovery, "metadata", "name"), Text(Named(old, "ClusterRoleBinding", Release + "-pdb-discovery"), "roleRef", "name"));
 
         var none = await HelmAsync("template", Release, ChartDir, "--namespace", Namespace, "--set", "rbac.clusterWide=false");
         Assert.NotEqual(0, none.ExitCode);
@@ -643,7 +659,8 @@ public sealed class ChartTests
     }
 
     private static readonly string[] CiFiles =
-        ["default-values.yaml", "namespaced-rbac-values.yaml", "monitoring-values.yaml", "digest-extra-values.yaml", "openshift-values.yaml"];
+        ["default-values.yaml", "namespaced-rbac-values.yaml", "monitoring-values.yaml", "digest-extra-values.yaml", "openshift-values.yaml",
+         "webhook-certmanager-values.yaml"];
 
     public static TheoryData<string> CiCases() => new(CiFiles);
 
@@ -665,7 +682,7 @@ public sealed class ChartTests
         Assert.EndsWith("-leader", args[args.IndexOf("--lease-name") + 1], StringComparison.Ordinal);
         var test = Assert.Single(OfKind(docs, "Pod"));
         Assert.Equal("test", Text(test, "metadata", "annotations", "helm.sh/hook"));
-        var service = Single(docs, "Service");
+        var service = Assert.Single(OfKind(docs, "Service"), d => Text(d, "metadata", "name").EndsWith("-metrics", StringComparison.Ordinal));
         Assert.EndsWith($"http://{Text(service, "metadata", "name")}.{Namespace}.svc:8080/readyz", Strings(test, "spec", "containers", "0", "command").Last(), StringComparison.Ordinal);
         // The Service must not select the test pod.
         var testLabels = (YamlMappingNode)At(test, "metadata", "labels");
@@ -676,14 +693,14 @@ public sealed class ChartTests
             case "default-values.yaml":
                 Assert.Equal("10001", Text(pod, "securityContext", "runAsUser"));
                 Assert.Equal("resilience-operator-leader", args[args.IndexOf("--lease-name") + 1]);
-                Assert.Single(OfKind(docs, "ClusterRole"));
+                Assert.Equal(["resilience-operator-manager", "resilience-operator-webhook"], Names(docs, "ClusterRole"));
                 Assert.DoesNotContain("--namespaces", args);
                 Assert.Equal("busybox:1.36", Text(test, "spec", "containers", "0", "image"));
                 break;
             case "namespaced-rbac-values.yaml":
-                Assert.Empty(OfKind(docs, "ClusterRole"));
-                Assert.Empty(OfKind(docs, "ClusterRoleBinding"));
-                Assert.Equal(["resilience-system", "team-a", "team-b"], OfKind(docs, "Role").Select(r => Text(r, "metadata", "namespace")).Order(StringComparer.Ordinal));
+                Assert.Equal(["resilience-operator-webhook"], Names(docs, "ClusterRole"));
+                Assert.Equal(["resilience-operator-webhook"], Names(docs, "ClusterRoleBinding"));
+                Assert.Equal(["resilience-system", "resilience-system", "team-a", "team-b"], OfKind(docs, "Role").Select(r => Text(r, "metadata", "namespace")).Order(StringComparer.Ordinal));
                 Assert.Equal("team-a,team-b", args[args.IndexOf("--namespaces") + 1]);
                 break;
             case "monitoring-values.yaml":
@@ -724,10 +741,235 @@ public sealed class ChartTests
                 Assert.Equal("RuntimeDefault", Text(pod, "securityContext", "seccompProfile", "type"));
                 Assert.Equal(["ALL"], Strings(container, "securityContext", "capabilities", "drop"));
                 break;
+            case "webhook-certmanager-values.yaml":
+                Assert.Equal("/tmp/k8s-webhook-server/serving-certs", args[args.IndexOf("--webhook-cert-dir") + 1]);
+                Assert.DoesNotContain("--webhook-secret", args);
+                Assert.Empty(OfKind(docs, "Issuer"));
+                var certificate = Single(docs, "Certificate");
+                Assert.Equal("cluster-ca", Text(certificate, "spec", "issuerRef", "name"));
+                Assert.Equal("ClusterIssuer", Text(certificate, "spec", "issuerRef", "kind"));
+                Assert.Equal($"{Namespace}/resilience-operator-webhook",
+                    Text(Single(docs, "ValidatingWebhookConfiguration"), "metadata", "annotations", "cert-manager.io/inject-ca-from"));
+                Assert.Equal(["resilience-operator-manager"], Names(docs, "ClusterRole"));
+                break;
             default:
                 Assert.Fail($"ci/{file} has no assertions");
                 break;
         }
+    }
+
+    // ---- the admission webhook (docs/admission.md) ------------------------------------------
+
+    /// <summary>The four webhooks: name, kind (AdmissionHandler.Paths' key) and plural resource.</summary>
+    private static readonly (string Name, string Kind, string Resource)[] Webhooks =
+    [
+        ("vresiliencepolicy.resilience.dev", "ResiliencePolicy", "resiliencepolicies"),
+        ("vresiliencebackup.resilience.dev", "ResilienceBackup", "resiliencebackups"),
+        ("vresiliencerestore.resilience.dev", "ResilienceRestore", "resiliencerestores"),
+        ("vresiliencedrill.resilience.dev", "ResilienceDrill", "resiliencedrills"),
+    ];
+
+    [Fact]
+    public async Task Webhook_Defaults_ConfigurationWithFourWebhooksServiceAndArgs()
+    {
+        var docs = await TemplateAsync();
+        var configuration = Single(docs, "ValidatingWebhookConfiguration");
+        Assert.Equal(Release, Text(configuration, "metadata", "name"));
+        Assert.Null(Find(configuration, "metadata", "annotations"));
+        var webhooks = ((YamlSequenceNode)At(configuration, "webhooks")).Children.Cast<YamlMappingNode>().ToList();
+        Assert.Equal(Webhooks.Select(w => w.Name), webhooks.Select(w => Text(w, "name")));
+        Assert.Equal(Webhooks.Select(w => w.Kind).Order(StringComparer.Ordinal), ResilienceOperator.Admission.AdmissionHandler.Paths.Keys.Order(StringComparer.Ordinal));
+        foreach (var (webhook, (_, kind, resource)) in webhooks.Zip(Webhooks))
+        {
+            var rule = Assert.Single(((YamlSequenceNode)At(webhook, "rules")).Children);
+            Assert.Equal(["resilience.dev"], Strings(rule, "apiGroups"));
+            Assert.Equal(["v1alpha1"], Strings(rule, "apiVersions"));
+            Assert.Equal([resource], Strings(rule, "resources"));
+            Assert.Equal(["CREATE", "UPDATE"], Strings(rule, "operations"));
+            Assert.Equal("Namespaced", Text(rule, "scope"));
+            Assert.Equal(Release + "-webhook", Text(webhook, "clientConfig", "service", "name"));
+            Assert.Equal(Namespace, Text(webhook, "clientConfig", "service", "namespace"));
+            Assert.Equal(ResilienceOperator.Admission.AdmissionHandler.Paths[kind], Text(webhook, "clientConfig", "service", "path"));
+            Assert.Equal("443", Text(webhook, "clientConfig", "service", "port"));
+            // The operator sets caBundle; the chart must not render one (it would fight the operator).
+            Assert.Null(Find(webhook, "clientConfig", "caBundle"));
+            Assert.Null(Find(webhook, "clientConfig", "url"));
+            Assert.Equal("Ignore", Text(webhook, "failurePolicy"));
+            Assert.Equal("5", Text(webhook, "timeoutSeconds"));
+            Assert.Equal("None", Text(webhook, "sideEffects"));
+            Assert.Equal(["v1", "v1beta1"], Strings(webhook, "admissionReviewVersions"));
+            Assert.Equal("Equivalent", Text(webhook, "matchPolicy"));
+            Assert.Null(Find(webhook, "namespaceSelector"));
+        }
+
+        var service = Named(docs, "Service", Release + "-webhook");
+        var port = Assert.Single(((YamlSequenceNode)At(service, "spec", "ports")).Children);
+        Assert.Equal("443", Text(port, "port"));
+        Assert.Equal("webhook", Text(port, "targetPort"));
+        var deployment = Single(docs, "Deployment");
+        Assert.Equal(Canonical(At(deployment, "spec", "selector", "matchLabels")), Canonical(At(service, "spec", "selector")));
+
+        var container = Container(deployment);
+        var containerPort = Assert.Single(((YamlSequenceNode)At(container, "ports")).Children, p => Text(p, "name") == "webhook");
+        Assert.Equal("9443", Text(containerPort, "containerPort"));
+        var args = Strings(container, "args");
+        Assert.Equal("9443", args[args.IndexOf("--webhook-port") + 1]);
+        Assert.Equal(Release + "-webhook", args[args.IndexOf("--webhook-service") + 1]);
+        Assert.Equal(Release, args[args.IndexOf("--webhook-configuration") + 1]);
+        Assert.Equal(Release + "-webhook-tls", args[args.IndexOf("--webhook-secret") + 1]);
+        Assert.DoesNotContain("--webhook-cert-dir", args);
+        Assert.Empty(OfKind(docs, "Certificate"));
+        Assert.Empty(OfKind(docs, "Issuer"));
+
+        // Names follow the release; the values reach the configuration and the args.
+        var other = await TemplateAsync("--set", "fullnameOverride=ops", "--set", "webhook.port=10250",
+            "--set", "webhook.failurePolicy=Fail", "--set", "webhook.timeoutSeconds=10");
+        var otherConfiguration = Named(other, "ValidatingWebhookConfiguration", "ops");
+        Assert.All(((YamlSequenceNode)At(otherConfiguration, "webhooks")).Children, w =>
+        {
+            Assert.Equal("ops-webhook", Text(w, "clientConfig", "service", "name"));
+            Assert.Equal("Fail", Text(w, "failurePolicy"));
+            Assert.Equal("10", Text(w, "timeoutSeconds"));
+        });
+        Named(other, "Service", "ops-webhook");
+        var otherArgs = Strings(Container(Single(other, "Deployment")), "args");
+        Assert.Equal(["--webhook-port", "10250", "--webhook-service", "ops-webhook", "--webhook-configuration", "ops", "--webhook-secret", "ops-webhook-tls"],
+            otherArgs[otherArgs.IndexOf("--webhook-port")..(otherArgs.IndexOf("--webhook-port") + 8)]);
+        Assert.Equal("10250", Text(Assert.Single(((YamlSequenceNode)At(Container(Single(other, "Deployment")), "ports")).Children, p => Text(p, "name") == "webhook"), "containerPort"));
+    }
+
+    [Fact]
+    public async Task Webhook_OperatorManagedTls_RbacIsConfigRbacWebhookRole()
+    {
+        var file = LoadAll(await File.ReadAllTextAsync(Path.Combine(RepoRoot(), "config", "rbac", "webhook_role.yaml")));
+        // The file is written for release "resilience-operator" in resilience-system: the chart's names match it there.
+        foreach (var rbac in new[] { await TemplateAsync(), await TemplateAsync("--set", "rbac.clusterWide=false", "--set", "watchNamespaces={team-a}") })
+        {
+            foreach (var kind in new[] { "ClusterRole", "Role" })
+            {
+                var expected = Single(file, kind);
+                var rendered = Named(rbac, kind, Release + "-webhook");
+                Assert.Equal(Canonical(At(expected, "rules")), Canonical(At(rendered, "rules")));
+                Assert.Equal(Find(expected, "metadata", "namespace") is null, Find(rendered, "metadata", "namespace") is null);
+            }
+            foreach (var (kind, roleKind) in new[] { ("ClusterRoleBinding", "ClusterRole"), ("RoleBinding", "Role") })
+            {
+                var binding = Named(rbac, kind, Release + "-webhook");
+                Assert.Equal(roleKind, Text(binding, "roleRef", "kind"));
+                Assert.Equal(Release + "-webhook", Text(binding, "roleRef", "name"));
+                Assert.Equal(Release, Text(binding, "subjects", "0", "name"));
+                Assert.Equal(Namespace, Text(binding, "subjects", "0", "namespace"));
+            }
+            Assert.Equal(Namespace, Text(Named(rbac, "Role", Release + "-webhook"), "metadata", "namespace"));
+        }
+        // Templated names: the configuration and the Secret of this release only.
+        var ops = await TemplateAsync("--set", "fullnameOverride=ops");
+        Assert.Equal(["ops"], Strings(Named(ops, "ClusterRole", "ops-webhook"), "rules", "0", "resourceNames"));
+        Assert.Equal(["ops-webhook-tls"], Strings(Named(ops, "Role", "ops-webhook"), "rules", "0", "resourceNames"));
+    }
+
+    [Fact]
+    public async Task Webhook_Disabled_RendersNoneOfIt()
+    {
+        var docs = await TemplateAsync("--set", "webhook.enabled=false");
+        Assert.Empty(OfKind(docs, "ValidatingWebhookConfiguration"));
+        Assert.Empty(OfKind(docs, "Certificate"));
+        Assert.Empty(OfKind(docs, "Issuer"));
+        Assert.Equal([Release + "-metrics"], Names(docs, "Service"));
+        Assert.Equal([Release + "-manager"], Names(docs, "ClusterRole"));
+        Assert.Equal([Release + "-leader-election"], Names(docs, "Role"));
+        var container = Container(Single(docs, "Deployment"));
+        Assert.DoesNotContain(Strings(container, "args"), a => a.StartsWith("--webhook", StringComparison.Ordinal));
+        Assert.Equal(["http-metrics"], ((YamlSequenceNode)At(container, "ports")).Children.Select(p => Text(p, "name")));
+
+        // cert-manager settings change nothing while the webhook is off.
+        var certManager = await TemplateAsync("--set", "webhook.enabled=false", "--set", "webhook.certManager.enabled=true");
+        Assert.Empty(OfKind(certManager, "Certificate"));
+        Assert.Equal(["tmp"], ((YamlSequenceNode)At(Single(certManager, "Deployment"), "spec", "template", "spec", "volumes")).Children.Select(v => Text(v, "name")));
+    }
+
+    [Fact]
+    public async Task Webhook_CertManager_SelfSignedIssuerCertificateInjectCaVolumeAndNoWebhookRbac()
+    {
+        var docs = await TemplateAsync("--set", "webhook.certManager.enabled=true");
+        var issuer = Single(docs, "Issuer");
+        Assert.Equal(Namespace, Text(issuer, "metadata", "namespace"));
+        Assert.NotNull(Find(issuer, "spec", "selfSigned"));
+        var certificate = Single(docs, "Certificate");
+        Assert.Equal(Release + "-webhook", Text(certificate, "metadata", "name"));
+        Assert.Equal(Namespace, Text(certificate, "metadata", "namespace"));
+        Assert.Equal(Text(issuer, "metadata", "name"), Text(certificate, "spec", "issuerRef", "name"));
+        Assert.Equal("Issuer", Text(certificate, "spec", "issuerRef", "kind"));
+        var service = Release + "-webhook";
+        Assert.Equal([service, $"{service}.{Namespace}", $"{service}.{Namespace}.svc", $"{service}.{Namespace}.svc.cluster.local"], Strings(certificate, "spec", "dnsNames"));
+        Named(docs, "Service", service);
+
+        var configuration = Single(docs, "ValidatingWebhookConfiguration");
+        Assert.Equal($"{Namespace}/{Release}-webhook", Text(configuration, "metadata", "annotations", "cert-manager.io/inject-ca-from"));
+        Assert.Equal(4, ((YamlSequenceNode)At(configuration, "webhooks")).Children.Count);
+        Assert.All(((YamlSequenceNode)At(configuration, "webhooks")).Children, w => Assert.Null(Find(w, "clientConfig", "caBundle")));
+
+        var deployment = Single(docs, "Deployment");
+        var pod = At(deployment, "spec", "template", "spec");
+        var container = Container(deployment);
+        var args = Strings(container, "args");
+        Assert.Equal("9443", args[args.IndexOf("--webhook-port") + 1]);
+        Assert.Equal("/tmp/k8s-webhook-server/serving-certs", args[args.IndexOf("--webhook-cert-dir") + 1]);
+        Assert.DoesNotContain("--webhook-secret", args);
+        Assert.DoesNotContain("--webhook-configuration", args);
+        var volume = Assert.Single(((YamlSequenceNode)At(pod, "volumes")).Children, v => Find(v, "secret") is not null);
+        Assert.Equal(Text(certificate, "spec", "secretName"), Text(volume, "secret", "secretName"));
+        Assert.NotEqual(Release + "-webhook-tls", Text(volume, "secret", "secretName")); // not the operator-managed Secret
+        var mount = Assert.Single(((YamlSequenceNode)At(container, "volumeMounts")).Children, m => Text(m, "name") == Text(volume, "name"));
+        Assert.Equal("/tmp/k8s-webhook-server/serving-certs", Text(mount, "mountPath"));
+        Assert.Equal("true", Text(mount, "readOnly"));
+        Assert.Equal("true", Text(container, "securityContext", "readOnlyRootFilesystem"));
+
+        // cert-manager writes the Secret and sets caBundle: the operator needs no webhook RBAC.
+        Assert.Equal([Release + "-manager"], Names(docs, "ClusterRole"));
+        Assert.Equal([Release + "-manager"], Names(docs, "ClusterRoleBinding"));
+        Assert.Equal([Release + "-leader-election"], Names(docs, "Role"));
+        Assert.Equal([Release + "-leader-election"], Names(docs, "RoleBinding"));
+
+        // An issuer of the cluster: no Issuer rendered, the Certificate names it.
+        var issued = await TemplateAsync("--set", "webhook.certManager.enabled=true", "--set", "webhook.certManager.issuerRef.name=corp-ca",
+            "--set", "webhook.certManager.issuerRef.kind=ClusterIssuer");
+        Assert.Empty(OfKind(issued, "Issuer"));
+        var issuedCertificate = Single(issued, "Certificate");
+        Assert.Equal("corp-ca", Text(issuedCertificate, "spec", "issuerRef", "name"));
+        Assert.Equal("ClusterIssuer", Text(issuedCertificate, "spec", "issuerRef", "kind"));
+        Assert.Equal("cert-manager.io", Text(issuedCertificate, "spec", "issuerRef", "group"));
+    }
+
+    [Fact]
+    public async Task Webhook_WatchNamespaces_NamespaceSelectorOnTheirNames()
+    {
+        var docs = await TemplateAsync("--set", "watchNamespaces={team-a,team-b}");
+        var webhooks = ((YamlSequenceNode)At(Single(docs, "ValidatingWebhookConfiguration"), "webhooks")).Children;
+        Assert.Equal(4, webhooks.Count);
+        foreach (var webhook in webhooks)
+        {
+            var expression = Assert.Single(((YamlSequenceNode)At(webhook, "namespaceSelector", "matchExpressions")).Children);
+            Assert.Equal("kubernetes.io/metadata.name", Text(expression, "key"));
+            Assert.Equal("In", Text(expression, "operator"));
+            Assert.Equal(["team-a", "team-b"], Strings(expression, "values"));
+            Assert.Null(Find(webhook, "namespaceSelector", "matchLabels"));
+        }
+    }
+
+    [Theory]
+    [InlineData("webhook.enabeld=false", "enabeld")]
+    [InlineData("webhook.failurePolicy=ignore", "failurePolicy")]
+    [InlineData("webhook.timeoutSeconds=60", "timeoutSeconds")]
+    [InlineData("webhook.port=8080", "port")]
+    [InlineData("webhook.certManager.enable=true", "enable")]
+    [InlineData("webhook.certManager.issuerRef.nmae=ca", "nmae")]
+    [InlineData("webhook.certManager.issuerRef.kind=ClusterIssuer", "name")]
+    public async Task Webhook_SchemaRejectsTyposAndOutOfRangeValues(string set, string named)
+    {
+        var result = await HelmAsync("template", Release, ChartDir, "--namespace", Namespace, "--set", set);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains(named, result.Output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -741,7 +983,8 @@ public sealed class ChartTests
         foreach (var key in new[] { "extraArgs", "extraEnv", "image.digest", "podSecurityContext", "securityContext", "priorityClassName",
                      "topologySpreadConstraints", "livenessProbe", "readinessProbe", "extraVolumes", "extraVolumeMounts", "rbac.clusterWide",
                      "metrics.serviceMonitor.labels", "metrics.serviceMonitor.jobLabel", "metrics.serviceMonitor.scrapeTimeout",
-                     "metrics.prometheusRule.runbookBaseUrl", "test.image.repository", "leaderElection.leaseName" })
+                     "metrics.prometheusRule.runbookBaseUrl", "test.image.repository", "leaderElection.leaseName",
+                     "webhook.enabled", "webhook.port", "webhook.failurePolicy", "webhook.timeoutSeconds", "webhook.certManager.enabled", "webhook.certManager.issuerRef" })
             Assert.Contains($"| `{key}` |", committed, StringComparison.Ordinal);
         var values = new YamlStream();
         values.Load(new StringReader(await File.ReadAllTextAsync(Path.Combine(ChartDir, "values.yaml"))));
@@ -775,12 +1018,12 @@ public sealed class ChartTests
         Assert.Empty(problems);
 
         var docs = await TemplateAsync();
-        Assert.Equal(Rules(role), Rules(Single(docs, "ClusterRole")));
+        Assert.Equal(Rules(role), Rules(Named(docs, "ClusterRole", Release + "-manager")));
 
         var leaderElection = Single(LoadAll(await File.ReadAllTextAsync(Path.Combine(rbacDir, "leader_election_role.yaml"))), "Role");
         Assert.Equal(Namespace, Text(leaderElection, "metadata", "namespace"));
         Assert.Equal(["coordination.k8s.io | leases | get,create,update"], Rules(leaderElection));
-        Assert.Equal(Rules(leaderElection), Rules(Single(docs, "Role")));
+        Assert.Equal(Rules(leaderElection), Rules(Named(docs, "Role", Release + "-leader-election")));
     }
 
     [Fact]
