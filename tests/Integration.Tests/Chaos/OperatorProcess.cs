@@ -131,6 +131,8 @@ internal sealed class OperatorProcess : IAsyncDisposable
     /// <summary>The operator built in the same configuration as these tests (hack/test.sh builds the solution first).</summary>
     private static string OperatorDll()
     {
+        // Another build (e.g. an older commit's) to show that a chaos test fails without a fix.
+        if (Environment.GetEnvironmentVariable("RESILIENCE_TEST_OPERATOR_DLL") is { Length: > 0 } other) return other;
         var config = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Debug" : "Release";
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
