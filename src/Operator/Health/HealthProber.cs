@@ -76,12 +76,14 @@ internal sealed class HealthProber(
     public IReadOnlyList<PodGateAction> PlannedGates(ObjectKey key) => _plannedGates.TryGetValue(key, out var g) ? g : [];
 
     /// <summary>
-    /// Asks for a check as soon as possible (a new or changed policy). A policy the reconciler
-    /// found invalid stays parked: only the reconciler, finding it valid, <see cref="Resume"/>s it.
+    /// Asks for a check as soon as possible (a changed policy). Only a policy the reconciler has
+    /// found valid in this term is checked at all: a new one waits for its first reconcile (which
+    /// <see cref="Resume"/>s it), so a policy the reconciler will find invalid is never probed, and
+    /// one it found invalid stays parked.
     /// </summary>
     public void CheckSoon(ObjectKey key)
     {
-        if (!_parked.ContainsKey(key)) _nextDue[key] = DateTimeOffset.MinValue;
+        if (!_parked.ContainsKey(key) && _nextDue.ContainsKey(key)) _nextDue[key] = DateTimeOffset.MinValue;
     }
 
     /// <summary>The reconciler found the policy valid: checks it from now on, at once when it has no verdicts yet.</summary>
@@ -151,7 +153,8 @@ internal sealed class HealthProber(
         {
             var key = ObjectKey.Of(policy);
             if (policy.Metadata.DeletionTimestamp is not null || _parked.ContainsKey(key)) continue;
-            if (_nextDue.TryGetValue(key, out var due) && due > now) continue;
+            // No due time: not yet found valid by the reconciler in this term.
+            if (!_nextDue.TryGetValue(key, out var due) || due > now) continue;
             var (spec, error) = EffectiveSpec.From(policy.Spec);
             // Nothing to check; looked at again later only to notice a fix before the reconciler parks it.
             if (spec is null || error is not null) { _nextDue[key] = now + TimeSpan.FromSeconds(30); continue; }

@@ -41,12 +41,14 @@ public sealed class HealthProberTermTests
         using var stop = new CancellationTokenSource();
         var run = prober.RunAsync(stop.Token);
         var key = ObjectKey.Of(policy);
+        prober.Resume(key); // the reconciler found it valid
         try
         {
             await AdvanceUntil(time, () => prober.Snapshot(key).TryGetValue("primary", out var h) && !h.Healthy, "term 1 judges primary unhealthy");
 
             prober.ResetTerm();
             Assert.Empty(prober.Snapshot(key));
+            prober.Resume(key); // the new term's first reconcile
             await AdvanceUntil(time, () => prober.Snapshot(key).ContainsKey("primary"), "term 2 checks again");
             var primary = prober.Snapshot(key)["primary"];
             // Seeded from status (healthy) plus this term's first failure, not term 1's run of failures.

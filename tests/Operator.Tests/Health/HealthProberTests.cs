@@ -22,6 +22,24 @@ public sealed class HealthProberTests
     }
 
     [Fact]
+    public async Task Tick_NewPolicyNotYetReconciled_NotCheckedUntilTheReconcilerFindsItValid()
+    {
+        using var f = new ProberFixture();
+        // Valid for the prober; only the reconciler can tell whether its Service is another's.
+        var policy = ProberFixture.Policy("checkout", "primary");
+        f.Policies.Upsert(policy);
+        f.AddTarget("primary", 2);
+        f.Prober.CheckSoon(ObjectKey.Of(policy)); // what a watch event asks for
+
+        await f.RunAsync(40);
+        Assert.Equal(0, f.Prober.ChecksStarted);
+
+        f.Prober.Resume(ObjectKey.Of(policy));
+        await f.RunAsync(1);
+        Assert.Equal(1, f.Prober.ChecksStarted);
+    }
+
+    [Fact]
     public async Task Tick_ForgottenAsInvalid_NotCheckedUntilResumed()
     {
         using var f = new ProberFixture();
@@ -53,7 +71,7 @@ public sealed class HealthProberTests
         var invalid = ProberFixture.Policy("missing", "nowhere");
         var valid = ProberFixture.Policy("checkout", "primary");
         f.Policies.Upsert(invalid);
-        f.Policies.Upsert(valid);
+        f.AddValidPolicy(valid);
         f.AddTarget("primary", 2);
         f.Prober.Forget(ObjectKey.Of(invalid));
 
@@ -74,7 +92,7 @@ public sealed class HealthProberTests
         for (var i = 0; i < 10; i++)
         {
             var policy = ProberFixture.Policy($"p{i}", $"a{i}", $"b{i}");
-            f.Policies.Upsert(policy);
+            f.AddValidPolicy(policy);
             keys.Add(ObjectKey.Of(policy));
             f.AddTarget($"a{i}", 1);
             f.AddTarget($"b{i}", 1);

@@ -135,7 +135,7 @@ public sealed class ProbeTests
         using var f = new ProberFixture();
         var policy = ProberFixture.Policy("spread", "east", "west");
         policy.Spec.Mode = ResilienceMode.ActiveActive;
-        f.Policies.Upsert(policy);
+        f.AddValidPolicy(policy);
         f.AddTarget("east", 1, readinessGate: true);
         f.AddTarget("west", 1, readinessGate: true);
         f.Gates.Fail = new HttpOperationException("Operation returned an invalid status code 'Conflict'");
