@@ -122,8 +122,20 @@ internal sealed class LeaderElection
             var end = ct.IsCancellationRequested ? TermEnd.Shutdown
                 : term.IsCancellationRequested ? TermEnd.Refused
                 : first == renewTask ? TermEnd.Lost : TermEnd.WorkEnded;
+            var released = false;
             switch (end)
             {
+                case TermEnd.Shutdown:
+                    // Hand over first, wind down after: once the fence refuses every write, nothing
+                    // this term still does can reach the API server, so the lease can go at once and
+                    // the successor need not wait for in-flight reconciles, probes or the event flush
+                    // (events still queued are dropped and counted, not written by a non-leader).
+                    _fence.Lost();
+                    await term.CancelAsync();
+                    await renewTask;
+                    await ReleaseAsync();
+                    released = true;
+                    break;
                 case TermEnd.Lost:
                     // The fence refuses writes already (it is time-based); say so at once, not when the work has wound down.
                     _fence.Lost();
@@ -147,7 +159,7 @@ internal sealed class LeaderElection
             IsLeader.WithLabels(_leaseName).Set(0);
             _logger.LogInformation("stopped leading {Lease}", _leaseName);
             // Nothing more is written by this term: hand the lease over at once rather than after it expires.
-            if (end is TermEnd.Shutdown or TermEnd.WorkEnded) await ReleaseAsync();
+            if (!released && end is TermEnd.Shutdown or TermEnd.WorkEnded) await ReleaseAsync();
             if (end == TermEnd.WorkEnded)
             {
                 // Work that ends on its own would otherwise be restarted in a tight loop.
