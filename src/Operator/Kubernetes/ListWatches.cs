@@ -138,30 +138,8 @@ internal static class ListWatches
     /// <see cref="WatchErrorException"/> (<see cref="WatchExpiredException"/> for 410), after the
     /// events that came before it; an error response to the watch request itself is thrown the same way.
     /// </summary>
-    internal static IAsyncEnumerable<(WatchEventType, T)> Watch<T, TResponse>(Task<HttpOperationResponse<TResponse>> response, CancellationToken ct,
-        TimeSpan? responseTimeout = null) =>
-        Watch<T>(onError => Answered(response, responseTimeout ?? ResponseTimeout, ct).WatchAsync<T, TResponse>(onError, ct), ct);
-
-    /// <summary>
-    /// How long a watch request may wait for the API server's answer (the response headers, sent
-    /// at once when a watch starts; events may come much later). A request caught by an API server
-    /// restart can otherwise wait silently until the client-side watch timeout, minutes later,
-    /// with the cache frozen meanwhile.
-    /// </summary>
-    internal static readonly TimeSpan ResponseTimeout = TimeSpan.FromSeconds(15);
-
-    private static async Task<HttpOperationResponse<TResponse>> Answered<TResponse>(Task<HttpOperationResponse<TResponse>> response, TimeSpan timeout, CancellationToken ct)
-    {
-        try
-        {
-            return await response.WaitAsync(timeout, ct);
-        }
-        catch (TimeoutException)
-        {
-            // The request itself is cancelled with the informer's per-watch token when the watch ends.
-            throw new WatchErrorException(null, "Timeout", $"the API server did not answer the watch request within {timeout.TotalSeconds:0.#} s");
-        }
-    }
+    internal static IAsyncEnumerable<(WatchEventType, T)> Watch<T, TResponse>(Task<HttpOperationResponse<TResponse>> response, CancellationToken ct) =>
+        Watch<T>(onError => response.WatchAsync<T, TResponse>(onError, ct), ct);
 
     internal static async IAsyncEnumerable<(WatchEventType, T)> Watch<T>(
         Func<Action<Exception>, IAsyncEnumerable<(WatchEventType, T)>> open, [EnumeratorCancellation] CancellationToken ct)

@@ -112,7 +112,7 @@ public sealed class RestoreTests(ClusterFixture cluster)
         Assert.Equal(RestoreAttempts, (await s.JobsAsync("resilience.dev/restore", restore.Metadata.Name)).Count);
         await s.WaitForConditionAsync("BackupsHealthy", "False", "RestoreFailed");
         Assert.Contains(await s.EventsAsync("ResilienceRestore"), e => e.Reason == "RestoreFailed" && e.Type == "Warning");
-        Assert.Contains(await s.PolicyEventsAsync(), e => e.Reason == "RestoreFailed" && e.Type == "Warning");
+        Assert.Contains(await s.EventsOnceAsync(e => e.Reason == "RestoreFailed" && e.Type == "Warning"), e => e.Reason == "RestoreFailed" && e.Type == "Warning");
         await s.WaitForReadyAsync("primary", 2);
         await Task.Delay(TimeSpan.FromSeconds(3)); // longer than failbackDelay
         Assert.Equal("standby", await s.SelectedAppAsync());

@@ -116,7 +116,9 @@ public sealed class ApiServerOutageTests(ChaosClusterFixture cluster, ITestOutpu
 
         // A hand edit of the Service's selector is seen and undone: the service cache is live again.
         await cluster.Client.CoreV1.PatchNamespacedServiceAsync(new V1Patch("""{"spec":{"selector":{"app":"hand-edit"}}}""", V1Patch.PatchType.MergePatch), "checkout", s.Namespace);
-        await s.WaitForSelectedAsync("primary", TimeSpan.FromSeconds(30));
+        // Within 60 s: a watch left on a connection that died with the old API server is found by
+        // the HTTP/2 pings (30 s idle + 15 s), as client-go finds it.
+        await s.WaitForSelectedAsync("primary", TimeSpan.FromSeconds(60));
         // A deleted target is reported: the deployment cache is live again.
         await cluster.Client.AppsV1.DeleteNamespacedDeploymentAsync("standby", s.Namespace);
         await s.WaitForConditionAsync("Ready", "False", "InvalidSpec", TimeSpan.FromSeconds(30));

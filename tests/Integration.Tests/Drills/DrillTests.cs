@@ -104,7 +104,7 @@ public sealed class DrillTests(ClusterFixture cluster)
             TimeSpan.FromSeconds(5), "the finalizer goes once the drill ended");
         var last = await LastDrillAsync(s, "kill");
         Assert.Equal(("Passed", status.RtoSeconds), (last.Result, last.RtoSeconds));
-        Assert.Contains(await EventsAsync(s, "ResilienceDrill"), e => e.Reason == "DrillPassed" && e.Type == "Normal");
+        Assert.Contains(await s.EventsOnceAsync(e => e.Reason == "DrillPassed" && e.Type == "Normal", "ResilienceDrill"), e => e.Reason == "DrillPassed" && e.Type == "Normal");
         // the policy reconciler keeps lastDrill through its own status writes
         await s.WaitForConditionAsync("Ready", "True");
         await Task.Delay(TimeSpan.FromSeconds(2));
@@ -148,7 +148,7 @@ public sealed class DrillTests(ClusterFixture cluster)
         await WaitForFaultRemovedAsync(s, 2);
         await s.WaitForConditionAsync("Ready", "True", timeout: TimeSpan.FromSeconds(15));
         Assert.Equal("Failed", (await LastDrillAsync(s, "doomed")).Result);
-        Assert.Contains(await EventsAsync(s, "ResilienceDrill"), e => e.Reason == "DrillFailed" && e.Type == "Warning");
+        Assert.Contains(await s.EventsOnceAsync(e => e.Reason == "DrillFailed" && e.Type == "Warning", "ResilienceDrill"), e => e.Reason == "DrillFailed" && e.Type == "Warning");
     }
 
     [Fact(Timeout = TestDeadline.Default)]
@@ -167,7 +167,7 @@ public sealed class DrillTests(ClusterFixture cluster)
         var primary = await s.DeploymentAsync("primary");
         Assert.Equal(2, primary.Spec.Replicas);
         Assert.True(primary.Metadata.Annotations?.ContainsKey(DrillAnnotation) != true);
-        Assert.Contains(await EventsAsync(s, "ResilienceDrill"), e => e.Reason == "DrillAborted" && e.Type == "Warning");
+        Assert.Contains(await s.EventsOnceAsync(e => e.Reason == "DrillAborted" && e.Type == "Warning", "ResilienceDrill"), e => e.Reason == "DrillAborted" && e.Type == "Warning");
     }
 
     [Fact(Timeout = TestDeadline.Default)]
@@ -217,7 +217,7 @@ public sealed class DrillTests(ClusterFixture cluster)
             catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound) { return true; }
         }, TimeSpan.FromSeconds(10), "the drill is gone once its fault is removed");
         await s.WaitForConditionAsync("Ready", "True", timeout: TimeSpan.FromSeconds(15));
-        Assert.Contains(await s.PolicyEventsAsync(), e => e.Reason == "DrillAborted" && e.Message.Contains("deleted while running", StringComparison.Ordinal));
+        Assert.Contains(await s.EventsOnceAsync(e => e.Reason == "DrillAborted" && e.Message.Contains("deleted while running", StringComparison.Ordinal)), e => e.Reason == "DrillAborted" && e.Message.Contains("deleted while running", StringComparison.Ordinal));
     }
 
     [Fact(Timeout = TestDeadline.Default)]

@@ -187,7 +187,7 @@ public sealed class InstallTests(ClusterFixture cluster)
         Assert.Contains("services", ready!.Message, StringComparison.Ordinal);
         Assert.Equal("checkout", await s.SelectedAppAsync()); // nothing changed
         await ClusterFixture.WaitUntilAsync(async () => (await s.PolicyEventsAsync()).Any(e => e.Reason == "Forbidden"), TimeSpan.FromSeconds(10), "a Forbidden event");
-        var forbidden = Assert.Single(await s.PolicyEventsAsync(), e => e.Reason == "Forbidden");
+        var forbidden = Assert.Single(await s.EventsOnceAsync(e => e.Reason == "Forbidden"), e => e.Reason == "Forbidden");
         Assert.Equal("Warning", forbidden.Type);
         // Retried with backoff, not in a hot loop (which would be thousands of attempts): tens of
         // attempts at most in the first seconds (pods settling also wake the reconciler), and

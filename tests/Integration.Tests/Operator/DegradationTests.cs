@@ -84,7 +84,7 @@ public sealed class DegradationTests(ClusterFixture cluster)
         Assert.Null(Annotation(back));
         await s.WaitForConditionAsync("Degraded", "False", "CapacityRestored");
         await ClusterFixture.WaitUntilAsync(async () => (await s.GetPolicyAsync()).Status?.Degradation?.Shed is null, TimeSpan.FromSeconds(10), "status shows nothing shed");
-        Assert.Contains(await s.PolicyEventsAsync(), e => e.Reason == "Unshed" && e.Message.Contains("from 0 to 3", StringComparison.Ordinal));
+        Assert.Contains(await s.EventsOnceAsync(e => e.Reason == "Unshed" && e.Message.Contains("from 0 to 3", StringComparison.Ordinal)), e => e.Reason == "Unshed" && e.Message.Contains("from 0 to 3", StringComparison.Ordinal));
     }
 
     [Fact(Timeout = TestDeadline.Default)]
@@ -117,7 +117,7 @@ public sealed class DegradationTests(ClusterFixture cluster)
             TimeSpan.FromSeconds(10), "status.degradation.fallbackActive");
         var ready = await s.ConditionAsync("Ready");
         Assert.Equal(("False", "NoHealthyTarget"), (ready!.Status, ready.Reason));
-        Assert.Contains(await s.PolicyEventsAsync(), e => e.Reason == "FallbackActive");
+        Assert.Contains(await s.EventsOnceAsync(e => e.Reason == "FallbackActive"), e => e.Reason == "FallbackActive");
         var failoversBefore = (await s.GetPolicyAsync()).Status!.Failover?.Count ?? 0;
 
         // the standby recovers first: it takes the traffic back from the fallback
@@ -128,7 +128,7 @@ public sealed class DegradationTests(ClusterFixture cluster)
         var status = (await s.GetPolicyAsync()).Status!;
         Assert.Equal(["standby"], status.ActiveTargets!);
         Assert.Equal(failoversBefore, status.Failover?.Count ?? 0); // leaving the fallback is not a failover
-        Assert.Contains(await s.PolicyEventsAsync(), e => e.Reason == "FallbackReleased" && e.Message.Contains("back to standby", StringComparison.Ordinal));
+        Assert.Contains(await s.EventsOnceAsync(e => e.Reason == "FallbackReleased" && e.Message.Contains("back to standby", StringComparison.Ordinal)), e => e.Reason == "FallbackReleased" && e.Message.Contains("back to standby", StringComparison.Ordinal));
 
         // and the primary, once healed, gets it back by the ordinary failback
         await s.SetFaultAsync("primary", null);

@@ -77,7 +77,7 @@ public sealed class DryRunTests(ClusterFixture cluster)
             Assert.True(Planned(await s.GetPolicyAsync(), "SteerService", "Service/checkout", "selector app=standby"), "the planned failover stays listed while the primary is down");
             await Task.Delay(500);
         }
-        Assert.Single(await s.PolicyEventsAsync(), e => e.Reason == "DryRunSteerService");
+        Assert.Single(await s.EventsOnceAsync(e => e.Reason == "DryRunSteerService"), e => e.Reason == "DryRunSteerService");
 
         // Switch to Enforce: the operator acts from the actual state.
         await s.Client.CustomObjects.PatchNamespacedCustomObjectAsync(
@@ -92,6 +92,6 @@ public sealed class DryRunTests(ClusterFixture cluster)
         Assert.Equal(["standby"], enforced.Status!.ActiveTargets!);
         Assert.Equal(1, enforced.Status.Failover!.Count);
         Assert.True(enforced.Status.PlannedActions is null or { Count: 0 }, "no planned actions in Enforce");
-        Assert.Contains(await s.PolicyEventsAsync(), e => e.Reason == "Failover" && e.Type == "Warning");
+        Assert.Contains(await s.EventsOnceAsync(e => e.Reason == "Failover" && e.Type == "Warning"), e => e.Reason == "Failover" && e.Type == "Warning");
     }
 }

@@ -37,7 +37,7 @@ public sealed class FailoverTests(ClusterFixture cluster)
         Assert.Equal(("primary", "standby", "Failover"), (status.Failover.Last!.From, status.Failover.Last.To, status.Failover.Last.Reason));
         Assert.NotNull(status.Failover.Last.DetectionSeconds);
         Assert.False(status.Targets!.Single(t => t.Name == "primary").Healthy);
-        Assert.Contains(await s.PolicyEventsAsync(), e => e.Reason == "Failover" && e.Type == "Warning");
+        Assert.Contains(await s.EventsOnceAsync(e => e.Reason == "Failover" && e.Type == "Warning"), e => e.Reason == "Failover" && e.Type == "Warning");
     }
 
     [Fact(Timeout = TestDeadline.Default)]
@@ -143,7 +143,7 @@ public sealed class FailoverTests(ClusterFixture cluster)
         Assert.Equal(1, status.Failover!.Count);
         Assert.Equal("Open", status.Failover.Circuit);
         Assert.Equal("CircuitOpen", status.Conditions!.Single(c => c.Type == "Ready").Reason);
-        Assert.Contains(await s.PolicyEventsAsync(), e => e.Reason == "CircuitOpen" && e.Type == "Warning");
+        Assert.Contains(await s.EventsOnceAsync(e => e.Reason == "CircuitOpen" && e.Type == "Warning"), e => e.Reason == "CircuitOpen" && e.Type == "Warning");
     }
 
     [Fact(Timeout = TestDeadline.Default)]

@@ -42,7 +42,7 @@ public sealed class InvalidSpecTests(ClusterFixture cluster)
         // The valid policy kept its traffic and its readiness throughout.
         Assert.Equal("primary", await s.SelectedAppAsync());
         Assert.Equal("True", (await s.ConditionAsync("Ready"))!.Status);
-        Assert.Contains(await s.PolicyEventsAsync(), e => e.Reason == "InvalidSpec" && e.Type == "Warning");
+        Assert.Contains(await s.EventsOnceAsync(e => e.Reason == "InvalidSpec" && e.Type == "Warning"), e => e.Reason == "InvalidSpec" && e.Type == "Warning");
         // Fixing a policy makes it valid without a restart.
         await s.Client.CustomObjects.PatchNamespacedCustomObjectAsync(
             new V1Patch("""{"spec":{"targets":[{"name":"primary","priority":0},{"name":"standby","priority":10}]}}""", V1Patch.PatchType.MergePatch),

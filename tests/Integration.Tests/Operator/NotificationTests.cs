@@ -132,7 +132,7 @@ public sealed class NotificationTests(ClusterFixture cluster)
         await ClusterFixture.WaitUntilAsync(async () => (await s.PolicyEventsAsync()).Any(e => e.Reason == NotificationDispatcher.NotificationFailed),
             TimeSpan.FromSeconds(30), "a NotificationFailed event");
 
-        var warning = Assert.Single(await s.PolicyEventsAsync(), e => e.Reason == NotificationDispatcher.NotificationFailed);
+        var warning = Assert.Single(await s.EventsOnceAsync(e => e.Reason == NotificationDispatcher.NotificationFailed), e => e.Reason == NotificationDispatcher.NotificationFailed);
         Assert.Equal("Warning", warning.Type);
         Assert.StartsWith("spec.notifications.webhooks[0].secretRef: ", warning.Message);
         Assert.Contains($"Secret {s.Namespace}/no-such-secret", warning.Message);

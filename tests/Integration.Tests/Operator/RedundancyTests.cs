@@ -21,7 +21,7 @@ public sealed class RedundancyTests(ClusterFixture cluster)
         Assert.True(code == 0, err);
         await ClusterFixture.WaitUntilAsync(async () => (await s.DeploymentAsync("primary")).Spec.Replicas == 3, TimeSpan.FromSeconds(10), "primary back at its floor of 3");
         Assert.Equal(5, (await s.DeploymentAsync("standby")).Spec.Replicas); // above standbyReplicas: left alone
-        Assert.Contains(await s.PolicyEventsAsync(), e => e.Reason == "ScaledUp");
+        Assert.Contains(await s.EventsOnceAsync(e => e.Reason == "ScaledUp"), e => e.Reason == "ScaledUp");
         // Server-side apply: the operator's manager owns spec.replicas, so GitOps tools can ignore it by name.
         var owner = Assert.Single((await s.DeploymentAsync("primary")).Metadata.ManagedFields, m => m.Manager == "resilience-operator" && m.Operation == "Apply");
         Assert.Contains("\"f:replicas\"", k8s.KubernetesJson.Serialize(owner.FieldsV1), StringComparison.Ordinal);

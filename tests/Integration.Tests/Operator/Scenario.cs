@@ -105,4 +105,19 @@ internal sealed class Scenario(ClusterFixture cluster, string ns)
 
     public async Task<IList<Corev1Event>> PolicyEventsAsync() =>
         (await Client.CoreV1.ListNamespacedEventAsync(ns, fieldSelector: "involvedObject.kind=ResiliencePolicy")).Items;
+
+    /// <summary>
+    /// The events of <paramref name="kind"/> once one matches (at most 10 s): the operator writes
+    /// events off the reconcile path, so one may land just after the status that announced it.
+    /// </summary>
+    public async Task<IList<Corev1Event>> EventsOnceAsync(Func<Corev1Event, bool> match, string kind = "ResiliencePolicy")
+    {
+        IList<Corev1Event> events = [];
+        await ClusterFixture.WaitUntilAsync(async () =>
+        {
+            events = (await Client.CoreV1.ListNamespacedEventAsync(ns, fieldSelector: "involvedObject.kind=" + kind)).Items;
+            return events.Any(match);
+        }, TimeSpan.FromSeconds(10), $"a {kind} event as expected");
+        return events;
+    }
 }
