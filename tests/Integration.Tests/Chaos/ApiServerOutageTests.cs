@@ -94,7 +94,7 @@ public sealed class ApiServerOutageTests(ChaosClusterFixture cluster, ITestOutpu
     }
 
     [Fact(Timeout = 180_000)]
-    public async Task WatchExpired_CachesRelist_HandEditUndoneDeletedTargetReportedNoWatchStorm()
+    public async Task WatchExpired_CachesRelist_DeletedTargetReportedNoWatchStorm()
     {
         var s = await Scenario.CreateAsync(cluster, "expiry");
         await s.WaitForReadyAsync("primary", 2);
