@@ -80,9 +80,6 @@ public sealed class DrillTests(ClusterFixture cluster)
         return last!;
     }
 
-    private static async Task<IList<Corev1Event>> EventsAsync(Scenario s, string kind) =>
-        (await s.Client.CoreV1.ListNamespacedEventAsync(s.Namespace, fieldSelector: "involvedObject.kind=" + kind)).Items;
-
     [Fact(Timeout = TestDeadline.Default)]
     public async Task KillPods_PolicyRecovers_PassedWithRtoOnDrillAndPolicy()
     {
