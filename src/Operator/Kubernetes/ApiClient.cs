@@ -7,7 +7,9 @@ namespace ResilienceOperator.Kubernetes;
 /// that stops answering pings is dropped (30 s idle, 15 s to answer), so the watches on it fail
 /// and are re-opened instead of waiting silently on a dead connection; and a connection (TCP and
 /// TLS) that cannot be set up within 10 s fails instead of hanging a request while the API
-/// server restarts.
+/// server restarts. A request whose response headers do not come back in time fails too
+/// (<see cref="ResponseHeadersDeadline"/>): a watch request that the API server took and never
+/// answered would otherwise wait forever on a connection that still answers pings.
 /// </summary>
 internal static class ApiClient
 {
@@ -22,6 +24,6 @@ internal static class ApiClient
             handler.KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always;
             handler.ConnectTimeout = TimeSpan.FromSeconds(10);
         };
-        return new k8s.Kubernetes(config);
+        return new k8s.Kubernetes(config, new ResponseHeadersDeadline(ResponseHeadersDeadline.DefaultWatch, ResponseHeadersDeadline.DefaultRequest));
     }
 }

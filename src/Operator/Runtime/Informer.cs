@@ -25,7 +25,13 @@ internal interface IInformer
 /// <item>any other error backs off (exponential with jitter, capped) and then resumes watching
 /// from the last resourceVersion, without a LIST: the cache is still consistent up to it;</item>
 /// <item>a stream that ends within a second with no events backs off too: it is an API server or
-/// proxy refusing the watch, and re-opening it at once would be a tight loop.</item>
+/// proxy refusing the watch, and re-opening it at once would be a tight loop;</item>
+/// <item>the first watch after a failed one asks the server to end it after
+/// <see cref="RecoveryWatch"/> instead of the usual timeout: an API server that is starting up can
+/// accept a watch, send its headers and never serve it (seen after a restart: no event, no error,
+/// while every other watch got its 410), and a quiet watch cannot be told from a dead one. Ending
+/// it soon and resuming from the same resourceVersion gets the real answer within seconds instead
+/// of after the full timeout.</item>
 /// </list>
 /// The backoff only resets once a watch has proven healthy (events, or a long enough run), not
 /// after each LIST, so a server that lists fine but fails every watch is not hammered.
@@ -47,6 +53,8 @@ internal sealed class Informer<T>(
     internal static readonly TimeSpan ShortWatch = TimeSpan.FromSeconds(1);
     /// <summary>A watch that ran this long (or delivered events) was healthy: the backoff resets.</summary>
     internal static readonly TimeSpan HealthyWatch = TimeSpan.FromSeconds(30);
+    /// <summary>Server-side timeout of the first watch after a failed one (see the class summary).</summary>
+    internal static readonly TimeSpan RecoveryWatch = TimeSpan.FromSeconds(20);
     /// <summary>Upper bound of the jitter before a relist after 410, so that informers do not relist in lockstep.</summary>
     internal static readonly TimeSpan ExpiredJitter = TimeSpan.FromMilliseconds(100);
 
@@ -92,6 +100,7 @@ internal sealed class Informer<T>(
         var cursor = new Cursor();
         var firstSync = true;
         var justListed = false;
+        var recovering = false;
         var where = ns ?? "*";
         while (!ct.IsCancellationRequested)
         {
@@ -105,8 +114,10 @@ internal sealed class Informer<T>(
                     if (firstSync) { Interlocked.Increment(ref _synced); firstSync = false; }
                 }
                 cursor.Events = 0;
+                var timeout = recovering && RecoveryWatch < _watchTimeout ? RecoveryWatch : _watchTimeout;
+                recovering = false;
                 started = _time.GetTimestamp();
-                await WatchAsync(ns, cursor, ct);
+                await WatchAsync(ns, cursor, timeout, ct);
                 var ran = _time.GetElapsedTime(started.Value);
                 if (cursor.Events > 0 || ran >= HealthyWatch) { backoff.Reset(); justListed = false; continue; }
                 if (ran >= ShortWatch) continue; // a quiet stream that ran its course: resume from rv
@@ -136,6 +147,7 @@ internal sealed class Informer<T>(
                 else
                 {
                     WatchErrors.WithLabels(Name, "error").Inc();
+                    recovering = true;
                     wait = backoff.Next();
                     // The cache is consistent up to the last resourceVersion seen: resume from there,
                     // relisting only if that one turns out to have expired (or none is known yet).
@@ -195,15 +207,16 @@ internal sealed class Informer<T>(
         return rv;
     }
 
-    private async Task WatchAsync(string? ns, Cursor cursor, CancellationToken ct)
+    private async Task WatchAsync(string? ns, Cursor cursor, TimeSpan serverTimeout, CancellationToken ct)
     {
         // Client-side bound a little past the server-side timeout: a half-dead connection cannot hang us.
-        using var timeout = new CancellationTokenSource(_watchTimeout + TimeSpan.FromSeconds(30), _time);
+        var margin = serverTimeout < TimeSpan.FromSeconds(30) ? serverTimeout : TimeSpan.FromSeconds(30);
+        using var timeout = new CancellationTokenSource(serverTimeout + margin, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
         Interlocked.Increment(ref WatchCalls);
         try
         {
-            await foreach (var (type, obj) in listWatch.Watch(ns, cursor.ResourceVersion!, (int)_watchTimeout.TotalSeconds, linked.Token))
+            await foreach (var (type, obj) in listWatch.Watch(ns, cursor.ResourceVersion!, (int)serverTimeout.TotalSeconds, linked.Token))
             {
                 if (type == WatchEventType.Error) throw new WatchErrorException(null, null, "watch error event without a status");
                 cursor.Events++;

@@ -167,6 +167,26 @@ public sealed class InformerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Watch_AfterAFailedWatch_NextOneIsShortThenTheUsualTimeoutAgain()
+    {
+        _api.SetObjects("10", FakeListWatch.Object("a", "5"));
+        _api.Script(Stream(InternalError()));
+        // The watch after the failure ends normally (as at its short server-side timeout) after a bookmark.
+        _api.Script(Stream(null, (WatchEventType.Bookmark, new V1ConfigMap { Metadata = new V1ObjectMeta { ResourceVersion = "10" } })));
+        Start();
+        await _api.WatchOpenedAsync();
+        await _time.PassNextDelayAsync();
+        Assert.Equal("10", await _api.WatchOpenedAsync());
+        // Ended, not failed: resumed from the same resourceVersion, without a LIST.
+        Assert.Equal("10", await _api.WatchOpenedAsync());
+
+        Assert.Equal(1, _api.ListCount);
+        int[] timeouts;
+        lock (_api) timeouts = [.. _api.WatchTimeouts];
+        Assert.Equal([300, (int)Informer<V1ConfigMap>.RecoveryWatch.TotalSeconds, 300], timeouts);
+    }
+
+    [Fact]
     public async Task Watch_ExpiresRightAfterEveryList_BacksOffInsteadOfRelistingInALoop()
     {
         _api.SetObjects("10", FakeListWatch.Object("a", "5"));

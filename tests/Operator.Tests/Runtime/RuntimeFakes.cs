@@ -11,11 +11,12 @@ namespace ResilienceOperator.Tests.Runtime;
 /// A fake clock that reports every short timer the code under test starts (backoffs, jitters), once
 /// the timer is registered, so that a test can wait until the informer waits and then move the
 /// clock by exactly that much — no real time passes. Timers of <paramref name="recordBelow"/> or more
-/// (the informer's client-side watch timeout, the work queue's idle tick) are not reported.
+/// (by default: longer than the informer's longest backoff, such as its client-side watch timeouts;
+/// the controller tests pass 1 s to leave out the work queue's idle tick) are not reported.
 /// </summary>
 internal sealed class TimerRecordingTimeProvider(TimeSpan? recordBelow = null) : FakeTimeProvider(DateTimeOffset.UnixEpoch)
 {
-    private readonly TimeSpan _recordBelow = recordBelow ?? TimeSpan.FromMinutes(1);
+    private readonly TimeSpan _recordBelow = recordBelow ?? Informer<V1ConfigMap>.MaxBackoff + TimeSpan.FromSeconds(1);
     private readonly Channel<TimeSpan> _delays = Channel.CreateUnbounded<TimeSpan>();
 
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
@@ -54,6 +55,8 @@ internal sealed class FakeListWatch
 
     public List<(int? Limit, string? Continue)> Lists { get; } = [];
     public List<string> WatchResourceVersions { get; } = [];
+    /// <summary>The server-side timeout each watch asked for, in order.</summary>
+    public List<int> WatchTimeouts { get; } = [];
     /// <summary>When set, the next LIST carrying a continue token fails with 410, as after a compaction.</summary>
     public bool ExpireNextContinue { get; set; }
 
@@ -101,6 +104,7 @@ internal sealed class FakeListWatch
         lock (_lock)
         {
             WatchResourceVersions.Add(rv);
+            WatchTimeouts.Add(timeoutSeconds);
             _scripts.TryDequeue(out script);
         }
         _watchOpened.Writer.TryWrite(rv);
