@@ -201,8 +201,7 @@ internal static partial class PolicyPlanner
             if (firstFailure is { } ff) detection = Math.Round((detectedAt - ff).TotalSeconds + spec.Interval.TotalSeconds, 3);
             switchSeconds = Math.Round((o.Now - detectedAt).TotalSeconds, 3);
             fo.Count++;
-            fo.RecentFailovers = [.. (fo.RecentFailovers ?? []).Where(t => o.Now - t < spec.Window), o.Now];
-            if (fo.Circuit == "HalfOpen") { fo.Circuit = "Closed"; fo.CircuitOpenedAt = null; fo.RecentFailovers = [o.Now]; }
+            CountInCircuit(spec, fo, o.Now);
         }
         fo.Pending = null;
         fo.Last = new FailoverRecord { From = from ?? "", To = to, Time = o.Now, Reason = reason, DetectionSeconds = detection, SwitchSeconds = switchSeconds };

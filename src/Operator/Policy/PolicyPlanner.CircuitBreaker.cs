@@ -38,6 +38,16 @@ internal static partial class PolicyPlanner
         return false;
     }
 
+    /// <summary>
+    /// An automatic failover happened at <paramref name="now"/>: it counts in the window, and the
+    /// one a half-open circuit allowed closes it again, the count starting from it.
+    /// </summary>
+    private static void CountInCircuit(EffectiveSpec spec, FailoverStatus fo, DateTime now)
+    {
+        fo.RecentFailovers = [.. (fo.RecentFailovers ?? []).Where(t => now - t < spec.Window), now];
+        if (fo.Circuit == "HalfOpen") { fo.Circuit = "Closed"; fo.CircuitOpenedAt = null; fo.RecentFailovers = [now]; }
+    }
+
     private static void SetCircuitCondition(ResiliencePolicyStatus status, long? gen, DateTime now, EffectiveSpec spec)
     {
         var fo = status.Failover!;
