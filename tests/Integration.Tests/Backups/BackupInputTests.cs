@@ -63,18 +63,26 @@ public sealed class BackupInputTests(ClusterFixture cluster)
         Assert.Contains("spec.target", e2, StringComparison.Ordinal);
     }
 
-    [Fact(Timeout = TestDeadline.Default)]
-    public async Task BadInput_EachCase_ConditionNamingFieldAndNothingElseAffected()
+    /// <summary>The scenario with a valid policy that backs up every 2 s and can restore, serving from the primary.</summary>
+    private async Task<(Scenario, OperatorRunner)> StartAsync(string prefix)
     {
-        var s = await Scenario.CreateAsync(cluster, "bk-input");
+        var s = await Scenario.CreateAsync(cluster, prefix);
         await s.WaitForReadyAsync("primary", 2);
-        await using var op = await OperatorRunner.StartAsync(cluster.KubeconfigPath, s.Namespace);
+        var op = await OperatorRunner.StartAsync(cluster.KubeconfigPath, s.Namespace);
         await s.ApplyPolicyAsync(Scenario.Policy(s.Namespace, spec =>
         {
             BackupScenario.WithBackups(spec, "*/2 * * * * *");
             spec.Restore = new RestoreSpec { Template = BackupScenario.Template() };
         }));
         await s.WaitForConditionAsync("Ready", "True");
+        return (s, op);
+    }
+
+    [Fact(Timeout = TestDeadline.Default)]
+    public async Task BadBackupBlock_EachCase_ConditionNamingFieldAndFailoverUnaffected()
+    {
+        var (s, op) = await StartAsync("bk-input");
+        await using var _ = op;
 
         var cases = new (string Name, Action<ResiliencePolicySpec> Break, string Field)[]
         {
@@ -97,10 +105,22 @@ public sealed class BackupInputTests(ClusterFixture cluster)
         }
         Assert.DoesNotContain(await s.BackupsAsync(), b => b.Spec.Policy != "checkout");
 
+        // The valid policy kept its traffic throughout.
+        Assert.Equal("primary", await s.SelectedAppAsync());
+        Assert.Equal("True", (await s.ConditionAsync("Ready"))!.Status);
+    }
+
+    [Fact(Timeout = TestDeadline.Default)]
+    public async Task BadBackupOrRestore_EachCase_FailedNamingFieldAndNoJob()
+    {
+        var (s, op) = await StartAsync("bk-badrun");
+        await using var _ = op;
+
         // Restores that name the wrong backup fail, naming spec.backup; a backup that cannot run fails naming its field.
         await BackupScenario.WaitAsync(async () => (await s.BackupsAsync()).Any(b => b.Status?.Phase == RunPhase.Completed), 15, "a completed backup");
         await s.CreateAsync(new ResilienceBackup { Metadata = new V1ObjectMeta { Name = "wrong-location" }, Spec = new ResilienceBackupSpec { Policy = "checkout", Location = "offsite" } }, ResilienceBackup.KubePluralName);
-        await s.CreateAsync(new ResilienceBackup { Metadata = new V1ObjectMeta { Name = "of-other" }, Spec = new ResilienceBackupSpec { Policy = "bad-cron" } }, ResilienceBackup.KubePluralName);
+        // Of a policy that is not there: a restore of the checkout policy must refuse it all the same.
+        await s.CreateAsync(new ResilienceBackup { Metadata = new V1ObjectMeta { Name = "of-other" }, Spec = new ResilienceBackupSpec { Policy = "other" } }, ResilienceBackup.KubePluralName);
         await BackupScenario.WaitAsync(async () => (await s.BackupsAsync()).Single(b => b.Metadata.Name == "wrong-location").Status?.Phase == RunPhase.Failed, 10, "backup to an unknown location failed");
         var wrong = (await s.BackupsAsync()).Single(b => b.Metadata.Name == "wrong-location");
         Assert.Contains("spec.location: \"offsite\" is not one of", wrong.Status!.Message, StringComparison.Ordinal);
@@ -108,7 +128,7 @@ public sealed class BackupInputTests(ClusterFixture cluster)
 
         var restoreCases = new (string Name, string? Backup, string Target, string Field)[]
         {
-            ("other-policys-backup", "of-other", "primary", "spec.backup: ResilienceBackup \"of-other\" belongs to ResiliencePolicy \"bad-cron\", not \"checkout\""),
+            ("other-policys-backup", "of-other", "primary", "spec.backup: ResilienceBackup \"of-other\" belongs to ResiliencePolicy \"other\", not \"checkout\""),
             ("failed-backup", "wrong-location", "primary", "spec.backup: ResilienceBackup \"wrong-location\" failed; only a Completed backup can be restored"),
             ("missing-backup", "nope", "primary", "spec.backup: ResilienceBackup \"nope\" not found"),
             ("unknown-target", null, "nope", "spec.target: \"nope\" is not a target"),
@@ -123,15 +143,24 @@ public sealed class BackupInputTests(ClusterFixture cluster)
             Assert.Equal(("False", "InvalidSpec"), (r.Status.Conditions!.Single().Status, r.Status.Conditions!.Single().Reason));
             Assert.Empty(await s.JobsAsync("resilience.dev/restore", name));
         }
-        // A restore by hand of the newest completed backup works the same way as one on failure.
-        await s.CreateAsync(new ResilienceRestore { Metadata = new V1ObjectMeta { Name = "by-hand" }, Spec = new ResilienceRestoreSpec { Policy = "checkout", Target = "standby" } },
-            ResilienceRestore.KubePluralName);
-        await BackupScenario.WaitAsync(async () => (await s.RestoreAsync("by-hand")).Status?.Phase == RunPhase.Completed, 15, "restore by hand completed");
-        Assert.NotNull((await s.RestoreAsync("by-hand")).Status!.Backup);
 
         // The valid policy kept its traffic and its backups throughout.
         Assert.Equal("primary", await s.SelectedAppAsync());
         Assert.Equal("True", (await s.ConditionAsync("Ready"))!.Status);
         await s.WaitForConditionAsync("BackupsHealthy", "True"); // a newer completed backup than the failed one
+    }
+
+    [Fact(Timeout = TestDeadline.Default)]
+    public async Task RestoreByHand_NoBackupNamed_NewestCompletedRestored()
+    {
+        var (s, op) = await StartAsync("bk-byhand");
+        await using var _ = op;
+        await BackupScenario.WaitAsync(async () => (await s.BackupsAsync()).Any(b => b.Status?.Phase == RunPhase.Completed), 15, "a completed backup");
+        // A restore by hand of the newest completed backup works the same way as one on failure.
+        await s.CreateAsync(new ResilienceRestore { Metadata = new V1ObjectMeta { Name = "by-hand" }, Spec = new ResilienceRestoreSpec { Policy = "checkout", Target = "standby" } },
+            ResilienceRestore.KubePluralName);
+        await BackupScenario.WaitAsync(async () => (await s.RestoreAsync("by-hand")).Status?.Phase == RunPhase.Completed, 15, "restore by hand completed");
+        Assert.NotNull((await s.RestoreAsync("by-hand")).Status!.Backup);
+        Assert.Equal("primary", await s.SelectedAppAsync());
     }
 }

@@ -32,7 +32,7 @@ public sealed class InstallTests(ClusterFixture cluster)
     private static readonly string[] NoWebhook = ["--set", "webhook.enabled=false"];
 
     [Fact(Timeout = TestDeadline.Default)]
-    public async Task HelmInstall_OperatorAsChartServiceAccount_FailsOverWithoutForbidden_UpgradeAndUninstallKeepWorkloads()
+    public async Task HelmInstall_OperatorAsChartServiceAccount_FailsOverWithoutForbidden_UninstallKeepsWorkloads()
     {
         var system = await cluster.CreateNamespaceAsync("resilience-system");
         var chart = Path.Combine(cluster.RepoRoot, "charts", "resilience-operator");
@@ -94,26 +94,6 @@ public sealed class InstallTests(ClusterFixture cluster)
         }
         var before = await SnapshotAsync(s.Namespace);
 
-        // Upgrade with a changed CRD: the change reaches the API server.
-        var changed = Path.Combine(Path.GetTempPath(), $"chart-{Guid.NewGuid():N}");
-        CopyDirectory(chart, changed);
-        try
-        {
-            var crdFile = Path.Combine(changed, "files", "crds", "resilience.dev_resiliencepolicies.yaml");
-            var text = await File.ReadAllTextAsync(crdFile);
-            const string Marker = "description: What the policy enforces.";
-            Assert.Contains(Marker, text, StringComparison.Ordinal);
-            await File.WriteAllTextAsync(crdFile, text.Replace(Marker, "description: What the policy enforces (upgraded).", StringComparison.Ordinal));
-            // The CRD's fields are still owned by the kubectl apply that came before Helm took it over.
-            var upgrade = await RunAsync("helm", ["upgrade", "ro", changed, "-n", system, "--kubeconfig", cluster.KubeconfigPath, "--force-conflicts", .. NoWebhook]);
-            Assert.True(upgrade.Code == 0, upgrade.Output);
-            crd = await cluster.Client.ApiextensionsV1.ReadCustomResourceDefinitionAsync(CrdName);
-            Assert.Contains("(upgraded)", crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"].Description, StringComparison.Ordinal);
-        }
-        finally { Directory.Delete(changed, recursive: true); }
-        var back = await RunAsync("helm", ["upgrade", "ro", chart, "-n", system, "--kubeconfig", cluster.KubeconfigPath, .. NoWebhook]);
-        Assert.True(back.Code == 0, back.Output);
-
         // Uninstall: the operator's own objects go; the CRD (keep), the policies and the teams'
         // Deployments and Services stay exactly as they were.
         var uninstall = await RunAsync("helm", "uninstall", "ro", "-n", system, "--kubeconfig", cluster.KubeconfigPath);
@@ -123,6 +103,43 @@ public sealed class InstallTests(ClusterFixture cluster)
         var roles = await cluster.Client.RbacAuthorizationV1.ListClusterRoleAsync(labelSelector: "app.kubernetes.io/instance=ro");
         Assert.Empty(roles.Items);
         Assert.Equal(before, await SnapshotAsync(s.Namespace));
+    }
+
+    [Fact(Timeout = TestDeadline.Default)]
+    public async Task HelmUpgrade_ChangedCrd_ReachesTheApiServer()
+    {
+        var system = await cluster.CreateNamespaceAsync("resilience-upgrade");
+        var chart = Path.Combine(cluster.RepoRoot, "charts", "resilience-operator");
+        // A release name of its own: a release another test left behind cannot clash with it.
+        var install = await RunAsync("helm", ["install", "upg", chart, "-n", system, "--kubeconfig", cluster.KubeconfigPath, "--take-ownership", .. NoWebhook]);
+        Assert.True(install.Code == 0, install.Output);
+        try
+        {
+            // Upgrade with a changed CRD: the change reaches the API server.
+            var changed = Path.Combine(Path.GetTempPath(), $"chart-{Guid.NewGuid():N}");
+            CopyDirectory(chart, changed);
+            try
+            {
+                var crdFile = Path.Combine(changed, "files", "crds", "resilience.dev_resiliencepolicies.yaml");
+                var text = await File.ReadAllTextAsync(crdFile);
+                const string Marker = "description: What the policy enforces.";
+                Assert.Contains(Marker, text, StringComparison.Ordinal);
+                await File.WriteAllTextAsync(crdFile, text.Replace(Marker, "description: What the policy enforces (upgraded).", StringComparison.Ordinal));
+                // The CRD's fields are still owned by the kubectl apply that came before Helm took it over.
+                var upgrade = await RunAsync("helm", ["upgrade", "upg", changed, "-n", system, "--kubeconfig", cluster.KubeconfigPath, "--force-conflicts", .. NoWebhook]);
+                Assert.True(upgrade.Code == 0, upgrade.Output);
+                var crd = await cluster.Client.ApiextensionsV1.ReadCustomResourceDefinitionAsync(CrdName);
+                Assert.Contains("(upgraded)", crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"].Description, StringComparison.Ordinal);
+            }
+            finally { Directory.Delete(changed, recursive: true); }
+            // And back: the rest of the suite runs against the chart's own CRD.
+            var back = await RunAsync("helm", ["upgrade", "upg", chart, "-n", system, "--kubeconfig", cluster.KubeconfigPath, .. NoWebhook]);
+            Assert.True(back.Code == 0, back.Output);
+        }
+        finally
+        {
+            await RunAsync("helm", "uninstall", "upg", "-n", system, "--kubeconfig", cluster.KubeconfigPath);
+        }
     }
 
     [Fact(Timeout = TestDeadline.Default)]

@@ -43,11 +43,20 @@ public sealed class InvalidSpecTests(ClusterFixture cluster)
         Assert.Equal("primary", await s.SelectedAppAsync());
         Assert.Equal("True", (await s.ConditionAsync("Ready"))!.Status);
         Assert.Contains(await s.EventsOnceAsync(e => e.Reason == "InvalidSpec" && e.Type == "Warning"), e => e.Reason == "InvalidSpec" && e.Type == "Warning");
+    }
+
+    [Fact(Timeout = TestDeadline.Default)]
+    public async Task InvalidSpec_Fixed_ValidWithoutRestart()
+    {
+        var s = await Scenario.CreateAsync(cluster, "invalid-fix");
+        await using var op = await OperatorRunner.StartAsync(cluster.KubeconfigPath, s.Namespace);
+        await s.ApplyPolicyAsync(Scenario.Policy(s.Namespace, p => p.Targets[1].Name = "missing"));
+        await s.WaitForConditionAsync("Ready", "False", "InvalidSpec");
         // Fixing a policy makes it valid without a restart.
         await s.Client.CustomObjects.PatchNamespacedCustomObjectAsync(
             new V1Patch("""{"spec":{"targets":[{"name":"primary","priority":0},{"name":"standby","priority":10}]}}""", V1Patch.PatchType.MergePatch),
-            ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, s.Namespace, ResiliencePolicy.KubePluralName, "unknown-deployment");
-        await ClusterFixture.WaitUntilAsync(async () => (await s.ConditionAsync("Ready", "unknown-deployment"))?.Reason != "InvalidSpec",
+            ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, s.Namespace, ResiliencePolicy.KubePluralName, "checkout");
+        await ClusterFixture.WaitUntilAsync(async () => (await s.ConditionAsync("Ready"))?.Reason != "InvalidSpec",
             TimeSpan.FromSeconds(15), "fixed policy no longer InvalidSpec");
     }
 
