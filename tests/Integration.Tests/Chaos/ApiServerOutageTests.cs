@@ -123,9 +123,10 @@ public sealed class ApiServerOutageTests(ChaosClusterFixture cluster, ITestOutpu
         {
             await s.WaitForSelectedAsync("primary", TimeSpan.FromSeconds(60));
         }
-        catch (Exception) when (await ApiServerMetricAsync("apiserver_registered_watchers", "kind=\"Service\"") is var watchers)
+        catch (Exception)
         {
             // For diagnosis: whether the API server holds the operator's Service watch at all.
+            var watchers = await ApiServerMetricAsync("apiserver_registered_watchers", "kind=\"Service\"");
             output.WriteLine($"apiserver_registered_watchers{{kind=Service}} = {watchers}; operator log: {op.Output}");
             throw;
         }
