@@ -134,8 +134,8 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
         {
             var labels = j.Metadata.Labels;
             if (labels is null) return;
-            if (labels.TryGetValue(ClusterWriter.BackupLabel, out var b)) backupQueue.Add(new ObjectKey(j.Metadata.NamespaceProperty, b));
-            if (labels.TryGetValue(ClusterWriter.RestoreLabel, out var r)) restoreQueue.Add(new ObjectKey(j.Metadata.NamespaceProperty, r));
+            if (labels.TryGetValue(Labels.Backup, out var b)) backupQueue.Add(new ObjectKey(j.Metadata.NamespaceProperty, b));
+            if (labels.TryGetValue(Labels.Restore, out var r)) restoreQueue.Add(new ObjectKey(j.Metadata.NamespaceProperty, r));
         }
         jobs.Added += Job;
         jobs.Updated += (_, j) => Job(j);
@@ -180,7 +180,7 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
         hpas.Deleted += Hpa;
         void Pdb(PodDisruptionBudgetObject p)
         {
-            if (p.Metadata.Labels?.TryGetValue(ClusterWriter.PolicyLabel, out var owner) == true) queue.Add(new ObjectKey(p.Metadata.NamespaceProperty, owner));
+            if (p.Metadata.Labels?.TryGetValue(Labels.Policy, out var owner) == true) queue.Add(new ObjectKey(p.Metadata.NamespaceProperty, owner));
         }
         pdbs.Updated += (_, p) => Pdb(p);
         pdbs.Deleted += Pdb;

@@ -26,7 +26,7 @@ internal static class JobRun
     }
 
     public static int AttemptOf(V1Job job) =>
-        job.Metadata.Labels?.TryGetValue(ClusterWriter.AttemptLabel, out var a) == true && int.TryParse(a, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0;
+        job.Metadata.Labels?.TryGetValue(Labels.Attempt, out var a) == true && int.TryParse(a, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0;
 
     public static bool Succeeded(V1Job job) =>
         job.Status?.Succeeded > 0 || job.Status?.Conditions?.Any(c => c.Type == "Complete" && c.Status == "True") == true;

@@ -97,7 +97,7 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
                 await EndAsync(drill, policy, DrillPhase.Aborted, refusal.Reason, refusal.Message + "; nothing was injected", null, now, ct);
                 return null;
             }
-            if (drill.Metadata.Finalizers?.Contains(DrillWriter.Finalizer) != true)
+            if (drill.Metadata.Finalizers?.Contains(Finalizers.Drill) != true)
             {
                 drill = await writer.SetFinalizerAsync(drill, true, ct);
                 caches.Drills.Observe(drill);
@@ -148,7 +148,7 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
             else
             {
                 var d = caches.Deployments.Get(ns, target);
-                var marked = Annotation(d, PolicyPlanner.DrillAnnotation);
+                var marked = Annotation(d, Annotations.Drill);
                 if (d is null || (marked is not null && marked != drill.Metadata.Name))
                 {
                     var reason = d is null ? DrillPlanner.NoActiveTarget : DrillPlanner.AnotherDrillRunning;
@@ -224,19 +224,19 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
     {
         var ns = drill.Metadata.NamespaceProperty;
         if (drill.Status?.Target is { Length: > 0 } target && caches.Deployments.Get(ns, target) is { } d
-            && Annotation(d, PolicyPlanner.DrillAnnotation) == drill.Metadata.Name)
+            && Annotation(d, Annotations.Drill) == drill.Metadata.Name)
         {
-            var replicas = int.TryParse(Annotation(d, DrillWriter.ReplicasAnnotation), NumberStyles.None, CultureInfo.InvariantCulture, out var r) ? r : 1;
+            var replicas = int.TryParse(Annotation(d, Annotations.DrillReplicas), NumberStyles.None, CultureInfo.InvariantCulture, out var r) ? r : 1;
             caches.Deployments.Observe(await writer.RestoreAsync(d, replicas, ct));
             logger.LogInformation("{Drill}: {Target} scaled back to {Replicas}", ObjectKey.Of(drill), target, replicas);
         }
-        if (drill.Metadata.Finalizers?.Contains(DrillWriter.Finalizer) == true)
+        if (drill.Metadata.Finalizers?.Contains(Finalizers.Drill) == true)
             caches.Drills.Observe(await writer.SetFinalizerAsync(drill, false, ct));
     }
 
     private async Task FinalizeAsync(ResilienceDrill drill, CancellationToken ct)
     {
-        if (drill.Metadata.Finalizers?.Contains(DrillWriter.Finalizer) != true) return;
+        if (drill.Metadata.Finalizers?.Contains(Finalizers.Drill) != true) return;
         if (drill.Status?.Phase is DrillPhase.Running)
         {
             DrillsTotal.WithLabels(drill.Metadata.NamespaceProperty, drill.Spec.Policy, "aborted").Inc();

@@ -18,15 +18,10 @@ namespace ResilienceOperator.Drills;
 /// </summary>
 internal sealed class DrillWriter(IKubernetes client, LeaseFence fence)
 {
-    /// <summary>Finalizer on a ResilienceDrill: its fault is removed before it goes.</summary>
-    public const string Finalizer = "resilience.dev/drill";
-    /// <summary>On a Deployment failed by a drill: the replicas it had before, put back afterwards.</summary>
-    public const string ReplicasAnnotation = "resilience.dev/drill-replicas";
-
     public async Task<ResilienceDrill> SetFinalizerAsync(ResilienceDrill drill, bool present, CancellationToken ct)
     {
-        var finalizers = (drill.Metadata.Finalizers ?? []).Where(f => f != Finalizer).ToList();
-        if (present) finalizers.Add(Finalizer);
+        var finalizers = (drill.Metadata.Finalizers ?? []).Where(f => f != Finalizers.Drill).ToList();
+        if (present) finalizers.Add(Finalizers.Drill);
         var body = await ClusterWriter.Guard(fence, ResilienceDrill.KubePluralName, "patch", () => client.CustomObjects.PatchNamespacedCustomObjectAsync(ClusterWriter.Merge(new JsonObject
         {
             ["metadata"] = new JsonObject
@@ -34,7 +29,7 @@ internal sealed class DrillWriter(IKubernetes client, LeaseFence fence)
                 ["resourceVersion"] = drill.Metadata.ResourceVersion,
                 ["finalizers"] = new JsonArray([.. finalizers.Select(f => (JsonNode)JsonValue.Create(f)!)]),
             },
-        }), ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, drill.Metadata.NamespaceProperty, ResilienceDrill.KubePluralName,
+        }), GroupVersion.Group, GroupVersion.Version, drill.Metadata.NamespaceProperty, ResilienceDrill.KubePluralName,
             drill.Metadata.Name, fieldManager: ClusterWriter.FieldManager, cancellationToken: ct));
         return As<ResilienceDrill>(body);
     }
@@ -46,7 +41,7 @@ internal sealed class DrillWriter(IKubernetes client, LeaseFence fence)
             new JsonObject { ["op"] = "test", ["path"] = "/metadata/resourceVersion", ["value"] = drill.Metadata.ResourceVersion },
             new JsonObject { ["op"] = "add", ["path"] = "/status", ["value"] = WireForm(status) });
         var body = await ClusterWriter.Guard(fence, ResilienceDrill.KubePluralName + "/status", "patch", () => client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
-            new V1Patch(patch.ToJsonString(), V1Patch.PatchType.JsonPatch), ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion,
+            new V1Patch(patch.ToJsonString(), V1Patch.PatchType.JsonPatch), GroupVersion.Group, GroupVersion.Version,
             drill.Metadata.NamespaceProperty, ResilienceDrill.KubePluralName, drill.Metadata.Name, fieldManager: ClusterWriter.FieldManager, cancellationToken: ct));
         return As<ResilienceDrill>(body);
     }
@@ -59,7 +54,7 @@ internal sealed class DrillWriter(IKubernetes client, LeaseFence fence)
     {
         var patch = new JsonObject { ["status"] = new JsonObject { ["lastDrill"] = ClusterWriter.WithoutEmpty(JsonNode.Parse(KubernetesJson.Serialize(record))) } };
         var body = await ClusterWriter.Guard(fence, ResiliencePolicy.KubePluralName + "/status", "patch", () => client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
-            ClusterWriter.Merge(patch), ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, policy.Metadata.NamespaceProperty,
+            ClusterWriter.Merge(patch), GroupVersion.Group, GroupVersion.Version, policy.Metadata.NamespaceProperty,
             ResiliencePolicy.KubePluralName, policy.Metadata.Name, fieldManager: ClusterWriter.FieldManager, cancellationToken: ct));
         return As<ResiliencePolicy>(body);
     }
@@ -84,8 +79,8 @@ internal sealed class DrillWriter(IKubernetes client, LeaseFence fence)
                 ["resourceVersion"] = d.Metadata.ResourceVersion,
                 ["annotations"] = new JsonObject
                 {
-                    [PolicyPlanner.DrillAnnotation] = drill,
-                    [ReplicasAnnotation] = (d.Spec.Replicas ?? 1).ToString(CultureInfo.InvariantCulture),
+                    [Annotations.Drill] = drill,
+                    [Annotations.DrillReplicas] = (d.Spec.Replicas ?? 1).ToString(CultureInfo.InvariantCulture),
                 },
             },
             ["spec"] = new JsonObject { ["replicas"] = 0 },
@@ -97,7 +92,7 @@ internal sealed class DrillWriter(IKubernetes client, LeaseFence fence)
         {
             ["metadata"] = new JsonObject
             {
-                ["annotations"] = new JsonObject { [PolicyPlanner.DrillAnnotation] = null, [ReplicasAnnotation] = null },
+                ["annotations"] = new JsonObject { [Annotations.Drill] = null, [Annotations.DrillReplicas] = null },
             },
             ["spec"] = new JsonObject { ["replicas"] = replicas },
         }), d.Metadata.Name, d.Metadata.NamespaceProperty, fieldManager: ClusterWriter.FieldManager, cancellationToken: ct));
@@ -110,7 +105,7 @@ internal sealed class DrillWriter(IKubernetes client, LeaseFence fence)
             Metadata = new V1ObjectMeta
             {
                 Name = name, NamespaceProperty = owner.Metadata.NamespaceProperty,
-                Labels = new Dictionary<string, string> { [ClusterWriter.PolicyLabel] = owner.Metadata.Name },
+                Labels = new Dictionary<string, string> { [Labels.Policy] = owner.Metadata.Name },
                 OwnerReferences = [ClusterWriter.OwnerRef(owner)],
             },
             Spec = new ResilienceDrillSpec { Policy = owner.Metadata.Name, Action = drills.Action, MaxUnavailable = drills.MaxUnavailable },
@@ -121,7 +116,7 @@ internal sealed class DrillWriter(IKubernetes client, LeaseFence fence)
         {
             try
             {
-                var created = await client.CustomObjects.CreateNamespacedCustomObjectAsync(json, ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion,
+                var created = await client.CustomObjects.CreateNamespacedCustomObjectAsync(json, GroupVersion.Group, GroupVersion.Version,
                     owner.Metadata.NamespaceProperty, ResilienceDrill.KubePluralName, fieldManager: ClusterWriter.FieldManager, cancellationToken: ct);
                 return (ResilienceDrill?)As<ResilienceDrill>(created);
             }

@@ -361,9 +361,9 @@ internal sealed class HealthProber(
         var pass = passing.Select(p => p.Metadata.Name).ToHashSet();
         foreach (var pod in all)
         {
-            if (pod.Spec.ReadinessGates?.Any(g => g.ConditionType == PolicyPlanner.ReadinessGate) != true) continue;
+            if (pod.Spec.ReadinessGates?.Any(g => g.ConditionType == PodConditions.Healthy) != true) continue;
             var want = pass.Contains(pod.Metadata.Name);
-            var current = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == PolicyPlanner.ReadinessGate)?.Status;
+            var current = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == PodConditions.Healthy)?.Status;
             if (current == (want ? "True" : "False")) continue;
             if (dryRun is not null) { dryRun.Add(new PodGateAction(pod.Metadata.Name, target, want)); continue; }
             try

@@ -24,15 +24,6 @@ internal sealed class ForbiddenException(string message, Exception inner) : Exce
 internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, LeaseFence fence) : IPodGateWriter
 {
     public const string FieldManager = "resilience-operator";
-    public const string OriginalSelectorAnnotation = "resilience.dev/original-selector";
-    public const string SteeredByAnnotation = "resilience.dev/steered-by";
-    public const string PolicyLabel = "resilience.dev/policy";
-    public const string Finalizer = "resilience.dev/finalizer";
-    public const string BackupLabel = "resilience.dev/backup";
-    public const string RestoreLabel = "resilience.dev/restore";
-    public const string AttemptLabel = "resilience.dev/attempt";
-    /// <summary>On a ResilienceRestore the operator made for an incident: the failed target.</summary>
-    public const string IncidentLabel = "resilience.dev/incident";
 
     private static readonly Counter Writes = Metrics.CreateCounter("resilience_api_writes_total",
         "Writes the operator made to the API server.", "resource", "verb");
@@ -65,7 +56,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
         }.ToJsonString(), V1Patch.PatchType.ApplyPatch), d.Metadata.Name, d.Metadata.NamespaceProperty, fieldManager: FieldManager, force: true, cancellationToken: ct));
 
     /// <summary>
-    /// Sheds a Deployment (replicas, and the previous count in <see cref="DegradationPlanner.ShedAnnotation"/>)
+    /// Sheds a Deployment (replicas, and the previous count in <see cref="Annotations.ShedReplicas"/>)
     /// or gives it back (<paramref name="previous"/> null: replicas, and the annotation removed), in one
     /// merge patch so the count and the record of it never part.
     /// </summary>
@@ -77,7 +68,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
                 ["resourceVersion"] = d.Metadata.ResourceVersion,
                 ["annotations"] = new JsonObject
                 {
-                    [DegradationPlanner.ShedAnnotation] = previous?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    [Annotations.ShedReplicas] = previous?.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 },
             },
             ["spec"] = new JsonObject { ["replicas"] = replicas },
@@ -95,9 +86,9 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
         var podSpec = new JsonObject();
         if (readinessGate is { } add)
         {
-            var gates = (d.Spec.Template.Spec.ReadinessGates ?? []).Where(g => g.ConditionType != PolicyPlanner.ReadinessGate)
+            var gates = (d.Spec.Template.Spec.ReadinessGates ?? []).Where(g => g.ConditionType != PodConditions.Healthy)
                 .Select(g => (JsonNode)new JsonObject { ["conditionType"] = g.ConditionType }).ToList();
-            if (add) gates.Add(new JsonObject { ["conditionType"] = PolicyPlanner.ReadinessGate });
+            if (add) gates.Add(new JsonObject { ["conditionType"] = PodConditions.Healthy });
             podSpec["readinessGates"] = new JsonArray([.. gates]);
         }
         if (spread is not null)
@@ -126,9 +117,9 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
         var sel = new JsonObject();
         foreach (var (k, v) in selector) sel[k] = v;
         foreach (var k in svc.Spec.Selector?.Keys ?? []) if (!selector.ContainsKey(k)) sel[k] = null;
-        var annotations = new JsonObject { [SteeredByAnnotation] = policyName };
-        if (svc.Metadata.Annotations?.ContainsKey(OriginalSelectorAnnotation) != true)
-            annotations[OriginalSelectorAnnotation] = JsonSerializer.Serialize(svc.Spec.Selector ?? new Dictionary<string, string>());
+        var annotations = new JsonObject { [Annotations.SteeredBy] = policyName };
+        if (svc.Metadata.Annotations?.ContainsKey(Annotations.OriginalSelector) != true)
+            annotations[Annotations.OriginalSelector] = JsonSerializer.Serialize(svc.Spec.Selector ?? new Dictionary<string, string>());
         return Guard("services", "patch", () => client.CoreV1.PatchNamespacedServiceAsync(Merge(new JsonObject
         {
             ["metadata"] = new JsonObject { ["resourceVersion"] = svc.Metadata.ResourceVersion, ["annotations"] = annotations },
@@ -139,7 +130,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
     /// <summary>Puts back the selector saved by <see cref="SteerServiceAsync"/> and drops our annotations.</summary>
     public async Task RestoreServiceAsync(V1Service svc, CancellationToken ct)
     {
-        if (svc.Metadata.Annotations?.TryGetValue(OriginalSelectorAnnotation, out var saved) != true) return;
+        if (svc.Metadata.Annotations?.TryGetValue(Annotations.OriginalSelector, out var saved) != true) return;
         var original = JsonSerializer.Deserialize<Dictionary<string, string>>(saved!) ?? [];
         var sel = new JsonObject();
         foreach (var (k, v) in original) sel[k] = v;
@@ -149,7 +140,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
             ["metadata"] = new JsonObject
             {
                 ["resourceVersion"] = svc.Metadata.ResourceVersion,
-                ["annotations"] = new JsonObject { [OriginalSelectorAnnotation] = null, [SteeredByAnnotation] = null },
+                ["annotations"] = new JsonObject { [Annotations.OriginalSelector] = null, [Annotations.SteeredBy] = null },
             },
             ["spec"] = new JsonObject { ["selector"] = sel },
         }), svc.Metadata.Name, svc.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct));
@@ -165,7 +156,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
             {
                 ["name"] = pdb.Name,
                 ["namespace"] = owner.Metadata.NamespaceProperty,
-                ["labels"] = new JsonObject { [PolicyLabel] = owner.Metadata.Name, ["resilience.dev/target"] = pdb.Target },
+                ["labels"] = new JsonObject { [Labels.Policy] = owner.Metadata.Name, [Labels.Target] = pdb.Target },
                 ["ownerReferences"] = new JsonArray(OwnerReference(owner)),
             },
             ["spec"] = new JsonObject
@@ -194,7 +185,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
             new JsonObject { ["op"] = "test", ["path"] = "/metadata/resourceVersion", ["value"] = policy.Metadata.ResourceVersion },
             new JsonObject { ["op"] = "add", ["path"] = "/status", ["value"] = WireForm(status) });
         return AsPolicy(await Guard("resiliencepolicies/status", "patch", () => client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
-            new V1Patch(patch.ToJsonString(), V1Patch.PatchType.JsonPatch), ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion,
+            new V1Patch(patch.ToJsonString(), V1Patch.PatchType.JsonPatch), GroupVersion.Group, GroupVersion.Version,
             policy.Metadata.NamespaceProperty, ResiliencePolicy.KubePluralName, policy.Metadata.Name, fieldManager: FieldManager, cancellationToken: ct)));
     }
 
@@ -230,8 +221,8 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
 
     public async Task<ResiliencePolicy> SetFinalizerAsync(ResiliencePolicy policy, bool present, CancellationToken ct)
     {
-        var finalizers = (policy.Metadata.Finalizers ?? []).Where(f => f != Finalizer).ToList();
-        if (present) finalizers.Add(Finalizer);
+        var finalizers = (policy.Metadata.Finalizers ?? []).Where(f => f != Finalizers.Policy).ToList();
+        if (present) finalizers.Add(Finalizers.Policy);
         return AsPolicy(await Guard("resiliencepolicies", "patch", () => client.CustomObjects.PatchNamespacedCustomObjectAsync(Merge(new JsonObject
         {
             ["metadata"] = new JsonObject
@@ -239,7 +230,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
                 ["resourceVersion"] = policy.Metadata.ResourceVersion,
                 ["finalizers"] = new JsonArray([.. finalizers.Select(f => (JsonNode)JsonValue.Create(f)!)]),
             },
-        }), ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, policy.Metadata.NamespaceProperty, ResiliencePolicy.KubePluralName,
+        }), GroupVersion.Group, GroupVersion.Version, policy.Metadata.NamespaceProperty, ResiliencePolicy.KubePluralName,
             policy.Metadata.Name, fieldManager: FieldManager, cancellationToken: ct)));
     }
 
@@ -247,7 +238,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
         client.CustomObjects.PatchNamespacedCustomObjectAsync(Merge(new JsonObject
         {
             ["metadata"] = new JsonObject { ["annotations"] = new JsonObject { [annotation] = null } },
-        }), ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, policy.Metadata.NamespaceProperty, ResiliencePolicy.KubePluralName,
+        }), GroupVersion.Group, GroupVersion.Version, policy.Metadata.NamespaceProperty, ResiliencePolicy.KubePluralName,
             policy.Metadata.Name, fieldManager: FieldManager, cancellationToken: ct)));
 
     public async Task SetAsync(V1Pod pod, bool healthy, CancellationToken ct)
@@ -258,7 +249,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
             {
                 ["conditions"] = new JsonArray(new JsonObject
                 {
-                    ["type"] = PolicyPlanner.ReadinessGate, ["status"] = healthy ? "True" : "False",
+                    ["type"] = PodConditions.Healthy, ["status"] = healthy ? "True" : "False",
                     ["lastTransitionTime"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
                     ["reason"] = healthy ? "ProbesPass" : "ProbesFail",
                 }),
@@ -276,8 +267,8 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
     public async Task<ScaledObject> SetScaledObjectPausedAsync(ScaledObject so, bool pause, CancellationToken ct)
     {
         var annotations = pause
-            ? new JsonObject { [ScaledObject.PausedAnnotation] = "true", [ScaledObject.PausedByOperatorAnnotation] = "true" }
-            : new JsonObject { [ScaledObject.PausedAnnotation] = null, [ScaledObject.PausedByOperatorAnnotation] = null };
+            ? new JsonObject { [ScaledObject.PausedAnnotation] = "true", [Annotations.PausedByOperator] = "true" }
+            : new JsonObject { [ScaledObject.PausedAnnotation] = null, [Annotations.PausedByOperator] = null };
         var body = await Guard(ScaledObject.Plural, "patch", () => client.CustomObjects.PatchNamespacedCustomObjectAsync(Merge(new JsonObject
         {
             ["metadata"] = new JsonObject { ["resourceVersion"] = so.Metadata.ResourceVersion, ["annotations"] = annotations },
@@ -294,7 +285,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
             Metadata = new V1ObjectMeta
             {
                 Name = a.Name, NamespaceProperty = owner.Metadata.NamespaceProperty,
-                Labels = new Dictionary<string, string> { [PolicyLabel] = owner.Metadata.Name },
+                Labels = new Dictionary<string, string> { [Labels.Policy] = owner.Metadata.Name },
             },
             Spec = new ResilienceBackupSpec { Policy = owner.Metadata.Name, Location = a.Location, Target = a.Target, ScheduledTime = a.Slot },
         };
@@ -309,7 +300,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
             Metadata = new V1ObjectMeta
             {
                 Name = a.Name, NamespaceProperty = owner.Metadata.NamespaceProperty,
-                Labels = new Dictionary<string, string> { [PolicyLabel] = owner.Metadata.Name, [IncidentLabel] = a.Target },
+                Labels = new Dictionary<string, string> { [Labels.Policy] = owner.Metadata.Name, [Labels.Incident] = a.Target },
             },
             Spec = new ResilienceRestoreSpec { Policy = owner.Metadata.Name, Backup = a.Backup, Target = a.Target },
         };
@@ -326,7 +317,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
         {
             try
             {
-                var created = await client.CustomObjects.CreateNamespacedCustomObjectAsync(json, ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion,
+                var created = await client.CustomObjects.CreateNamespacedCustomObjectAsync(json, GroupVersion.Group, GroupVersion.Version,
                     meta.NamespaceProperty, plural, fieldManager: FieldManager, cancellationToken: ct);
                 return KubernetesJson.Deserialize<T>(((JsonElement)created).GetRawText());
             }
@@ -342,7 +333,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
         // Background propagation: the garbage collector then deletes the backup's Jobs and their pods.
         try
         {
-            await client.CustomObjects.DeleteNamespacedCustomObjectAsync(ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ns, ResilienceBackup.KubePluralName, name,
+            await client.CustomObjects.DeleteNamespacedCustomObjectAsync(GroupVersion.Group, GroupVersion.Version, ns, ResilienceBackup.KubePluralName, name,
                 new V1DeleteOptions { PropagationPolicy = "Background" }, cancellationToken: ct);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound) { }
@@ -364,7 +355,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
             new JsonObject { ["op"] = "test", ["path"] = "/metadata/resourceVersion", ["value"] = obj.Metadata.ResourceVersion },
             new JsonObject { ["op"] = "add", ["path"] = "/status", ["value"] = WireForm(status) });
         var body = await Guard(plural + "/status", "patch", () => client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
-            new V1Patch(patch.ToJsonString(), V1Patch.PatchType.JsonPatch), ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion,
+            new V1Patch(patch.ToJsonString(), V1Patch.PatchType.JsonPatch), GroupVersion.Group, GroupVersion.Version,
             obj.Metadata.NamespaceProperty, plural, obj.Metadata.Name, fieldManager: FieldManager, cancellationToken: ct));
         return KubernetesJson.Deserialize<T>(((JsonElement)body).GetRawText());
     }

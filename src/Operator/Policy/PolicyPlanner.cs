@@ -12,11 +12,6 @@ namespace ResilienceOperator.Policy;
 /// </summary>
 internal static class PolicyPlanner
 {
-    public const string FailbackAnnotation = "resilience.dev/failback";
-    /// <summary>On a Deployment a ResilienceDrill has failed on purpose: no floor scales it back up while the drill runs.</summary>
-    public const string DrillAnnotation = "resilience.dev/drill";
-    public const string ReadinessGate = "resilience.dev/healthy";
-
     public static Plan Plan(Observation o)
     {
         var plan = new Plan();
@@ -194,11 +189,11 @@ internal static class PolicyPlanner
                 var h = o.Health[best];
                 if (spec.Failback == FailbackMode.Manual)
                 {
-                    if (o.Policy.Metadata.Annotations?.ContainsKey(FailbackAnnotation) == true)
+                    if (o.Policy.Metadata.Annotations?.ContainsKey(Annotations.Failback) == true)
                     {
                         next = best; reason = Reasons.ManualFailback; plan.ClearFailbackAnnotation = true;
                     }
-                    else blocked = (null, $"{best} is healthy again; failback is Manual: annotate the policy with {FailbackAnnotation}=now");
+                    else blocked = (null, $"{best} is healthy again; failback is Manual: annotate the policy with {Annotations.Failback}=now");
                 }
                 else
                 {
@@ -208,7 +203,7 @@ internal static class PolicyPlanner
                     else plan.RequeueNoLaterThan(due - o.Now);
                 }
             }
-            else if (plan.ClearFailbackAnnotation == false && o.Policy.Metadata.Annotations?.ContainsKey(FailbackAnnotation) == true)
+            else if (plan.ClearFailbackAnnotation == false && o.Policy.Metadata.Annotations?.ContainsKey(Annotations.Failback) == true)
             {
                 plan.ClearFailbackAnnotation = true; // nothing better to go back to: the request is spent
             }
@@ -347,14 +342,14 @@ internal static class PolicyPlanner
         var msg = reason switch
         {
             Reasons.Failover => $"traffic moved from unhealthy {from} to {to} ({Figures.FailoverTimes(detection, switchSeconds)})",
-            Reasons.ManualFailback => $"traffic moved back from {from} to {to} on request ({FailbackAnnotation})",
+            Reasons.ManualFailback => $"traffic moved back from {from} to {to} on request ({Annotations.Failback})",
             _ => $"traffic moved back from {from} to {to} after {GoDuration.Format(spec.FailbackDelay)} of health",
         };
         plan.Events.Add(new PlannedEvent(type, reason, msg));
         plan.SelectorReason = reason switch
         {
             Reasons.Failover => $"{reason}: {from} is unhealthy ({o.Health[from!].Message}) and {to} is healthy",
-            Reasons.ManualFailback => $"{reason}: {to} is healthy again and {FailbackAnnotation} asks for it",
+            Reasons.ManualFailback => $"{reason}: {to} is healthy again and {Annotations.Failback} asks for it",
             _ => $"{reason}: {to} has been healthy for {GoDuration.Format(spec.FailbackDelay)}",
         };
     }
@@ -464,7 +459,7 @@ internal static class PolicyPlanner
         foreach (var t in spec.Targets)
         {
             var gates = o.Deployments[t.Name].Spec.Template.Spec.ReadinessGates;
-            if (gates?.Any(g => g.ConditionType == ReadinessGate) != true) AddTemplate(plan, t.Name, true, null);
+            if (gates?.Any(g => g.ConditionType == PodConditions.Healthy) != true) AddTemplate(plan, t.Name, true, null);
         }
         bool Healthy(string n) => o.Health.TryGetValue(n, out var h) && h.Healthy;
         var healthy = spec.Targets.Where(t => Healthy(t.Name)).Select(t => t.Name).ToList();
@@ -555,7 +550,7 @@ internal static class PolicyPlanner
     }
 
     private static bool UnderDrill(Observation o, string target) =>
-        o.Deployments.TryGetValue(target, out var d) && d.Metadata.Annotations?.ContainsKey(DrillAnnotation) == true;
+        o.Deployments.TryGetValue(target, out var d) && d.Metadata.Annotations?.ContainsKey(Annotations.Drill) == true;
 
     private static void AddScale(Observation o, Plan plan, string target, int replicas, string why)
     {

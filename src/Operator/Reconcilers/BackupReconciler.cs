@@ -54,7 +54,7 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
         {
             var target = backup.Spec.Target is { Length: > 0 } t ? t
                 : policy!.Status?.ActiveTargets?.FirstOrDefault() ?? policy.Spec.Targets.FirstOrDefault()?.Name ?? "";
-            var job = BackupJobs.Build(backup, ClusterWriter.BackupLabel, policy!.Metadata.Name, policy.Spec.Backup!.Template!, attempt,
+            var job = BackupJobs.Build(backup, Labels.Backup, policy!.Metadata.Name, policy.Spec.Backup!.Template!, attempt,
                 backup.Metadata.Name, backup.Spec.Location, target);
             if (await writer.CreateJobAsync(job, ct) is { } created) caches.Jobs.Observe(created);
             logger.LogInformation("{Backup}: attempt {Attempt} started as Job {Job}", key, attempt, job.Metadata.Name);

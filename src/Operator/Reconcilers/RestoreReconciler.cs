@@ -73,7 +73,7 @@ internal sealed class RestoreReconciler(RunCaches caches, ClusterWriter writer, 
         decision.Status.Backup = backup!.Metadata.Name;
         if (decision.CreateAttempt is { } attempt)
         {
-            var job = BackupJobs.Build(restore, ClusterWriter.RestoreLabel, policy!.Metadata.Name, policy.Spec.Restore!.Template!, attempt,
+            var job = BackupJobs.Build(restore, Labels.Restore, policy!.Metadata.Name, policy.Spec.Restore!.Template!, attempt,
                 backup.Metadata.Name, backup.Spec.Location, restore.Spec.Target);
             if (await writer.CreateJobAsync(job, ct) is { } created) caches.Jobs.Observe(created);
             logger.LogInformation("{Restore}: attempt {Attempt} of {Target} from {Backup} started as Job {Job}", key, attempt, restore.Spec.Target, backup.Metadata.Name, job.Metadata.Name);

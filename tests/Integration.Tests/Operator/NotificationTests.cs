@@ -166,11 +166,11 @@ public sealed class NotificationTests(ClusterFixture cluster)
             Metadata = new V1ObjectMeta { Name = "game-day", NamespaceProperty = s.Namespace },
             Spec = new ResilienceDrillSpec { Policy = "checkout", Action = DrillAction.KillPods },
         };
-        await s.Client.CustomObjects.CreateNamespacedCustomObjectAsync(drill, ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, s.Namespace, ResilienceDrill.KubePluralName);
+        await s.Client.CustomObjects.CreateNamespacedCustomObjectAsync(drill, GroupVersion.Group, GroupVersion.Version, s.Namespace, ResilienceDrill.KubePluralName);
         var body = await receiver.WaitForDeliveredAsync("DrillPassed", TimeSpan.FromSeconds(40));
 
         var status = KubernetesJson.Deserialize<ResilienceDrill>((JsonElement)await s.Client.CustomObjects.GetNamespacedCustomObjectAsync(
-            ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, s.Namespace, ResilienceDrill.KubePluralName, "game-day")).Status!;
+            GroupVersion.Group, GroupVersion.Version, s.Namespace, ResilienceDrill.KubePluralName, "game-day")).Status!;
         Assert.Equal(DrillPhase.Passed, status.Phase);
         var details = body.GetProperty("details");
         Assert.Equal("Passed", details.GetProperty("result").GetString());

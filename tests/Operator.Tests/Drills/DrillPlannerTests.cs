@@ -227,7 +227,7 @@ public sealed class DrillPlannerTests
         Assert.Null(DrillPlanner.Verdict(drill, b.Policy, Pods(0), rto, false, T0.AddSeconds(0.5)));
         // the planner, with primary scaled to zero (cold) under the drill, fails over to standby
         b.Deployments["primary"].Spec.Replicas = 0;
-        b.Deployments["primary"].Metadata.Annotations = new Dictionary<string, string> { [PolicyPlanner.DrillAnnotation] = "d1" };
+        b.Deployments["primary"].Metadata.Annotations = new Dictionary<string, string> { [Annotations.Drill] = "d1" };
         b.Health["primary"] = Cold(T0.AddSeconds(1));
         var plan = b.PlanAndApply(T0.AddSeconds(1.5));
         Assert.Equal(["standby"], plan.Status.ActiveTargets!);
@@ -320,7 +320,7 @@ public sealed class DrillPlannerTests
         b.Deployments["primary"].Spec.Replicas = 0;
         Assert.Contains(PolicyPlanner.Plan(b.Observe(T0.AddSeconds(2))).Scale, s => s.Target == "primary" && s.Replicas == 3);
         // with it: left alone until the drill removes the mark
-        b.Deployments["primary"].Metadata.Annotations = new Dictionary<string, string> { [PolicyPlanner.DrillAnnotation] = "d1" };
+        b.Deployments["primary"].Metadata.Annotations = new Dictionary<string, string> { [Annotations.Drill] = "d1" };
         Assert.DoesNotContain(PolicyPlanner.Plan(b.Observe(T0.AddSeconds(3))).Scale, s => s.Target == "primary");
     }
 }
