@@ -283,22 +283,7 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
     private Task<string> DiscoverPdbVersionAsync(CancellationToken ct) =>
         StartupRetry.UntilAnsweredAsync("discovering the PodDisruptionBudget API", TryPdbVersionAsync, _log, ct, _time);
 
-    private async Task<string> TryPdbVersionAsync(CancellationToken ct)
-    {
-        try
-        {
-            await client.CustomObjects.ListClusterCustomObjectAsync("policy", "v1", "poddisruptionbudgets", limit: 1, cancellationToken: ct);
-            return "policy/v1";
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return "policy/v1beta1";
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Forbidden && options.Namespaces.Count > 0)
-        {
-            return "policy/v1";
-        }
-    }
+    private Task<string> TryPdbVersionAsync(CancellationToken ct) => ServerCompatibility.PdbGroupVersionAsync(client, options.Namespaces.Count > 0, ct);
 
     public void Dispose()
     {

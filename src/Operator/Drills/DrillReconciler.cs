@@ -99,7 +99,7 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
             }
             if (drill.Metadata.Finalizers?.Contains(Finalizers.Drill) != true)
             {
-                drill = await writer.SetFinalizerAsync(drill, true, ct);
+                drill = await writer.Resources.SetFinalizerAsync(drill, Finalizers.Drill, true, ct);
                 caches.Drills.Observe(drill);
             }
             var (rto, defaulted) = DrillPlanner.RtoOf(policy!);
@@ -231,7 +231,7 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
             logger.LogInformation("{Drill}: {Target} scaled back to {Replicas}", ObjectKey.Of(drill), target, replicas);
         }
         if (drill.Metadata.Finalizers?.Contains(Finalizers.Drill) == true)
-            caches.Drills.Observe(await writer.SetFinalizerAsync(drill, false, ct));
+            caches.Drills.Observe(await writer.Resources.SetFinalizerAsync(drill, Finalizers.Drill, false, ct));
     }
 
     private async Task FinalizeAsync(ResilienceDrill drill, CancellationToken ct)
@@ -249,10 +249,7 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
 
     private async Task<ResilienceDrill> WriteAsync(ResilienceDrill drill, ResilienceDrillStatus status, CancellationToken ct)
     {
-        var planned = DrillWriter.WireForm(k8s.KubernetesJson.Deserialize<ResilienceDrillStatus>(k8s.KubernetesJson.Serialize(status))).ToJsonString();
-        var current = drill.Status is null ? "" : DrillWriter.WireForm(drill.Status).ToJsonString();
-        if (planned == current) return drill;
-        var updated = await writer.PatchStatusAsync(drill, status, ct);
+        if (await writer.Resources.WriteStatusAsync(drill, status, ct) is not { } updated) return drill;
         caches.Drills.Observe(updated);
         return updated;
     }

@@ -80,21 +80,9 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
 
     private async Task WriteAsync(ResilienceBackup backup, ResilienceRunStatus status, CancellationToken ct)
     {
-        if (RunStatus.Same(backup.Status, status)) return;
-        var updated = await writer.PatchRunStatusAsync(backup, ResilienceBackup.KubePluralName, status, ct);
+        if (await writer.Resources.WriteStatusAsync(backup, status, ct) is not { } updated) return;
         // The informer skips the event of a version the cache already holds: tell the others here.
         caches.Backups.Observe(updated);
         wrote?.Invoke(updated);
-    }
-}
-
-/// <summary>Status comparison as the wire sees it, so an unchanged status writes nothing.</summary>
-internal static class RunStatus
-{
-    public static bool Same(ResilienceRunStatus? current, ResilienceRunStatus planned)
-    {
-        var p = ClusterWriter.WireForm(k8s.KubernetesJson.Deserialize<ResilienceRunStatus>(k8s.KubernetesJson.Serialize(planned))).ToJsonString();
-        var c = current is null ? "" : ClusterWriter.WireForm(current).ToJsonString();
-        return p == c;
     }
 }

@@ -93,8 +93,7 @@ internal sealed class RestoreReconciler(RunCaches caches, ClusterWriter writer, 
 
     private async Task WriteAsync(ResilienceRestore restore, ResilienceRunStatus status, CancellationToken ct)
     {
-        if (RunStatus.Same(restore.Status, status)) return;
-        var updated = await writer.PatchRunStatusAsync(restore, ResilienceRestore.KubePluralName, status, ct);
+        if (await writer.Resources.WriteStatusAsync(restore, status, ct) is not { } updated) return;
         // The informer skips the event of a version the cache already holds: tell the others here.
         caches.Restores.Observe(updated);
         wrote?.Invoke(updated);
