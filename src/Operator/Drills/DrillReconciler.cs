@@ -30,16 +30,6 @@ internal sealed record DrillCaches(
     }
 }
 
-/// <summary>Reasons of drill events and of the drill's Succeeded condition.</summary>
-internal static class DrillReasons
-{
-    public const string DrillPassed = "DrillPassed";
-    public const string DrillFailed = "DrillFailed";
-    public const string DrillAborted = "DrillAborted";
-    public const string DrillStarted = "DrillStarted";
-    public const string DrillScheduled = "DrillScheduled";
-}
-
 /// <summary>
 /// Runs one ResilienceDrill: guard rails, finalizer, fault, verdict, fault removed. Thin glue
 /// around <see cref="DrillPlanner"/>. While a drill runs it is looked at every
@@ -123,7 +113,7 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
         var target = status.Target ?? "";
         if (policy is null || policy.Metadata.DeletionTimestamp is not null)
         {
-            await EndAsync(drill, policy, DrillPhase.Aborted, DrillPlanner.PolicyDeleted, $"ResiliencePolicy \"{drill.Spec.Policy}\" is gone; fault removed", null, now, ct);
+            await EndAsync(drill, policy, DrillPhase.Aborted, Reasons.PolicyDeleted, $"ResiliencePolicy \"{drill.Spec.Policy}\" is gone; fault removed", null, now, ct);
             return ReconcileResult.Done;
         }
         var (rto, defaulted) = DrillPlanner.RtoOf(policy);
@@ -151,7 +141,7 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
                 var marked = Annotation(d, Annotations.Drill);
                 if (d is null || (marked is not null && marked != drill.Metadata.Name))
                 {
-                    var reason = d is null ? DrillPlanner.NoActiveTarget : DrillPlanner.AnotherDrillRunning;
+                    var reason = d is null ? Reasons.NoActiveTarget : Reasons.AnotherDrillRunning;
                     var message = d is null ? $"Deployment {target} not found" : $"Deployment {target} is failed by ResilienceDrill \"{marked}\"";
                     await EndAsync(drill, policy, DrillPhase.Aborted, reason, message + "; nothing was injected", null, now, ct);
                     return ReconcileResult.Done;
@@ -162,7 +152,7 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
             next.InjectedAt = now;
             logger.LogInformation("{Drill}: {Action} injected into {Target}", ObjectKey.Of(drill), drill.Spec.Action, target);
             drill = await WriteAsync(drill, next, ct);
-            await events.RecordAsync(drill, EventRecorder.Normal, DrillReasons.DrillStarted, next.Message, ct);
+            await events.RecordAsync(drill, EventRecorder.Normal, Reasons.DrillStarted, next.Message, ct);
             return ReconcileResult.After(Poll);
         }
 
@@ -195,9 +185,9 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
 
         var (type, eventReason, result) = phase switch
         {
-            DrillPhase.Passed => (EventRecorder.Normal, DrillReasons.DrillPassed, "passed"),
-            DrillPhase.Failed => (EventRecorder.Warning, DrillReasons.DrillFailed, "failed"),
-            _ => (EventRecorder.Warning, DrillReasons.DrillAborted, "aborted"),
+            DrillPhase.Passed => (EventRecorder.Normal, Reasons.DrillPassed, "passed"),
+            DrillPhase.Failed => (EventRecorder.Warning, Reasons.DrillFailed, "failed"),
+            _ => (EventRecorder.Warning, Reasons.DrillAborted, "aborted"),
         };
         var text = $"{drill.Metadata.Name}: {message}";
         await events.RecordAsync(drill, type, eventReason, message, ct);
@@ -242,7 +232,7 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
             DrillsTotal.WithLabels(drill.Metadata.NamespaceProperty, drill.Spec.Policy, "aborted").Inc();
             var message = $"{drill.Metadata.Name}: deleted while running; fault removed";
             if (caches.Policies.Get(drill.Metadata.NamespaceProperty, drill.Spec.Policy) is { } policy)
-                await events.RecordAsync(policy, EventRecorder.Warning, DrillReasons.DrillAborted, message, ct);
+                await events.RecordAsync(policy, EventRecorder.Warning, Reasons.DrillAborted, message, ct);
         }
         await CleanUpAsync(drill, ct);
     }

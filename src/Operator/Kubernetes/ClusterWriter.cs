@@ -190,7 +190,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
                 {
                     ["type"] = PodConditions.Healthy, ["status"] = healthy ? "True" : "False",
                     ["lastTransitionTime"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
-                    ["reason"] = healthy ? "ProbesPass" : "ProbesFail",
+                    ["reason"] = healthy ? Reasons.ProbesPass : Reasons.ProbesFail,
                 }),
             },
         };
