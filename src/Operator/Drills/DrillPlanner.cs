@@ -165,7 +165,7 @@ internal static class DrillPlanner
 
     /// <summary>Targets other than <paramref name="target"/> that fail their checks (cold standbys do not count).</summary>
     private static List<string> UnhealthyOthers(ResiliencePolicy policy, string target) =>
-        [.. (policy.Status?.Targets ?? []).Where(t => t.Name != target && !t.Healthy && t.Message?.StartsWith("cold standby", StringComparison.Ordinal) != true)
+        [.. (policy.Status?.Targets ?? []).Where(t => t.Name != target && !t.Healthy && !ColdStandby.Of(t))
             .Select(t => t.Name)];
 
     internal static bool IsReady(V1Pod p) => p.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;

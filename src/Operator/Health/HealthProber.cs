@@ -254,7 +254,7 @@ internal sealed class HealthProber(
         foreach (var t in policy.Status?.Targets ?? [])
         {
             if (t.LastTransitionTime is not { } since) continue;
-            var cold = t.Message?.StartsWith("cold standby", StringComparison.Ordinal) == true;
+            var cold = ColdStandby.Of(t);
             seeded[t.Name] = new TargetHealth(t.Healthy, t.ConsecutiveFailures, t.Healthy ? 1 : 0,
                 t.Healthy ? null : since, since, t.DesiredReplicas, t.ReadyReplicas, t.Message ?? "", cold)
             {

@@ -135,7 +135,7 @@ internal static class PolicyPlanner
             Healthy = h?.Healthy ?? false,
             ConsecutiveFailures = h?.ConsecutiveFailures ?? 0,
             LastTransitionTime = h?.LastTransitionTime,
-            Message = h is null ? "not checked yet" : h.Cold ? "cold standby (0 replicas)" : h.Healthy ? "" : h.Message ?? "",
+            Message = h is null ? "not checked yet" : h.Cold ? ColdStandby.Message : h.Healthy ? "" : h.Message ?? "",
         };
     }
 
