@@ -183,13 +183,13 @@ internal sealed class Benchmark(string[] args)
                 HealthCheck = new HealthCheckSpec { Interval = interval, Timeout = "500ms", Retries = retries, Http = new HttpProbeSpec { Path = "/healthz", Port = 8080 } },
                 Failover = new FailoverSpec { FailbackDelay = failbackDelay, CircuitBreaker = new CircuitBreakerSpec { MaxFailovers = 100 } },
             },
-        }, ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ns, ResiliencePolicy.KubePluralName);
+        }, GroupVersion.Group, GroupVersion.Version, ns, ResiliencePolicy.KubePluralName);
 
     private static async Task<ResiliencePolicy> GetPolicy(IKubernetes c, string ns, string name) => KubernetesJson.Deserialize<ResiliencePolicy>((JsonElement)
-        await c.CustomObjects.GetNamespacedCustomObjectAsync(ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ns, ResiliencePolicy.KubePluralName, name));
+        await c.CustomObjects.GetNamespacedCustomObjectAsync(GroupVersion.Group, GroupVersion.Version, ns, ResiliencePolicy.KubePluralName, name));
 
     private static async Task<IList<ResiliencePolicy>> ListPolicies(IKubernetes c, string ns) => KubernetesJson.Deserialize<ResiliencePolicyList>((JsonElement)
-        await c.CustomObjects.ListNamespacedCustomObjectAsync(ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ns, ResiliencePolicy.KubePluralName)).Items;
+        await c.CustomObjects.ListNamespacedCustomObjectAsync(GroupVersion.Group, GroupVersion.Version, ns, ResiliencePolicy.KubePluralName)).Items;
 
     private static async Task<bool> ReadyAsync(IKubernetes c, string ns, string name) =>
         (await GetPolicy(c, ns, name)).Status?.Conditions?.Any(x => x.Type == "Ready" && x.Status == "True") == true;

@@ -88,7 +88,7 @@ internal sealed class DemoRun(bool watch)
             Metadata = new V1ObjectMeta { Name = "game-day", NamespaceProperty = Ns },
             Spec = new ResilienceDrillSpec { Policy = "checkout", Action = DrillAction.FailTarget, MaxUnavailable = 1 },
         };
-        await c.CustomObjects.CreateNamespacedCustomObjectAsync(drill, ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, Ns, ResilienceDrill.KubePluralName, cancellationToken: ct);
+        await c.CustomObjects.CreateNamespacedCustomObjectAsync(drill, GroupVersion.Group, GroupVersion.Version, Ns, ResilienceDrill.KubePluralName, cancellationToken: ct);
         _drill = drill.Metadata.Name;
         await WatchUntilAsync(c, s => s.Drill?.Status?.Phase is DrillPhase.Passed or DrillPhase.Failed or DrillPhase.Aborted,
             TimeSpan.FromSeconds(90), "the drill's verdict", ct);
@@ -159,7 +159,7 @@ internal sealed class DemoRun(bool watch)
             try
             {
                 var r = KubernetesJson.Deserialize<ResilienceRestore>((JsonElement)await c.CustomObjects.GetNamespacedCustomObjectAsync(
-                    ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, Ns, ResilienceRestore.KubePluralName, restore));
+                    GroupVersion.Group, GroupVersion.Version, Ns, ResilienceRestore.KubePluralName, restore));
                 restorePhase = r.Status?.Phase?.ToString() ?? "Pending";
                 line += $" | restore {restorePhase}";
             }
@@ -171,14 +171,14 @@ internal sealed class DemoRun(bool watch)
     }
 
     private static async Task<ResiliencePolicy> GetPolicy(IKubernetes c) => KubernetesJson.Deserialize<ResiliencePolicy>((JsonElement)
-        await c.CustomObjects.GetNamespacedCustomObjectAsync(ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, Ns, ResiliencePolicy.KubePluralName, "checkout"));
+        await c.CustomObjects.GetNamespacedCustomObjectAsync(GroupVersion.Group, GroupVersion.Version, Ns, ResiliencePolicy.KubePluralName, "checkout"));
 
     private static async Task<ResilienceDrill?> GetDrill(IKubernetes c, string name)
     {
         try
         {
             return KubernetesJson.Deserialize<ResilienceDrill>((JsonElement)await c.CustomObjects.GetNamespacedCustomObjectAsync(
-                ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, Ns, ResilienceDrill.KubePluralName, name));
+                GroupVersion.Group, GroupVersion.Version, Ns, ResilienceDrill.KubePluralName, name));
         }
         catch (k8s.Autorest.HttpOperationException) { return null; }
     }

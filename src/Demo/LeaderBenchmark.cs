@@ -133,7 +133,7 @@ internal sealed class LeaderBenchmark(string[] args)
                 HealthCheck = new HealthCheckSpec { Interval = "1s", Timeout = "500ms", Retries = 2 },
             },
         };
-        await c.CustomObjects.CreateNamespacedCustomObjectAsync(policy, ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ns, ResiliencePolicy.KubePluralName, cancellationToken: ct);
+        await c.CustomObjects.CreateNamespacedCustomObjectAsync(policy, GroupVersion.Group, GroupVersion.Version, ns, ResiliencePolicy.KubePluralName, cancellationToken: ct);
     }
 
     /// <summary>One operator replica: the built src/Operator, leader-electing in the namespace.</summary>

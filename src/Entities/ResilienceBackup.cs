@@ -8,7 +8,7 @@ namespace ResilienceOperator.Entities;
 /// One backup run to one location: the policy's backup template as a Job. The schedule creates
 /// them with deterministic names; a person may create one by hand.
 /// </summary>
-[KubernetesEntity(Group = ResiliencePolicy.KubeGroup, ApiVersion = ResiliencePolicy.KubeApiVersion, Kind = KubeKind, PluralName = KubePluralName)]
+[KubernetesEntity(Group = GroupVersion.Group, ApiVersion = GroupVersion.Version, Kind = KubeKind, PluralName = KubePluralName)]
 [ShortNames("rbk")]
 [Categories("resilience")]
 [PrinterColumn("Policy", "string", ".spec.policy", Description = "The ResiliencePolicy whose backup template runs")]
@@ -17,33 +17,21 @@ namespace ResilienceOperator.Entities;
 [PrinterColumn("Completed", "date", ".status.completionTime", Description = "When the backup completed")]
 [PrinterColumn("Attempts", "integer", ".status.attempts", Description = "Job attempts so far", Priority = 1)]
 [PrinterColumn("Age", "date", ".metadata.creationTimestamp")]
-public sealed class ResilienceBackup : IKubernetesObject<V1ObjectMeta>, ISpec<ResilienceBackupSpec>, IStatus<ResilienceRunStatus?>
+public sealed class ResilienceBackup : CustomResource<ResilienceBackupSpec, ResilienceRunStatus>
 {
     /// <summary>Kind.</summary>
     public const string KubeKind = "ResilienceBackup";
     /// <summary>Plural resource name.</summary>
     public const string KubePluralName = "resiliencebackups";
 
-    /// <summary>APIVersion.</summary>
-    [JsonPropertyName("apiVersion")]
-    public string ApiVersion { get; set; } = ResiliencePolicy.KubeGroup + "/" + ResiliencePolicy.KubeApiVersion;
-
-    /// <summary>Kind.</summary>
-    [JsonPropertyName("kind")]
-    public string Kind { get; set; } = KubeKind;
-
-    /// <summary>Standard object metadata.</summary>
-    [JsonPropertyName("metadata")]
-    public V1ObjectMeta Metadata { get; set; } = new();
-
     /// <summary>Which policy and location.</summary>
     [JsonPropertyName("spec")]
     [SchemaRequired]
-    public ResilienceBackupSpec Spec { get; set; } = new();
+    public override ResilienceBackupSpec Spec { get; set; } = new();
 
     /// <summary>How the run went.</summary>
     [JsonPropertyName("status")]
-    public ResilienceRunStatus? Status { get; set; }
+    public override ResilienceRunStatus? Status { get; set; }
 }
 
 /// <summary>A backup run.</summary>
@@ -95,7 +83,7 @@ public sealed class ResilienceBackupList : IKubernetesObject<V1ListMeta>, IItems
 {
     /// <summary>APIVersion.</summary>
     [JsonPropertyName("apiVersion")]
-    public string ApiVersion { get; set; } = ResiliencePolicy.KubeGroup + "/" + ResiliencePolicy.KubeApiVersion;
+    public string ApiVersion { get; set; } = GroupVersion.ApiVersion;
     /// <summary>Kind.</summary>
     [JsonPropertyName("kind")]
     public string Kind { get; set; } = ResilienceBackup.KubeKind + "List";

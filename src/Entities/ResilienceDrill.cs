@@ -10,7 +10,7 @@ namespace ResilienceOperator.Entities;
 /// starts while the policy is not Ready, failed over, failing over, restoring or already drilled;
 /// its fault is removed when it ends, when it is aborted and when it is deleted.
 /// </summary>
-[KubernetesEntity(Group = ResiliencePolicy.KubeGroup, ApiVersion = ResiliencePolicy.KubeApiVersion, Kind = KubeKind, PluralName = KubePluralName)]
+[KubernetesEntity(Group = GroupVersion.Group, ApiVersion = GroupVersion.Version, Kind = KubeKind, PluralName = KubePluralName)]
 [ShortNames("rdr")]
 [Categories("resilience")]
 [PrinterColumn("Policy", "string", ".spec.policy", Description = "The ResiliencePolicy the drill proves")]
@@ -19,33 +19,21 @@ namespace ResilienceOperator.Entities;
 [PrinterColumn("RTO", "number", ".status.rtoSeconds", Description = "Seconds from the injection to serving again")]
 [PrinterColumn("Target", "string", ".status.target", Description = "The target the fault was injected into", Priority = 1)]
 [PrinterColumn("Age", "date", ".metadata.creationTimestamp")]
-public sealed class ResilienceDrill : IKubernetesObject<V1ObjectMeta>, ISpec<ResilienceDrillSpec>, IStatus<ResilienceDrillStatus?>
+public sealed class ResilienceDrill : CustomResource<ResilienceDrillSpec, ResilienceDrillStatus>
 {
     /// <summary>Kind.</summary>
     public const string KubeKind = "ResilienceDrill";
     /// <summary>Plural resource name.</summary>
     public const string KubePluralName = "resiliencedrills";
 
-    /// <summary>APIVersion.</summary>
-    [JsonPropertyName("apiVersion")]
-    public string ApiVersion { get; set; } = ResiliencePolicy.KubeGroup + "/" + ResiliencePolicy.KubeApiVersion;
-
-    /// <summary>Kind.</summary>
-    [JsonPropertyName("kind")]
-    public string Kind { get; set; } = KubeKind;
-
-    /// <summary>Standard object metadata.</summary>
-    [JsonPropertyName("metadata")]
-    public V1ObjectMeta Metadata { get; set; } = new();
-
     /// <summary>Which policy, and what fault.</summary>
     [JsonPropertyName("spec")]
     [SchemaRequired]
-    public ResilienceDrillSpec Spec { get; set; } = new();
+    public override ResilienceDrillSpec Spec { get; set; } = new();
 
     /// <summary>How the drill went.</summary>
     [JsonPropertyName("status")]
-    public ResilienceDrillStatus? Status { get; set; }
+    public override ResilienceDrillStatus? Status { get; set; }
 }
 
 /// <summary>The fault a drill injects into the policy's active target.</summary>
@@ -151,7 +139,7 @@ public sealed class ResilienceDrillList : IKubernetesObject<V1ListMeta>, IItems<
 {
     /// <summary>APIVersion.</summary>
     [JsonPropertyName("apiVersion")]
-    public string ApiVersion { get; set; } = ResiliencePolicy.KubeGroup + "/" + ResiliencePolicy.KubeApiVersion;
+    public string ApiVersion { get; set; } = GroupVersion.ApiVersion;
     /// <summary>Kind.</summary>
     [JsonPropertyName("kind")]
     public string Kind { get; set; } = ResilienceDrill.KubeKind + "List";

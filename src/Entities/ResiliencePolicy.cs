@@ -8,7 +8,7 @@ namespace ResilienceOperator.Entities;
 /// Keeps a group of Deployments resilient: replica floors, health checks, and traffic
 /// failover between a primary and standbys by priority.
 /// </summary>
-[KubernetesEntity(Group = ResiliencePolicy.KubeGroup, ApiVersion = ResiliencePolicy.KubeApiVersion, Kind = ResiliencePolicy.KubeKind, PluralName = ResiliencePolicy.KubePluralName)]
+[KubernetesEntity(Group = GroupVersion.Group, ApiVersion = GroupVersion.Version, Kind = KubeKind, PluralName = KubePluralName)]
 [ShortNames("rp")]
 [Categories("resilience")]
 [PrinterColumn("Mode", "string", ".spec.mode", Description = "ActivePassive or ActiveActive")]
@@ -18,37 +18,21 @@ namespace ResilienceOperator.Entities;
 [PrinterColumn("RPO", "date", ".status.backup.lastCompletedTime", Description = "Age of the newest completed backup: the data a recovery would lose now")]
 [PrinterColumn("Failovers", "integer", ".status.failover.count", Description = "Failovers so far", Priority = 1)]
 [PrinterColumn("Age", "date", ".metadata.creationTimestamp")]
-public sealed class ResiliencePolicy : IKubernetesObject<V1ObjectMeta>, ISpec<ResiliencePolicySpec>, IStatus<ResiliencePolicyStatus?>
+public sealed class ResiliencePolicy : CustomResource<ResiliencePolicySpec, ResiliencePolicyStatus>
 {
-    /// <summary>API group.</summary>
-    public const string KubeGroup = "resilience.dev";
-    /// <summary>API version.</summary>
-    public const string KubeApiVersion = "v1alpha1";
     /// <summary>Kind.</summary>
     public const string KubeKind = "ResiliencePolicy";
     /// <summary>Plural resource name.</summary>
     public const string KubePluralName = "resiliencepolicies";
 
-    /// <summary>APIVersion.</summary>
-    [JsonPropertyName("apiVersion")]
-    public string ApiVersion { get; set; } = KubeGroup + "/" + KubeApiVersion;
-
-    /// <summary>Kind.</summary>
-    [JsonPropertyName("kind")]
-    public string Kind { get; set; } = KubeKind;
-
-    /// <summary>Standard object metadata.</summary>
-    [JsonPropertyName("metadata")]
-    public V1ObjectMeta Metadata { get; set; } = new();
-
     /// <summary>What the policy enforces.</summary>
     [JsonPropertyName("spec")]
     [SchemaRequired]
-    public ResiliencePolicySpec Spec { get; set; } = new();
+    public override ResiliencePolicySpec Spec { get; set; } = new();
 
     /// <summary>What the operator observed and did.</summary>
     [JsonPropertyName("status")]
-    public ResiliencePolicyStatus? Status { get; set; }
+    public override ResiliencePolicyStatus? Status { get; set; }
 }
 
 /// <summary>A list of ResiliencePolicy.</summary>
@@ -56,7 +40,7 @@ public sealed class ResiliencePolicyList : IKubernetesObject<V1ListMeta>, IItems
 {
     /// <summary>APIVersion.</summary>
     [JsonPropertyName("apiVersion")]
-    public string ApiVersion { get; set; } = ResiliencePolicy.KubeGroup + "/" + ResiliencePolicy.KubeApiVersion;
+    public string ApiVersion { get; set; } = GroupVersion.ApiVersion;
     /// <summary>Kind.</summary>
     [JsonPropertyName("kind")]
     public string Kind { get; set; } = ResiliencePolicy.KubeKind + "List";

@@ -9,7 +9,7 @@ namespace ResilienceOperator.Entities;
 /// creates one per incident (healthCheck.onFail Restore or FailoverAndRestore); a person may
 /// create one by hand. Traffic returns to the target only after it completed.
 /// </summary>
-[KubernetesEntity(Group = ResiliencePolicy.KubeGroup, ApiVersion = ResiliencePolicy.KubeApiVersion, Kind = KubeKind, PluralName = KubePluralName)]
+[KubernetesEntity(Group = GroupVersion.Group, ApiVersion = GroupVersion.Version, Kind = KubeKind, PluralName = KubePluralName)]
 [ShortNames("rrs")]
 [Categories("resilience")]
 [PrinterColumn("Policy", "string", ".spec.policy", Description = "The ResiliencePolicy whose restore template runs")]
@@ -18,33 +18,21 @@ namespace ResilienceOperator.Entities;
 [PrinterColumn("Phase", "string", ".status.phase", Description = "Pending, Running, Completed or Failed")]
 [PrinterColumn("Attempts", "integer", ".status.attempts", Description = "Job attempts so far", Priority = 1)]
 [PrinterColumn("Age", "date", ".metadata.creationTimestamp")]
-public sealed class ResilienceRestore : IKubernetesObject<V1ObjectMeta>, ISpec<ResilienceRestoreSpec>, IStatus<ResilienceRunStatus?>
+public sealed class ResilienceRestore : CustomResource<ResilienceRestoreSpec, ResilienceRunStatus>
 {
     /// <summary>Kind.</summary>
     public const string KubeKind = "ResilienceRestore";
     /// <summary>Plural resource name.</summary>
     public const string KubePluralName = "resiliencerestores";
 
-    /// <summary>APIVersion.</summary>
-    [JsonPropertyName("apiVersion")]
-    public string ApiVersion { get; set; } = ResiliencePolicy.KubeGroup + "/" + ResiliencePolicy.KubeApiVersion;
-
-    /// <summary>Kind.</summary>
-    [JsonPropertyName("kind")]
-    public string Kind { get; set; } = KubeKind;
-
-    /// <summary>Standard object metadata.</summary>
-    [JsonPropertyName("metadata")]
-    public V1ObjectMeta Metadata { get; set; } = new();
-
     /// <summary>Which policy, backup and target.</summary>
     [JsonPropertyName("spec")]
     [SchemaRequired]
-    public ResilienceRestoreSpec Spec { get; set; } = new();
+    public override ResilienceRestoreSpec Spec { get; set; } = new();
 
     /// <summary>How the run went.</summary>
     [JsonPropertyName("status")]
-    public ResilienceRunStatus? Status { get; set; }
+    public override ResilienceRunStatus? Status { get; set; }
 }
 
 /// <summary>A restore run.</summary>
@@ -69,7 +57,7 @@ public sealed class ResilienceRestoreList : IKubernetesObject<V1ListMeta>, IItem
 {
     /// <summary>APIVersion.</summary>
     [JsonPropertyName("apiVersion")]
-    public string ApiVersion { get; set; } = ResiliencePolicy.KubeGroup + "/" + ResiliencePolicy.KubeApiVersion;
+    public string ApiVersion { get; set; } = GroupVersion.ApiVersion;
     /// <summary>Kind.</summary>
     [JsonPropertyName("kind")]
     public string Kind { get; set; } = ResilienceRestore.KubeKind + "List";

@@ -134,8 +134,8 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
         {
             var labels = j.Metadata.Labels;
             if (labels is null) return;
-            if (labels.TryGetValue(ClusterWriter.BackupLabel, out var b)) backupQueue.Add(new ObjectKey(j.Metadata.NamespaceProperty, b));
-            if (labels.TryGetValue(ClusterWriter.RestoreLabel, out var r)) restoreQueue.Add(new ObjectKey(j.Metadata.NamespaceProperty, r));
+            if (labels.TryGetValue(Labels.Backup, out var b)) backupQueue.Add(new ObjectKey(j.Metadata.NamespaceProperty, b));
+            if (labels.TryGetValue(Labels.Restore, out var r)) restoreQueue.Add(new ObjectKey(j.Metadata.NamespaceProperty, r));
         }
         jobs.Added += Job;
         jobs.Updated += (_, j) => Job(j);
@@ -180,7 +180,7 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
         hpas.Deleted += Hpa;
         void Pdb(PodDisruptionBudgetObject p)
         {
-            if (p.Metadata.Labels?.TryGetValue(ClusterWriter.PolicyLabel, out var owner) == true) queue.Add(new ObjectKey(p.Metadata.NamespaceProperty, owner));
+            if (p.Metadata.Labels?.TryGetValue(Labels.Policy, out var owner) == true) queue.Add(new ObjectKey(p.Metadata.NamespaceProperty, owner));
         }
         pdbs.Updated += (_, p) => Pdb(p);
         pdbs.Deleted += Pdb;
@@ -283,22 +283,7 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
     private Task<string> DiscoverPdbVersionAsync(CancellationToken ct) =>
         StartupRetry.UntilAnsweredAsync("discovering the PodDisruptionBudget API", TryPdbVersionAsync, _log, ct, _time);
 
-    private async Task<string> TryPdbVersionAsync(CancellationToken ct)
-    {
-        try
-        {
-            await client.CustomObjects.ListClusterCustomObjectAsync("policy", "v1", "poddisruptionbudgets", limit: 1, cancellationToken: ct);
-            return "policy/v1";
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return "policy/v1beta1";
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Forbidden && options.Namespaces.Count > 0)
-        {
-            return "policy/v1";
-        }
-    }
+    private Task<string> TryPdbVersionAsync(CancellationToken ct) => ServerCompatibility.PdbGroupVersionAsync(client, options.Namespaces.Count > 0, ct);
 
     public void Dispose()
     {

@@ -38,7 +38,7 @@ internal static class AdmissionHandler
         [ResilienceDrill.KubeKind] = PathOf(ResilienceDrill.KubeKind),
     };
 
-    public static string PathOf(string kind) => $"/validate-{ResiliencePolicy.KubeGroup.Replace('.', '-')}-{ResiliencePolicy.KubeApiVersion}-{kind.ToLowerInvariant()}";
+    public static string PathOf(string kind) => $"/validate-{GroupVersion.Group.Replace('.', '-')}-{GroupVersion.Version}-{kind.ToLowerInvariant()}";
 
     /// <summary>The AdmissionReview to send back for <paramref name="review"/>: uid echoed, allowed or denied naming the field.</summary>
     public static JsonObject Review(JsonNode? review)

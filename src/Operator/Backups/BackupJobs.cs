@@ -25,7 +25,7 @@ internal static class BackupJobs
         var pod = KubernetesJson.Deserialize<V1PodTemplateSpec>(KubernetesJson.Serialize(template));
         pod.Metadata ??= new V1ObjectMeta();
         pod.Metadata.Labels ??= new Dictionary<string, string>();
-        pod.Metadata.Labels[ClusterWriter.PolicyLabel] = policy;
+        pod.Metadata.Labels[Labels.Policy] = policy;
         pod.Metadata.Labels[ownerLabel] = owner.Metadata.Name;
         pod.Spec.RestartPolicy = pod.Spec.RestartPolicy is "OnFailure" ? "OnFailure" : "Never";
         var env = new Dictionary<string, string>
@@ -49,9 +49,9 @@ internal static class BackupJobs
                 NamespaceProperty = owner.Metadata.NamespaceProperty,
                 Labels = new Dictionary<string, string>
                 {
-                    [ClusterWriter.PolicyLabel] = policy,
+                    [Labels.Policy] = policy,
                     [ownerLabel] = owner.Metadata.Name,
-                    [ClusterWriter.AttemptLabel] = attempt.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    [Labels.Attempt] = attempt.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 },
                 OwnerReferences = [ClusterWriter.OwnerRef(owner)],
             },

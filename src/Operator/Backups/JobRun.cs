@@ -26,7 +26,7 @@ internal static class JobRun
     }
 
     public static int AttemptOf(V1Job job) =>
-        job.Metadata.Labels?.TryGetValue(ClusterWriter.AttemptLabel, out var a) == true && int.TryParse(a, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0;
+        job.Metadata.Labels?.TryGetValue(Labels.Attempt, out var a) == true && int.TryParse(a, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0;
 
     public static bool Succeeded(V1Job job) =>
         job.Status?.Succeeded > 0 || job.Status?.Conditions?.Any(c => c.Type == "Complete" && c.Status == "True") == true;
@@ -69,7 +69,7 @@ internal static class JobRun
         if (Failed(job))
         {
             var failedAt = job.Status?.Conditions?.FirstOrDefault(c => c.Type == "Failed" && c.Status == "True")?.LastTransitionTime ?? s.LastFailureTime ?? now;
-            var reason = job.Status?.Conditions?.FirstOrDefault(c => c.Type == "Failed")?.Reason ?? "JobFailed";
+            var reason = job.Status?.Conditions?.FirstOrDefault(c => c.Type == "Failed")?.Reason ?? Reasons.JobFailed;
             s.StartTime ??= job.Status?.StartTime ?? now;
             var newFailure = s.LastFailureTime != failedAt;
             s.LastFailureTime = failedAt;
@@ -133,7 +133,7 @@ internal static class JobRun
         var (status, reason) = s.Phase switch
         {
             RunPhase.Completed => ("True", "Completed"),
-            RunPhase.Failed => ("False", "AttemptsExhausted"),
+            RunPhase.Failed => ("False", Reasons.AttemptsExhausted),
             RunPhase.Running when s.LastFailureTime is not null => ("Unknown", "Retrying"),
             _ => ("Unknown", s.Phase?.ToString() ?? "Pending"),
         };

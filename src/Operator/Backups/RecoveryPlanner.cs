@@ -378,7 +378,7 @@ internal static class RecoveryPlanner
             {
                 // A failed restore of a target that has since recovered (no open incident) is history.
                 if (newest.Status.Phase == RunPhase.Failed && status.Incidents?.Any(i => i.Target == newest.Spec.Target) != true
-                    && newest.Metadata.Labels?.ContainsKey(Kubernetes.ClusterWriter.IncidentLabel) == true) continue;
+                    && newest.Metadata.Labels?.ContainsKey(Labels.Incident) == true) continue;
                 return newest;
             }
         }

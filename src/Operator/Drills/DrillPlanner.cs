@@ -32,21 +32,6 @@ internal static class DrillPlanner
     /// <summary>The RTO a drill is judged against when the policy declares none.</summary>
     public static readonly TimeSpan DefaultRto = TimeSpan.FromMinutes(5);
 
-    public const string PolicyNotFound = "PolicyNotFound";
-    public const string AnotherDrillRunning = "AnotherDrillRunning";
-    public const string RestoreInProgress = "RestoreInProgress";
-    public const string FailoverInProgress = "FailoverInProgress";
-    public const string FailedOver = "FailedOver";
-    public const string PolicyNotReady = "PolicyNotReady";
-    public const string PolicyDegraded = "PolicyDegraded";
-    public const string BackupOlderThanRpo = "BackupOlderThanRpo";
-    public const string NoActiveTarget = "NoActiveTarget";
-    public const string MaxUnavailableExceeded = "MaxUnavailableExceeded";
-    public const string RtoExceeded = "RtoExceeded";
-    public const string Recovered = "Recovered";
-    public const string PolicyDeleted = "PolicyDeleted";
-    public const string PolicyInDryRun = "PolicyInDryRun";
-
     /// <summary>spec.objectives.rto of the policy, or <see cref="DefaultRto"/> (Defaulted true) when it declares none or an unreadable one.</summary>
     public static (TimeSpan Rto, bool Defaulted) RtoOf(ResiliencePolicy policy) =>
         GoDuration.TryParse(policy.Spec.Objectives?.Rto, out var rto) && rto > TimeSpan.Zero ? (rto, false) : (DefaultRto, true);
@@ -62,39 +47,39 @@ internal static class DrillPlanner
         if (SpecValidation.Drill(drill.Spec) is { } invalid) return new(Reasons.InvalidSpec, invalid);
         var name = drill.Spec.Policy;
         if (policy is null || policy.Metadata.DeletionTimestamp is not null)
-            return new(PolicyNotFound, $"spec.policy: ResiliencePolicy \"{name}\" not found in namespace {drill.Metadata.NamespaceProperty}");
+            return new(Reasons.PolicyNotFound, $"spec.policy: ResiliencePolicy \"{name}\" not found in namespace {drill.Metadata.NamespaceProperty}");
         if (policy.Spec.Enforcement == EnforcementMode.DryRun)
-            return new(PolicyInDryRun, $"guard rail: policy {name} has spec.enforcement DryRun; a drill changes the cluster and the policy would not repair it, so drills need Enforce");
+            return new(Reasons.PolicyInDryRun, $"guard rail: policy {name} has spec.enforcement DryRun; a drill changes the cluster and the policy would not repair it, so drills need Enforce");
         var other = drills.Where(d => d.Metadata.Name != drill.Metadata.Name && d.Spec.Policy == name && d.Status?.Phase == DrillPhase.Running)
             .Select(d => d.Metadata.Name).OrderBy(n => n, StringComparer.Ordinal).FirstOrDefault();
         if (other is not null)
-            return new(AnotherDrillRunning, $"guard rail: ResilienceDrill \"{other}\" of policy {name} is running; one drill at a time");
+            return new(Reasons.AnotherDrillRunning, $"guard rail: ResilienceDrill \"{other}\" of policy {name} is running; one drill at a time");
         var restore = restores.Where(r => r.Metadata.DeletionTimestamp is null && r.Status?.Phase is null or RunPhase.Pending or RunPhase.Running)
             .Select(r => r.Metadata.Name).OrderBy(n => n, StringComparer.Ordinal).FirstOrDefault();
         if (restore is not null)
-            return new(RestoreInProgress, $"guard rail: ResilienceRestore \"{restore}\" of policy {name} is pending or running; no drill during a restore");
+            return new(Reasons.RestoreInProgress, $"guard rail: ResilienceRestore \"{restore}\" of policy {name} is pending or running; no drill during a restore");
         var status = policy.Status;
         if (status?.Failover?.Pending is { } pending)
-            return new(FailoverInProgress, $"guard rail: a failover from {pending.From} to {pending.To} is in progress; no drill during a failover");
+            return new(Reasons.FailoverInProgress, $"guard rail: a failover from {pending.From} to {pending.To} is in progress; no drill during a failover");
         if (ConditionSet.IsTrue(status?.Conditions, ConditionSet.FailedOver))
-            return new(FailedOver, $"guard rail: policy {name} is failed over{(ConditionSet.Find(status?.Conditions, ConditionSet.FailedOver)?.Message is { Length: > 0 } fm ? $" ({fm})" : "")}; a drill starts only on the preferred target");
+            return new(Reasons.FailedOver, $"guard rail: policy {name} is failed over{(ConditionSet.Find(status?.Conditions, ConditionSet.FailedOver)?.Message is { Length: > 0 } fm ? $" ({fm})" : "")}; a drill starts only on the preferred target");
         // Degraded can be True while Ready is: the policy serves, with too little capacity to lose any.
         if (ConditionSet.Find(status?.Conditions, ConditionSet.Degraded) is { Status: "True" } degraded)
-            return new(PolicyDegraded, $"guard rail: policy {name} is degraded ({degraded.Reason}: {degraded.Message}); a drill never starts on a degraded policy");
+            return new(Reasons.PolicyDegraded, $"guard rail: policy {name} is degraded ({degraded.Reason}: {degraded.Message}); a drill never starts on a degraded policy");
         var ready = ConditionSet.Find(status?.Conditions, ConditionSet.Ready);
         if (ready?.Status != "True")
-            return new(PolicyNotReady, $"guard rail: policy {name} is not Ready ({ready?.Reason ?? "no status yet"}{(string.IsNullOrEmpty(ready?.Message) ? "" : ": " + ready.Message)}); a drill never starts on a degraded policy");
+            return new(Reasons.PolicyNotReady, $"guard rail: policy {name} is not Ready ({ready?.Reason ?? "no status yet"}{(string.IsNullOrEmpty(ready?.Message) ? "" : ": " + ready.Message)}); a drill never starts on a degraded policy");
         if (policy.Spec.Backup is not null && GoDuration.TryParse(policy.Spec.Objectives?.Rpo, out var rpo))
         {
             var completed = status?.Backup?.LastCompletedTime;
             if (completed is null)
-                return new(BackupOlderThanRpo, $"guard rail: policy {name} has no completed backup yet and its RPO is {policy.Spec.Objectives!.Rpo}");
+                return new(Reasons.BackupOlderThanRpo, $"guard rail: policy {name} has no completed backup yet and its RPO is {policy.Spec.Objectives!.Rpo}");
             var age = now - BackupSchedule.Utc(completed.Value);
             if (age > rpo)
-                return new(BackupOlderThanRpo, $"guard rail: the newest completed backup {status!.Backup!.LastCompleted} is {GoDuration.Format(age)} old, older than the RPO {policy.Spec.Objectives!.Rpo}");
+                return new(Reasons.BackupOlderThanRpo, $"guard rail: the newest completed backup {status!.Backup!.LastCompleted} is {GoDuration.Format(age)} old, older than the RPO {policy.Spec.Objectives!.Rpo}");
         }
         if (status?.ActiveTargets is not [var active, ..] || string.IsNullOrEmpty(active))
-            return new(NoActiveTarget, $"guard rail: policy {name} has no active target to drill");
+            return new(Reasons.NoActiveTarget, $"guard rail: policy {name} has no active target to drill");
         return null;
     }
 
@@ -110,14 +95,14 @@ internal static class DrillPlanner
         {
             var unhealthy = UnhealthyOthers(policy, target);
             if (unhealthy.Count + 1 > max)
-                return ([], new(MaxUnavailableExceeded, $"failing {target} would make {unhealthy.Count + 1} targets unavailable ({string.Join(", ", unhealthy.Append(target))}), more than maxUnavailable {max}"));
+                return ([], new(Reasons.MaxUnavailableExceeded, $"failing {target} would make {unhealthy.Count + 1} targets unavailable ({string.Join(", ", unhealthy.Append(target))}), more than maxUnavailable {max}"));
             return ([], null);
         }
         var unavailable = pods.Unavailable(null);
         var allowed = max - unavailable;
         var ready = pods.Live(null).Where(IsReady).Select(p => p.Metadata.Name).OrderBy(n => n, StringComparer.Ordinal).ToList();
         if (allowed <= 0 || ready.Count == 0)
-            return ([], new(MaxUnavailableExceeded, $"{unavailable} of {target}'s {pods.Desired} pods are unavailable already; deleting more would exceed maxUnavailable {max}"));
+            return ([], new(Reasons.MaxUnavailableExceeded, $"{unavailable} of {target}'s {pods.Desired} pods are unavailable already; deleting more would exceed maxUnavailable {max}"));
         return ([.. ready.Take(allowed)], null);
     }
 
@@ -130,12 +115,12 @@ internal static class DrillPlanner
         {
             var unhealthy = UnhealthyOthers(policy, target);
             return unhealthy.Count + 1 > max
-                ? new(MaxUnavailableExceeded, $"{string.Join(", ", unhealthy)} failed during the drill: {unhealthy.Count + 1} targets unavailable, more than maxUnavailable {max}; fault removed")
+                ? new(Reasons.MaxUnavailableExceeded, $"{string.Join(", ", unhealthy)} failed during the drill: {unhealthy.Count + 1} targets unavailable, more than maxUnavailable {max}; fault removed")
                 : null;
         }
         var unavailable = pods.Unavailable(drill.Status?.Pods);
         return unavailable > max
-            ? new(MaxUnavailableExceeded, $"{unavailable} of {target}'s {pods.Desired} pods are unavailable, more than maxUnavailable {max}")
+            ? new(Reasons.MaxUnavailableExceeded, $"{unavailable} of {target}'s {pods.Desired} pods are unavailable, more than maxUnavailable {max}")
             : null;
     }
 
@@ -168,10 +153,10 @@ internal static class DrillPlanner
         {
             var seconds = RtoSeconds(injectedAt, now);
             if (seconds <= rto.TotalSeconds)
-                return (DrillPhase.Passed, Recovered, $"policy {policy.Metadata.Name} served again from {policy.Status!.ActiveTargets![0]} {seconds.ToString("0.###", CultureInfo.InvariantCulture)}s after the fault; RTO {objective}", seconds);
+                return (DrillPhase.Passed, Reasons.Recovered, $"policy {policy.Metadata.Name} served again from {policy.Status!.ActiveTargets![0]} {seconds.ToString("0.###", CultureInfo.InvariantCulture)}s after the fault; RTO {objective}", seconds);
         }
         if (now - BackupSchedule.Utc(injectedAt) >= rto)
-            return (DrillPhase.Failed, RtoExceeded, $"policy {policy.Metadata.Name} did not serve again within the RTO {objective}; fault removed", null);
+            return (DrillPhase.Failed, Reasons.RtoExceeded, $"policy {policy.Metadata.Name} did not serve again within the RTO {objective}; fault removed", null);
         return null;
     }
 
@@ -180,7 +165,7 @@ internal static class DrillPlanner
 
     /// <summary>Targets other than <paramref name="target"/> that fail their checks (cold standbys do not count).</summary>
     private static List<string> UnhealthyOthers(ResiliencePolicy policy, string target) =>
-        [.. (policy.Status?.Targets ?? []).Where(t => t.Name != target && !t.Healthy && t.Message?.StartsWith("cold standby", StringComparison.Ordinal) != true)
+        [.. (policy.Status?.Targets ?? []).Where(t => t.Name != target && !t.Healthy && !ColdStandby.Of(t))
             .Select(t => t.Name)];
 
     internal static bool IsReady(V1Pod p) => p.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;

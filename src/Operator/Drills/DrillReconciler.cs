@@ -30,16 +30,6 @@ internal sealed record DrillCaches(
     }
 }
 
-/// <summary>Reasons of drill events and of the drill's Succeeded condition.</summary>
-internal static class DrillReasons
-{
-    public const string DrillPassed = "DrillPassed";
-    public const string DrillFailed = "DrillFailed";
-    public const string DrillAborted = "DrillAborted";
-    public const string DrillStarted = "DrillStarted";
-    public const string DrillScheduled = "DrillScheduled";
-}
-
 /// <summary>
 /// Runs one ResilienceDrill: guard rails, finalizer, fault, verdict, fault removed. Thin glue
 /// around <see cref="DrillPlanner"/>. While a drill runs it is looked at every
@@ -97,9 +87,9 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
                 await EndAsync(drill, policy, DrillPhase.Aborted, refusal.Reason, refusal.Message + "; nothing was injected", null, now, ct);
                 return null;
             }
-            if (drill.Metadata.Finalizers?.Contains(DrillWriter.Finalizer) != true)
+            if (drill.Metadata.Finalizers?.Contains(Finalizers.Drill) != true)
             {
-                drill = await writer.SetFinalizerAsync(drill, true, ct);
+                drill = await writer.Resources.SetFinalizerAsync(drill, Finalizers.Drill, true, ct);
                 caches.Drills.Observe(drill);
             }
             var (rto, defaulted) = DrillPlanner.RtoOf(policy!);
@@ -123,7 +113,7 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
         var target = status.Target ?? "";
         if (policy is null || policy.Metadata.DeletionTimestamp is not null)
         {
-            await EndAsync(drill, policy, DrillPhase.Aborted, DrillPlanner.PolicyDeleted, $"ResiliencePolicy \"{drill.Spec.Policy}\" is gone; fault removed", null, now, ct);
+            await EndAsync(drill, policy, DrillPhase.Aborted, Reasons.PolicyDeleted, $"ResiliencePolicy \"{drill.Spec.Policy}\" is gone; fault removed", null, now, ct);
             return ReconcileResult.Done;
         }
         var (rto, defaulted) = DrillPlanner.RtoOf(policy);
@@ -148,10 +138,10 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
             else
             {
                 var d = caches.Deployments.Get(ns, target);
-                var marked = Annotation(d, PolicyPlanner.DrillAnnotation);
+                var marked = Annotation(d, Annotations.Drill);
                 if (d is null || (marked is not null && marked != drill.Metadata.Name))
                 {
-                    var reason = d is null ? DrillPlanner.NoActiveTarget : DrillPlanner.AnotherDrillRunning;
+                    var reason = d is null ? Reasons.NoActiveTarget : Reasons.AnotherDrillRunning;
                     var message = d is null ? $"Deployment {target} not found" : $"Deployment {target} is failed by ResilienceDrill \"{marked}\"";
                     await EndAsync(drill, policy, DrillPhase.Aborted, reason, message + "; nothing was injected", null, now, ct);
                     return ReconcileResult.Done;
@@ -162,7 +152,7 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
             next.InjectedAt = now;
             logger.LogInformation("{Drill}: {Action} injected into {Target}", ObjectKey.Of(drill), drill.Spec.Action, target);
             drill = await WriteAsync(drill, next, ct);
-            await events.RecordAsync(drill, EventRecorder.Normal, DrillReasons.DrillStarted, next.Message, ct);
+            await events.RecordAsync(drill, EventRecorder.Normal, Reasons.DrillStarted, next.Message, ct);
             return ReconcileResult.After(Poll);
         }
 
@@ -195,9 +185,9 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
 
         var (type, eventReason, result) = phase switch
         {
-            DrillPhase.Passed => (EventRecorder.Normal, DrillReasons.DrillPassed, "passed"),
-            DrillPhase.Failed => (EventRecorder.Warning, DrillReasons.DrillFailed, "failed"),
-            _ => (EventRecorder.Warning, DrillReasons.DrillAborted, "aborted"),
+            DrillPhase.Passed => (EventRecorder.Normal, Reasons.DrillPassed, "passed"),
+            DrillPhase.Failed => (EventRecorder.Warning, Reasons.DrillFailed, "failed"),
+            _ => (EventRecorder.Warning, Reasons.DrillAborted, "aborted"),
         };
         var text = $"{drill.Metadata.Name}: {message}";
         await events.RecordAsync(drill, type, eventReason, message, ct);
@@ -224,35 +214,32 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
     {
         var ns = drill.Metadata.NamespaceProperty;
         if (drill.Status?.Target is { Length: > 0 } target && caches.Deployments.Get(ns, target) is { } d
-            && Annotation(d, PolicyPlanner.DrillAnnotation) == drill.Metadata.Name)
+            && Annotation(d, Annotations.Drill) == drill.Metadata.Name)
         {
-            var replicas = int.TryParse(Annotation(d, DrillWriter.ReplicasAnnotation), NumberStyles.None, CultureInfo.InvariantCulture, out var r) ? r : 1;
+            var replicas = int.TryParse(Annotation(d, Annotations.DrillReplicas), NumberStyles.None, CultureInfo.InvariantCulture, out var r) ? r : 1;
             caches.Deployments.Observe(await writer.RestoreAsync(d, replicas, ct));
             logger.LogInformation("{Drill}: {Target} scaled back to {Replicas}", ObjectKey.Of(drill), target, replicas);
         }
-        if (drill.Metadata.Finalizers?.Contains(DrillWriter.Finalizer) == true)
-            caches.Drills.Observe(await writer.SetFinalizerAsync(drill, false, ct));
+        if (drill.Metadata.Finalizers?.Contains(Finalizers.Drill) == true)
+            caches.Drills.Observe(await writer.Resources.SetFinalizerAsync(drill, Finalizers.Drill, false, ct));
     }
 
     private async Task FinalizeAsync(ResilienceDrill drill, CancellationToken ct)
     {
-        if (drill.Metadata.Finalizers?.Contains(DrillWriter.Finalizer) != true) return;
+        if (drill.Metadata.Finalizers?.Contains(Finalizers.Drill) != true) return;
         if (drill.Status?.Phase is DrillPhase.Running)
         {
             DrillsTotal.WithLabels(drill.Metadata.NamespaceProperty, drill.Spec.Policy, "aborted").Inc();
             var message = $"{drill.Metadata.Name}: deleted while running; fault removed";
             if (caches.Policies.Get(drill.Metadata.NamespaceProperty, drill.Spec.Policy) is { } policy)
-                await events.RecordAsync(policy, EventRecorder.Warning, DrillReasons.DrillAborted, message, ct);
+                await events.RecordAsync(policy, EventRecorder.Warning, Reasons.DrillAborted, message, ct);
         }
         await CleanUpAsync(drill, ct);
     }
 
     private async Task<ResilienceDrill> WriteAsync(ResilienceDrill drill, ResilienceDrillStatus status, CancellationToken ct)
     {
-        var planned = DrillWriter.WireForm(k8s.KubernetesJson.Deserialize<ResilienceDrillStatus>(k8s.KubernetesJson.Serialize(status))).ToJsonString();
-        var current = drill.Status is null ? "" : DrillWriter.WireForm(drill.Status).ToJsonString();
-        if (planned == current) return drill;
-        var updated = await writer.PatchStatusAsync(drill, status, ct);
+        if (await writer.Resources.WriteStatusAsync(drill, status, ct) is not { } updated) return drill;
         caches.Drills.Observe(updated);
         return updated;
     }

@@ -1,76 +1,33 @@
 using System.Globalization;
-using System.Net;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using k8s;
-using k8s.Autorest;
 using k8s.Models;
 using ResilienceOperator.Entities;
 using ResilienceOperator.Kubernetes;
-using ResilienceOperator.Policy;
 using ResilienceOperator.Runtime;
 
 namespace ResilienceOperator.Drills;
 
 /// <summary>
-/// The writes of drills, through <see cref="ClusterWriter.Guard{T}(LeaseFence, string, string, Func{Task{T}})"/>
+/// The writes only drills make, through <see cref="ClusterWriter.Guard{T}(LeaseFence, string, string, Func{Task{T}})"/>
 /// (refused without the lease, conflicts requeue, missing permissions are reported), with the operator's field manager.
+/// A drill's own status and finalizer go through <see cref="Resources"/>.
 /// </summary>
 internal sealed class DrillWriter(IKubernetes client, LeaseFence fence)
 {
-    /// <summary>Finalizer on a ResilienceDrill: its fault is removed before it goes.</summary>
-    public const string Finalizer = "resilience.dev/drill";
-    /// <summary>On a Deployment failed by a drill: the replicas it had before, put back afterwards.</summary>
-    public const string ReplicasAnnotation = "resilience.dev/drill-replicas";
-
-    public async Task<ResilienceDrill> SetFinalizerAsync(ResilienceDrill drill, bool present, CancellationToken ct)
-    {
-        var finalizers = (drill.Metadata.Finalizers ?? []).Where(f => f != Finalizer).ToList();
-        if (present) finalizers.Add(Finalizer);
-        var body = await ClusterWriter.Guard(fence, ResilienceDrill.KubePluralName, "patch", () => client.CustomObjects.PatchNamespacedCustomObjectAsync(ClusterWriter.Merge(new JsonObject
-        {
-            ["metadata"] = new JsonObject
-            {
-                ["resourceVersion"] = drill.Metadata.ResourceVersion,
-                ["finalizers"] = new JsonArray([.. finalizers.Select(f => (JsonNode)JsonValue.Create(f)!)]),
-            },
-        }), ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, drill.Metadata.NamespaceProperty, ResilienceDrill.KubePluralName,
-            drill.Metadata.Name, fieldManager: ClusterWriter.FieldManager, cancellationToken: ct));
-        return As<ResilienceDrill>(body);
-    }
-
-    /// <summary>Replaces the drill's status through its status subresource, guarded by resourceVersion.</summary>
-    public async Task<ResilienceDrill> PatchStatusAsync(ResilienceDrill drill, ResilienceDrillStatus status, CancellationToken ct)
-    {
-        var patch = new JsonArray(
-            new JsonObject { ["op"] = "test", ["path"] = "/metadata/resourceVersion", ["value"] = drill.Metadata.ResourceVersion },
-            new JsonObject { ["op"] = "add", ["path"] = "/status", ["value"] = WireForm(status) });
-        var body = await ClusterWriter.Guard(fence, ResilienceDrill.KubePluralName + "/status", "patch", () => client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
-            new V1Patch(patch.ToJsonString(), V1Patch.PatchType.JsonPatch), ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion,
-            drill.Metadata.NamespaceProperty, ResilienceDrill.KubePluralName, drill.Metadata.Name, fieldManager: ClusterWriter.FieldManager, cancellationToken: ct));
-        return As<ResilienceDrill>(body);
-    }
+    /// <summary>The writes to the operator's own resources.</summary>
+    public CustomResourceWriter Resources { get; } = new(client, fence);
 
     /// <summary>
     /// Writes only status.lastDrill of the policy, with a JSON merge patch on the status subresource
     /// and no resourceVersion: the policy reconciler owns the rest of the status and keeps this field.
     /// </summary>
-    public async Task<ResiliencePolicy> SetLastDrillAsync(ResiliencePolicy policy, DrillRecord record, CancellationToken ct)
-    {
-        var patch = new JsonObject { ["status"] = new JsonObject { ["lastDrill"] = ClusterWriter.WithoutEmpty(JsonNode.Parse(KubernetesJson.Serialize(record))) } };
-        var body = await ClusterWriter.Guard(fence, ResiliencePolicy.KubePluralName + "/status", "patch", () => client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
-            ClusterWriter.Merge(patch), ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, policy.Metadata.NamespaceProperty,
-            ResiliencePolicy.KubePluralName, policy.Metadata.Name, fieldManager: ClusterWriter.FieldManager, cancellationToken: ct));
-        return As<ResiliencePolicy>(body);
-    }
+    public Task<ResiliencePolicy> SetLastDrillAsync(ResiliencePolicy policy, DrillRecord record, CancellationToken ct) =>
+        Resources.MergeStatusAsync(policy, new JsonObject { ["lastDrill"] = ServerCompatibility.WireForm(record) }, ct);
 
     /// <summary>KillPods: deletes one pod; one already gone is fine.</summary>
-    public Task DeletePodAsync(string ns, string name, CancellationToken ct) => ClusterWriter.Guard(fence, "pods", "delete", async () =>
-    {
-        try { await client.CoreV1.DeleteNamespacedPodAsync(name, ns, cancellationToken: ct); }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound) { }
-        return 0;
-    });
+    public Task DeletePodAsync(string ns, string name, CancellationToken ct) => ClusterWriter.Guard(fence, "pods", "delete", () =>
+        ClusterWriter.GoneIsFine(() => client.CoreV1.DeleteNamespacedPodAsync(name, ns, cancellationToken: ct)));
 
     /// <summary>
     /// FailTarget: scales the Deployment to zero and marks it with the drill's name and its replicas
@@ -84,8 +41,8 @@ internal sealed class DrillWriter(IKubernetes client, LeaseFence fence)
                 ["resourceVersion"] = d.Metadata.ResourceVersion,
                 ["annotations"] = new JsonObject
                 {
-                    [PolicyPlanner.DrillAnnotation] = drill,
-                    [ReplicasAnnotation] = (d.Spec.Replicas ?? 1).ToString(CultureInfo.InvariantCulture),
+                    [Annotations.Drill] = drill,
+                    [Annotations.DrillReplicas] = (d.Spec.Replicas ?? 1).ToString(CultureInfo.InvariantCulture),
                 },
             },
             ["spec"] = new JsonObject { ["replicas"] = 0 },
@@ -97,44 +54,20 @@ internal sealed class DrillWriter(IKubernetes client, LeaseFence fence)
         {
             ["metadata"] = new JsonObject
             {
-                ["annotations"] = new JsonObject { [PolicyPlanner.DrillAnnotation] = null, [ReplicasAnnotation] = null },
+                ["annotations"] = new JsonObject { [Annotations.Drill] = null, [Annotations.DrillReplicas] = null },
             },
             ["spec"] = new JsonObject { ["replicas"] = replicas },
         }), d.Metadata.Name, d.Metadata.NamespaceProperty, fieldManager: ClusterWriter.FieldManager, cancellationToken: ct));
 
     /// <summary>Creates a scheduled drill owned by the policy; null when it exists already (the slot was drilled).</summary>
-    public Task<ResilienceDrill?> CreateAsync(ResiliencePolicy owner, string name, DrillsSpec drills, CancellationToken ct)
-    {
-        var body = new ResilienceDrill
+    public Task<ResilienceDrill?> CreateAsync(ResiliencePolicy owner, string name, DrillsSpec drills, CancellationToken ct) =>
+        Resources.CreateAsync(owner, new ResilienceDrill
         {
             Metadata = new V1ObjectMeta
             {
                 Name = name, NamespaceProperty = owner.Metadata.NamespaceProperty,
-                Labels = new Dictionary<string, string> { [ClusterWriter.PolicyLabel] = owner.Metadata.Name },
-                OwnerReferences = [ClusterWriter.OwnerRef(owner)],
+                Labels = new Dictionary<string, string> { [Labels.Policy] = owner.Metadata.Name },
             },
             Spec = new ResilienceDrillSpec { Policy = owner.Metadata.Name, Action = drills.Action, MaxUnavailable = drills.MaxUnavailable },
-        };
-        var json = JsonNode.Parse(KubernetesJson.Serialize(body))!.AsObject();
-        json.Remove("status");
-        return ClusterWriter.Guard(fence, ResilienceDrill.KubePluralName, "create", async () =>
-        {
-            try
-            {
-                var created = await client.CustomObjects.CreateNamespacedCustomObjectAsync(json, ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion,
-                    owner.Metadata.NamespaceProperty, ResilienceDrill.KubePluralName, fieldManager: ClusterWriter.FieldManager, cancellationToken: ct);
-                return (ResilienceDrill?)As<ResilienceDrill>(created);
-            }
-            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
-            {
-                return null; // AlreadyExists: this slot's drill was created before
-            }
-        });
-    }
-
-    /// <summary>The status as sent and compared: no nulls, no empty strings (see <see cref="ClusterWriter.WireForm(ResiliencePolicyStatus)"/>).</summary>
-    internal static JsonNode WireForm(ResilienceDrillStatus status) =>
-        ClusterWriter.WithoutEmpty(JsonNode.Parse(KubernetesJson.Serialize(status)))!;
-
-    private static T As<T>(object body) => KubernetesJson.Deserialize<T>(((JsonElement)body).GetRawText());
+        }, ct);
 }

@@ -254,7 +254,7 @@ internal sealed class HealthProber(
         foreach (var t in policy.Status?.Targets ?? [])
         {
             if (t.LastTransitionTime is not { } since) continue;
-            var cold = t.Message?.StartsWith("cold standby", StringComparison.Ordinal) == true;
+            var cold = ColdStandby.Of(t);
             seeded[t.Name] = new TargetHealth(t.Healthy, t.ConsecutiveFailures, t.Healthy ? 1 : 0,
                 t.Healthy ? null : since, since, t.DesiredReplicas, t.ReadyReplicas, t.Message ?? "", cold)
             {
@@ -361,9 +361,9 @@ internal sealed class HealthProber(
         var pass = passing.Select(p => p.Metadata.Name).ToHashSet();
         foreach (var pod in all)
         {
-            if (pod.Spec.ReadinessGates?.Any(g => g.ConditionType == PolicyPlanner.ReadinessGate) != true) continue;
+            if (pod.Spec.ReadinessGates?.Any(g => g.ConditionType == PodConditions.Healthy) != true) continue;
             var want = pass.Contains(pod.Metadata.Name);
-            var current = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == PolicyPlanner.ReadinessGate)?.Status;
+            var current = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == PodConditions.Healthy)?.Status;
             if (current == (want ? "True" : "False")) continue;
             if (dryRun is not null) { dryRun.Add(new PodGateAction(pod.Metadata.Name, target, want)); continue; }
             try

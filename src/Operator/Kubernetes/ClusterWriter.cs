@@ -16,23 +16,17 @@ namespace ResilienceOperator.Kubernetes;
 internal sealed class ForbiddenException(string message, Exception inner) : Exception(message, inner);
 
 /// <summary>
-/// Every write the operator makes. Patches carry the resourceVersion the decision was made on
-/// where a stale cache could undo someone else's change (replicas, selectors), so a race is a
-/// 409 and a requeue, never a blind overwrite. All writes use the field manager
-/// <see cref="FieldManager"/>, which GitOps tools can ignore by name.
+/// The operator's writes to workloads (Deployments, Services, HorizontalPodAutoscalers,
+/// PodDisruptionBudgets, Jobs, pods, KEDA ScaledObjects); its own resources are written through
+/// <see cref="Resources"/>. Every write passes <see cref="Guard{T}(LeaseFence, string, string, Func{Task{T}})"/>.
+/// Patches carry the resourceVersion the decision was made on where a stale cache could undo
+/// someone else's change (replicas, selectors), so a race is a 409 and a requeue, never a blind
+/// overwrite. All writes use the field manager <see cref="FieldManager"/>, which GitOps tools can
+/// ignore by name.
 /// </summary>
 internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, LeaseFence fence) : IPodGateWriter
 {
     public const string FieldManager = "resilience-operator";
-    public const string OriginalSelectorAnnotation = "resilience.dev/original-selector";
-    public const string SteeredByAnnotation = "resilience.dev/steered-by";
-    public const string PolicyLabel = "resilience.dev/policy";
-    public const string Finalizer = "resilience.dev/finalizer";
-    public const string BackupLabel = "resilience.dev/backup";
-    public const string RestoreLabel = "resilience.dev/restore";
-    public const string AttemptLabel = "resilience.dev/attempt";
-    /// <summary>On a ResilienceRestore the operator made for an incident: the failed target.</summary>
-    public const string IncidentLabel = "resilience.dev/incident";
 
     private static readonly Counter Writes = Metrics.CreateCounter("resilience_api_writes_total",
         "Writes the operator made to the API server.", "resource", "verb");
@@ -44,6 +38,9 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
         Writes.GetAllLabelValues().ToDictionary(l => $"{l[1]} {l[0]}", l => (long)Writes.WithLabels(l).Value);
 
     public string PdbGroupVersion => pdbGroupVersion;
+
+    /// <summary>The writes to the operator's own resources.</summary>
+    public CustomResourceWriter Resources { get; } = new(client, fence);
 
     /// <summary>
     /// Raises a Deployment's replicas by server-side apply: the operator's applied configuration is
@@ -65,7 +62,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
         }.ToJsonString(), V1Patch.PatchType.ApplyPatch), d.Metadata.Name, d.Metadata.NamespaceProperty, fieldManager: FieldManager, force: true, cancellationToken: ct));
 
     /// <summary>
-    /// Sheds a Deployment (replicas, and the previous count in <see cref="DegradationPlanner.ShedAnnotation"/>)
+    /// Sheds a Deployment (replicas, and the previous count in <see cref="Annotations.ShedReplicas"/>)
     /// or gives it back (<paramref name="previous"/> null: replicas, and the annotation removed), in one
     /// merge patch so the count and the record of it never part.
     /// </summary>
@@ -77,7 +74,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
                 ["resourceVersion"] = d.Metadata.ResourceVersion,
                 ["annotations"] = new JsonObject
                 {
-                    [DegradationPlanner.ShedAnnotation] = previous?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    [Annotations.ShedReplicas] = previous?.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 },
             },
             ["spec"] = new JsonObject { ["replicas"] = replicas },
@@ -95,9 +92,9 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
         var podSpec = new JsonObject();
         if (readinessGate is { } add)
         {
-            var gates = (d.Spec.Template.Spec.ReadinessGates ?? []).Where(g => g.ConditionType != PolicyPlanner.ReadinessGate)
+            var gates = (d.Spec.Template.Spec.ReadinessGates ?? []).Where(g => g.ConditionType != PodConditions.Healthy)
                 .Select(g => (JsonNode)new JsonObject { ["conditionType"] = g.ConditionType }).ToList();
-            if (add) gates.Add(new JsonObject { ["conditionType"] = PolicyPlanner.ReadinessGate });
+            if (add) gates.Add(new JsonObject { ["conditionType"] = PodConditions.Healthy });
             podSpec["readinessGates"] = new JsonArray([.. gates]);
         }
         if (spread is not null)
@@ -126,9 +123,9 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
         var sel = new JsonObject();
         foreach (var (k, v) in selector) sel[k] = v;
         foreach (var k in svc.Spec.Selector?.Keys ?? []) if (!selector.ContainsKey(k)) sel[k] = null;
-        var annotations = new JsonObject { [SteeredByAnnotation] = policyName };
-        if (svc.Metadata.Annotations?.ContainsKey(OriginalSelectorAnnotation) != true)
-            annotations[OriginalSelectorAnnotation] = JsonSerializer.Serialize(svc.Spec.Selector ?? new Dictionary<string, string>());
+        var annotations = new JsonObject { [Annotations.SteeredBy] = policyName };
+        if (svc.Metadata.Annotations?.ContainsKey(Annotations.OriginalSelector) != true)
+            annotations[Annotations.OriginalSelector] = JsonSerializer.Serialize(svc.Spec.Selector ?? new Dictionary<string, string>());
         return Guard("services", "patch", () => client.CoreV1.PatchNamespacedServiceAsync(Merge(new JsonObject
         {
             ["metadata"] = new JsonObject { ["resourceVersion"] = svc.Metadata.ResourceVersion, ["annotations"] = annotations },
@@ -139,7 +136,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
     /// <summary>Puts back the selector saved by <see cref="SteerServiceAsync"/> and drops our annotations.</summary>
     public async Task RestoreServiceAsync(V1Service svc, CancellationToken ct)
     {
-        if (svc.Metadata.Annotations?.TryGetValue(OriginalSelectorAnnotation, out var saved) != true) return;
+        if (svc.Metadata.Annotations?.TryGetValue(Annotations.OriginalSelector, out var saved) != true) return;
         var original = JsonSerializer.Deserialize<Dictionary<string, string>>(saved!) ?? [];
         var sel = new JsonObject();
         foreach (var (k, v) in original) sel[k] = v;
@@ -149,7 +146,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
             ["metadata"] = new JsonObject
             {
                 ["resourceVersion"] = svc.Metadata.ResourceVersion,
-                ["annotations"] = new JsonObject { [OriginalSelectorAnnotation] = null, [SteeredByAnnotation] = null },
+                ["annotations"] = new JsonObject { [Annotations.OriginalSelector] = null, [Annotations.SteeredBy] = null },
             },
             ["spec"] = new JsonObject { ["selector"] = sel },
         }), svc.Metadata.Name, svc.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct));
@@ -165,7 +162,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
             {
                 ["name"] = pdb.Name,
                 ["namespace"] = owner.Metadata.NamespaceProperty,
-                ["labels"] = new JsonObject { [PolicyLabel] = owner.Metadata.Name, ["resilience.dev/target"] = pdb.Target },
+                ["labels"] = new JsonObject { [Labels.Policy] = owner.Metadata.Name, [Labels.Target] = pdb.Target },
                 ["ownerReferences"] = new JsonArray(OwnerReference(owner)),
             },
             ["spec"] = new JsonObject
@@ -180,75 +177,8 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
             "poddisruptionbudgets", pdb.Name, fieldManager: FieldManager, force: true, cancellationToken: ct));
     }
 
-    public Task DeletePdbAsync(string ns, string name, CancellationToken ct) => Guard("poddisruptionbudgets", "delete", async () =>
-    {
-        try { await client.CustomObjects.DeleteNamespacedCustomObjectAsync("policy", pdbGroupVersion.Split('/')[1], ns, "poddisruptionbudgets", name, cancellationToken: ct); }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound) { }
-        return 0;
-    });
-
-    /// <summary>Replaces the policy's status through the status subresource, guarded by resourceVersion.</summary>
-    public async Task<ResiliencePolicy> PatchStatusAsync(ResiliencePolicy policy, ResiliencePolicyStatus status, CancellationToken ct)
-    {
-        var patch = new JsonArray(
-            new JsonObject { ["op"] = "test", ["path"] = "/metadata/resourceVersion", ["value"] = policy.Metadata.ResourceVersion },
-            new JsonObject { ["op"] = "add", ["path"] = "/status", ["value"] = WireForm(status) });
-        return AsPolicy(await Guard("resiliencepolicies/status", "patch", () => client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
-            new V1Patch(patch.ToJsonString(), V1Patch.PatchType.JsonPatch), ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion,
-            policy.Metadata.NamespaceProperty, ResiliencePolicy.KubePluralName, policy.Metadata.Name, fieldManager: FieldManager, cancellationToken: ct)));
-    }
-
-    private static ResiliencePolicy AsPolicy(object body) => KubernetesJson.Deserialize<ResiliencePolicy>(((JsonElement)body).GetRawText());
-
-    /// <summary>
-    /// The status as it is sent and compared: without null members (the schema types every field,
-    /// and null is neither a string nor an integer) and without empty strings (a JSON patch on the
-    /// 1.20 API server turns "" into null and then rejects it).
-    /// </summary>
-    internal static JsonNode WireForm(ResiliencePolicyStatus status) =>
-        WithoutEmpty(JsonNode.Parse(KubernetesJson.Serialize(status)))!;
-
-    /// <summary>The status of a backup or restore as it is sent and compared (see the policy's).</summary>
-    internal static JsonNode WireForm(ResilienceRunStatus status) =>
-        WithoutEmpty(JsonNode.Parse(KubernetesJson.Serialize(status)))!;
-
-    internal static JsonNode? WithoutEmpty(JsonNode? node)
-    {
-        switch (node)
-        {
-            case JsonObject o:
-                foreach (var key in o.Where(kv => kv.Value is null || (kv.Value is JsonValue v && v.TryGetValue<string>(out var str) && str.Length == 0))
-                    .Select(kv => kv.Key).ToList()) o.Remove(key);
-                foreach (var (_, v) in o) WithoutEmpty(v);
-                break;
-            case JsonArray a:
-                foreach (var v in a) WithoutEmpty(v);
-                break;
-        }
-        return node;
-    }
-
-    public async Task<ResiliencePolicy> SetFinalizerAsync(ResiliencePolicy policy, bool present, CancellationToken ct)
-    {
-        var finalizers = (policy.Metadata.Finalizers ?? []).Where(f => f != Finalizer).ToList();
-        if (present) finalizers.Add(Finalizer);
-        return AsPolicy(await Guard("resiliencepolicies", "patch", () => client.CustomObjects.PatchNamespacedCustomObjectAsync(Merge(new JsonObject
-        {
-            ["metadata"] = new JsonObject
-            {
-                ["resourceVersion"] = policy.Metadata.ResourceVersion,
-                ["finalizers"] = new JsonArray([.. finalizers.Select(f => (JsonNode)JsonValue.Create(f)!)]),
-            },
-        }), ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, policy.Metadata.NamespaceProperty, ResiliencePolicy.KubePluralName,
-            policy.Metadata.Name, fieldManager: FieldManager, cancellationToken: ct)));
-    }
-
-    public async Task<ResiliencePolicy> RemoveAnnotationAsync(ResiliencePolicy policy, string annotation, CancellationToken ct) => AsPolicy(await Guard("resiliencepolicies", "patch", () =>
-        client.CustomObjects.PatchNamespacedCustomObjectAsync(Merge(new JsonObject
-        {
-            ["metadata"] = new JsonObject { ["annotations"] = new JsonObject { [annotation] = null } },
-        }), ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, policy.Metadata.NamespaceProperty, ResiliencePolicy.KubePluralName,
-            policy.Metadata.Name, fieldManager: FieldManager, cancellationToken: ct)));
+    public Task DeletePdbAsync(string ns, string name, CancellationToken ct) => Guard("poddisruptionbudgets", "delete", () =>
+        GoneIsFine(() => client.CustomObjects.DeleteNamespacedCustomObjectAsync("policy", pdbGroupVersion.Split('/')[1], ns, "poddisruptionbudgets", name, cancellationToken: ct)));
 
     public async Task SetAsync(V1Pod pod, bool healthy, CancellationToken ct)
     {
@@ -258,9 +188,9 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
             {
                 ["conditions"] = new JsonArray(new JsonObject
                 {
-                    ["type"] = PolicyPlanner.ReadinessGate, ["status"] = healthy ? "True" : "False",
+                    ["type"] = PodConditions.Healthy, ["status"] = healthy ? "True" : "False",
                     ["lastTransitionTime"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
-                    ["reason"] = healthy ? "ProbesPass" : "ProbesFail",
+                    ["reason"] = healthy ? Reasons.ProbesPass : Reasons.ProbesFail,
                 }),
             },
         };
@@ -276,8 +206,8 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
     public async Task<ScaledObject> SetScaledObjectPausedAsync(ScaledObject so, bool pause, CancellationToken ct)
     {
         var annotations = pause
-            ? new JsonObject { [ScaledObject.PausedAnnotation] = "true", [ScaledObject.PausedByOperatorAnnotation] = "true" }
-            : new JsonObject { [ScaledObject.PausedAnnotation] = null, [ScaledObject.PausedByOperatorAnnotation] = null };
+            ? new JsonObject { [ScaledObject.PausedAnnotation] = "true", [Annotations.PausedByOperator] = "true" }
+            : new JsonObject { [ScaledObject.PausedAnnotation] = null, [Annotations.PausedByOperator] = null };
         var body = await Guard(ScaledObject.Plural, "patch", () => client.CustomObjects.PatchNamespacedCustomObjectAsync(Merge(new JsonObject
         {
             ["metadata"] = new JsonObject { ["resourceVersion"] = so.Metadata.ResourceVersion, ["annotations"] = annotations },
@@ -294,11 +224,11 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
             Metadata = new V1ObjectMeta
             {
                 Name = a.Name, NamespaceProperty = owner.Metadata.NamespaceProperty,
-                Labels = new Dictionary<string, string> { [PolicyLabel] = owner.Metadata.Name },
+                Labels = new Dictionary<string, string> { [Labels.Policy] = owner.Metadata.Name },
             },
             Spec = new ResilienceBackupSpec { Policy = owner.Metadata.Name, Location = a.Location, Target = a.Target, ScheduledTime = a.Slot },
         };
-        return CreateCustomAsync(owner, body, ResilienceBackup.KubePluralName, body.Metadata, ct);
+        return Resources.CreateAsync(owner, body, ct);
     }
 
     /// <summary>Creates the restore of an incident, owned by the policy; null when it exists already.</summary>
@@ -309,65 +239,20 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
             Metadata = new V1ObjectMeta
             {
                 Name = a.Name, NamespaceProperty = owner.Metadata.NamespaceProperty,
-                Labels = new Dictionary<string, string> { [PolicyLabel] = owner.Metadata.Name, [IncidentLabel] = a.Target },
+                Labels = new Dictionary<string, string> { [Labels.Policy] = owner.Metadata.Name, [Labels.Incident] = a.Target },
             },
             Spec = new ResilienceRestoreSpec { Policy = owner.Metadata.Name, Backup = a.Backup, Target = a.Target },
         };
-        return CreateCustomAsync(owner, body, ResilienceRestore.KubePluralName, body.Metadata, ct);
+        return Resources.CreateAsync(owner, body, ct);
     }
 
-    private async Task<T?> CreateCustomAsync<T>(ResiliencePolicy owner, T body, string plural, V1ObjectMeta meta, CancellationToken ct = default)
-        where T : class, IKubernetesObject<V1ObjectMeta>
-    {
-        meta.OwnerReferences = [OwnerRef(owner)];
-        var json = JsonNode.Parse(KubernetesJson.Serialize(body))!.AsObject();
-        json.Remove("status");
-        return await Guard(plural, "create", async () =>
-        {
-            try
-            {
-                var created = await client.CustomObjects.CreateNamespacedCustomObjectAsync(json, ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion,
-                    meta.NamespaceProperty, plural, fieldManager: FieldManager, cancellationToken: ct);
-                return KubernetesJson.Deserialize<T>(((JsonElement)created).GetRawText());
-            }
-            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
-            {
-                return null; // AlreadyExists: the deterministic name was created before (by us, before a restart, or by another leader)
-            }
-        });
-    }
-
-    public Task DeleteBackupAsync(string ns, string name, CancellationToken ct) => Guard(ResilienceBackup.KubePluralName, "delete", async () =>
-    {
-        // Background propagation: the garbage collector then deletes the backup's Jobs and their pods.
-        try
-        {
-            await client.CustomObjects.DeleteNamespacedCustomObjectAsync(ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ns, ResilienceBackup.KubePluralName, name,
-                new V1DeleteOptions { PropagationPolicy = "Background" }, cancellationToken: ct);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound) { }
-        return 0;
-    });
+    /// <summary>Deletes a backup; background propagation: the garbage collector then deletes its Jobs and their pods.</summary>
+    public Task DeleteBackupAsync(string ns, string name, CancellationToken ct) =>
+        Resources.DeleteAsync<ResilienceBackup>(ns, name, new V1DeleteOptions { PropagationPolicy = "Background" }, ct);
 
     /// <summary>Creates a Job; null when it exists already (the attempt was started before a restart).</summary>
-    public Task<V1Job?> CreateJobAsync(V1Job job, CancellationToken ct) => Guard("jobs", "create", async () =>
-    {
-        try { return (V1Job?)await client.BatchV1.CreateNamespacedJobAsync(job, job.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct); }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict) { return null; }
-    });
-
-    /// <summary>Replaces a backup's or restore's status through its status subresource, guarded by resourceVersion.</summary>
-    public async Task<T> PatchRunStatusAsync<T>(T obj, string plural, ResilienceRunStatus status, CancellationToken ct)
-        where T : IKubernetesObject<V1ObjectMeta>
-    {
-        var patch = new JsonArray(
-            new JsonObject { ["op"] = "test", ["path"] = "/metadata/resourceVersion", ["value"] = obj.Metadata.ResourceVersion },
-            new JsonObject { ["op"] = "add", ["path"] = "/status", ["value"] = WireForm(status) });
-        var body = await Guard(plural + "/status", "patch", () => client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
-            new V1Patch(patch.ToJsonString(), V1Patch.PatchType.JsonPatch), ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion,
-            obj.Metadata.NamespaceProperty, plural, obj.Metadata.Name, fieldManager: FieldManager, cancellationToken: ct));
-        return KubernetesJson.Deserialize<T>(((JsonElement)body).GetRawText());
-    }
+    public Task<V1Job?> CreateJobAsync(V1Job job, CancellationToken ct) => Guard("jobs", "create", () =>
+        ExistingIsNull(() => client.BatchV1.CreateNamespacedJobAsync(job, job.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct)));
 
     public static V1OwnerReference OwnerRef(IKubernetesObject<V1ObjectMeta> owner) => new()
     {
@@ -385,6 +270,21 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
 
     private Task<T> Guard<T>(string resource, string verb, Func<Task<T>> call) => Guard(fence, resource, verb, call);
 
+    /// <summary>A create whose 409 AlreadyExists is an answer, not a conflict: null, the object is there already.</summary>
+    internal static async Task<T?> ExistingIsNull<T>(Func<Task<T>> create) where T : class
+    {
+        try { return await create(); }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict) { return null; }
+    }
+
+    /// <summary>A delete whose 404 is success: the object is gone already.</summary>
+    internal static async Task<int> GoneIsFine(Func<Task> delete)
+    {
+        try { await delete(); }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound) { }
+        return 0;
+    }
+
     /// <summary>
     /// Every write: refused (<see cref="NotLeaderException"/>, nothing sent) unless the lease is
     /// provably held at this moment — checked here, right before the request, after every await
@@ -395,7 +295,7 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
         fence.EnsureHeld();
         Writes.WithLabels(resource, verb).Inc();
         try { return await call(); }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict || IsFailedTest(e))
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict || ServerCompatibility.IsFailedTest(e))
         {
             throw new RequeueException($"conflict writing {resource}: the cache was stale");
         }
@@ -404,15 +304,6 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
             throw new ForbiddenException($"forbidden: {verb} {resource}: {Truncate(e.Response.Content)}", e);
         }
     }
-
-    /// <summary>
-    /// A JSON patch whose resourceVersion test failed: 422, and depending on the server version
-    /// either naming the test operation or the generic "error in our request" with no causes.
-    /// </summary>
-    private static bool IsFailedTest(HttpOperationException e) =>
-        e.Response.StatusCode == (HttpStatusCode)422 && e.Response.Content is { } body
-        && (body.Contains("test operation", StringComparison.OrdinalIgnoreCase)
-            || (body.Contains("the server rejected our request due to an error in our request", StringComparison.Ordinal) && body.Contains("\"details\":{}", StringComparison.Ordinal)));
 
     private static string Truncate(string? s) => s is null ? "" : s.Length > 300 ? s[..300] : s;
 }

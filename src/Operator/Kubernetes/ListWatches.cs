@@ -17,20 +17,20 @@ namespace ResilienceOperator.Kubernetes;
 internal static class ListWatches
 {
     public static ListWatch<ResiliencePolicy> Policies(IKubernetes c) => Custom<ResiliencePolicy, ResiliencePolicyList>(c,
-        ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ResiliencePolicy.KubePluralName, l => (l.Items, l.Metadata));
+        GroupVersion.Group, GroupVersion.Version, ResiliencePolicy.KubePluralName, l => (l.Items, l.Metadata));
 
     public static ListWatch<PodDisruptionBudgetObject> Pdbs(IKubernetes c, string groupVersion) =>
         Custom<PodDisruptionBudgetObject, PodDisruptionBudgetList>(c, "policy", groupVersion.Split('/')[1], "poddisruptionbudgets",
-            l => (l.Items, l.Metadata), "resilience.dev/policy");
+            l => (l.Items, l.Metadata), Labels.Policy);
 
     public static ListWatch<ResilienceBackup> Backups(IKubernetes c) => Custom<ResilienceBackup, ResilienceBackupList>(c,
-        ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ResilienceBackup.KubePluralName, l => (l.Items, l.Metadata));
+        GroupVersion.Group, GroupVersion.Version, ResilienceBackup.KubePluralName, l => (l.Items, l.Metadata));
 
     public static ListWatch<ResilienceRestore> Restores(IKubernetes c) => Custom<ResilienceRestore, ResilienceRestoreList>(c,
-        ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ResilienceRestore.KubePluralName, l => (l.Items, l.Metadata));
+        GroupVersion.Group, GroupVersion.Version, ResilienceRestore.KubePluralName, l => (l.Items, l.Metadata));
 
     public static ListWatch<ResilienceDrill> Drills(IKubernetes c) => Custom<ResilienceDrill, ResilienceDrillList>(c,
-        ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ResilienceDrill.KubePluralName, l => (l.Items, l.Metadata));
+        GroupVersion.Group, GroupVersion.Version, ResilienceDrill.KubePluralName, l => (l.Items, l.Metadata));
 
     /// <summary>KEDA ScaledObjects (only when the API server serves keda.sh/v1alpha1).</summary>
     public static ListWatch<ScaledObject> ScaledObjects(IKubernetes c) => Custom<ScaledObject, ScaledObjectList>(c,
@@ -40,13 +40,13 @@ internal static class ListWatches
     public static ListWatch<V1Job> Jobs(IKubernetes c) => Make<V1Job>(
         async (ns, limit, cont, ct) =>
         {
-            var l = ns is null ? await c.BatchV1.ListJobForAllNamespacesAsync(labelSelector: ClusterWriter.PolicyLabel, limit: limit, continueParameter: cont, cancellationToken: ct)
-                : await c.BatchV1.ListNamespacedJobAsync(ns, labelSelector: ClusterWriter.PolicyLabel, limit: limit, continueParameter: cont, cancellationToken: ct);
+            var l = ns is null ? await c.BatchV1.ListJobForAllNamespacesAsync(labelSelector: Labels.Policy, limit: limit, continueParameter: cont, cancellationToken: ct)
+                : await c.BatchV1.ListNamespacedJobAsync(ns, labelSelector: Labels.Policy, limit: limit, continueParameter: cont, cancellationToken: ct);
             return Page(l.Items, l.Metadata);
         },
         (ns, rv, timeout, ct) => Watch<V1Job, V1JobList>(ns is null
-            ? c.BatchV1.ListJobForAllNamespacesWithHttpMessagesAsync(labelSelector: ClusterWriter.PolicyLabel, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct)
-            : c.BatchV1.ListNamespacedJobWithHttpMessagesAsync(ns, labelSelector: ClusterWriter.PolicyLabel, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct), ct));
+            ? c.BatchV1.ListJobForAllNamespacesWithHttpMessagesAsync(labelSelector: Labels.Policy, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct)
+            : c.BatchV1.ListNamespacedJobWithHttpMessagesAsync(ns, labelSelector: Labels.Policy, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct), ct));
 
     public static ListWatch<V1Deployment> Deployments(IKubernetes c) => Make<V1Deployment>(
         async (ns, limit, cont, ct) =>

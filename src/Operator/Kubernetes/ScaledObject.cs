@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using k8s;
 using k8s.Models;
+using ResilienceOperator.Entities;
 
 namespace ResilienceOperator.Kubernetes;
 
@@ -15,8 +16,6 @@ internal sealed class ScaledObject : IKubernetesObject<V1ObjectMeta>
     public const string Plural = "scaledobjects";
     /// <summary>KEDA stops scaling the target while this annotation is "true".</summary>
     public const string PausedAnnotation = "autoscaling.keda.sh/paused";
-    /// <summary>Set beside <see cref="PausedAnnotation"/> when the operator paused it, so only such a pause is lifted.</summary>
-    public const string PausedByOperatorAnnotation = "resilience.dev/paused-keda";
 
     [JsonPropertyName("apiVersion")] public string ApiVersion { get; set; } = Group + "/" + Version;
     [JsonPropertyName("kind")] public string Kind { get; set; } = "ScaledObject";
@@ -32,7 +31,7 @@ internal sealed class ScaledObject : IKubernetesObject<V1ObjectMeta>
     public bool Paused => Metadata.Annotations?.TryGetValue(PausedAnnotation, out var v) == true && string.Equals(v, "true", StringComparison.OrdinalIgnoreCase);
 
     [JsonIgnore]
-    public bool PausedByOperator => Metadata.Annotations?.TryGetValue(PausedByOperatorAnnotation, out var v) == true && v == "true";
+    public bool PausedByOperator => Metadata.Annotations?.TryGetValue(Annotations.PausedByOperator, out var v) == true && v == "true";
 
     internal sealed class ScaledObjectSpec
     {

@@ -105,7 +105,7 @@ internal sealed class Notification
             w.WriteString("policy", Policy);
             var involved = Involved ?? new InvolvedObject(ResiliencePolicy.KubeKind, Policy, PolicyUid);
             w.WriteStartObject("involvedObject");
-            w.WriteString("apiVersion", ResiliencePolicy.KubeGroup + "/" + ResiliencePolicy.KubeApiVersion);
+            w.WriteString("apiVersion", GroupVersion.ApiVersion);
             w.WriteString("kind", involved.Kind);
             w.WriteString("name", involved.Name);
             if (!string.IsNullOrEmpty(involved.Uid))

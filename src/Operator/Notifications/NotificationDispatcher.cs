@@ -5,6 +5,7 @@ using k8s;
 using k8s.Autorest;
 using Microsoft.Extensions.Logging;
 using ResilienceOperator.Entities;
+using ResilienceOperator.Policy;
 using ResilienceOperator.Runtime;
 
 namespace ResilienceOperator.Notifications;
@@ -18,8 +19,6 @@ namespace ResilienceOperator.Notifications;
 /// </summary>
 internal sealed class NotificationDispatcher : IAsyncDisposable
 {
-    public const string NotificationFailed = "NotificationFailed";
-
     /// <summary>How long a token read from a Secret is reused before it is read again.</summary>
     public static readonly TimeSpan TokenCacheTtl = TimeSpan.FromSeconds(30);
 
@@ -115,7 +114,7 @@ internal sealed class NotificationDispatcher : IAsyncDisposable
         var policy = _policies.Get(n.Namespace, n.Policy);
         if (policy is null || policy.Metadata.DeletionTimestamp is not null) return;
         var message = $"spec.notifications.webhooks[{webhookIndex}].{error}; {n.Type} notification {n.Id} dropped";
-        _ = _events.RecordAsync(policy, EventRecorder.Warning, NotificationFailed, message, _stopping.Token);
+        _ = _events.RecordAsync(policy, EventRecorder.Warning, Reasons.NotificationFailed, message, _stopping.Token);
     }
 
     /// <summary>A Secret's data, trimmed strings by key.</summary>

@@ -13,15 +13,13 @@ namespace ResilienceOperator.Policy;
 /// replicas and no ready ones, whatever its pods say: its pods are not serving.
 /// </para>
 /// <para>
-/// The annotation <see cref="ShedAnnotation"/> on a shed Deployment holds the replicas it had
+/// The annotation <see cref="Annotations.ShedReplicas"/> on a shed Deployment holds the replicas it had
 /// before; it is the source of truth across restarts, and status.degradation.shed mirrors it (and
 /// remembers which Deployments to look at once a name leaves spec.degradation.shed).
 /// </para>
 /// </summary>
 internal static class DegradationPlanner
 {
-    public const string ShedAnnotation = "resilience.dev/shed-replicas";
-
     /// <summary>
     /// What is wrong with spec.degradation from the spec alone (no cluster state), naming the
     /// field; null when it is fine. Shared by the admission webhook and <see cref="Validate"/>.
@@ -77,7 +75,7 @@ internal static class DegradationPlanner
 
     /// <summary>The replicas a shed Deployment had before, from its annotation; null when it is not shed.</summary>
     public static int? PreviousReplicas(k8s.Models.V1Deployment d) =>
-        d.Metadata.Annotations?.TryGetValue(ShedAnnotation, out var text) == true
+        d.Metadata.Annotations?.TryGetValue(Annotations.ShedReplicas, out var text) == true
         && int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : null;
 
     /// <summary>

@@ -54,7 +54,7 @@ internal static class DryRun
         foreach (var t in plan.Templates)
         {
             if (t.ReadinessGate is { } gate)
-                Add(PatchTemplate, $"Deployment/{t.Target}", $"{(gate ? "add" : "remove")} readiness gate {PolicyPlanner.ReadinessGate}",
+                Add(PatchTemplate, $"Deployment/{t.Target}", $"{(gate ? "add" : "remove")} readiness gate {PodConditions.Healthy}",
                     "ActiveActive: a pod serves only while the operator's probes pass");
             if (t.Spread is { } spread)
                 Add(PatchTemplate, $"Deployment/{t.Target}", $"add topology spread constraint {spread.TopologyKey} maxSkew {spread.MaxSkew} {spread.WhenUnsatisfiable}",
@@ -83,7 +83,7 @@ internal static class DryRun
         foreach (var a in plan.Autoscalers.Where(a => !a.Pause))
             Add(ResumeAutoscaler, $"ScaledObject/{a.Name}", $"remove {ScaledObject.PausedAnnotation}", a.Reason);
         foreach (var g in o.PodGates)
-            Add(SetPodCondition, $"Pod/{g.Pod}", $"{PolicyPlanner.ReadinessGate}={(g.Healthy ? "True" : "False")}",
+            Add(SetPodCondition, $"Pod/{g.Pod}", $"{PodConditions.Healthy}={(g.Healthy ? "True" : "False")}",
                 $"ActiveActive readiness gate: the probes of {g.Target} {(g.Healthy ? "pass" : "fail")} on this pod");
         return actions;
     }

@@ -1,3 +1,5 @@
+using ResilienceOperator.Entities;
+
 namespace ResilienceOperator.Policy;
 
 // ActiveActive: the Service spans every target through the labels their selectors share; a
@@ -18,7 +20,7 @@ internal static partial class PolicyPlanner
         foreach (var t in spec.Targets)
         {
             var gates = o.Deployments[t.Name].Spec.Template.Spec.ReadinessGates;
-            if (gates?.Any(g => g.ConditionType == ReadinessGate) != true) AddTemplate(plan, t.Name, true, null);
+            if (gates?.Any(g => g.ConditionType == PodConditions.Healthy) != true) AddTemplate(plan, t.Name, true, null);
         }
         bool Healthy(string n) => o.Health.TryGetValue(n, out var h) && h.Healthy;
         var healthy = spec.Targets.Where(t => Healthy(t.Name)).Select(t => t.Name).ToList();

@@ -57,11 +57,11 @@ internal static partial class PolicyPlanner
                 var h = o.Health[best];
                 if (spec.Failback == FailbackMode.Manual)
                 {
-                    if (o.Policy.Metadata.Annotations?.ContainsKey(FailbackAnnotation) == true)
+                    if (o.Policy.Metadata.Annotations?.ContainsKey(Annotations.Failback) == true)
                     {
                         next = best; reason = Reasons.ManualFailback; plan.ClearFailbackAnnotation = true;
                     }
-                    else blocked = (null, $"{best} is healthy again; failback is Manual: annotate the policy with {FailbackAnnotation}=now");
+                    else blocked = (null, $"{best} is healthy again; failback is Manual: annotate the policy with {Annotations.Failback}=now");
                 }
                 else
                 {
@@ -71,7 +71,7 @@ internal static partial class PolicyPlanner
                     else plan.RequeueNoLaterThan(due - o.Now);
                 }
             }
-            else if (plan.ClearFailbackAnnotation == false && o.Policy.Metadata.Annotations?.ContainsKey(FailbackAnnotation) == true)
+            else if (plan.ClearFailbackAnnotation == false && o.Policy.Metadata.Annotations?.ContainsKey(Annotations.Failback) == true)
             {
                 plan.ClearFailbackAnnotation = true; // nothing better to go back to: the request is spent
             }
@@ -209,14 +209,14 @@ internal static partial class PolicyPlanner
         var msg = reason switch
         {
             Reasons.Failover => $"traffic moved from unhealthy {from} to {to} ({Figures.FailoverTimes(detection, switchSeconds)})",
-            Reasons.ManualFailback => $"traffic moved back from {from} to {to} on request ({FailbackAnnotation})",
+            Reasons.ManualFailback => $"traffic moved back from {from} to {to} on request ({Annotations.Failback})",
             _ => $"traffic moved back from {from} to {to} after {GoDuration.Format(spec.FailbackDelay)} of health",
         };
         plan.Events.Add(new PlannedEvent(type, reason, msg));
         plan.SelectorReason = reason switch
         {
             Reasons.Failover => $"{reason}: {from} is unhealthy ({o.Health[from!].Message}) and {to} is healthy",
-            Reasons.ManualFailback => $"{reason}: {to} is healthy again and {FailbackAnnotation} asks for it",
+            Reasons.ManualFailback => $"{reason}: {to} is healthy again and {Annotations.Failback} asks for it",
             _ => $"{reason}: {to} has been healthy for {GoDuration.Format(spec.FailbackDelay)}",
         };
     }

@@ -18,11 +18,6 @@ namespace ResilienceOperator.Policy;
 /// </summary>
 internal static partial class PolicyPlanner
 {
-    public const string FailbackAnnotation = "resilience.dev/failback";
-    /// <summary>On a Deployment a ResilienceDrill has failed on purpose: no floor scales it back up while the drill runs.</summary>
-    public const string DrillAnnotation = "resilience.dev/drill";
-    public const string ReadinessGate = "resilience.dev/healthy";
-
     public static Plan Plan(Observation o)
     {
         var plan = new Plan();
@@ -146,7 +141,7 @@ internal static partial class PolicyPlanner
             Healthy = h?.Healthy ?? false,
             ConsecutiveFailures = h?.ConsecutiveFailures ?? 0,
             LastTransitionTime = h?.LastTransitionTime,
-            Message = h is null ? "not checked yet" : h.Cold ? "cold standby (0 replicas)" : h.Healthy ? "" : h.Message ?? "",
+            Message = h is null ? "not checked yet" : h.Cold ? ColdStandby.Message : h.Healthy ? "" : h.Message ?? "",
         };
     }
 
@@ -169,7 +164,7 @@ internal static partial class PolicyPlanner
     }
 
     private static bool UnderDrill(Observation o, string target) =>
-        o.Deployments.TryGetValue(target, out var d) && d.Metadata.Annotations?.ContainsKey(DrillAnnotation) == true;
+        o.Deployments.TryGetValue(target, out var d) && d.Metadata.Annotations?.ContainsKey(Annotations.Drill) == true;
 
     private static void AddScale(Observation o, Plan plan, string target, int replicas, string why)
     {

@@ -61,4 +61,34 @@ internal static class Reasons
     public const string AutoscalerResumed = "AutoscalerResumed";
     /// <summary>Ready reason of a DryRun policy whose serving target is healthy; event reasons are DryRun + the action.</summary>
     public const string DryRun = "DryRun";
+    /// <summary>Backup and restore runs: a Job failed without a reason of its own.</summary>
+    public const string JobFailed = "JobFailed";
+    /// <summary>Backup and restore runs: every Job attempt failed.</summary>
+    public const string AttemptsExhausted = "AttemptsExhausted";
+    /// <summary>The pod readiness gate of ActiveActive targets.</summary>
+    public const string ProbesPass = "ProbesPass";
+    public const string ProbesFail = "ProbesFail";
+    /// <summary>A webhook delivery given up (Warning event on the policy).</summary>
+    public const string NotificationFailed = "NotificationFailed";
+
+    // Drills: events and the drill's Succeeded condition.
+    public const string DrillPassed = "DrillPassed";
+    public const string DrillFailed = "DrillFailed";
+    public const string DrillAborted = "DrillAborted";
+    public const string DrillStarted = "DrillStarted";
+    public const string DrillScheduled = "DrillScheduled";
+    public const string Recovered = "Recovered";
+    public const string RtoExceeded = "RtoExceeded";
+    public const string MaxUnavailableExceeded = "MaxUnavailableExceeded";
+    public const string PolicyDeleted = "PolicyDeleted";
+    // Drills: the guard rails that refuse a drill (with FailedOver).
+    public const string PolicyNotFound = "PolicyNotFound";
+    public const string PolicyInDryRun = "PolicyInDryRun";
+    public const string AnotherDrillRunning = "AnotherDrillRunning";
+    public const string RestoreInProgress = "RestoreInProgress";
+    public const string FailoverInProgress = "FailoverInProgress";
+    public const string PolicyNotReady = "PolicyNotReady";
+    public const string PolicyDegraded = "PolicyDegraded";
+    public const string BackupOlderThanRpo = "BackupOlderThanRpo";
+    public const string NoActiveTarget = "NoActiveTarget";
 }

@@ -1,4 +1,20 @@
+using ResilienceOperator.Entities;
+
 namespace ResilienceOperator.Policy;
+
+/// <summary>
+/// A cold standby (a target scaled to zero on purpose: not failing, not counted as unhealthy) as
+/// status.targets records it. <see cref="TargetHealth.Cold"/> is the verdict; after a restart, and for
+/// the drills, it is read back from the one message the planner writes for it.
+/// </summary>
+internal static class ColdStandby
+{
+    /// <summary>status.targets[].message of a cold standby.</summary>
+    public const string Message = "cold standby (0 replicas)";
+
+    /// <summary>Whether the target's status records a cold standby.</summary>
+    public static bool Of(TargetStatus t) => t.Message == Message;
+}
 
 /// <summary>One check of one target: what was seen, and whether it passed.</summary>
 internal readonly record struct CheckResult(bool Passed, int DesiredReplicas, int ReadyPods, int PassingPods, string Message, bool Cold = false);

@@ -54,7 +54,7 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
         {
             var target = backup.Spec.Target is { Length: > 0 } t ? t
                 : policy!.Status?.ActiveTargets?.FirstOrDefault() ?? policy.Spec.Targets.FirstOrDefault()?.Name ?? "";
-            var job = BackupJobs.Build(backup, ClusterWriter.BackupLabel, policy!.Metadata.Name, policy.Spec.Backup!.Template!, attempt,
+            var job = BackupJobs.Build(backup, Labels.Backup, policy!.Metadata.Name, policy.Spec.Backup!.Template!, attempt,
                 backup.Metadata.Name, backup.Spec.Location, target);
             if (await writer.CreateJobAsync(job, ct) is { } created) caches.Jobs.Observe(created);
             logger.LogInformation("{Backup}: attempt {Attempt} started as Job {Job}", key, attempt, job.Metadata.Name);
@@ -80,21 +80,9 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
 
     private async Task WriteAsync(ResilienceBackup backup, ResilienceRunStatus status, CancellationToken ct)
     {
-        if (RunStatus.Same(backup.Status, status)) return;
-        var updated = await writer.PatchRunStatusAsync(backup, ResilienceBackup.KubePluralName, status, ct);
+        if (await writer.Resources.WriteStatusAsync(backup, status, ct) is not { } updated) return;
         // The informer skips the event of a version the cache already holds: tell the others here.
         caches.Backups.Observe(updated);
         wrote?.Invoke(updated);
-    }
-}
-
-/// <summary>Status comparison as the wire sees it, so an unchanged status writes nothing.</summary>
-internal static class RunStatus
-{
-    public static bool Same(ResilienceRunStatus? current, ResilienceRunStatus planned)
-    {
-        var p = ClusterWriter.WireForm(k8s.KubernetesJson.Deserialize<ResilienceRunStatus>(k8s.KubernetesJson.Serialize(planned))).ToJsonString();
-        var c = current is null ? "" : ClusterWriter.WireForm(current).ToJsonString();
-        return p == c;
     }
 }

@@ -78,9 +78,9 @@ internal sealed class ResiliencePolicyReconciler(
             return ReconcileResult.Done;
         }
         // The finalizer goes on before any change outside the policy itself.
-        if (policy.Metadata.Finalizers?.Contains(ClusterWriter.Finalizer) != true)
+        if (policy.Metadata.Finalizers?.Contains(Finalizers.Policy) != true)
         {
-            policy = await writer.SetFinalizerAsync(policy, true, ct);
+            policy = await writer.Resources.SetFinalizerAsync(policy, Finalizers.Policy, true, ct);
             caches.Policies.Observe(policy);
         }
 
@@ -111,7 +111,7 @@ internal sealed class ResiliencePolicyReconciler(
         // Only once the status records the manual failback is the request spent: a status write
         // that fails would otherwise forget it and move traffic back.
         if (plan.ClearFailbackAnnotation && !plan.Invalid)
-            caches.Policies.Observe(await writer.RemoveAnnotationAsync(policy, PolicyPlanner.FailbackAnnotation, ct));
+            caches.Policies.Observe(await writer.Resources.RemoveAnnotationAsync(policy, Annotations.Failback, ct));
         var ns = key.Namespace;
         CircuitOpen.WithLabels(ns, key.Name).Set(plan.Status.Failover?.Circuit == "Open" ? 1 : 0);
         PolicyReady.WithLabels(ns, key.Name).Set(ConditionSet.IsTrue(plan.Status.Conditions, ConditionSet.Ready) ? 1 : 0);
@@ -264,22 +264,18 @@ internal sealed class ResiliencePolicyReconciler(
 
     private async Task<ResiliencePolicy> WriteStatusAsync(ResiliencePolicy policy, ResiliencePolicyStatus status, CancellationToken ct)
     {
-        // Round-trip through the serializer so that precision lost on the wire does not make
-        // every reconcile look like a change: a healthy policy writes nothing.
-        var planned = ClusterWriter.WireForm(KubernetesJson.Deserialize<ResiliencePolicyStatus>(KubernetesJson.Serialize(status))).ToJsonString();
-        var current = policy.Status is null ? "" : ClusterWriter.WireForm(policy.Status).ToJsonString();
-        if (planned == current) return policy;
-        var updated = await writer.PatchStatusAsync(policy, status, ct);
+        // A healthy policy writes nothing: the writer compares the status as the wire sees it.
+        if (await writer.Resources.WriteStatusAsync(policy, status, ct) is not { } updated) return policy;
         caches.Policies.Observe(updated);
         return updated;
     }
 
     private async Task FinalizeAsync(ResiliencePolicy policy, CancellationToken ct)
     {
-        if (policy.Metadata.Finalizers?.Contains(ClusterWriter.Finalizer) != true) return;
+        if (policy.Metadata.Finalizers?.Contains(Finalizers.Policy) != true) return;
         var ns = policy.Metadata.NamespaceProperty;
         var svc = caches.Services.Get(ns, policy.Spec.Service?.Name ?? "");
-        if (svc?.Metadata.Annotations?.TryGetValue(ClusterWriter.SteeredByAnnotation, out var by) == true && by == policy.Metadata.Name)
+        if (svc?.Metadata.Annotations?.TryGetValue(Annotations.SteeredBy, out var by) == true && by == policy.Metadata.Name)
         {
             await writer.RestoreServiceAsync(svc, ct);
             await events.RecordAsync(policy, EventRecorder.Normal, Reasons.SelectorRestored, $"Service {svc.Metadata.Name} selector restored", ct);
@@ -288,7 +284,7 @@ internal sealed class ResiliencePolicyReconciler(
         {
             // Our readiness gate would keep new pods NotReady forever once nobody sets it.
             var d = caches.Deployments.Get(ns, t.Name);
-            if (d?.Spec.Template.Spec.ReadinessGates?.Any(g => g.ConditionType == PolicyPlanner.ReadinessGate) == true)
+            if (d?.Spec.Template.Spec.ReadinessGates?.Any(g => g.ConditionType == PodConditions.Healthy) == true)
                 await writer.PatchTemplateAsync(d, false, null, d.Spec.Selector.MatchLabels, ct);
         }
         foreach (var pdb in caches.Pdbs.ByIndex(PolicyCaches.OwnerIndex, policy.Metadata.Uid))
@@ -310,7 +306,7 @@ internal sealed class ResiliencePolicyReconciler(
                 await events.RecordAsync(policy, EventRecorder.Normal, Reasons.AutoscalerResumed, $"ScaledObject {so.Metadata.Name} of {t.Name} resumed: the policy is deleted", ct);
             }
         }
-        await writer.SetFinalizerAsync(policy, false, ct);
+        await writer.Resources.SetFinalizerAsync(policy, Finalizers.Policy, false, ct);
         prober.Forget(ObjectKey.Of(policy));
         logger.LogInformation("{Policy}: finalized", ObjectKey.Of(policy));
     }

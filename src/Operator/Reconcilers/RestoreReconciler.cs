@@ -73,7 +73,7 @@ internal sealed class RestoreReconciler(RunCaches caches, ClusterWriter writer, 
         decision.Status.Backup = backup!.Metadata.Name;
         if (decision.CreateAttempt is { } attempt)
         {
-            var job = BackupJobs.Build(restore, ClusterWriter.RestoreLabel, policy!.Metadata.Name, policy.Spec.Restore!.Template!, attempt,
+            var job = BackupJobs.Build(restore, Labels.Restore, policy!.Metadata.Name, policy.Spec.Restore!.Template!, attempt,
                 backup.Metadata.Name, backup.Spec.Location, restore.Spec.Target);
             if (await writer.CreateJobAsync(job, ct) is { } created) caches.Jobs.Observe(created);
             logger.LogInformation("{Restore}: attempt {Attempt} of {Target} from {Backup} started as Job {Job}", key, attempt, restore.Spec.Target, backup.Metadata.Name, job.Metadata.Name);
@@ -93,8 +93,7 @@ internal sealed class RestoreReconciler(RunCaches caches, ClusterWriter writer, 
 
     private async Task WriteAsync(ResilienceRestore restore, ResilienceRunStatus status, CancellationToken ct)
     {
-        if (RunStatus.Same(restore.Status, status)) return;
-        var updated = await writer.PatchRunStatusAsync(restore, ResilienceRestore.KubePluralName, status, ct);
+        if (await writer.Resources.WriteStatusAsync(restore, status, ct) is not { } updated) return;
         // The informer skips the event of a version the cache already holds: tell the others here.
         caches.Restores.Observe(updated);
         wrote?.Invoke(updated);

@@ -116,7 +116,7 @@ public sealed class AdmissionWebhookTests(ClusterFixture cluster)
             ClientConfig = new Admissionregistrationv1WebhookClientConfig { Url = $"https://127.0.0.1:{port}{kv.Value}" },
             Rules = [new V1RuleWithOperations
             {
-                ApiGroups = [ResiliencePolicy.KubeGroup], ApiVersions = [ResiliencePolicy.KubeApiVersion],
+                ApiGroups = [GroupVersion.Group], ApiVersions = [GroupVersion.Version],
                 Operations = ["CREATE", "UPDATE"], Resources = [Plural(kv.Key)], Scope = "Namespaced",
             }],
             NamespaceSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["resilience.dev/admission-test"] = ns } },

@@ -35,19 +35,19 @@ internal static class BackupScenario
 
     public static async Task<List<ResilienceBackup>> BackupsAsync(this Scenario s)
     {
-        var body = await s.Client.CustomObjects.ListNamespacedCustomObjectAsync(ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, s.Namespace, ResilienceBackup.KubePluralName);
+        var body = await s.Client.CustomObjects.ListNamespacedCustomObjectAsync(GroupVersion.Group, GroupVersion.Version, s.Namespace, ResilienceBackup.KubePluralName);
         return [.. KubernetesJson.Deserialize<ResilienceBackupList>((JsonElement)body).Items.Where(b => b.Metadata.DeletionTimestamp is null)];
     }
 
     public static async Task<List<ResilienceRestore>> RestoresAsync(this Scenario s)
     {
-        var body = await s.Client.CustomObjects.ListNamespacedCustomObjectAsync(ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, s.Namespace, ResilienceRestore.KubePluralName);
+        var body = await s.Client.CustomObjects.ListNamespacedCustomObjectAsync(GroupVersion.Group, GroupVersion.Version, s.Namespace, ResilienceRestore.KubePluralName);
         return [.. KubernetesJson.Deserialize<ResilienceRestoreList>((JsonElement)body).Items];
     }
 
     public static async Task<ResilienceRestore> RestoreAsync(this Scenario s, string name)
     {
-        var body = await s.Client.CustomObjects.GetNamespacedCustomObjectAsync(ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, s.Namespace, ResilienceRestore.KubePluralName, name);
+        var body = await s.Client.CustomObjects.GetNamespacedCustomObjectAsync(GroupVersion.Group, GroupVersion.Version, s.Namespace, ResilienceRestore.KubePluralName, name);
         return KubernetesJson.Deserialize<ResilienceRestore>((JsonElement)body);
     }
 
@@ -57,7 +57,7 @@ internal static class BackupScenario
     public static async Task CreateAsync<T>(this Scenario s, T obj, string plural) where T : IKubernetesObject<V1ObjectMeta>
     {
         obj.Metadata.NamespaceProperty = s.Namespace;
-        await s.Client.CustomObjects.CreateNamespacedCustomObjectAsync(obj, ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, s.Namespace, plural);
+        await s.Client.CustomObjects.CreateNamespacedCustomObjectAsync(obj, GroupVersion.Group, GroupVersion.Version, s.Namespace, plural);
     }
 
     public static async Task<IList<Corev1Event>> EventsAsync(this Scenario s, string kind) =>

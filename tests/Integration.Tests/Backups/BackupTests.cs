@@ -85,7 +85,7 @@ public sealed class BackupTests(ClusterFixture cluster)
         // The backup command is fixed: the next slot runs and succeeds.
         await s.Client.CustomObjects.PatchNamespacedCustomObjectAsync(
             new V1Patch("""{"spec":{"backup":{"template":{"metadata":{"annotations":{"sim.resilience.dev/exit-code":"0"}}}}}}""", V1Patch.PatchType.MergePatch),
-            ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, s.Namespace, ResiliencePolicy.KubePluralName, "checkout");
+            GroupVersion.Group, GroupVersion.Version, s.Namespace, ResiliencePolicy.KubePluralName, "checkout");
         await BackupScenario.WaitAsync(async () => (await s.BackupsAsync()).Any(b => b.Status?.Phase == RunPhase.Completed), 15, "a completed backup after the fix");
         await s.WaitForConditionAsync("BackupsHealthy", "True", "BackupsSucceeding");
     }

@@ -39,18 +39,18 @@ public sealed class DrillTests(ClusterFixture cluster)
             Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = s.Namespace },
             Spec = new ResilienceDrillSpec { Policy = "checkout", Action = action, MaxUnavailable = maxUnavailable },
         };
-        await s.Client.CustomObjects.CreateNamespacedCustomObjectAsync(drill, ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, s.Namespace, ResilienceDrill.KubePluralName);
+        await s.Client.CustomObjects.CreateNamespacedCustomObjectAsync(drill, GroupVersion.Group, GroupVersion.Version, s.Namespace, ResilienceDrill.KubePluralName);
     }
 
     private static async Task<ResilienceDrill> DrillAsync(Scenario s, string name)
     {
-        var body = await s.Client.CustomObjects.GetNamespacedCustomObjectAsync(ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, s.Namespace, ResilienceDrill.KubePluralName, name);
+        var body = await s.Client.CustomObjects.GetNamespacedCustomObjectAsync(GroupVersion.Group, GroupVersion.Version, s.Namespace, ResilienceDrill.KubePluralName, name);
         return KubernetesJson.Deserialize<ResilienceDrill>((JsonElement)body);
     }
 
     private static async Task<List<ResilienceDrill>> DrillsAsync(Scenario s)
     {
-        var body = await s.Client.CustomObjects.ListNamespacedCustomObjectAsync(ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, s.Namespace, ResilienceDrill.KubePluralName);
+        var body = await s.Client.CustomObjects.ListNamespacedCustomObjectAsync(GroupVersion.Group, GroupVersion.Version, s.Namespace, ResilienceDrill.KubePluralName);
         return [.. KubernetesJson.Deserialize<ResilienceDrillList>((JsonElement)body).Items];
     }
 
@@ -206,7 +206,7 @@ public sealed class DrillTests(ClusterFixture cluster)
         var running = await WaitForPhaseAsync(s, "interrupted", DrillPhase.Running, 10);
         Assert.Contains("resilience.dev/drill", running.Metadata.Finalizers!);
         await ClusterFixture.WaitUntilAsync(async () => (await s.DeploymentAsync("primary")).Spec.Replicas == 0, TimeSpan.FromSeconds(5), "primary scaled to zero");
-        await s.Client.CustomObjects.DeleteNamespacedCustomObjectAsync(ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, s.Namespace, ResilienceDrill.KubePluralName, "interrupted");
+        await s.Client.CustomObjects.DeleteNamespacedCustomObjectAsync(GroupVersion.Group, GroupVersion.Version, s.Namespace, ResilienceDrill.KubePluralName, "interrupted");
         await WaitForFaultRemovedAsync(s, 2);
         await ClusterFixture.WaitUntilAsync(async () =>
         {

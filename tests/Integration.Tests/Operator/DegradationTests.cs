@@ -94,7 +94,7 @@ public sealed class DegradationTests(ClusterFixture cluster)
         await using var _ = op;
         await s.SetFaultAsync("primary", "unready");
         await WaitForShedAsync(s);
-        await s.Client.CustomObjects.DeleteNamespacedCustomObjectAsync(ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, s.Namespace,
+        await s.Client.CustomObjects.DeleteNamespacedCustomObjectAsync(GroupVersion.Group, GroupVersion.Version, s.Namespace,
             ResiliencePolicy.KubePluralName, "checkout");
         await ClusterFixture.WaitUntilAsync(async () => !await s.PolicyExistsAsync(), TimeSpan.FromSeconds(20), "the policy is gone");
         var d = await s.DeploymentAsync("recommendations");

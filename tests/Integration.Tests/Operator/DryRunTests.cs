@@ -82,7 +82,7 @@ public sealed class DryRunTests(ClusterFixture cluster)
         // Switch to Enforce: the operator acts from the actual state.
         await s.Client.CustomObjects.PatchNamespacedCustomObjectAsync(
             new V1Patch("""{"spec":{"enforcement":"Enforce"}}""", V1Patch.PatchType.MergePatch),
-            ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, s.Namespace, ResiliencePolicy.KubePluralName, "checkout");
+            GroupVersion.Group, GroupVersion.Version, s.Namespace, ResiliencePolicy.KubePluralName, "checkout");
         await s.WaitForSelectedAsync("standby", TimeSpan.FromSeconds(15));
         await ClusterFixture.WaitUntilAsync(async () => (await s.GetPolicyAsync()).Status?.Failover?.Last?.Reason == "Failover",
             TimeSpan.FromSeconds(10), "the failover recorded in status");

@@ -98,7 +98,7 @@ public sealed class FailoverTests(ClusterFixture cluster)
         Assert.Contains("failback is Manual", ready!.Message, StringComparison.Ordinal);
         await s.Client.CustomObjects.PatchNamespacedCustomObjectAsync(
             new V1Patch("""{"metadata":{"annotations":{"resilience.dev/failback":"now"}}}""", V1Patch.PatchType.MergePatch),
-            ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, s.Namespace, ResiliencePolicy.KubePluralName, "checkout");
+            GroupVersion.Group, GroupVersion.Version, s.Namespace, ResiliencePolicy.KubePluralName, "checkout");
         await s.WaitForSelectedAsync("primary", TimeSpan.FromSeconds(10));
         await ClusterFixture.WaitUntilAsync(async () => (await s.GetPolicyAsync()).Metadata.Annotations?.ContainsKey("resilience.dev/failback") != true,
             TimeSpan.FromSeconds(10), "the failback annotation is removed once spent");

@@ -55,7 +55,7 @@ public sealed class InvalidSpecTests(ClusterFixture cluster)
         // Fixing a policy makes it valid without a restart.
         await s.Client.CustomObjects.PatchNamespacedCustomObjectAsync(
             new V1Patch("""{"spec":{"targets":[{"name":"primary","priority":0},{"name":"standby","priority":10}]}}""", V1Patch.PatchType.MergePatch),
-            ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, s.Namespace, ResiliencePolicy.KubePluralName, "checkout");
+            GroupVersion.Group, GroupVersion.Version, s.Namespace, ResiliencePolicy.KubePluralName, "checkout");
         await ClusterFixture.WaitUntilAsync(async () => (await s.ConditionAsync("Ready"))?.Reason != "InvalidSpec",
             TimeSpan.FromSeconds(15), "fixed policy no longer InvalidSpec");
     }

@@ -8,6 +8,7 @@ using k8s.Models;
 using ResilienceOperator.Entities;
 using ResilienceOperator.IntegrationTests.Harness;
 using ResilienceOperator.Notifications;
+using ResilienceOperator.Policy;
 
 namespace ResilienceOperator.IntegrationTests.Operator;
 
@@ -114,7 +115,7 @@ public sealed class NotificationTests(ClusterFixture cluster)
         Assert.Equal(("primary", "standby"), (failover.GetProperty("details").GetProperty("from").GetString(), failover.GetProperty("details").GetProperty("to").GetString()));
         Assert.True(failover.GetProperty("details").GetProperty("detectionSeconds").GetDouble() > 0);
         Assert.Equal(("standby", "primary"), (failback.GetProperty("details").GetProperty("from").GetString(), failback.GetProperty("details").GetProperty("to").GetString()));
-        Assert.DoesNotContain(await s.PolicyEventsAsync(), e => e.Reason == NotificationDispatcher.NotificationFailed);
+        Assert.DoesNotContain(await s.PolicyEventsAsync(), e => e.Reason == Reasons.NotificationFailed);
     }
 
     [Fact(Timeout = TestDeadline.Default)]
@@ -129,10 +130,10 @@ public sealed class NotificationTests(ClusterFixture cluster)
 
         await s.SetFaultAsync("primary", "unready");
         await s.WaitForSelectedAsync("standby", TimeSpan.FromSeconds(15));
-        await ClusterFixture.WaitUntilAsync(async () => (await s.PolicyEventsAsync()).Any(e => e.Reason == NotificationDispatcher.NotificationFailed),
+        await ClusterFixture.WaitUntilAsync(async () => (await s.PolicyEventsAsync()).Any(e => e.Reason == Reasons.NotificationFailed),
             TimeSpan.FromSeconds(30), "a NotificationFailed event");
 
-        var warning = Assert.Single(await s.EventsOnceAsync(e => e.Reason == NotificationDispatcher.NotificationFailed), e => e.Reason == NotificationDispatcher.NotificationFailed);
+        var warning = Assert.Single(await s.EventsOnceAsync(e => e.Reason == Reasons.NotificationFailed), e => e.Reason == Reasons.NotificationFailed);
         Assert.Equal("Warning", warning.Type);
         Assert.StartsWith("spec.notifications.webhooks[0].secretRef: ", warning.Message);
         Assert.Contains($"Secret {s.Namespace}/no-such-secret", warning.Message);
@@ -166,11 +167,11 @@ public sealed class NotificationTests(ClusterFixture cluster)
             Metadata = new V1ObjectMeta { Name = "game-day", NamespaceProperty = s.Namespace },
             Spec = new ResilienceDrillSpec { Policy = "checkout", Action = DrillAction.KillPods },
         };
-        await s.Client.CustomObjects.CreateNamespacedCustomObjectAsync(drill, ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, s.Namespace, ResilienceDrill.KubePluralName);
+        await s.Client.CustomObjects.CreateNamespacedCustomObjectAsync(drill, GroupVersion.Group, GroupVersion.Version, s.Namespace, ResilienceDrill.KubePluralName);
         var body = await receiver.WaitForDeliveredAsync("DrillPassed", TimeSpan.FromSeconds(40));
 
         var status = KubernetesJson.Deserialize<ResilienceDrill>((JsonElement)await s.Client.CustomObjects.GetNamespacedCustomObjectAsync(
-            ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, s.Namespace, ResilienceDrill.KubePluralName, "game-day")).Status!;
+            GroupVersion.Group, GroupVersion.Version, s.Namespace, ResilienceDrill.KubePluralName, "game-day")).Status!;
         Assert.Equal(DrillPhase.Passed, status.Phase);
         var details = body.GetProperty("details");
         Assert.Equal("Passed", details.GetProperty("result").GetString());

@@ -113,7 +113,7 @@ public sealed class RedundancyTests(ClusterFixture cluster)
         await using var op = await OperatorRunner.StartAsync(cluster.KubeconfigPath, s.Namespace);
         await s.ApplyPolicyAsync(Scenario.Policy(s.Namespace, spec => spec.Redundancy!.PodDisruptionBudget = new PodDisruptionBudgetSpec { MaxUnavailable = 1 }));
         await s.WaitForSelectedAsync("primary", TimeSpan.FromSeconds(15));
-        await s.Client.CustomObjects.DeleteNamespacedCustomObjectAsync(ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, s.Namespace, ResiliencePolicy.KubePluralName, "checkout");
+        await s.Client.CustomObjects.DeleteNamespacedCustomObjectAsync(GroupVersion.Group, GroupVersion.Version, s.Namespace, ResiliencePolicy.KubePluralName, "checkout");
         await ClusterFixture.WaitUntilAsync(async () => !await s.PolicyExistsAsync(), TimeSpan.FromSeconds(15), "policy gone (finalizer removed)");
         Assert.Equal("checkout", await s.SelectedAppAsync());
         var svc = await s.Client.CoreV1.ReadNamespacedServiceAsync("checkout", s.Namespace);

@@ -52,12 +52,12 @@ internal sealed class Scenario(ClusterFixture cluster, string ns)
     public async Task ApplyPolicyAsync(ResiliencePolicy policy)
     {
         policy.Metadata.NamespaceProperty = ns;
-        await Client.CustomObjects.CreateNamespacedCustomObjectAsync(policy, ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ns, ResiliencePolicy.KubePluralName);
+        await Client.CustomObjects.CreateNamespacedCustomObjectAsync(policy, GroupVersion.Group, GroupVersion.Version, ns, ResiliencePolicy.KubePluralName);
     }
 
     public async Task<ResiliencePolicy> GetPolicyAsync(string name = "checkout")
     {
-        var body = await Client.CustomObjects.GetNamespacedCustomObjectAsync(ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ns, ResiliencePolicy.KubePluralName, name);
+        var body = await Client.CustomObjects.GetNamespacedCustomObjectAsync(GroupVersion.Group, GroupVersion.Version, ns, ResiliencePolicy.KubePluralName, name);
         return KubernetesJson.Deserialize<ResiliencePolicy>((JsonElement)body);
     }
 

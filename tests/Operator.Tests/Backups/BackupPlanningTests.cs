@@ -279,7 +279,7 @@ public sealed class BackupPlanningTests
         b.Service.Spec.Selector = new Dictionary<string, string> { ["app"] = "standby" };
         b.Health["primary"] = Healthy(T0.AddSeconds(5));
         var failed = Restore(name, "primary", RunPhase.Failed, T0.AddSeconds(4));
-        failed.Metadata.Labels = new Dictionary<string, string> { [Kubernetes.ClusterWriter.IncidentLabel] = "primary" };
+        failed.Metadata.Labels = new Dictionary<string, string> { [Labels.Incident] = "primary" };
         failed.Status!.Message = "attempt 3 of 3 failed";
         failed.Status.Attempts = 3;
         var plan = PolicyPlanner.Plan(b.Observe(T0.AddMinutes(1)) with { Backups = backups, Restores = [failed] });

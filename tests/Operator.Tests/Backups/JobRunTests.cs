@@ -12,7 +12,7 @@ public sealed class JobRunTests
 
     private static V1Job Job(int attempt, int active = 0, int succeeded = 0, int failed = 0, DateTime? failedAt = null) => new()
     {
-        Metadata = new V1ObjectMeta { Name = BackupNames.Job("b", attempt), Labels = new Dictionary<string, string> { [ClusterWriter.AttemptLabel] = attempt.ToString(System.Globalization.CultureInfo.InvariantCulture) } },
+        Metadata = new V1ObjectMeta { Name = BackupNames.Job("b", attempt), Labels = new Dictionary<string, string> { [Labels.Attempt] = attempt.ToString(System.Globalization.CultureInfo.InvariantCulture) } },
         Status = new V1JobStatus
         {
             Active = active, Succeeded = succeeded, Failed = failed, StartTime = T0,
@@ -94,11 +94,11 @@ public sealed class JobRunTests
             Metadata = new V1ObjectMeta { Annotations = new Dictionary<string, string> { ["sim.resilience.dev/duration"] = "1s" } },
             Spec = new V1PodSpec { Containers = [new V1Container { Name = "c", Env = [new V1EnvVar { Name = "TARGET", Value = "stale" }, new V1EnvVar { Name = "KEEP", Value = "1" }] }] },
         };
-        var job = BackupJobs.Build(backup, ClusterWriter.BackupLabel, "checkout", template, 2, "bk", "offsite", "primary");
+        var job = BackupJobs.Build(backup, Labels.Backup, "checkout", template, 2, "bk", "offsite", "primary");
         Assert.Equal("bk-2", job.Metadata.Name);
         Assert.Equal(("u1", true), (job.Metadata.OwnerReferences.Single().Uid, job.Metadata.OwnerReferences.Single().Controller!.Value));
-        Assert.Equal("checkout", job.Metadata.Labels[ClusterWriter.PolicyLabel]);
-        Assert.Equal("2", job.Metadata.Labels[ClusterWriter.AttemptLabel]);
+        Assert.Equal("checkout", job.Metadata.Labels[Labels.Policy]);
+        Assert.Equal("2", job.Metadata.Labels[Labels.Attempt]);
         Assert.Equal(0, job.Spec.BackoffLimit);
         Assert.Equal("Never", job.Spec.Template.Spec.RestartPolicy);
         Assert.Equal("1s", job.Spec.Template.Metadata.Annotations["sim.resilience.dev/duration"]);

@@ -42,7 +42,7 @@ public sealed class DrillPlannerTests
     public void Guard_ReadyPolicy_Starts() => Assert.Null(Guard(ReadyPolicy()));
 
     [Fact]
-    public void Guard_NoPolicy_Aborted() => Assert.Equal(DrillPlanner.PolicyNotFound, Guard(null));
+    public void Guard_NoPolicy_Aborted() => Assert.Equal(Reasons.PolicyNotFound, Guard(null));
 
     [Fact]
     public void Guard_NotReady_Aborted()
@@ -50,7 +50,7 @@ public sealed class DrillPlannerTests
         var p = ReadyPolicy();
         ConditionSet.Set(p.Status!.Conditions!, ConditionSet.Ready, "False", Reasons.NoHealthyTarget, "no target is healthy", 1, T0);
         var refusal = DrillPlanner.Guard(Drill(), p, [], [], T0)!;
-        Assert.Equal(DrillPlanner.PolicyNotReady, refusal.Reason);
+        Assert.Equal(Reasons.PolicyNotReady, refusal.Reason);
         Assert.Contains("not Ready (NoHealthyTarget: no target is healthy)", refusal.Message, StringComparison.Ordinal);
     }
 
@@ -63,7 +63,7 @@ public sealed class DrillPlannerTests
         b.PlanAndApply(T0);
         Assert.True(ConditionSet.IsTrue(b.Policy.Status!.Conditions, ConditionSet.Ready));
         var refusal = DrillPlanner.Guard(Drill(), b.Policy, [], [], T0)!;
-        Assert.Equal(DrillPlanner.PolicyDegraded, refusal.Reason);
+        Assert.Equal(Reasons.PolicyDegraded, refusal.Reason);
         Assert.Contains("ready capacity 50% (2/4 replicas) is below 60%", refusal.Message, StringComparison.Ordinal);
     }
 
@@ -72,19 +72,19 @@ public sealed class DrillPlannerTests
     {
         var p = ReadyPolicy(spec => spec.Enforcement = EnforcementMode.DryRun);
         var refusal = DrillPlanner.Guard(Drill(), p, [], [], T0)!;
-        Assert.Equal(DrillPlanner.PolicyInDryRun, refusal.Reason);
+        Assert.Equal(Reasons.PolicyInDryRun, refusal.Reason);
         Assert.Contains("spec.enforcement DryRun", refusal.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Guard_NoStatusYet_NotReady() => Assert.Equal(DrillPlanner.PolicyNotReady, Guard(new PolicyBuilder().Policy));
+    public void Guard_NoStatusYet_NotReady() => Assert.Equal(Reasons.PolicyNotReady, Guard(new PolicyBuilder().Policy));
 
     [Fact]
     public void Guard_FailoverPending_Aborted()
     {
         var p = ReadyPolicy();
         p.Status!.Failover!.Pending = new PendingFailover { From = "primary", To = "standby", DetectedAt = T0 };
-        Assert.Equal(DrillPlanner.FailoverInProgress, Guard(p));
+        Assert.Equal(Reasons.FailoverInProgress, Guard(p));
     }
 
     [Fact]
@@ -92,7 +92,7 @@ public sealed class DrillPlannerTests
     {
         var p = ReadyPolicy();
         ConditionSet.Set(p.Status!.Conditions!, ConditionSet.FailedOver, "True", Reasons.FailedOver, "traffic goes to standby", 1, T0);
-        Assert.Equal(DrillPlanner.FailedOver, Guard(p));
+        Assert.Equal(Reasons.FailedOver, Guard(p));
     }
 
     [Theory]
@@ -109,7 +109,7 @@ public sealed class DrillPlannerTests
             Spec = new ResilienceRestoreSpec { Policy = "checkout", Target = "primary" },
             Status = phase is null ? null : new ResilienceRunStatus { Phase = phase },
         };
-        Assert.Equal(refused ? DrillPlanner.RestoreInProgress : null, Guard(ReadyPolicy(), restores: [restore]));
+        Assert.Equal(refused ? Reasons.RestoreInProgress : null, Guard(ReadyPolicy(), restores: [restore]));
     }
 
     [Theory]
@@ -119,7 +119,7 @@ public sealed class DrillPlannerTests
     public void Guard_AnotherDrillOfThePolicy_AbortedWhileItRuns(DrillPhase phase, bool refused)
     {
         var other = Drill("other", phase: phase, target: "primary");
-        Assert.Equal(refused ? DrillPlanner.AnotherDrillRunning : null, Guard(ReadyPolicy(), drills: [other, Drill()]));
+        Assert.Equal(refused ? Reasons.AnotherDrillRunning : null, Guard(ReadyPolicy(), drills: [other, Drill()]));
     }
 
     [Fact]
@@ -128,7 +128,7 @@ public sealed class DrillPlannerTests
         // The running drill is why the policy is not Ready: the guard names the drill.
         var p = ReadyPolicy();
         ConditionSet.Set(p.Status!.Conditions!, ConditionSet.Ready, "False", Reasons.NoHealthyTarget, "", 1, T0);
-        Assert.Equal(DrillPlanner.AnotherDrillRunning, Guard(p, drills: [Drill("other", phase: DrillPhase.Running, target: "primary")]));
+        Assert.Equal(Reasons.AnotherDrillRunning, Guard(p, drills: [Drill("other", phase: DrillPhase.Running, target: "primary")]));
     }
 
     [Fact]
@@ -138,12 +138,12 @@ public sealed class DrillPlannerTests
         Assert.Null(Guard(p)); // no spec.backup: the guard does not apply
 
         p.Spec.Backup = new BackupSpec { Schedule = "0 * * * *" };
-        Assert.Equal(DrillPlanner.BackupOlderThanRpo, Guard(p)); // none completed yet
+        Assert.Equal(Reasons.BackupOlderThanRpo, Guard(p)); // none completed yet
 
         p.Status!.Backup = new BackupScheduleStatus { LastCompleted = "b1", LastCompletedTime = T0.AddMinutes(-30) };
         Assert.Null(Guard(p));
         var refusal = DrillPlanner.Guard(Drill(), p, [], [], T0.AddMinutes(31))!;
-        Assert.Equal(DrillPlanner.BackupOlderThanRpo, refusal.Reason);
+        Assert.Equal(Reasons.BackupOlderThanRpo, refusal.Reason);
         Assert.Contains("b1", refusal.Message, StringComparison.Ordinal);
 
         p.Spec.Objectives = null; // no RPO declared: nothing to compare against
@@ -163,7 +163,7 @@ public sealed class DrillPlannerTests
         Assert.Equal(["a"], DrillPlanner.Capacity(Drill(maxUnavailable: 2), p, "primary", oneDown).Kill);
         var (kill, refusal) = DrillPlanner.Capacity(Drill(), p, "primary", oneDown);
         Assert.Empty(kill);
-        Assert.Equal(DrillPlanner.MaxUnavailableExceeded, refusal!.Reason);
+        Assert.Equal(Reasons.MaxUnavailableExceeded, refusal!.Reason);
 
         // a pod already being deleted counts as unavailable
         Assert.NotNull(DrillPlanner.Capacity(Drill(), p, "primary", Pods(2, Pod("a", true, deleting: true), Pod("b", true))).Refusal);
@@ -175,7 +175,7 @@ public sealed class DrillPlannerTests
         var p = ReadyPolicy();
         Assert.Null(DrillPlanner.Capacity(Drill(action: DrillAction.FailTarget), p, "primary", Pods(3)).Refusal);
         p.Status!.Targets!.Single(t => t.Name == "standby").Healthy = false;
-        Assert.Equal(DrillPlanner.MaxUnavailableExceeded, DrillPlanner.Capacity(Drill(action: DrillAction.FailTarget), p, "primary", Pods(3)).Refusal?.Reason);
+        Assert.Equal(Reasons.MaxUnavailableExceeded, DrillPlanner.Capacity(Drill(action: DrillAction.FailTarget), p, "primary", Pods(3)).Refusal?.Reason);
         Assert.Null(DrillPlanner.Capacity(Drill(action: DrillAction.FailTarget, maxUnavailable: 2), p, "primary", Pods(3)).Refusal);
         // a cold standby is not a failure
         p.Status.Targets!.Single(t => t.Name == "standby").Message = "cold standby (0 replicas)";
@@ -197,7 +197,7 @@ public sealed class DrillPlannerTests
         p.Status!.Targets!.Single(t => t.Name == "primary").Healthy = false;
         Assert.Null(DrillPlanner.Exceeds(fail, p, Pods(0)));
         p.Status.Targets!.Single(t => t.Name == "standby").Healthy = false;
-        Assert.Equal(DrillPlanner.MaxUnavailableExceeded, DrillPlanner.Exceeds(fail, p, Pods(0))?.Reason);
+        Assert.Equal(Reasons.MaxUnavailableExceeded, DrillPlanner.Exceeds(fail, p, Pods(0))?.Reason);
     }
 
     [Fact]
@@ -227,7 +227,7 @@ public sealed class DrillPlannerTests
         Assert.Null(DrillPlanner.Verdict(drill, b.Policy, Pods(0), rto, false, T0.AddSeconds(0.5)));
         // the planner, with primary scaled to zero (cold) under the drill, fails over to standby
         b.Deployments["primary"].Spec.Replicas = 0;
-        b.Deployments["primary"].Metadata.Annotations = new Dictionary<string, string> { [PolicyPlanner.DrillAnnotation] = "d1" };
+        b.Deployments["primary"].Metadata.Annotations = new Dictionary<string, string> { [Annotations.Drill] = "d1" };
         b.Health["primary"] = Cold(T0.AddSeconds(1));
         var plan = b.PlanAndApply(T0.AddSeconds(1.5));
         Assert.Equal(["standby"], plan.Status.ActiveTargets!);
@@ -246,7 +246,7 @@ public sealed class DrillPlannerTests
         Assert.Equal((TimeSpan.FromMinutes(5), true), (rto, defaulted));
         Assert.Null(DrillPlanner.Verdict(drill, p, Pods(0), rto, defaulted, T0.AddMinutes(5).AddMilliseconds(-1)));
         var v = DrillPlanner.Verdict(drill, p, Pods(0), rto, defaulted, T0.AddMinutes(5))!.Value;
-        Assert.Equal((DrillPhase.Failed, DrillPlanner.RtoExceeded, (double?)null), (v.Phase, v.Reason, v.RtoSeconds));
+        Assert.Equal((DrillPhase.Failed, Reasons.RtoExceeded, (double?)null), (v.Phase, v.Reason, v.RtoSeconds));
         Assert.Contains("declares no spec.objectives.rto", v.Message, StringComparison.Ordinal);
         Assert.Equal(T0.AddMinutes(5), DrillPlanner.Deadline(T0, rto));
 
@@ -320,7 +320,7 @@ public sealed class DrillPlannerTests
         b.Deployments["primary"].Spec.Replicas = 0;
         Assert.Contains(PolicyPlanner.Plan(b.Observe(T0.AddSeconds(2))).Scale, s => s.Target == "primary" && s.Replicas == 3);
         // with it: left alone until the drill removes the mark
-        b.Deployments["primary"].Metadata.Annotations = new Dictionary<string, string> { [PolicyPlanner.DrillAnnotation] = "d1" };
+        b.Deployments["primary"].Metadata.Annotations = new Dictionary<string, string> { [Annotations.Drill] = "d1" };
         Assert.DoesNotContain(PolicyPlanner.Plan(b.Observe(T0.AddSeconds(3))).Scale, s => s.Target == "primary");
     }
 }

@@ -58,7 +58,7 @@ internal sealed class ProberFixture : IDisposable
             Spec = new V1PodSpec
             {
                 Containers = [new V1Container { Name = "app" }],
-                ReadinessGates = readinessGate ? [new V1PodReadinessGate { ConditionType = ResilienceOperator.Policy.PolicyPlanner.ReadinessGate }] : null,
+                ReadinessGates = readinessGate ? [new V1PodReadinessGate { ConditionType = ResilienceOperator.Entities.PodConditions.Healthy }] : null,
             },
             Status = new V1PodStatus
             {

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Moq;
 using ResilienceOperator.Entities;
 using ResilienceOperator.Notifications;
+using ResilienceOperator.Policy;
 using ResilienceOperator.Runtime;
 
 namespace ResilienceOperator.Tests.Notifications;
@@ -104,12 +105,12 @@ public sealed class NotificationDispatcherTests
         f.Policies.Upsert(Policy(server.Url, new FailoverRecord { From = "primary", To = "standby", Reason = "Failover", Time = T0 }, "2"));
 
         var (type, reason, message) = await recorded.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.Equal(("Warning", NotificationDispatcher.NotificationFailed), (type, reason));
+        Assert.Equal(("Warning", Reasons.NotificationFailed), (type, reason));
         Assert.StartsWith("spec.notifications.webhooks[0].url: POST ", message);
         Assert.Contains("HTTP 403", message);
         Assert.Contains("Failover notification", message);
         f.Events.Verify(e => e.RecordAsync(It.Is<IKubernetesObject<V1ObjectMeta>>(o => o.Metadata.Name == "checkout"), "Warning",
-            NotificationDispatcher.NotificationFailed, It.IsAny<string>(), It.IsAny<CancellationToken>()), Times.Once);
+            Reasons.NotificationFailed, It.IsAny<string>(), It.IsAny<CancellationToken>()), Times.Once);
         Assert.Equal(1, dispatcher.Notifier.Failed);
     }
 }

@@ -64,7 +64,7 @@ public sealed class AutoscalerInterlockTests
         Assert.Equal([("primary-so", false), ("standby-so", false)], done.Autoscalers.Select(a => (a.Name, a.Pause)).Order());
         Assert.Contains(done.Events, e => e.Reason == Reasons.AutoscalerResumed);
         Assert.False(Paused(b, "standby"));
-        Assert.False(b.ScaledObjects["standby"][0].Metadata.Annotations.ContainsKey(ScaledObject.PausedByOperatorAnnotation));
+        Assert.False(b.ScaledObjects["standby"][0].Metadata.Annotations.ContainsKey(Annotations.PausedByOperator));
 
         // and a ready count that drops later is no new failover: no new pause
         b.Health["standby"] = HealthyWithReady(T0.AddSeconds(14), 1);

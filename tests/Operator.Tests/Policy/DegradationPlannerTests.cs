@@ -35,8 +35,8 @@ public sealed class DegradationPlannerTests
             var d = b.Deployments[s.Deployment];
             d.Spec.Replicas = s.Replicas;
             d.Metadata.Annotations ??= new Dictionary<string, string>();
-            if (s.PreviousReplicas is { } p) d.Metadata.Annotations[DegradationPlanner.ShedAnnotation] = p.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            else d.Metadata.Annotations.Remove(DegradationPlanner.ShedAnnotation);
+            if (s.PreviousReplicas is { } p) d.Metadata.Annotations[Annotations.ShedReplicas] = p.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            else d.Metadata.Annotations.Remove(Annotations.ShedReplicas);
         }
         return plan;
     }
@@ -49,7 +49,7 @@ public sealed class DegradationPlannerTests
     }
 
     private static string? Annotation(PolicyBuilder b, string name) =>
-        b.Deployments[name].Metadata.Annotations?.TryGetValue(DegradationPlanner.ShedAnnotation, out var v) == true ? v : null;
+        b.Deployments[name].Metadata.Annotations?.TryGetValue(Annotations.ShedReplicas, out var v) == true ? v : null;
 
     /// <summary>Primary keeps passing its checks with 1 of 3 pods ready: 1 + 1 of 3 + 1 = 50 %.</summary>
     private static void LoseCapacity(PolicyBuilder b, DateTime since) => b.Health["primary"] = Healthy(since) with { ReadyPods = 1 };

@@ -247,7 +247,7 @@ public sealed class DryRunTests
         b.PlanAndApply(T0.AddSeconds(11)); // enforced failover to standby
         b.Policy.Spec.Enforcement = EnforcementMode.DryRun;
         b.Health["primary"] = Healthy(T0.AddSeconds(20));
-        b.Policy.Metadata.Annotations = new Dictionary<string, string> { [PolicyPlanner.FailbackAnnotation] = "now" };
+        b.Policy.Metadata.Annotations = new Dictionary<string, string> { [Annotations.Failback] = "now" };
         var plan = b.PlanAndApply(T0.AddSeconds(40));
         Assert.False(plan.ClearFailbackAnnotation);
         Assert.Equal(["standby"], plan.Status.ActiveTargets!);

@@ -57,7 +57,7 @@ internal sealed class PolicyBuilder
     {
         var annotations = new Dictionary<string, string>();
         if (paused) annotations[ScaledObject.PausedAnnotation] = "true";
-        if (byOperator) annotations[ScaledObject.PausedByOperatorAnnotation] = "true";
+        if (byOperator) annotations[Annotations.PausedByOperator] = "true";
         return new ScaledObject
         {
             Metadata = new V1ObjectMeta { Name = target + "-so", NamespaceProperty = "shop", Annotations = annotations },
@@ -112,8 +112,8 @@ internal sealed class PolicyBuilder
         foreach (var a in plan.Autoscalers)
         {
             var so = ScaledObjects[a.Target].Single(x => x.Metadata.Name == a.Name);
-            if (a.Pause) { so.Metadata.Annotations[ScaledObject.PausedAnnotation] = "true"; so.Metadata.Annotations[ScaledObject.PausedByOperatorAnnotation] = "true"; }
-            else { so.Metadata.Annotations.Remove(ScaledObject.PausedAnnotation); so.Metadata.Annotations.Remove(ScaledObject.PausedByOperatorAnnotation); }
+            if (a.Pause) { so.Metadata.Annotations[ScaledObject.PausedAnnotation] = "true"; so.Metadata.Annotations[Annotations.PausedByOperator] = "true"; }
+            else { so.Metadata.Annotations.Remove(ScaledObject.PausedAnnotation); so.Metadata.Annotations.Remove(Annotations.PausedByOperator); }
         }
         return plan;
     }

@@ -73,7 +73,7 @@ public sealed partial class PolicyPlannerTests
         var later = b.PlanAndApply(T0.AddHours(1));
         Assert.Equal(["standby"], later.Status.ActiveTargets!);
         Assert.Contains("failback is Manual", ConditionSet.Find(later.Status.Conditions, ConditionSet.Ready)!.Message);
-        b.Policy.Metadata.Annotations = new Dictionary<string, string> { [PolicyPlanner.FailbackAnnotation] = "now" };
+        b.Policy.Metadata.Annotations = new Dictionary<string, string> { [Annotations.Failback] = "now" };
         var asked = b.PlanAndApply(T0.AddHours(1).AddSeconds(1));
         Assert.Equal(["primary"], asked.Status.ActiveTargets!);
         Assert.Equal(Reasons.ManualFailback, asked.Status.Failover!.Last!.Reason);
