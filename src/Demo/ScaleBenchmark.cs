@@ -34,7 +34,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
     private readonly int _restSeconds = IntOption(args, "--rest-seconds", 60);
     private readonly int _inFlight = IntOption(args, "--in-flight", 32);
 
-    private readonly List<(string Figure, string Value)> _table = [];
+    private readonly List<(string Figure, Func<string> Value)> _table = [];
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
     private static int IntOption(string[] args, string name, int fallback) =>
@@ -67,9 +67,10 @@ internal sealed partial class ScaleBenchmark(string[] args)
         var logFile = Path.Combine(work, "demo.log");
         var audit = new AuditLog(Path.Combine(work, "audit.log"));
         PrintMachine(dll, interval);
+        var result = 1;
         try
         {
-            return await RunPhasesAsync(dll, interval, work, logFile, audit, ct);
+            return result = await RunPhasesAsync(dll, interval, work, logFile, audit, ct);
         }
         catch (PhaseTimeoutException e)
         {
@@ -85,8 +86,8 @@ internal sealed partial class ScaleBenchmark(string[] args)
         }
         finally
         {
-            // The audit log grows with every request; the operator and demo logs are small and kept.
-            try { File.Delete(audit.Path); } catch (IOException) { }
+            // The audit log grows with every request: kept only for a failed run. The other logs are small.
+            if (result == 0) try { File.Delete(audit.Path); } catch (IOException) { }
         }
     }
 
@@ -129,10 +130,10 @@ internal sealed partial class ScaleBenchmark(string[] args)
         Row("Deployments ready (before operator start)", $"{sw.Elapsed.TotalSeconds:0.0}s after the last create");
 
         await using var sampler = new Sampler();
+        var startMark = AuditLog.Mark();
         var op = OperatorProcess.Start(dll, cluster.Kubeconfig, Path.Combine(work, "operator-1.log"));
         await using var opGuard = new Stopper(() => op);
         sampler.Watch(op);
-        var startMark = audit.Mark();
         Phase($"operator started (pid {op.Pid}, port {op.Port}); waiting for /readyz");
         var synced = await WaitAsync(op.ReadyAsync, Deadline(TimeSpan.FromMinutes(2), 0.3), "operator start -> /readyz (caches synced)", op, ct);
         sampler.Mark("synced");
@@ -141,20 +142,23 @@ internal sealed partial class ScaleBenchmark(string[] args)
         Phase("waiting for every policy to be Ready=True");
         var ready = await WaitAsync(async () => (await CountPoliciesAsync(c, "Ready", "True", ct)) == _policies,
             Deadline(TimeSpan.FromMinutes(5), 1.0), $"operator start -> all {_policies} policies Ready=True", op, ct, synced);
-        var readyMark = audit.Mark();
+        var readyMark = AuditLog.Mark();
         sampler.Mark("all Ready");
         Row("operator start -> all policies Ready=True", $"{(synced + ready).TotalSeconds:0.00}s (polled every 1s; {ready.TotalSeconds:0.00}s after synced)");
         var metrics = await op.MetricsAsync();
         QueueRows(metrics, "at all Ready");
         Row("  reconciles so far", Sum(metrics, "controller_runtime_reconcile_total") is { } rec ? rec.ToString("0", CultureInfo.InvariantCulture) : "not exported");
-        var startup = audit.Count(startMark, readyMark);
-        Row("operator LIST / WATCH / writes, start -> all Ready", $"{startup.Operator("list")} / {startup.Operator("watch")} / {startup.OperatorWrites()}");
+        Row("operator LIST / WATCH / writes, start -> all Ready", () =>
+        {
+            var startup = audit.Count(startMark, readyMark);
+            return $"{startup.Operator("list")} / {startup.Operator("watch")} / {startup.OperatorWrites()}{startup.OperatorBreakdown(" writes: ")}";
+        });
 
         Phase("waiting for every policy to serve from its primary (FailedOver=False), then a quiet window");
         await WaitAsync(async () => (await CountPoliciesAsync(c, "FailedOver", "False", ct)) == _policies,
             Deadline(TimeSpan.FromMinutes(3), 0.5), "all policies on their primary (FailedOver=False)", op, ct);
         await Task.Delay(TimeSpan.FromSeconds(5), ct); // the last status writes land
-        var restStart = audit.Mark();
+        var restStart = AuditLog.Mark();
         var apiBefore = await ApiServerWritesAsync(cluster, ct);
         var selfBefore = Sum(await op.MetricsAsync(), "resilience_api_writes_total");
         sampler.Mark("rest start");
@@ -171,18 +175,25 @@ internal sealed partial class ScaleBenchmark(string[] args)
             await Task.Delay(TimeSpan.FromSeconds(5), ct);
         }
         var restMinutes = restClock.Elapsed.TotalMinutes;
-        var restEnd = audit.Mark();
+        var restEnd = AuditLog.Mark();
         sampler.Mark("rest end");
         var apiAfter = await ApiServerWritesAsync(cluster, ct);
         var restMetrics = await op.MetricsAsync();
         var selfAfter = Sum(restMetrics, "resilience_api_writes_total");
-        var rest = audit.Count(restStart, restEnd);
-        Row($"API writes/min at rest, operator ({restClock.Elapsed.TotalSeconds:0}s window)",
-            $"{rest.OperatorWrites() / restMinutes:0.0} (audit log){rest.OperatorBreakdown(" ")}; self-reported resilience_api_writes_total {Delta(selfBefore, selfAfter, restMinutes)}");
-        Row("  same window, other clients (audit log)", rest.OthersWrites(restMinutes));
+        Row($"API writes/min at rest, operator ({restClock.Elapsed.TotalSeconds:0}s window)", () =>
+        {
+            var rest = audit.Count(restStart, restEnd);
+            return $"{rest.OperatorWrites() / restMinutes:0.0} (audit log){rest.OperatorBreakdown(" ")}; self-reported resilience_api_writes_total {Delta(selfBefore, selfAfter, restMinutes)}";
+        });
+        Row("  same window, other clients (audit log)", () => audit.Count(restStart, restEnd).OthersWrites(restMinutes));
         Row("  same window, all clients (apiserver_request_total)", apiBefore is null || apiAfter is null ? "unavailable"
             : $"{(apiAfter.Value - apiBefore.Value) / restMinutes:0.0}/min (POST/PUT/PATCH/DELETE/APPLY, every client incl. node simulator and controller-manager)");
-        Row("operator LIST / WATCH at rest", $"{rest.Operator("list")} / {rest.Operator("watch")} in {restClock.Elapsed.TotalSeconds:0}s");
+        var restSeconds = restClock.Elapsed.TotalSeconds;
+        Row("operator LIST / WATCH at rest", () =>
+        {
+            var rest = audit.Count(restStart, restEnd);
+            return $"{rest.Operator("list")} / {rest.Operator("watch")} in {restSeconds:0}s";
+        });
         Row("  work queue depth at rest", Depths(restMetrics));
         Row("probe lag (now - last check) at rest", !lagExported ? "not exported" : lags.Count == 0 ? "no samples" :
             $"p50 {Percentile(lags, 50):0.00}s, p99 {Percentile(lags, 99):0.00}s, max {lags.Max():0.00}s over {lags.Count} samples (interval {_interval}; from resilience_health_check_last_timestamp_seconds)");
@@ -192,22 +203,28 @@ internal sealed partial class ScaleBenchmark(string[] args)
         sw.Restart();
         var exited = await op.TerminateAsync();
         Row("operator SIGTERM -> exit", exited ? $"{sw.Elapsed.TotalSeconds:0.00}s" : $"did not exit within 30s (killed)");
+        var restartMark = AuditLog.Mark();
         op = OperatorProcess.Start(dll, cluster.Kubeconfig, Path.Combine(work, "operator-2.log"));
         sampler.Watch(op);
-        var restartMark = audit.Mark();
         var synced2 = await WaitAsync(op.ReadyAsync, Deadline(TimeSpan.FromMinutes(2), 0.3), "restarted operator -> /readyz", op, ct);
-        var synced2Mark = audit.Mark();
+        var synced2Mark = AuditLog.Mark();
         sampler.Mark("restart synced");
         Row("restarted operator start -> caches synced", $"{synced2.TotalSeconds:0.00}s");
         await Task.Delay(TimeSpan.FromSeconds(60), ct);
-        var restartEnd = audit.Mark();
+        var restartEnd = AuditLog.Mark();
         sampler.Mark("restart +60s");
-        var beforeSync = audit.Count(restartMark, synced2Mark);
-        var afterSync = audit.Count(synced2Mark, restartEnd);
         var selfRestart = Sum(await op.MetricsAsync(), "resilience_api_writes_total");
-        Row("API writes in the first minute after restart, operator", $"{afterSync.OperatorWrites()} in 60s after synced (audit log){afterSync.OperatorBreakdown(" ")}; " +
-            $"{beforeSync.OperatorWrites()} before synced; self-reported since start {(selfRestart is { } s2 ? s2.ToString("0", CultureInfo.InvariantCulture) : "not exported")}");
-        Row("operator LIST / WATCH after restart", $"{beforeSync.Operator("list") + afterSync.Operator("list")} / {beforeSync.Operator("watch") + afterSync.Operator("watch")} (start -> synced + 60s)");
+        Row("API writes in the first minute after restart, operator", () =>
+        {
+            var (beforeSync, afterSync) = (audit.Count(restartMark, synced2Mark), audit.Count(synced2Mark, restartEnd));
+            return $"{afterSync.OperatorWrites()} in 60s after synced (audit log){afterSync.OperatorBreakdown(" ")}; " +
+                   $"{beforeSync.OperatorWrites()} before synced; self-reported since start {(selfRestart is { } s2 ? s2.ToString("0", CultureInfo.InvariantCulture) : "not exported")}";
+        });
+        Row("operator LIST / WATCH after restart", () =>
+        {
+            var all = audit.Count(restartMark, restartEnd);
+            return $"{all.Operator("list")} / {all.Operator("watch")} (start -> synced + 60s)";
+        });
 
         var app = _policies > 1 ? 1 : 0; // an odd index has a warm standby
         var (ns, name) = (Namespace(app), AppName(app));
@@ -225,12 +242,16 @@ internal sealed partial class ScaleBenchmark(string[] args)
             $"restarted process peak {peak2 / 1024.0:0} MiB");
         Row("operator managed memory over time (/metrics)", "");
         foreach (var line in sampler.HeapSamples(10)) Row("", line);
+        // The API server logs a quiet watch only when it ends: stop the operator before reading the audit log.
+        await op.StopAsync();
+        await Task.Delay(TimeSpan.FromSeconds(2), ct);
         PrintTable();
         Console.WriteLine();
-        Console.WriteLine($"operator writes are requests whose user agent is none of kube-controller-manager, kube-scheduler, kube-apiserver, kubectl or {DemoUserAgent} (this benchmark and the node simulator); seen as: {string.Join(", ", startup.OperatorAgents.Concat(rest.OperatorAgents).Concat(afterSync.OperatorAgents).Distinct().Select(a => a.Length == 0 ? "(empty)" : a))}");
+        var agents = audit.Count(startMark, DateTime.MaxValue).OperatorAgents.Select(a => a.Length == 0 ? "(empty)" : a);
+        Console.WriteLine($"audit log: requests counted by the time the API server received them; the operator's are those whose user agent names none of kube-controller-manager, " +
+                          $"kube-scheduler, kube-apiserver, kubectl, {DemoUserAgent} (this benchmark and its node simulator): {string.Join(", ", agents)}");
         Console.WriteLine($"load average at the end: {LoadAverage()} (machine shared with other work)");
-        await op.StopAsync();
-        Phase("stopping the operator, the node simulator and the control plane");
+        Phase("stopping the node simulator and the control plane");
         return 0;
     }
 
@@ -355,7 +376,10 @@ internal sealed partial class ScaleBenchmark(string[] args)
 
     private void Phase(string text) => Console.WriteLine($"[{_clock.Elapsed.TotalSeconds,6:0.0}s] {text}");
 
-    private void Row(string figure, string value) => _table.Add((figure, value));
+    private void Row(string figure, string value) => _table.Add((figure, () => value));
+
+    /// <summary>A figure from the audit log, read when the table is printed: after the operator processes ended, so their watches are logged too.</summary>
+    private void Row(string figure, Func<string> value) => _table.Add((figure, value));
 
     private void PrintTable()
     {
@@ -364,7 +388,13 @@ internal sealed partial class ScaleBenchmark(string[] args)
         Console.WriteLine();
         Console.WriteLine($"bench-scale results: {_policies} policies in {_namespaces} namespaces, interval {_interval}");
         Console.WriteLine(new string('-', width + 40));
-        foreach (var (figure, value) in _table) Console.WriteLine($"{figure.PadRight(width)}  {value}");
+        foreach (var (figure, value) in _table)
+        {
+            string text;
+            try { text = value(); }
+            catch (Exception e) when (e is IOException or JsonException or FormatException) { text = $"unavailable ({e.Message})"; }
+            Console.WriteLine($"{figure.PadRight(width)}  {text}");
+        }
         Console.WriteLine(new string('-', width + 40));
     }
 
@@ -579,7 +609,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private readonly List<(double T, int Pid, long Kb)> _rss = [];
         private readonly List<(double T, string Mark)> _marks = [];
-        private readonly List<(double T, double? Heap, double? Private, long RssKb)> _heap = [];
+        private readonly List<(double T, int Pid, double SinceStart, double? Heap, double? Private, long RssKb)> _heap = [];
         private volatile OperatorProcess? _op;
         private double _opStart;
 
@@ -606,7 +636,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
                     {
                         var m = await op.MetricsAsync();
                         if (m.Count > 0)
-                            lock (_rss) _heap.Add((_clock.Elapsed.TotalSeconds - _opStart, Sum(m, "dotnet_total_memory_bytes"), Sum(m, "process_private_memory_bytes"), kb));
+                            lock (_rss) _heap.Add((_clock.Elapsed.TotalSeconds, op.Pid, _clock.Elapsed.TotalSeconds - _opStart, Sum(m, "dotnet_total_memory_bytes"), Sum(m, "process_private_memory_bytes"), kb));
                     }
                 }
                 tick++;
@@ -646,9 +676,8 @@ internal sealed partial class ScaleBenchmark(string[] args)
                 var picks = Enumerable.Range(0, Math.Min(count, _heap.Count)).Select(i => _heap[(int)Math.Round(i * (_heap.Count - 1) / (double)Math.Max(1, Math.Min(count, _heap.Count) - 1))]).Distinct();
                 return picks.Select(h =>
                 {
-                    var abs = h.T + _opStart;
-                    var phase = _marks.LastOrDefault(m => m.T <= abs).Mark ?? "";
-                    return $"t+{h.T,5:0}s after its start (after '{phase}'): dotnet_total_memory_bytes {Mib(h.Heap)}, process_private_memory_bytes {Mib(h.Private)}, VmRSS {h.RssKb / 1024.0:0} MiB";
+                    var phase = _marks.LastOrDefault(m => m.T <= h.T).Mark ?? "";
+                    return $"pid {h.Pid} t+{h.SinceStart,4:0}s ({phase}): dotnet_total_memory_bytes {Mib(h.Heap)}, process_private_memory_bytes {Mib(h.Private)}, VmRSS {h.RssKb / 1024.0:0} MiB";
                 }).ToList();
             }
             static string Mib(double? b) => b is { } v ? $"{v / 1048576:0.0} MiB" : "not exported";
@@ -664,55 +693,61 @@ internal sealed partial class ScaleBenchmark(string[] args)
 
     // ---------------------------------------------------------------- the API server's audit log
 
-    /// <summary>Counts of the audit log between two byte offsets, by client, verb and resource.</summary>
+    /// <summary>
+    /// The API server's audit log, counted by client, verb and resource over windows of the time the
+    /// request was received. Read once, when first counted: the API server writes a watch's entry
+    /// only at its first event or its end, so it is read after the operator processes ended.
+    /// </summary>
     private sealed class AuditLog(string path)
     {
         public string Path { get; } = path;
-        private readonly HashSet<string> _watchesStarted = [];
+        private List<(DateTime Received, string Client, string Agent, string Verb, string Resource)>? _entries;
 
-        public long Mark()
-        {
-            try { return new FileInfo(Path).Length; } catch (IOException) { return 0; }
-        }
+        public static DateTime Mark() => DateTime.UtcNow;
 
-        public Counts Count(long from, long to)
+        public Counts Count(DateTime from, DateTime to)
         {
+            _entries ??= Load();
             var counts = new Counts();
-            if (!File.Exists(Path)) return counts;
-            using var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            stream.Seek(from, SeekOrigin.Begin);
-            using var reader = new StreamReader(stream);
-            var read = from;
-            while (read < to && reader.ReadLine() is { } line)
-            {
-                read += System.Text.Encoding.UTF8.GetByteCount(line) + 1;
-                if (line.Length == 0) continue;
-                using var doc = JsonDocument.Parse(line);
-                var e = doc.RootElement;
-                var verb = e.GetProperty("verb").GetString() ?? "";
-                var stage = e.GetProperty("stage").GetString();
-                var id = e.GetProperty("auditID").GetString() ?? "";
-                // A watch counts once, when it starts; one that ended before starting counts at its end.
-                if (verb == "watch")
-                {
-                    if (stage == "ResponseStarted") _watchesStarted.Add(id);
-                    else if (_watchesStarted.Contains(id)) continue;
-                }
-                else if (stage != "ResponseComplete") continue;
-                var agent = e.TryGetProperty("userAgent", out var ua) ? ua.GetString() ?? "" : "";
-                var resource = e.TryGetProperty("objectRef", out var o) && o.TryGetProperty("resource", out var r) ? r.GetString() ?? "" : "";
-                if (o.ValueKind == JsonValueKind.Object && o.TryGetProperty("subresource", out var sub)) resource += "/" + sub.GetString();
-                counts.Add(Client(agent), agent, verb, resource);
-            }
+            foreach (var e in _entries)
+                if (e.Received >= from && e.Received < to) counts.Add(e.Client, e.Agent, e.Verb, e.Resource);
             return counts;
         }
 
+        private List<(DateTime, string, string, string, string)> Load()
+        {
+            var entries = new List<(DateTime, string, string, string, string)>();
+            if (!File.Exists(Path)) return entries;
+            var seen = new HashSet<string>();
+            using var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(stream);
+            while (reader.ReadLine() is { } line)
+            {
+                if (line.Length == 0) continue;
+                using var doc = JsonDocument.Parse(line);
+                var e = doc.RootElement;
+                // One request, one count, whichever of its stages (ResponseStarted, ResponseComplete) is logged.
+                if (!seen.Add(e.GetProperty("auditID").GetString() ?? "")) continue;
+                var received = DateTime.Parse(e.GetProperty("requestReceivedTimestamp").GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
+                var verb = e.GetProperty("verb").GetString() ?? "";
+                var agent = e.TryGetProperty("userAgent", out var ua) ? ua.GetString() ?? "" : "";
+                var resource = "";
+                if (e.TryGetProperty("objectRef", out var o))
+                {
+                    if (o.TryGetProperty("resource", out var r)) resource = r.GetString() ?? "";
+                    if (o.TryGetProperty("subresource", out var sub)) resource += "/" + sub.GetString();
+                }
+                entries.Add((received, Client(agent), agent, verb, resource));
+            }
+            return entries;
+        }
+
         private static string Client(string agent) =>
-            agent.StartsWith("kube-controller-manager", StringComparison.Ordinal) ? "controller-manager"
+            agent.Contains(DemoUserAgent, StringComparison.Ordinal) ? "benchmark+simulator"
+            : agent.StartsWith("kube-controller-manager", StringComparison.Ordinal) ? "controller-manager"
             : agent.StartsWith("kube-scheduler", StringComparison.Ordinal) ? "scheduler"
             : agent.StartsWith("kube-apiserver", StringComparison.Ordinal) ? "apiserver"
             : agent.StartsWith("kubectl", StringComparison.Ordinal) ? "kubectl"
-            : agent.StartsWith(DemoUserAgent, StringComparison.Ordinal) ? "benchmark+simulator"
             : "operator";
     }
 
