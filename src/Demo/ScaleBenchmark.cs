@@ -404,7 +404,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
         var memKb = File.Exists("/proc/meminfo") ? File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemTotal:", StringComparison.Ordinal)) : null;
         var ram = memKb is null ? "?" : $"{long.Parse(memKb.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1048576.0:0.0} GiB";
         var os = File.Exists("/etc/os-release") ? File.ReadLines("/etc/os-release").FirstOrDefault(l => l.StartsWith("PRETTY_NAME=", StringComparison.Ordinal))?.Split('=', 2)[1].Trim('"') : null;
-        Console.WriteLine($"machine: {Environment.ProcessorCount} cores ({cpu ?? "?"}), {ram} RAM, {os ?? RuntimeInformation.OSDescription} ({RuntimeInformation.OSDescription}), .NET {Environment.Version}; load average {LoadAverage()}");
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores ({cpu ?? "?"}), {ram} RAM, {os ?? RuntimeInformation.OSDescription}, kernel {(File.Exists("/proc/sys/kernel/osrelease") ? File.ReadAllText("/proc/sys/kernel/osrelease").Trim() : "?")}, .NET {Environment.Version}; load average {LoadAverage()}");
         Console.WriteLine($"parameters: --policies {_policies} --namespaces {_namespaces} --interval {_interval} ({interval.TotalSeconds:0.###}s) --rest-seconds {_restSeconds} --in-flight {_inFlight}; " +
                           $"half cold standbys (0 replicas), half warm (1); health check http /healthz, timeout 1s, retries 2; operator {dll} (--workers default, leader election off)");
     }
@@ -779,7 +779,9 @@ internal sealed partial class ScaleBenchmark(string[] args)
         public string OthersWrites(double minutes)
         {
             var parts = _n.Where(x => x.Key.Client != "operator" && WriteVerbs.Contains(x.Key.Verb)).GroupBy(x => x.Key.Client)
-                .Select(g => $"{g.Key} {g.Sum(x => x.Value) / minutes:0.0}/min").ToList();
+                .OrderByDescending(g => g.Sum(x => x.Value))
+                .Select(g => $"{g.Key} {g.Sum(x => x.Value) / minutes:0.0}/min [" +
+                             string.Join(", ", g.OrderByDescending(x => x.Value).Take(3).Select(x => $"{x.Value} {x.Key.Verb} {x.Key.Resource}")) + "]").ToList();
             return parts.Count == 0 ? "none" : string.Join(", ", parts);
         }
     }
