@@ -114,6 +114,8 @@ internal sealed class Benchmark(string[] args)
 
     private static async Task MemoryAsync(IKubernetes c, int count, long heapBefore, CancellationToken ct)
     {
+        Console.WriteLine("note: --memory-policies shares two Deployments among all policies and reads this process's managed heap; " +
+                          "bench-scale --policies N measures the operator process's resident memory with N distinct apps");
         const string ns = "bench-memory";
         await CreateGroupAsync(c, ns, "shared", replicas: 1, interval: "10s", retries: 3, failbackDelay: "60s");
         var sw = Stopwatch.StartNew();

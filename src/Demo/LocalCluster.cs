@@ -22,13 +22,19 @@ internal sealed class LocalCluster : IAsyncDisposable
     public IKubernetes Client { get; private set; } = null!;
     public string StateDir => _stateDir;
 
-    public static async Task<LocalCluster> StartAsync(string name, ILoggerFactory loggers, bool installCrds = true)
+    /// <param name="userAgent">
+    /// Sent by this process's client (the node simulator and the caller), so that the API server's
+    /// audit log tells its requests apart from the operator's; none by default.
+    /// </param>
+    public static async Task<LocalCluster> StartAsync(string name, ILoggerFactory loggers, bool installCrds = true, string? userAgent = null)
     {
         var root = FindRepoRoot();
         var cluster = new LocalCluster(root, Path.Combine(root, ".local", name));
         var (code, output) = await cluster.ScriptAsync("up");
         if (code != 0) throw new InvalidOperationException("hack/control-plane.sh up failed:\n" + output);
-        cluster.Client = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(cluster.Kubeconfig));
+        var client = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(cluster.Kubeconfig));
+        if (userAgent is not null) client.HttpClient.DefaultRequestHeaders.UserAgent.ParseAdd(userAgent);
+        cluster.Client = client;
         cluster._simulator = new NodeSimulator.NodeSimulator(cluster.Client, new NodeSimulator.NodeSimulatorOptions(), loggers.CreateLogger("NodeSimulator"));
         await cluster._simulator.StartAsync(CancellationToken.None);
         if (!installCrds) return cluster;

@@ -15,6 +15,7 @@ internal static class Program
                 "bench" => await new Benchmark(args).RunAsync(cts.Token),
                 "bench-cluster" => await new ClusterBenchmark(args).RunAsync(cts.Token),
                 "bench-leader" => await new LeaderBenchmark(args).RunAsync(cts.Token),
+                "bench-scale" => await new ScaleBenchmark(args).RunAsync(cts.Token),
                 _ => Usage(),
             };
         }
@@ -26,7 +27,8 @@ internal static class Program
 
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: ResilienceOperator.Demo demo [--watch] | bench [--runs 20] [--policies 100] [--memory-policies 1000] | bench-cluster [--starts 5] [--pods 20] | bench-leader [--runs 5] [--operator PATH.dll]");
+        Console.Error.WriteLine("usage: ResilienceOperator.Demo demo [--watch] | bench [--runs 20] [--policies 100] [--memory-policies 1000] | bench-cluster [--starts 5] [--pods 20] | bench-leader [--runs 5] [--operator PATH.dll] | " +
+            "bench-scale --policies N [--namespaces 10] [--interval 10s] [--operator PATH.dll] [--rest-seconds 60] [--in-flight 32]");
         return 2;
     }
 }

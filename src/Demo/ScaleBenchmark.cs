@@ -1,0 +1,834 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using ResilienceOperator.Entities;
+
+namespace ResilienceOperator.Demo;
+
+/// <summary>
+/// The operator at scale, run the way users run it: its own process (the built src/Operator, or
+/// <c>--operator PATH.dll</c>) against the local control plane, with N distinct applications
+/// (primary, cold or warm standby, Service, ResiliencePolicy) spread over namespaces. Prints the
+/// time to synced caches and to all policies Ready, the process's resident memory, API traffic by
+/// client (from the API server's audit log), probe lag and one failover among N watched policies.
+/// Figures only: it fails (exit 1) only when a phase does not finish within its deadline.
+/// </summary>
+internal sealed partial class ScaleBenchmark(string[] args)
+{
+    private const string DemoUserAgent = "resilience-demo";
+    private const string FaultAnnotation = "sim.resilience.dev/fault";
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
+
+    private readonly int _policies = IntOption(args, "--policies", 100);
+    private readonly int _namespaces = IntOption(args, "--namespaces", 10);
+    private readonly string _interval = TextOption(args, "--interval") ?? "10s";
+    private readonly string? _operator = TextOption(args, "--operator");
+    private readonly int _restSeconds = IntOption(args, "--rest-seconds", 60);
+    private readonly int _inFlight = IntOption(args, "--in-flight", 32);
+
+    private readonly List<(string Figure, Func<string> Value)> _table = [];
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+    private static int IntOption(string[] args, string name, int fallback) =>
+        TextOption(args, name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+
+    private static string? TextOption(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+
+    /// <summary>A phase that did not finish: the benchmark stops with this message and exit code 1.</summary>
+    private sealed class PhaseTimeoutException(string message) : Exception(message);
+
+    public async Task<int> RunAsync(CancellationToken outer)
+    {
+        if (_policies < 1 || _namespaces < 1 || _inFlight < 1) { Console.Error.WriteLine("bench-scale: --policies, --namespaces and --in-flight must be at least 1"); return 2; }
+        if (ParseDuration(_interval) is not { } interval) { Console.Error.WriteLine($"bench-scale: --interval {_interval} is not a duration like 10s, 500ms or 1m"); return 2; }
+        var dll = _operator ?? OperatorDll();
+        if (!File.Exists(dll)) { Console.Error.WriteLine($"bench-scale: {dll} not found"); return 2; }
+
+        // SIGTERM and SIGHUP end the run like Ctrl-C does, so everything started is stopped.
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(outer);
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
+        using var onHup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; cts.Cancel(); });
+        var ct = cts.Token;
+
+        var work = Path.Combine(Path.GetTempPath(), $"resilience-bench-scale-{Environment.ProcessId}");
+        Directory.CreateDirectory(work);
+        var logFile = Path.Combine(work, "demo.log");
+        var audit = new AuditLog(Path.Combine(work, "audit.log"));
+        PrintMachine(dll, interval);
+        var result = 1;
+        try
+        {
+            return result = await RunPhasesAsync(dll, interval, work, logFile, audit, ct);
+        }
+        catch (PhaseTimeoutException e)
+        {
+            Console.Error.WriteLine($"bench-scale FAILED at {_clock.Elapsed.TotalSeconds:0}s: {e.Message}");
+            Console.Error.WriteLine($"  logs kept in {work}");
+            PrintTable();
+            return 1;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            Console.Error.WriteLine($"bench-scale interrupted; stopped everything it started (logs kept in {work})");
+            return 130;
+        }
+        finally
+        {
+            // The audit log grows with every request: kept only for a failed run. The other logs are small.
+            if (result == 0) try { File.Delete(audit.Path); } catch (IOException) { }
+        }
+    }
+
+    private async Task<int> RunPhasesAsync(string dll, TimeSpan interval, string work, string logFile, AuditLog audit, CancellationToken ct)
+    {
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(new FileLoggerProvider(logFile)).SetMinimumLevel(LogLevel.Warning));
+        // The API server's audit log tells clients apart by user agent: apiserver_request_total in 1.20 has no client label.
+        var policyFile = Path.Combine(work, "audit-policy.yaml");
+        await File.WriteAllTextAsync(policyFile, """
+            apiVersion: audit.k8s.io/v1
+            kind: Policy
+            omitStages: ["RequestReceived"]
+            rules:
+            - level: None
+              verbs: ["get"]
+            - level: Metadata
+            """, ct);
+        var previousArgs = Environment.GetEnvironmentVariable("RESILIENCE_APISERVER_ARGS");
+        Environment.SetEnvironmentVariable("RESILIENCE_APISERVER_ARGS",
+            $"{previousArgs} --audit-policy-file {policyFile} --audit-log-path {audit.Path} --audit-log-maxsize 0 --audit-log-mode blocking".Trim());
+
+        Phase("starting the local control plane and the node simulator");
+        var sw = Stopwatch.StartNew();
+        LocalCluster cluster;
+        try { cluster = await LocalCluster.StartAsync("bench-scale", loggers, userAgent: DemoUserAgent); }
+        finally { Environment.SetEnvironmentVariable("RESILIENCE_APISERVER_ARGS", previousArgs); }
+        await using var _ = cluster;
+        Console.WriteLine($"  up in {sw.Elapsed.TotalSeconds:0.0}s; kubeconfig {cluster.Kubeconfig}; logs in {work}");
+        var c = cluster.Client;
+
+        Phase($"creating {_policies} apps in {_namespaces} namespaces, {_inFlight} in flight");
+        sw.Restart();
+        await CreateAppsAsync(c, ct);
+        var createSeconds = sw.Elapsed.TotalSeconds;
+        Row("apps created (4 objects each)", $"{_policies} in {createSeconds:0.0}s ({_policies * 4 / createSeconds:0} objects/s, {_inFlight} apps in flight)");
+
+        Phase("waiting for every Deployment's pods to be ready (before the operator starts)");
+        sw.Restart();
+        await DeploymentsReadyAsync(c, Deadline(TimeSpan.FromMinutes(5), 1.0), ct);
+        Row("Deployments ready (before operator start)", $"{sw.Elapsed.TotalSeconds:0.0}s after the last create");
+
+        await using var sampler = new Sampler();
+        var startMark = AuditLog.Mark();
+        var op = OperatorProcess.Start(dll, cluster.Kubeconfig, Path.Combine(work, "operator-1.log"));
+        await using var opGuard = new Stopper(() => op);
+        sampler.Watch(op);
+        Phase($"operator started (pid {op.Pid}, port {op.Port}); waiting for /readyz");
+        var synced = await WaitAsync(op.ReadyAsync, Deadline(TimeSpan.FromMinutes(2), 0.3), "operator start -> /readyz (caches synced)", op, ct);
+        sampler.Mark("synced");
+        Row("operator start -> caches synced (/readyz 200)", $"{synced.TotalSeconds:0.00}s");
+
+        Phase("waiting for every policy to be Ready=True");
+        var ready = await WaitAsync(async () => (await CountPoliciesAsync(c, "Ready", "True", ct)) == _policies,
+            Deadline(TimeSpan.FromMinutes(5), 1.0), $"operator start -> all {_policies} policies Ready=True", op, ct, synced);
+        var readyMark = AuditLog.Mark();
+        sampler.Mark("all Ready");
+        Row("operator start -> all policies Ready=True", $"{(synced + ready).TotalSeconds:0.00}s (polled every 1s; {ready.TotalSeconds:0.00}s after synced)");
+        var metrics = await op.MetricsAsync();
+        QueueRows(metrics, "at all Ready");
+        Row("  reconciles so far", Sum(metrics, "controller_runtime_reconcile_total") is { } rec ? rec.ToString("0", CultureInfo.InvariantCulture) : "not exported");
+        Row("operator LIST / WATCH / writes, start -> all Ready", () =>
+        {
+            var startup = audit.Count(startMark, readyMark);
+            return $"{startup.Operator("list")} / {startup.Operator("watch")} / {startup.OperatorWrites()}{startup.OperatorBreakdown(" writes: ")}";
+        });
+
+        Phase("waiting for every policy to serve from its primary (FailedOver=False), then a quiet window");
+        await WaitAsync(async () => (await CountPoliciesAsync(c, "FailedOver", "False", ct)) == _policies,
+            Deadline(TimeSpan.FromMinutes(3), 0.5), "all policies on their primary (FailedOver=False)", op, ct);
+        await Task.Delay(TimeSpan.FromSeconds(5), ct); // the last status writes land
+        var restStart = AuditLog.Mark();
+        var apiBefore = await ApiServerWritesAsync(cluster, ct);
+        var selfBefore = Sum(await op.MetricsAsync(), "resilience_api_writes_total");
+        sampler.Mark("rest start");
+        var lags = new List<double>();
+        var lagExported = true;
+        var restClock = Stopwatch.StartNew();
+        while (restClock.Elapsed < TimeSpan.FromSeconds(_restSeconds))
+        {
+            var m = await op.MetricsAsync();
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
+            var last = m.Where(s => s.Name == "resilience_health_check_last_timestamp_seconds").ToList();
+            if (m.Count > 0 && last.Count == 0) lagExported = false;
+            lags.AddRange(last.Select(s => now - s.Value));
+            await Task.Delay(TimeSpan.FromSeconds(5), ct);
+        }
+        var restMinutes = restClock.Elapsed.TotalMinutes;
+        var restEnd = AuditLog.Mark();
+        sampler.Mark("rest end");
+        var apiAfter = await ApiServerWritesAsync(cluster, ct);
+        var restMetrics = await op.MetricsAsync();
+        var selfAfter = Sum(restMetrics, "resilience_api_writes_total");
+        Row($"API writes/min at rest, operator ({restClock.Elapsed.TotalSeconds:0}s window)", () =>
+        {
+            var rest = audit.Count(restStart, restEnd);
+            return $"{rest.OperatorWrites() / restMinutes:0.0} (audit log){rest.OperatorBreakdown(" ")}; self-reported resilience_api_writes_total {Delta(selfBefore, selfAfter, restMinutes)}";
+        });
+        Row("  same window, other clients (audit log)", () => audit.Count(restStart, restEnd).OthersWrites(restMinutes));
+        Row("  same window, all clients (apiserver_request_total)", apiBefore is null || apiAfter is null ? "unavailable"
+            : $"{(apiAfter.Value - apiBefore.Value) / restMinutes:0.0}/min (POST/PUT/PATCH/DELETE/APPLY, every client incl. node simulator and controller-manager)");
+        var restSeconds = restClock.Elapsed.TotalSeconds;
+        Row("operator LIST / WATCH at rest", () =>
+        {
+            var rest = audit.Count(restStart, restEnd);
+            return $"{rest.Operator("list")} / {rest.Operator("watch")} in {restSeconds:0}s";
+        });
+        Row("  work queue depth at rest", Depths(restMetrics));
+        Row("probe lag (now - last check) at rest", !lagExported ? "not exported" : lags.Count == 0 ? "no samples" :
+            $"p50 {Percentile(lags, 50):0.00}s, p99 {Percentile(lags, 99):0.00}s, max {lags.Max():0.00}s over {lags.Count} samples (interval {_interval}; from resilience_health_check_last_timestamp_seconds)");
+        var (peak1, restRss) = (sampler.PeakKb(op.Pid), sampler.MedianKb(op.Pid, "rest start", "rest end"));
+
+        Phase("restarting the operator: SIGTERM, start again, wait for /readyz, count for 60s");
+        sw.Restart();
+        var exited = await op.TerminateAsync();
+        Row("operator SIGTERM -> exit", exited ? $"{sw.Elapsed.TotalSeconds:0.00}s" : $"did not exit within 30s (killed)");
+        var restartMark = AuditLog.Mark();
+        op = OperatorProcess.Start(dll, cluster.Kubeconfig, Path.Combine(work, "operator-2.log"));
+        sampler.Watch(op);
+        var synced2 = await WaitAsync(op.ReadyAsync, Deadline(TimeSpan.FromMinutes(2), 0.3), "restarted operator -> /readyz", op, ct);
+        var synced2Mark = AuditLog.Mark();
+        sampler.Mark("restart synced");
+        Row("restarted operator start -> caches synced", $"{synced2.TotalSeconds:0.00}s");
+        await Task.Delay(TimeSpan.FromSeconds(60), ct);
+        var restartEnd = AuditLog.Mark();
+        sampler.Mark("restart +60s");
+        var selfRestart = Sum(await op.MetricsAsync(), "resilience_api_writes_total");
+        Row("API writes in the first minute after restart, operator", () =>
+        {
+            var (beforeSync, afterSync) = (audit.Count(restartMark, synced2Mark), audit.Count(synced2Mark, restartEnd));
+            return $"{afterSync.OperatorWrites()} in 60s after synced (audit log){afterSync.OperatorBreakdown(" ")}; " +
+                   $"{beforeSync.OperatorWrites()} before synced; self-reported since start {(selfRestart is { } s2 ? s2.ToString("0", CultureInfo.InvariantCulture) : "not exported")}";
+        });
+        Row("operator LIST / WATCH after restart", () =>
+        {
+            var all = audit.Count(restartMark, restartEnd);
+            return $"{all.Operator("list")} / {all.Operator("watch")} (start -> synced + 60s)";
+        });
+
+        var app = _policies > 1 ? 1 : 0; // an odd index has a warm standby
+        var (ns, name) = (Namespace(app), AppName(app));
+        Phase($"fault: {ns}/{name}-primary answers its health checks with errors (http-fail) while all {_policies} policies are watched");
+        await c.AppsV1.PatchNamespacedDeploymentAsync(new V1Patch("{\"metadata\":{\"annotations\":{\"" + FaultAnnotation + "\":\"http-fail\"}}}", V1Patch.PatchType.MergePatch),
+            $"{name}-primary", ns, cancellationToken: ct);
+        var switchAt = await WaitAsync(async () => (await c.CoreV1.ReadNamespacedServiceAsync(name, ns, cancellationToken: ct)).Spec.Selector?.TryGetValue("app", out var a) == true && a == $"{name}-standby",
+            interval * 4 + TimeSpan.FromSeconds(60), $"fault -> Service {ns}/{name} selects {name}-standby", op, ct, pollMs: 100);
+        sampler.Mark("fault switched");
+        var standbyKind = app % 2 == 1 ? "warm" : "cold";
+        Row("fault -> Service switch (one policy of N)", $"{switchAt.TotalSeconds:0.00}s ({standbyKind} standby; interval {_interval}, retries 2, timeout 1s; polled every 100ms)");
+
+        var peak2 = sampler.PeakKb(op.Pid);
+        Row("operator RSS (VmRSS, sampled every 1s)", $"peak {peak1 / 1024.0:0} MiB (start -> rest), at rest {restRss / 1024.0:0} MiB (median of the quiet window); " +
+            $"restarted process peak {peak2 / 1024.0:0} MiB");
+        Row("operator managed memory over time (/metrics)", "");
+        foreach (var line in sampler.HeapSamples(10)) Row("", line);
+        // The API server logs a quiet watch only when it ends: stop the operator before reading the audit log.
+        await op.StopAsync();
+        await Task.Delay(TimeSpan.FromSeconds(2), ct);
+        PrintTable();
+        Console.WriteLine();
+        var agents = audit.Count(startMark, DateTime.MaxValue).OperatorAgents.Select(a => a.Length == 0 ? "(empty)" : a);
+        Console.WriteLine($"audit log: requests counted by the time the API server received them; the operator's are those whose user agent names none of kube-controller-manager, " +
+                          $"kube-scheduler, kube-apiserver, kubectl, {DemoUserAgent} (this benchmark and its node simulator): {string.Join(", ", agents)}");
+        Console.WriteLine($"load average at the end: {LoadAverage()} (machine shared with other work)");
+        Phase("stopping the node simulator and the control plane");
+        return 0;
+    }
+
+    // ---------------------------------------------------------------- workload
+
+    private string Namespace(int app) => $"scale-{app % _namespaces:00}";
+    private static string AppName(int app) => $"app-{app:00000}";
+
+    private async Task CreateAppsAsync(IKubernetes c, CancellationToken ct)
+    {
+        for (var n = 0; n < Math.Min(_namespaces, _policies); n++)
+            await Retry(() => c.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = Namespace(n) } }, cancellationToken: ct), ct);
+        var done = 0;
+        await Parallel.ForEachAsync(Enumerable.Range(0, _policies), new ParallelOptions { MaxDegreeOfParallelism = _inFlight, CancellationToken = ct }, async (i, token) =>
+        {
+            var (ns, name, warm) = (Namespace(i), AppName(i), i % 2 == 1);
+            await Retry(() => c.AppsV1.CreateNamespacedDeploymentAsync(Deployment($"{name}-primary", 1), ns, cancellationToken: token), token);
+            await Retry(() => c.AppsV1.CreateNamespacedDeploymentAsync(Deployment($"{name}-standby", warm ? 1 : 0), ns, cancellationToken: token), token);
+            await Retry(() => c.CoreV1.CreateNamespacedServiceAsync(new V1Service
+            {
+                Metadata = new V1ObjectMeta { Name = name },
+                Spec = new V1ServiceSpec { Selector = new Dictionary<string, string> { ["app"] = $"{name}-primary" }, Ports = [new V1ServicePort { Port = 80, TargetPort = 8080 }] },
+            }, ns, cancellationToken: token), token);
+            await Retry(() => c.CustomObjects.CreateNamespacedCustomObjectAsync(new ResiliencePolicy
+            {
+                Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns },
+                Spec = new ResiliencePolicySpec
+                {
+                    Targets = [new TargetSpec { Name = $"{name}-primary", Priority = 0 }, new TargetSpec { Name = $"{name}-standby", Priority = 10 }],
+                    Service = new ServiceReference { Name = name },
+                    Redundancy = warm ? null : new RedundancySpec { StandbyReplicas = 0 },
+                    HealthCheck = new HealthCheckSpec { Interval = _interval, Timeout = "1s", Retries = 2, Http = new HttpProbeSpec { Path = "/healthz", Port = 8080 } },
+                    Failover = new FailoverSpec { FailbackDelay = "30s" },
+                },
+            }, ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ns, ResiliencePolicy.KubePluralName, cancellationToken: token), token);
+            if (Interlocked.Increment(ref done) % Math.Max(1, _policies / 10) == 0) Console.Write($"\r  {done}/{_policies} apps created ");
+        });
+        Console.WriteLine();
+    }
+
+    private static V1Deployment Deployment(string name, int replicas)
+    {
+        var labels = new Dictionary<string, string> { ["app"] = name };
+        return new V1Deployment
+        {
+            Metadata = new V1ObjectMeta { Name = name, Labels = new Dictionary<string, string> { ["bench"] = "scale" } },
+            Spec = new V1DeploymentSpec
+            {
+                Replicas = replicas,
+                Selector = new V1LabelSelector { MatchLabels = labels },
+                Template = new V1PodTemplateSpec
+                {
+                    Metadata = new V1ObjectMeta { Labels = labels },
+                    Spec = new V1PodSpec { Containers = [new V1Container { Name = "app", Image = "sim/app:1", Ports = [new V1ContainerPort { ContainerPort = 8080 }] }] },
+                },
+            },
+        };
+    }
+
+    /// <summary>A create under load: an answer of 409 (already there, from an attempt that timed out) counts as done.</summary>
+    private static async Task Retry(Func<Task> create, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try { await create(); return; }
+            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict) { return; }
+            catch (Exception e) when (attempt < 5 && e is HttpOperationException or HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(attempt), ct);
+            }
+        }
+    }
+
+    private async Task DeploymentsReadyAsync(IKubernetes c, TimeSpan deadline, CancellationToken ct)
+    {
+        var pods = _policies + (_policies / 2);
+        await WaitAsync(async () =>
+        {
+            var list = await c.AppsV1.ListDeploymentForAllNamespacesAsync(labelSelector: "bench=scale", cancellationToken: ct);
+            var notReady = list.Items.Count(d => (d.Status?.ReadyReplicas ?? 0) != (d.Spec.Replicas ?? 1));
+            return list.Items.Count == 2 * _policies && notReady == 0;
+        }, deadline, $"all {2 * _policies} Deployments ready ({pods} pods)", null, ct);
+    }
+
+    private static async Task<int> CountPoliciesAsync(IKubernetes c, string type, string status, CancellationToken ct)
+    {
+        var list = KubernetesJson.Deserialize<ResiliencePolicyList>((JsonElement)await c.CustomObjects.ListClusterCustomObjectAsync(
+            ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ResiliencePolicy.KubePluralName, cancellationToken: ct));
+        return list.Items.Count(p => p.Status?.Conditions?.Any(x => x.Type == type && x.Status == status) == true);
+    }
+
+    /// <summary>Sum of apiserver_request_total over the write verbs, every client; null when /metrics cannot be read.</summary>
+    private static async Task<double?> ApiServerWritesAsync(LocalCluster cluster, CancellationToken ct)
+    {
+        var (code, text) = await cluster.KubectlAsync("get", "--raw", "/metrics");
+        ct.ThrowIfCancellationRequested();
+        if (code != 0) return null;
+        return PromText.Parse(text).Where(s => s.Name == "apiserver_request_total" && s.Labels.GetValueOrDefault("verb") is "POST" or "PUT" or "PATCH" or "DELETE" or "APPLY" or "DELETECOLLECTION")
+            .Sum(s => s.Value);
+    }
+
+    // ---------------------------------------------------------------- waiting and phases
+
+    /// <summary>A phase deadline: a base plus a share per policy, generous (N=1000 at 1 s per policy gets about 17 min).</summary>
+    private TimeSpan Deadline(TimeSpan baseline, double secondsPerPolicy) => baseline + TimeSpan.FromSeconds(secondsPerPolicy * _policies);
+
+    private async Task<TimeSpan> WaitAsync(Func<Task<bool>> condition, TimeSpan deadline, string phase, OperatorProcess? op, CancellationToken ct,
+        TimeSpan? already = null, int pollMs = 1000)
+    {
+        var sw = Stopwatch.StartNew();
+        while (true)
+        {
+            var ok = false;
+            try { ok = await condition(); }
+            catch (Exception e) when (e is HttpOperationException or HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested) { }
+            if (ok) return sw.Elapsed;
+            if (op is { HasExited: true }) throw new PhaseTimeoutException($"phase '{phase}': the operator exited with code {op.ExitCode} (log: {op.LogFile})");
+            if (sw.Elapsed > deadline) throw new PhaseTimeoutException($"phase '{phase}' did not finish within {deadline.TotalSeconds:0}s" + (already is { } a ? $" (after {a.TotalSeconds:0}s before it)" : ""));
+            await Task.Delay(pollMs, ct);
+        }
+    }
+
+    private void Phase(string text) => Console.WriteLine($"[{_clock.Elapsed.TotalSeconds,6:0.0}s] {text}");
+
+    private void Row(string figure, string value) => _table.Add((figure, () => value));
+
+    /// <summary>A figure from the audit log, read when the table is printed: after the operator processes ended, so their watches are logged too.</summary>
+    private void Row(string figure, Func<string> value) => _table.Add((figure, value));
+
+    private void PrintTable()
+    {
+        if (_table.Count == 0) return;
+        var width = Math.Min(60, _table.Max(r => r.Figure.Length));
+        Console.WriteLine();
+        Console.WriteLine($"bench-scale results: {_policies} policies in {_namespaces} namespaces, interval {_interval}");
+        Console.WriteLine(new string('-', width + 40));
+        foreach (var (figure, value) in _table)
+        {
+            string text;
+            try { text = value(); }
+            catch (Exception e) when (e is IOException or JsonException or FormatException) { text = $"unavailable ({e.Message})"; }
+            Console.WriteLine($"{figure.PadRight(width)}  {text}");
+        }
+        Console.WriteLine(new string('-', width + 40));
+    }
+
+    private void PrintMachine(string dll, TimeSpan interval)
+    {
+        var cpu = File.Exists("/proc/cpuinfo") ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() : null;
+        var memKb = File.Exists("/proc/meminfo") ? File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemTotal:", StringComparison.Ordinal)) : null;
+        var ram = memKb is null ? "?" : $"{long.Parse(memKb.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1048576.0:0.0} GiB";
+        var os = File.Exists("/etc/os-release") ? File.ReadLines("/etc/os-release").FirstOrDefault(l => l.StartsWith("PRETTY_NAME=", StringComparison.Ordinal))?.Split('=', 2)[1].Trim('"') : null;
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores ({cpu ?? "?"}), {ram} RAM, {os ?? RuntimeInformation.OSDescription}, kernel {(File.Exists("/proc/sys/kernel/osrelease") ? File.ReadAllText("/proc/sys/kernel/osrelease").Trim() : "?")}, .NET {Environment.Version}; load average {LoadAverage()}");
+        Console.WriteLine($"parameters: --policies {_policies} --namespaces {_namespaces} --interval {_interval} ({interval.TotalSeconds:0.###}s) --rest-seconds {_restSeconds} --in-flight {_inFlight}; " +
+                          $"half cold standbys (0 replicas), half warm (1); health check http /healthz, timeout 1s, retries 2; operator {dll} (--workers default, leader election off)");
+    }
+
+    private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
+
+    [GeneratedRegex(@"^(?:([0-9]+(?:\.[0-9]+)?)(ms|s|m|h))+$")]
+    private static partial Regex DurationText();
+
+    [GeneratedRegex(@"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")]
+    private static partial Regex DurationPart();
+
+    private static TimeSpan? ParseDuration(string text)
+    {
+        if (!DurationText().IsMatch(text)) return null;
+        var total = TimeSpan.Zero;
+        foreach (Match m in DurationPart().Matches(text))
+        {
+            var n = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+            total += m.Groups[2].Value switch { "ms" => TimeSpan.FromMilliseconds(n), "s" => TimeSpan.FromSeconds(n), "m" => TimeSpan.FromMinutes(n), _ => TimeSpan.FromHours(n) };
+        }
+        return total > TimeSpan.Zero ? total : null;
+    }
+
+    // ---------------------------------------------------------------- figures
+
+    private static double? Sum(List<PromText.Sample> m, string name) =>
+        m.Count == 0 ? null : m.Any(s => s.Name == name) ? m.Where(s => s.Name == name).Sum(s => s.Value) : null;
+
+    private static string Delta(double? before, double? after, double minutes) =>
+        before is { } b && after is { } a ? $"{(a - b) / minutes:0.0}/min" : "not exported";
+
+    private void QueueRows(List<PromText.Sample> m, string when)
+    {
+        var queues = m.Where(s => s.Name == "workqueue_queue_duration_seconds_count" && s.Value > 0).Select(s => s.Labels.GetValueOrDefault("name") ?? "").Distinct().ToList();
+        if (queues.Count == 0) { Row($"  work queue wait {when}", "not exported"); return; }
+        foreach (var q in queues)
+        {
+            var count = m.Where(s => s.Name == "workqueue_queue_duration_seconds_count" && s.Labels.GetValueOrDefault("name") == q).Sum(s => s.Value);
+            var sum = m.Where(s => s.Name == "workqueue_queue_duration_seconds_sum" && s.Labels.GetValueOrDefault("name") == q).Sum(s => s.Value);
+            var buckets = m.Where(s => s.Name == "workqueue_queue_duration_seconds_bucket" && s.Labels.GetValueOrDefault("name") == q)
+                .Select(s => (Le: s.Labels["le"] == "+Inf" ? double.PositiveInfinity : double.Parse(s.Labels["le"], CultureInfo.InvariantCulture), s.Value))
+                .OrderBy(b => b.Le).ToList();
+            var (p99, bound) = HistogramQuantile(0.99, buckets);
+            var depth = m.Where(s => s.Name == "workqueue_depth" && s.Labels.GetValueOrDefault("name") == q).Sum(s => s.Value);
+            Row($"  work queue '{q}' {when}", $"{count:0} items, wait mean {sum / count * 1000:0.0}ms, p99 ~{p99 * 1000:0.0}ms (bucket <= {bound * 1000:0.#}ms), depth {depth:0}");
+        }
+    }
+
+    private static string Depths(List<PromText.Sample> m)
+    {
+        var depths = m.Where(s => s.Name == "workqueue_depth").Select(s => $"{s.Labels.GetValueOrDefault("name")} {s.Value:0}").ToList();
+        return depths.Count == 0 ? "not exported" : string.Join(", ", depths);
+    }
+
+    /// <summary>Prometheus' histogram_quantile: linear inside the bucket that holds the rank; also returns that bucket's upper bound.</summary>
+    private static (double Value, double Bound) HistogramQuantile(double q, List<(double Le, double Count)> buckets)
+    {
+        if (buckets.Count == 0 || buckets[^1].Count == 0) return (double.NaN, double.NaN);
+        var rank = q * buckets[^1].Count;
+        var (lowerLe, lowerCount) = (0.0, 0.0);
+        foreach (var (le, count) in buckets)
+        {
+            if (count >= rank)
+            {
+                if (double.IsPositiveInfinity(le)) return (lowerLe, le);
+                return (lowerLe + (le - lowerLe) * ((rank - lowerCount) / Math.Max(1e-9, count - lowerCount)), le);
+            }
+            (lowerLe, lowerCount) = (le, count);
+        }
+        return (lowerLe, double.PositiveInfinity);
+    }
+
+    private static double Percentile(List<double> values, double p)
+    {
+        var sorted = values.Order().ToList();
+        var rank = (p / 100.0) * (sorted.Count - 1);
+        var (lo, hi) = ((int)Math.Floor(rank), (int)Math.Ceiling(rank));
+        return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo);
+    }
+
+    private static string OperatorDll()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var dll = Path.Combine(dir.FullName, "src", "Operator", "bin", "Release", "net10.0", "ResilienceOperator.dll");
+            if (File.Exists(dll)) return dll;
+        }
+        return "src/Operator/bin/Release/net10.0/ResilienceOperator.dll (build with dotnet build src/Demo -c Release)";
+    }
+
+    // ---------------------------------------------------------------- the operator process
+
+    /// <summary>The built operator as its own process, with leader election off, serving /readyz and /metrics on loopback.</summary>
+    private sealed class OperatorProcess
+    {
+        private static readonly List<Process> Started = [];
+        private readonly Process _process;
+        private readonly StreamWriter _log;
+
+        static OperatorProcess()
+        {
+            // A crash of this benchmark never leaves an operator behind.
+            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+            {
+                lock (Started) foreach (var p in Started) { try { if (!p.HasExited) p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } }
+            };
+        }
+
+        private OperatorProcess(Process process, int port, string logFile, StreamWriter log)
+        {
+            _process = process;
+            Port = port;
+            LogFile = logFile;
+            _log = log;
+        }
+
+        public int Port { get; }
+        public string LogFile { get; }
+        public int Pid => _process.Id;
+        public bool HasExited => _process.HasExited;
+        public int ExitCode => _process.ExitCode;
+
+        public static OperatorProcess Start(string dll, string kubeconfig, string logFile)
+        {
+            var port = FreePort();
+            var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[]
+            {
+                dll, "--kubeconfig", kubeconfig, "--port", port.ToString(CultureInfo.InvariantCulture), "--bind-address", "127.0.0.1",
+                "--leader-elect=false", "--log-level", "Warning",
+            }) psi.ArgumentList.Add(a);
+            var log = new StreamWriter(logFile, append: false) { AutoFlush = true };
+            var process = Process.Start(psi)!;
+            lock (Started) Started.Add(process);
+            process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
+            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            return new OperatorProcess(process, port, logFile, log);
+        }
+
+        public async Task<bool> ReadyAsync()
+        {
+            try { return (await Http.GetAsync(new Uri($"http://127.0.0.1:{Port}/readyz"))).StatusCode == HttpStatusCode.OK; }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException) { return false; }
+        }
+
+        /// <summary>The samples of /metrics; empty when it does not answer.</summary>
+        public async Task<List<PromText.Sample>> MetricsAsync()
+        {
+            try { return PromText.Parse(await Http.GetStringAsync(new Uri($"http://127.0.0.1:{Port}/metrics"))); }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException) { return []; }
+        }
+
+        /// <summary>SIGTERM, as the kubelet sends; false when it had to be killed after 30 s.</summary>
+        public async Task<bool> TerminateAsync()
+        {
+            if (_process.HasExited) return true;
+            using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)])!) await kill.WaitForExitAsync();
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try { await _process.WaitForExitAsync(cts.Token); return true; }
+            catch (OperationCanceledException) { await StopAsync(); return false; }
+        }
+
+        public async Task StopAsync()
+        {
+            try
+            {
+                if (!_process.HasExited)
+                {
+                    _process.Kill(entireProcessTree: true);
+                    await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+                }
+            }
+            catch (InvalidOperationException) { }
+            lock (Started) Started.Remove(_process);
+            lock (_log) _log.Flush();
+        }
+
+        private static int FreePort()
+        {
+            using var l = new TcpListener(IPAddress.Loopback, 0);
+            l.Start();
+            return ((IPEndPoint)l.LocalEndpoint).Port;
+        }
+    }
+
+    /// <summary>Stops whichever operator process is current when the run ends, however it ends.</summary>
+    private sealed class Stopper(Func<OperatorProcess> current) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await current().StopAsync();
+    }
+
+    // ---------------------------------------------------------------- sampling
+
+    /// <summary>VmRSS of the operator process every second, and its /metrics memory figures every 5 s.</summary>
+    private sealed class Sampler : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _loop;
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private readonly List<(double T, int Pid, long Kb)> _rss = [];
+        private readonly List<(double T, string Mark)> _marks = [];
+        private readonly List<(double T, int Pid, double SinceStart, double? Heap, double? Private, long RssKb)> _heap = [];
+        private volatile OperatorProcess? _op;
+        private double _opStart;
+
+        public Sampler() => _loop = Task.Run(LoopAsync);
+
+        public void Watch(OperatorProcess op)
+        {
+            _op = op;
+            lock (_rss) _opStart = _clock.Elapsed.TotalSeconds;
+            Mark($"start pid {op.Pid}");
+        }
+
+        public void Mark(string mark) { lock (_rss) _marks.Add((_clock.Elapsed.TotalSeconds, mark)); }
+
+        private async Task LoopAsync()
+        {
+            var tick = 0;
+            while (!_stop.IsCancellationRequested)
+            {
+                if (_op is { } op && Rss(op.Pid) is { } kb)
+                {
+                    lock (_rss) _rss.Add((_clock.Elapsed.TotalSeconds, op.Pid, kb));
+                    if (tick % 5 == 0)
+                    {
+                        var m = await op.MetricsAsync();
+                        if (m.Count > 0)
+                            lock (_rss) _heap.Add((_clock.Elapsed.TotalSeconds, op.Pid, _clock.Elapsed.TotalSeconds - _opStart, Sum(m, "dotnet_total_memory_bytes"), Sum(m, "process_private_memory_bytes"), kb));
+                    }
+                }
+                tick++;
+                try { await Task.Delay(1000, _stop.Token); } catch (OperationCanceledException) { }
+            }
+        }
+
+        private static long? Rss(int pid)
+        {
+            try
+            {
+                var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+                return line is null ? null : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+            }
+            catch (IOException) { return null; }
+        }
+
+        public long PeakKb(int pid) { lock (_rss) return _rss.Where(r => r.Pid == pid).Select(r => r.Kb).DefaultIfEmpty().Max(); }
+
+        public long MedianKb(int pid, string from, string to)
+        {
+            lock (_rss)
+            {
+                var a = _marks.LastOrDefault(m => m.Mark == from).T;
+                var b = _marks.LastOrDefault(m => m.Mark == to).T;
+                var v = _rss.Where(r => r.Pid == pid && r.T >= a && r.T <= b).Select(r => r.Kb).Order().ToList();
+                return v.Count == 0 ? 0 : v[v.Count / 2];
+            }
+        }
+
+        /// <summary>Up to <paramref name="count"/> samples spread over the run, each with the phase it fell in.</summary>
+        public IEnumerable<string> HeapSamples(int count)
+        {
+            lock (_rss)
+            {
+                if (_heap.Count == 0) return ["no samples (/metrics did not answer)"];
+                var picks = Enumerable.Range(0, Math.Min(count, _heap.Count)).Select(i => _heap[(int)Math.Round(i * (_heap.Count - 1) / (double)Math.Max(1, Math.Min(count, _heap.Count) - 1))]).Distinct();
+                return picks.Select(h =>
+                {
+                    var phase = _marks.LastOrDefault(m => m.T <= h.T).Mark ?? "";
+                    return $"pid {h.Pid} t+{h.SinceStart,4:0}s ({phase}): dotnet_total_memory_bytes {Mib(h.Heap)}, process_private_memory_bytes {Mib(h.Private)}, VmRSS {h.RssKb / 1024.0:0} MiB";
+                }).ToList();
+            }
+            static string Mib(double? b) => b is { } v ? $"{v / 1048576:0.0} MiB" : "not exported";
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            await _loop;
+            _stop.Dispose();
+        }
+    }
+
+    // ---------------------------------------------------------------- the API server's audit log
+
+    /// <summary>
+    /// The API server's audit log, counted by client, verb and resource over windows of the time the
+    /// request was received. Read once, when first counted: the API server writes a watch's entry
+    /// only at its first event or its end, so it is read after the operator processes ended.
+    /// </summary>
+    private sealed class AuditLog(string path)
+    {
+        public string Path { get; } = path;
+        private List<(DateTime Received, string Client, string Agent, string Verb, string Resource)>? _entries;
+
+        public static DateTime Mark() => DateTime.UtcNow;
+
+        public Counts Count(DateTime from, DateTime to)
+        {
+            _entries ??= Load();
+            var counts = new Counts();
+            foreach (var e in _entries)
+                if (e.Received >= from && e.Received < to) counts.Add(e.Client, e.Agent, e.Verb, e.Resource);
+            return counts;
+        }
+
+        private List<(DateTime, string, string, string, string)> Load()
+        {
+            var entries = new List<(DateTime, string, string, string, string)>();
+            if (!File.Exists(Path)) return entries;
+            var seen = new HashSet<string>();
+            using var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(stream);
+            while (reader.ReadLine() is { } line)
+            {
+                if (line.Length == 0) continue;
+                using var doc = JsonDocument.Parse(line);
+                var e = doc.RootElement;
+                // One request, one count, whichever of its stages (ResponseStarted, ResponseComplete) is logged.
+                if (!seen.Add(e.GetProperty("auditID").GetString() ?? "")) continue;
+                var received = DateTime.Parse(e.GetProperty("requestReceivedTimestamp").GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
+                var verb = e.GetProperty("verb").GetString() ?? "";
+                var agent = e.TryGetProperty("userAgent", out var ua) ? ua.GetString() ?? "" : "";
+                var resource = "";
+                if (e.TryGetProperty("objectRef", out var o))
+                {
+                    if (o.TryGetProperty("resource", out var r)) resource = r.GetString() ?? "";
+                    if (o.TryGetProperty("subresource", out var sub)) resource += "/" + sub.GetString();
+                }
+                entries.Add((received, Client(agent), agent, verb, resource));
+            }
+            return entries;
+        }
+
+        private static string Client(string agent) =>
+            agent.Contains(DemoUserAgent, StringComparison.Ordinal) ? "benchmark+simulator"
+            : agent.StartsWith("kube-controller-manager", StringComparison.Ordinal) ? "controller-manager"
+            : agent.StartsWith("kube-scheduler", StringComparison.Ordinal) ? "scheduler"
+            : agent.StartsWith("kube-apiserver", StringComparison.Ordinal) ? "apiserver"
+            : agent.StartsWith("kubectl", StringComparison.Ordinal) ? "kubectl"
+            : "operator";
+    }
+
+    private sealed class Counts
+    {
+        private static readonly string[] WriteVerbs = ["create", "update", "patch", "delete", "deletecollection"];
+        private readonly Dictionary<(string Client, string Verb, string Resource), int> _n = [];
+        private readonly HashSet<string> _agents = [];
+
+        public IEnumerable<string> OperatorAgents => _agents;
+
+        public void Add(string client, string agent, string verb, string resource)
+        {
+            _n[(client, verb, resource)] = _n.GetValueOrDefault((client, verb, resource)) + 1;
+            if (client == "operator") _agents.Add(agent);
+        }
+
+        public int Operator(string verb) => _n.Where(x => x.Key.Client == "operator" && x.Key.Verb == verb).Sum(x => x.Value);
+
+        public int OperatorWrites() => _n.Where(x => x.Key.Client == "operator" && WriteVerbs.Contains(x.Key.Verb)).Sum(x => x.Value);
+
+        public string OperatorBreakdown(string prefix)
+        {
+            var parts = _n.Where(x => x.Key.Client == "operator" && WriteVerbs.Contains(x.Key.Verb)).OrderByDescending(x => x.Value)
+                .Select(x => $"{x.Value} {x.Key.Verb} {x.Key.Resource}").ToList();
+            return parts.Count == 0 ? "" : $"{prefix}[{string.Join(", ", parts)}]";
+        }
+
+        public string OthersWrites(double minutes)
+        {
+            var parts = _n.Where(x => x.Key.Client != "operator" && WriteVerbs.Contains(x.Key.Verb)).GroupBy(x => x.Key.Client)
+                .OrderByDescending(g => g.Sum(x => x.Value))
+                .Select(g => $"{g.Key} {g.Sum(x => x.Value) / minutes:0.0}/min [" +
+                             string.Join(", ", g.OrderByDescending(x => x.Value).Take(3).Select(x => $"{x.Value} {x.Key.Verb} {x.Key.Resource}")) + "]").ToList();
+            return parts.Count == 0 ? "none" : string.Join(", ", parts);
+        }
+    }
+
+    // ---------------------------------------------------------------- Prometheus text
+
+    private static class PromText
+    {
+        public sealed record Sample(string Name, Dictionary<string, string> Labels, double Value);
+
+        public static List<Sample> Parse(string text)
+        {
+            var samples = new List<Sample>();
+            foreach (var raw in text.Split('\n'))
+            {
+                var line = raw.TrimEnd();
+                if (line.Length == 0 || line[0] == '#') continue;
+                var brace = line.IndexOf('{');
+                var close = brace >= 0 ? line.IndexOf('}', brace) : -1;
+                var labels = new Dictionary<string, string>();
+                string name, rest;
+                if (brace >= 0 && close > brace)
+                {
+                    name = line[..brace];
+                    foreach (Match m in LabelPair().Matches(line[(brace + 1)..close])) labels[m.Groups[1].Value] = m.Groups[2].Value;
+                    rest = line[(close + 1)..];
+                }
+                else
+                {
+                    var space = line.IndexOf(' ');
+                    if (space < 0) continue;
+                    (name, rest) = (line[..space], line[space..]);
+                }
+                // The value, then an optional timestamp.
+                var valueText = rest.Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? "";
+                var value = valueText switch
+                {
+                    "+Inf" => double.PositiveInfinity,
+                    "-Inf" => double.NegativeInfinity,
+                    _ => double.TryParse(valueText, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN,
+                };
+                samples.Add(new Sample(name, labels, value));
+            }
+            return samples;
+        }
+    }
+
+    [GeneratedRegex("([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\\\]|\\\\.)*)\"")]
+    private static partial Regex LabelPair();
+}
