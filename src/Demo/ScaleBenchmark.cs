@@ -286,7 +286,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
                     HealthCheck = new HealthCheckSpec { Interval = _interval, Timeout = "1s", Retries = 2, Http = new HttpProbeSpec { Path = "/healthz", Port = 8080 } },
                     Failover = new FailoverSpec { FailbackDelay = "30s" },
                 },
-            }, ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ns, ResiliencePolicy.KubePluralName, cancellationToken: token), token);
+            }, GroupVersion.Group, GroupVersion.Version, ns, ResiliencePolicy.KubePluralName, cancellationToken: token), token);
             if (Interlocked.Increment(ref done) % Math.Max(1, _policies / 10) == 0) Console.Write($"\r  {done}/{_policies} apps created ");
         });
         Console.WriteLine();
@@ -339,7 +339,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
     private static async Task<int> CountPoliciesAsync(IKubernetes c, string type, string status, CancellationToken ct)
     {
         var list = KubernetesJson.Deserialize<ResiliencePolicyList>((JsonElement)await c.CustomObjects.ListClusterCustomObjectAsync(
-            ResiliencePolicy.KubeGroup, ResiliencePolicy.KubeApiVersion, ResiliencePolicy.KubePluralName, cancellationToken: ct));
+            GroupVersion.Group, GroupVersion.Version, ResiliencePolicy.KubePluralName, cancellationToken: ct));
         return list.Items.Count(p => p.Status?.Conditions?.Any(x => x.Type == type && x.Status == status) == true);
     }
 
