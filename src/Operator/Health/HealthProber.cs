@@ -69,6 +69,19 @@ internal sealed class HealthProber(
     public IReadOnlyDictionary<string, TargetHealth> Snapshot(ObjectKey key) =>
         _health.TryGetValue(key, out var h) ? new Dictionary<string, TargetHealth>(h) : new Dictionary<string, TargetHealth>();
 
+    /// <summary>
+    /// The verdicts a reconcile plans with: before this process (or term) has checked the policy,
+    /// the ones its status records, taken over as seeded verdicts (which never move traffic). A
+    /// reconcile right after a restart then plans the status it finds and writes nothing, instead
+    /// of "not checked yet" followed by the same verdicts again with new transition times.
+    /// </summary>
+    public IReadOnlyDictionary<string, TargetHealth> Verdicts(ResiliencePolicy policy)
+    {
+        var key = ObjectKey.Of(policy);
+        if (_parked.ContainsKey(key)) return Snapshot(key);
+        return new Dictionary<string, TargetHealth>(_health.GetOrAdd(key, _ => Seed(policy)));
+    }
+
     /// <summary>Why the operator doubts its own view (see <see cref="ObserverGuard"/>), or null when it does not.</summary>
     public string? ObserverSuspect => _guard.State.Message;
 
@@ -86,11 +99,11 @@ internal sealed class HealthProber(
         if (!_parked.ContainsKey(key) && _nextDue.ContainsKey(key)) _nextDue[key] = DateTimeOffset.MinValue;
     }
 
-    /// <summary>The reconciler found the policy valid: checks it from now on, at once when it has no verdicts yet.</summary>
+    /// <summary>The reconciler found the policy valid: checks it from now on, at once when it is not scheduled yet.</summary>
     public void Resume(ObjectKey key)
     {
         var wasParked = _parked.TryRemove(key, out _);
-        if (wasParked || !_health.ContainsKey(key)) _nextDue[key] = DateTimeOffset.MinValue;
+        if (wasParked || !_nextDue.ContainsKey(key)) _nextDue[key] = DateTimeOffset.MinValue;
     }
 
     /// <summary>

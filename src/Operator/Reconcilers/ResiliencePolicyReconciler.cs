@@ -170,7 +170,7 @@ internal sealed class ResiliencePolicyReconciler(
             .Where(p => (p.Metadata.CreationTimestamp, p.Metadata.Name).CompareTo((policy.Metadata.CreationTimestamp, policy.Metadata.Name)) < 0)
             .Select(p => p.Metadata.Name).FirstOrDefault();
         var byPolicy = ns + "/" + policy.Metadata.Name;
-        return new Observation(policy, deployments, service, hpas, prober.Snapshot(key), claimant, now)
+        return new Observation(policy, deployments, service, hpas, prober.Verdicts(policy), claimant, now)
         {
             Backups = caches.Backups.ByIndex(RunCaches.ByPolicyIndex, byPolicy),
             Restores = caches.Restores.ByIndex(RunCaches.ByPolicyIndex, byPolicy),

@@ -19,6 +19,40 @@ public sealed class RestartTests(ClusterFixture cluster)
     }, TimeSpan.FromSeconds(30), "status records the standby as the active target, Ready");
 
     [Fact(Timeout = 180_000)]
+    public async Task Restarted_ClusterAlreadyMatches_NoWrite()
+    {
+        var s = await Scenario.CreateAsync(cluster, "no-write");
+        await s.WaitForReadyAsync("primary", 2);
+        await s.WaitForReadyAsync("standby", 2);
+        await using (var first = OperatorProcess.Start(cluster.KubeconfigPath, s.Namespace, "first", leaderElect: false))
+        {
+            await s.ApplyPolicyAsync(Scenario.Policy(s.Namespace));
+            await s.WaitForConditionAsync("Ready", "True", timeout: TimeSpan.FromSeconds(30));
+            await s.WaitForSelectedAsync("primary", TimeSpan.FromSeconds(10));
+            // Settled: a few checks (interval 1 s) with no further write.
+            await ClusterFixture.WaitUntilAsync(async () =>
+            {
+                var writes = await first.MetricAsync("resilience_api_writes_total");
+                await Task.Delay(TimeSpan.FromSeconds(3));
+                return writes == await first.MetricAsync("resilience_api_writes_total");
+            }, TimeSpan.FromSeconds(30), "the first operator stops writing");
+            await first.TerminateAsync();
+        }
+        var before = await s.GetPolicyAsync();
+
+        await using var restarted = OperatorProcess.Start(cluster.KubeconfigPath, s.Namespace, "restarted", leaderElect: false);
+        // Every target checked several times by the new process (interval 1 s, retries 2): verdicts
+        // taken over from status are confirmed, and anything it meant to change it has changed.
+        var started = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        await ClusterFixture.WaitUntilAsync(async () => await restarted.MetricAsync("resilience_health_check_last_timestamp_seconds", "policy=\"checkout\"") > started + 4,
+            TimeSpan.FromSeconds(30), "the restarted operator has checked the targets for 4 s");
+        var after = await s.GetPolicyAsync();
+        Assert.True(before.Metadata.ResourceVersion == after.Metadata.ResourceVersion,
+            $"the policy was written after the restart:\nbefore {k8s.KubernetesJson.Serialize(before.Status)}\nafter  {k8s.KubernetesJson.Serialize(after.Status)}");
+        Assert.Equal(0, await restarted.MetricAsync("resilience_api_writes_total"));
+    }
+
+    [Fact(Timeout = 180_000)]
     public async Task StatusPatchForbiddenAfterServicePatch_RestartWithRbacBack_TrafficStaysOnStandby()
     {
         var s = await Scenario.CreateAsync(cluster, "unrecorded");
