@@ -121,14 +121,41 @@ internal static class ListWatches
         {
             try
             {
-                return await list(ns, limit, cont, ct);
+                var page = await list(ns, limit, cont, ct);
+                foreach (var item in page.Items) Trim(item);
+                return page;
             }
             catch (HttpOperationException ex) when (ex.Response?.StatusCode == HttpStatusCode.Gone)
             {
                 throw WatchErrorException.From(ex);
             }
         },
-        watch);
+        (ns, rv, timeout, ct) => Trimmed(watch(ns, rv, timeout, ct), ct));
+
+    /// <summary>Annotations the API server or kubectl keep for themselves, which no decision reads.</summary>
+    private static readonly string[] UnreadAnnotations = ["kubectl.kubernetes.io/last-applied-configuration"];
+
+    /// <summary>
+    /// What is cached is what decisions read (client-go's informer transform): managedFields and
+    /// kubectl's last-applied copy are often the largest part of an object and nothing reads them.
+    /// No cached object is ever written back (writes are patches), so nothing is lost by it.
+    /// </summary>
+    internal static T Trim<T>(T obj) where T : IKubernetesObject<V1ObjectMeta>
+    {
+        if (obj.Metadata is not { } meta) return obj;
+        meta.ManagedFields = null;
+        if (meta.Annotations is { Count: > 0 } annotations)
+            foreach (var key in UnreadAnnotations) annotations.Remove(key);
+        return obj;
+    }
+
+    private static async IAsyncEnumerable<(WatchEventType, T)> Trimmed<T>(IAsyncEnumerable<(WatchEventType, T)> events,
+        [EnumeratorCancellation] CancellationToken ct)
+        where T : IKubernetesObject<V1ObjectMeta>
+    {
+        await foreach (var (type, obj) in events.WithCancellation(ct))
+            yield return (type, obj is null ? obj! : Trim(obj));
+    }
 
     /// <summary>
     /// One watch stream, typed kinds and custom objects alike. The client reports an ERROR event

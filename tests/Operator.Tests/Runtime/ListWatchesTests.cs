@@ -70,6 +70,37 @@ public sealed class ListWatchesTests
         Assert.Equal(500, failed.Code);
     }
 
+    private const string HeavyMetadata = """
+        "metadata":{"name":"p1","namespace":"ns","resourceVersion":"41","labels":{"app":"web"},
+        "annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{\"big\":true}","keep":"me"},
+        "managedFields":[{"manager":"kubectl","operation":"Update","apiVersion":"v1","fieldsType":"FieldsV1","fieldsV1":{"f:metadata":{}}}]}
+        """;
+
+    [Fact]
+    public async Task Watch_Event_CachedWithoutManagedFieldsOrLastApplied()
+    {
+        var pod = """{"type":"ADDED","object":{"kind":"Pod","apiVersion":"v1",""" + HeavyMetadata.ReplaceLineEndings("") + "}}";
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var events = new List<V1Pod>();
+        await foreach (var (_, p) in ListWatches.Pods(Client(new(HttpStatusCode.OK, pod + "\n"))).Watch("ns", "5", 60, cts.Token)) events.Add(p);
+
+        var meta = Assert.Single(events).Metadata;
+        Assert.Null(meta.ManagedFields);
+        Assert.Equal(new Dictionary<string, string> { ["keep"] = "me" }, meta.Annotations);
+        Assert.Equal("web", meta.Labels["app"]);
+    }
+
+    [Fact]
+    public async Task List_Page_CachedWithoutManagedFieldsOrLastApplied()
+    {
+        var list = """{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"50"},"items":[{""" + HeavyMetadata.ReplaceLineEndings("") + "}]}";
+        var page = await ListWatches.Pods(Client(new(HttpStatusCode.OK, list))).List("ns", 500, null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+
+        var meta = Assert.Single(page.Items).Metadata;
+        Assert.Null(meta.ManagedFields);
+        Assert.Equal(new Dictionary<string, string> { ["keep"] = "me" }, meta.Annotations);
+    }
+
     [Fact]
     public async Task Watch_StreamEndsWithoutError_EndsCleanly()
     {
