@@ -71,7 +71,6 @@ internal static class DrillReasons
 internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IEventRecorder events, CacheExpectations expectations, TimeProvider time,
     ILogger<DrillReconciler> logger) : IReconciler
 {
-
     private static readonly Counter DrillsTotal = Metrics.CreateCounter("resilience_drills_total",
         "Drills that ended, by result (passed, failed, aborted).", "namespace", "policy", "result");
 

@@ -35,7 +35,9 @@ internal static class PolicyController
             .Index(informers.ScaledObjectStore, PolicyCaches.ScaledObjectTargetIndex, s => s.TargetDeployment is { } d ? [s.Metadata.NamespaceProperty + "/" + d] : [])
             .Index(informers.Backups.Store, RunCaches.ByPolicyIndex, RunCaches.PolicyOf)
             .Index(informers.Restores.Store, RunCaches.ByPolicyIndex, RunCaches.PolicyOf)
-            .For(policies)
+            // Its own status writes do not bring a policy back (they did not before the cache was
+            // read-only either); the resync still does.
+            .For(policies, Predicates.Or(Predicates.StatusOnlyIgnored<ResiliencePolicy>(), Predicates.Resync<ResiliencePolicy>()))
             // A new or changed spec is checked at once rather than at the next probe period.
             .Watches(policies, new EventHandlers<ResiliencePolicy>(Created: p => prober.CheckSoon(ObjectKey.Of(p)), Updated: (_, p) => prober.CheckSoon(ObjectKey.Of(p))),
                 Predicates.GenerationChanged<ResiliencePolicy>())

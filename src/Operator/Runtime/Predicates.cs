@@ -29,6 +29,21 @@ internal static class Predicates
     public static EventPredicate<T> ResourceVersionChanged<T>() where T : k8s.IKubernetesObject<k8s.Models.V1ObjectMeta> =>
         new(Update: (o, n) => !ReferenceEquals(o, n) && o.Metadata.ResourceVersion != n.Metadata.ResourceVersion);
 
+    /// <summary>
+    /// Updates that change anything but the status: the spec (generation), labels, annotations,
+    /// finalizers or the deletion mark. A controller that writes the object's status skips the
+    /// event of its own write with it, as it would loop on a status that never compares equal.
+    /// </summary>
+    public static EventPredicate<T> StatusOnlyIgnored<T>() where T : k8s.IKubernetesObject<k8s.Models.V1ObjectMeta> =>
+        new(Update: (o, n) => o.Metadata.Generation != n.Metadata.Generation
+            || o.Metadata.DeletionTimestamp != n.Metadata.DeletionTimestamp
+            || !Same(o.Metadata.Annotations, n.Metadata.Annotations)
+            || !Same(o.Metadata.Labels, n.Metadata.Labels)
+            || !(o.Metadata.Finalizers ?? []).SequenceEqual(n.Metadata.Finalizers ?? []));
+
+    private static bool Same(IDictionary<string, string>? a, IDictionary<string, string>? b) =>
+        (a?.Count ?? 0) == (b?.Count ?? 0) && (a ?? new Dictionary<string, string>()).All(kv => b is not null && b.TryGetValue(kv.Key, out var v) && v == kv.Value);
+
     /// <summary>Only the informer's periodic resync (see <see cref="IInformer.Resync"/>): the same object as old and new.</summary>
     public static EventPredicate<T> Resync<T>() where T : class =>
         new(Create: _ => false, Update: ReferenceEquals, Delete: _ => false);

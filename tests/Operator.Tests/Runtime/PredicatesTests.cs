@@ -45,4 +45,18 @@ public sealed class PredicatesTests
         Assert.False(Predicates.NotDeleted<V1ConfigMap>().OnDelete(Map("5")));
         Assert.True(Predicates.NotDeleted<V1ConfigMap>().OnUpdate(Map("5"), Map("6")));
     }
+
+    [Fact]
+    public void StatusOnlyIgnored_StatusWrite_DoesNotPassButAnnotationsAndFinalizersDo()
+    {
+        var p = Predicates.StatusOnlyIgnored<V1ConfigMap>();
+        Assert.False(p.OnUpdate(Map("5"), Map("6")));
+        var annotated = Map("7");
+        annotated.Metadata.Annotations = new Dictionary<string, string> { ["resilience.dev/failback"] = "true" };
+        Assert.True(p.OnUpdate(Map("6"), annotated));
+        var finalized = Map("8");
+        finalized.Metadata.Finalizers = ["resilience.dev/policy"];
+        Assert.True(p.OnUpdate(Map("7"), finalized));
+        Assert.True(p.OnUpdate(Map("8"), Map("9", generation: 2)));
+    }
 }
