@@ -20,7 +20,27 @@ internal sealed record DrillCaches(
     /// <summary>Drills by namespace/spec.policy.</summary>
     public const string ByPolicyIndex = "drill-by-policy";
 
+    public static DrillCaches Of(OperatorInformers informers) =>
+        new(informers.Drills.Store, informers.Policies.Store, informers.Deployments.Store, informers.Pods.Store, informers.Restores.Store);
+
+    /// <summary>The <see cref="ByPolicyIndex"/> value of a drill.</summary>
+    public static string[] PolicyOf(ResilienceDrill d) => [d.Metadata.NamespaceProperty + "/" + d.Spec.Policy];
+
     public IReadOnlyList<ResilienceDrill> DrillsOf(string ns, string policy) => Drills.ByIndex(ByPolicyIndex, ns + "/" + policy);
+
+    /// <summary>Running drills whose target is <paramref name="deployment"/>.</summary>
+    public IEnumerable<ResilienceDrill> RunningOn(string ns, string deployment) =>
+        Drills.ByIndex(Store<ResilienceDrill>.NamespaceIndex, ns).Where(d => d.Status is { Phase: DrillPhase.Running } s && s.Target == deployment);
+
+    /// <summary>Running drills whose target's pods include <paramref name="pod"/> (by the Deployment's selector).</summary>
+    public IEnumerable<ResilienceDrill> RunningOn(V1Pod pod)
+    {
+        var ns = pod.Metadata.NamespaceProperty;
+        return Drills.ByIndex(Store<ResilienceDrill>.NamespaceIndex, ns).Where(d =>
+            d.Status is { Phase: DrillPhase.Running, Target: { Length: > 0 } target }
+            && Deployments.Get(ns, target)?.Spec.Selector?.MatchLabels is { Count: > 0 } selector
+            && DrillPlanner.Matches(selector, pod.Metadata.Labels));
+    }
 
     public TargetPods PodsOf(string ns, string? target)
     {
@@ -32,13 +52,15 @@ internal sealed record DrillCaches(
 
 /// <summary>
 /// Runs one ResilienceDrill: guard rails, finalizer, fault, verdict, fault removed. Thin glue
-/// around <see cref="DrillPlanner"/>. While a drill runs it is looked at every
-/// <see cref="Poll"/> (cache reads only), so the measured RTO is accurate to about that.
+/// around <see cref="DrillPlanner"/>. While a drill runs it is looked at on every watch event of
+/// what it waits for — its policy's status, its target's Deployment and pods (see
+/// <see cref="DrillController"/>) — as soon as the informer has put it in the cache, so the
+/// measured RTO ends when the cache observes the recovery (to within the queue's latency); the
+/// only timer is the RTO deadline.
 /// </summary>
-internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IEventRecorder events, TimeProvider time, ILogger<DrillReconciler> logger) : IReconciler
+internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IEventRecorder events, CacheExpectations expectations, TimeProvider time,
+    ILogger<DrillReconciler> logger) : IReconciler
 {
-    public static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
-
     private static readonly Counter DrillsTotal = Metrics.CreateCounter("resilience_drills_total",
         "Drills that ended, by result (passed, failed, aborted).", "namespace", "policy", "result");
 
@@ -49,7 +71,13 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
     public async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken ct)
     {
         var drill = caches.Drills.Get(key);
-        if (drill is null) return ReconcileResult.Done;
+        if (drill is null)
+        {
+            expectations.Forget(key);
+            return ReconcileResult.Done;
+        }
+        // Read-your-writes: a drill that acted on the state from before its own write would inject twice.
+        if (expectations.Awaited(key) is { } awaited) throw new RequeueException($"waiting for the cache to show {awaited}", CacheExpectations.Recheck);
         var now = time.GetUtcNow().UtcDateTime;
         if (drill.Metadata.DeletionTimestamp is not null)
         {
@@ -78,6 +106,12 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
         await _start.WaitAsync(ct);
         try
         {
+            // "Another drill runs" is read from the cache: a drill this process just started must be in it.
+            foreach (var other in caches.DrillsOf(ns, drill.Spec.Policy))
+            {
+                if (other.Metadata.Name != drill.Metadata.Name && expectations.Awaited(ObjectKey.Of(other)) is { } awaited)
+                    throw new RequeueException($"waiting for the cache to show {awaited}", CacheExpectations.Recheck);
+            }
             var refusal = DrillPlanner.Guard(drill, policy, caches.Restores.ByIndex(RunCaches.ByPolicyIndex, ns + "/" + drill.Spec.Policy),
                 caches.DrillsOf(ns, drill.Spec.Policy), now);
             var target = policy?.Status?.ActiveTargets?.FirstOrDefault();
@@ -90,7 +124,7 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
             if (drill.Metadata.Finalizers?.Contains(Finalizers.Drill) != true)
             {
                 drill = await writer.Resources.SetFinalizerAsync(drill, Finalizers.Drill, true, ct);
-                caches.Drills.Observe(drill);
+                expectations.Expect(ObjectKey.Of(drill), caches.Drills, drill);
             }
             var (rto, defaulted) = DrillPlanner.RtoOf(policy!);
             var status = new ResilienceDrillStatus
@@ -146,14 +180,14 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
                     await EndAsync(drill, policy, DrillPhase.Aborted, reason, message + "; nothing was injected", null, now, ct);
                     return ReconcileResult.Done;
                 }
-                if (marked is null) caches.Deployments.Observe(await writer.FailAsync(d, drill.Metadata.Name, ct));
+                if (marked is null) expectations.Expect(ObjectKey.Of(drill), caches.Deployments, await writer.FailAsync(d, drill.Metadata.Name, ct));
                 next.Message = $"scaled {target} to 0 (from {d.Spec.Replicas ?? 1}); waiting for the policy to serve again within {GoDuration.Format(rto)}";
             }
             next.InjectedAt = now;
             logger.LogInformation("{Drill}: {Action} injected into {Target}", ObjectKey.Of(drill), drill.Spec.Action, target);
             drill = await WriteAsync(drill, next, ct);
             await events.RecordAsync(drill, EventRecorder.Normal, Reasons.DrillStarted, next.Message, ct);
-            return ReconcileResult.After(Poll);
+            return ReconcileResult.After(rto);
         }
 
         if (DrillPlanner.Exceeds(drill, policy, pods) is { } exceeded)
@@ -166,8 +200,8 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
             await EndAsync(drill, policy, verdict.Phase, verdict.Reason, verdict.Message, verdict.RtoSeconds, now, ct);
             return ReconcileResult.Done;
         }
-        var left = DrillPlanner.Deadline(status.InjectedAt.Value, rto) - now;
-        return ReconcileResult.After(left < Poll ? left : Poll);
+        // Serving again, or something exceeding maxUnavailable, arrives as a watch event; the RTO running out does not.
+        return ReconcileResult.After(DrillPlanner.Deadline(status.InjectedAt.Value, rto) - now);
     }
 
     /// <summary>The verdict: status, events, metric and the policy's lastDrill, then the fault removed.</summary>
@@ -198,7 +232,8 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
             try
             {
                 var record = new DrillRecord { Name = drill.Metadata.Name, Result = phase.ToString(), RtoSeconds = rtoSeconds, Time = now };
-                caches.Policies.Observe(await writer.SetLastDrillAsync(policy, record, ct));
+                // Nothing here reads it back; a policy status write from a stale read fails its resourceVersion test.
+                await writer.SetLastDrillAsync(policy, record, ct);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -217,11 +252,11 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
             && Annotation(d, Annotations.Drill) == drill.Metadata.Name)
         {
             var replicas = int.TryParse(Annotation(d, Annotations.DrillReplicas), NumberStyles.None, CultureInfo.InvariantCulture, out var r) ? r : 1;
-            caches.Deployments.Observe(await writer.RestoreAsync(d, replicas, ct));
+            expectations.Expect(ObjectKey.Of(drill), caches.Deployments, await writer.RestoreAsync(d, replicas, ct));
             logger.LogInformation("{Drill}: {Target} scaled back to {Replicas}", ObjectKey.Of(drill), target, replicas);
         }
         if (drill.Metadata.Finalizers?.Contains(Finalizers.Drill) == true)
-            caches.Drills.Observe(await writer.Resources.SetFinalizerAsync(drill, Finalizers.Drill, false, ct));
+            expectations.Expect(ObjectKey.Of(drill), caches.Drills, await writer.Resources.SetFinalizerAsync(drill, Finalizers.Drill, false, ct));
     }
 
     private async Task FinalizeAsync(ResilienceDrill drill, CancellationToken ct)
@@ -240,7 +275,7 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
     private async Task<ResilienceDrill> WriteAsync(ResilienceDrill drill, ResilienceDrillStatus status, CancellationToken ct)
     {
         if (await writer.Resources.WriteStatusAsync(drill, status, ct) is not { } updated) return drill;
-        caches.Drills.Observe(updated);
+        expectations.Expect(ObjectKey.Of(drill), caches.Drills, updated);
         return updated;
     }
 

@@ -11,8 +11,8 @@ using ResilienceOperator.Runtime;
 namespace ResilienceOperator.Notifications;
 
 /// <summary>
-/// Connects the caches to the <see cref="Notifier"/>: every change of a cached policy, restore or
-/// drill is handed to <see cref="NotificationPlanner"/> and what it finds is queued for the
+/// Connects the informers to the <see cref="Notifier"/>: every change of a policy, restore or
+/// drill (as <see cref="NotificationController"/> hands it over) goes to <see cref="NotificationPlanner"/> and what it finds is queued for the
 /// policy's webhooks — only while this process leads, so replicas never send twice. Reads the
 /// bearer tokens from Secrets (<c>get</c>, cached briefly) and turns a delivery given up into a
 /// Warning event <c>NotificationFailed</c> on the policy, naming the webhook's field.
@@ -31,8 +31,7 @@ internal sealed class NotificationDispatcher : IAsyncDisposable
     private readonly ConcurrentDictionary<(string Ns, string Name), (V1SecretData Data, DateTimeOffset At)> _secrets = new();
     private readonly CancellationTokenSource _stopping = new();
 
-    public NotificationDispatcher(IKubernetes client, Store<ResiliencePolicy> policies, Store<ResilienceRestore> restores, Store<ResilienceDrill> drills,
-        IEventRecorder events, Func<bool> leading, NotifierOptions? options, TimeProvider time, ILoggerFactory loggers)
+    public NotificationDispatcher(IKubernetes client, Store<ResiliencePolicy> policies, IEventRecorder events, Func<bool> leading, NotifierOptions? options, TimeProvider time, ILoggerFactory loggers)
     {
         _client = client;
         _policies = policies;
@@ -41,10 +40,18 @@ internal sealed class NotificationDispatcher : IAsyncDisposable
         _time = time;
         _log = loggers.CreateLogger<NotificationDispatcher>();
         Notifier = new Notifier(ReadTokenAsync, options, timeProvider: time, logger: loggers.CreateLogger<Notifier>(), onGaveUp: GaveUp);
-        policies.Changed += (old, p) => Enqueue(() => NotificationPlanner.ForPolicy(old, p, Now));
-        restores.Changed += (old, r) => Enqueue(() => NotificationPlanner.ForRestore(old, r, _policies.Get(r.Metadata.NamespaceProperty, r.Spec.Policy), Now));
-        drills.Changed += (old, d) => Enqueue(() => NotificationPlanner.ForDrill(old, d, _policies.Get(d.Metadata.NamespaceProperty, d.Spec.Policy), Now));
     }
+
+    /// <summary>A policy first seen (<paramref name="old"/> null) or changed.</summary>
+    public void PolicyChanged(ResiliencePolicy? old, ResiliencePolicy p) => Enqueue(() => NotificationPlanner.ForPolicy(old, p, Now));
+
+    /// <summary>A restore first seen (<paramref name="old"/> null) or changed.</summary>
+    public void RestoreChanged(ResilienceRestore? old, ResilienceRestore r) =>
+        Enqueue(() => NotificationPlanner.ForRestore(old, r, _policies.Get(r.Metadata.NamespaceProperty, r.Spec.Policy), Now));
+
+    /// <summary>A drill first seen (<paramref name="old"/> null) or changed.</summary>
+    public void DrillChanged(ResilienceDrill? old, ResilienceDrill d) =>
+        Enqueue(() => NotificationPlanner.ForDrill(old, d, _policies.Get(d.Metadata.NamespaceProperty, d.Spec.Policy), Now));
 
     public Notifier Notifier { get; }
 
@@ -79,7 +86,7 @@ internal sealed class NotificationDispatcher : IAsyncDisposable
         }
         catch (Exception e)
         {
-            // Never let a notification problem reach the writer that updated the cache.
+            // Never let a notification problem reach the informer that handed over the change.
             _log.LogError(e, "planning notifications failed");
         }
     }

@@ -14,8 +14,8 @@ namespace ResilienceOperator.Reconcilers;
 /// Runs one ResilienceBackup: the policy's backup template as a Job per attempt, status through
 /// /status. Thin glue around <see cref="JobRun"/>.
 /// </summary>
-internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, IEventRecorder events, TimeProvider time, ILogger<BackupReconciler> logger,
-    Action<IKubernetesObject<V1ObjectMeta>>? wrote = null) : IReconciler
+internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, IEventRecorder events, CacheExpectations expectations, TimeProvider time,
+    ILogger<BackupReconciler> logger) : IReconciler
 {
     public const int MaxAttempts = 2;
     public static readonly TimeSpan FirstBackoff = TimeSpan.FromSeconds(2);
@@ -28,7 +28,10 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
     public async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken ct)
     {
         var backup = caches.Backups.Get(key);
+        if (backup is null) expectations.Forget(key);
         if (backup is null || backup.Metadata.DeletionTimestamp is not null) return ReconcileResult.Done;
+        // Its last status write or Job not in the cache yet: deciding now would start an attempt twice.
+        if (expectations.Awaited(key) is { } awaited) throw new RequeueException($"waiting for the cache to show {awaited}", CacheExpectations.Recheck);
         if (backup.Status?.Phase is RunPhase.Completed or RunPhase.Failed) return ReconcileResult.Done;
         var now = time.GetUtcNow().UtcDateTime;
         var ns = key.Namespace;
@@ -56,7 +59,7 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
                 : policy!.Status?.ActiveTargets?.FirstOrDefault() ?? policy.Spec.Targets.FirstOrDefault()?.Name ?? "";
             var job = BackupJobs.Build(backup, Labels.Backup, policy!.Metadata.Name, policy.Spec.Backup!.Template!, attempt,
                 backup.Metadata.Name, backup.Spec.Location, target);
-            if (await writer.CreateJobAsync(job, ct) is { } created) caches.Jobs.Observe(created);
+            if (await writer.CreateJobAsync(job, ct) is { } created) expectations.Expect(key, caches.Jobs, created, created: true);
             logger.LogInformation("{Backup}: attempt {Attempt} started as Job {Job}", key, attempt, job.Metadata.Name);
         }
         foreach (var e in decision.Events) await events.RecordAsync(backup, e.Type, e.Reason, e.Message, ct);
@@ -81,8 +84,6 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
     private async Task WriteAsync(ResilienceBackup backup, ResilienceRunStatus status, CancellationToken ct)
     {
         if (await writer.Resources.WriteStatusAsync(backup, status, ct) is not { } updated) return;
-        // The informer skips the event of a version the cache already holds: tell the others here.
-        caches.Backups.Observe(updated);
-        wrote?.Invoke(updated);
+        expectations.Expect(ObjectKey.Of(backup), caches.Backups, updated);
     }
 }

@@ -27,6 +27,13 @@ internal sealed record PolicyCaches(
     public const string PolicyTargetIndex = "policy-target";
     public const string PolicyServiceIndex = "policy-service";
     public const string OwnerIndex = "owner";
+
+    /// <summary>
+    /// The <see cref="PolicyTargetIndex"/> values of a policy: its targets, and the Deployments graceful
+    /// degradation sheds or falls back to (a change to any of them is a reason to look again).
+    /// </summary>
+    public static IEnumerable<string> TargetsOf(ResiliencePolicy p) => (p.Spec.Targets ?? []).Select(t => t.Name)
+        .Concat(ResiliencePolicyReconciler.DegradationNames(p)).Distinct(StringComparer.Ordinal).Select(n => p.Metadata.NamespaceProperty + "/" + n);
 }
 
 /// <summary>
@@ -37,9 +44,9 @@ internal sealed class ResiliencePolicyReconciler(
     HealthProber prober,
     ClusterWriter writer,
     IEventRecorder events,
+    CacheExpectations expectations,
     TimeProvider time,
-    ILogger<ResiliencePolicyReconciler> logger,
-    Action<IKubernetesObject<V1ObjectMeta>>? wrote = null) : IReconciler
+    ILogger<ResiliencePolicyReconciler> logger) : IReconciler
 {
     private static readonly Counter Failovers = Metrics.CreateCounter("resilience_failovers_total",
         "Traffic switches by reason (Failover, Failback, ManualFailback).", "namespace", "policy", "reason");
@@ -68,10 +75,14 @@ internal sealed class ResiliencePolicyReconciler(
         var policy = caches.Policies.Get(key);
         if (policy is null)
         {
+            expectations.Forget(key);
             prober.Forget(key);
             ForgetSeries(key);
             return ReconcileResult.Done;
         }
+        // Read-your-writes: what the last reconcile wrote (status, scale, selector, created runs)
+        // must be in the caches before the next decision, or it would be made on the state before it.
+        if (expectations.Awaited(key) is { } awaited) throw new RequeueException($"waiting for the cache to show {awaited}", CacheExpectations.Recheck);
         if (policy.Metadata.DeletionTimestamp is not null)
         {
             await FinalizeAsync(policy, ct);
@@ -81,7 +92,7 @@ internal sealed class ResiliencePolicyReconciler(
         if (policy.Metadata.Finalizers?.Contains(Finalizers.Policy) != true)
         {
             policy = await writer.Resources.SetFinalizerAsync(policy, Finalizers.Policy, true, ct);
-            caches.Policies.Observe(policy);
+            expectations.Expect(key, caches.Policies, policy);
         }
 
         var now = time.GetUtcNow().UtcDateTime;
@@ -111,7 +122,7 @@ internal sealed class ResiliencePolicyReconciler(
         // Only once the status records the manual failback is the request spent: a status write
         // that fails would otherwise forget it and move traffic back.
         if (plan.ClearFailbackAnnotation && !plan.Invalid)
-            caches.Policies.Observe(await writer.Resources.RemoveAnnotationAsync(policy, Annotations.Failback, ct));
+            expectations.Expect(key, caches.Policies, await writer.Resources.RemoveAnnotationAsync(policy, Annotations.Failback, ct));
         var ns = key.Namespace;
         CircuitOpen.WithLabels(ns, key.Name).Set(plan.Status.Failover?.Circuit == "Open" ? 1 : 0);
         PolicyReady.WithLabels(ns, key.Name).Set(ConditionSet.IsTrue(plan.Status.Conditions, ConditionSet.Ready) ? 1 : 0);
@@ -198,20 +209,20 @@ internal sealed class ResiliencePolicyReconciler(
         foreach (var s in plan.Scale)
         {
             logger.LogInformation("{Policy}: scaling {Target} to {Replicas} ({Why})", ObjectKey.Of(policy), s.Target, s.Replicas, s.Reason);
-            caches.Deployments.Observe(await writer.ScaleAsync(o.Deployments[s.Target], s.Replicas, ct));
+            expectations.Expect(ObjectKey.Of(policy), caches.Deployments, await writer.ScaleAsync(o.Deployments[s.Target], s.Replicas, ct));
         }
         foreach (var s in plan.ShedActions)
         {
             logger.LogInformation("{Policy}: {Verb} {Deployment} to {Replicas} ({Why})", ObjectKey.Of(policy),
                 s.PreviousReplicas is null ? "giving back" : "shedding", s.Deployment, s.Replicas, s.Reason);
-            caches.Deployments.Observe(await writer.ShedAsync(o.Deployments[s.Deployment], s.Replicas, s.PreviousReplicas, ct));
+            expectations.Expect(ObjectKey.Of(policy), caches.Deployments, await writer.ShedAsync(o.Deployments[s.Deployment], s.Replicas, s.PreviousReplicas, ct));
         }
         foreach (var h in plan.HpaMinReplicas) await writer.SetHpaMinAsync(o.Hpas[h.Target], h.MinReplicas, ct);
         foreach (var t in plan.Templates)
         {
             var d = o.Deployments[t.Target];
             if (plan.Scale.Any(s => s.Target == t.Target)) throw new RequeueException("template change waits for the scale to land");
-            caches.Deployments.Observe(await writer.PatchTemplateAsync(d, t.ReadinessGate, t.Spread, d.Spec.Selector.MatchLabels, ct));
+            expectations.Expect(ObjectKey.Of(policy), caches.Deployments, await writer.PatchTemplateAsync(d, t.ReadinessGate, t.Spread, d.Spec.Selector.MatchLabels, ct));
         }
         foreach (var pdb in plan.Pdbs)
         {
@@ -223,7 +234,7 @@ internal sealed class ResiliencePolicyReconciler(
         foreach (var b in plan.CreateBackups)
         {
             logger.LogInformation("{Policy}: backup {Backup} for {Slot:O} to {Location}", ObjectKey.Of(policy), b.Name, b.Slot, b.Location);
-            if (await writer.CreateBackupAsync(policy, b, ct) is { } created) { caches.Backups.Observe(created); wrote?.Invoke(created); }
+            if (await writer.CreateBackupAsync(policy, b, ct) is { } created) expectations.Expect(ObjectKey.Of(policy), caches.Backups, created, created: true);
         }
         foreach (var name in plan.DeleteBackups)
         {
@@ -233,13 +244,13 @@ internal sealed class ResiliencePolicyReconciler(
         foreach (var r in plan.CreateRestores)
         {
             logger.LogInformation("{Policy}: restore {Restore} of {Target} from {Backup}", ObjectKey.Of(policy), r.Name, r.Target, r.Backup);
-            if (await writer.CreateRestoreAsync(policy, r, ct) is { } created) { caches.Restores.Observe(created); wrote?.Invoke(created); }
+            if (await writer.CreateRestoreAsync(policy, r, ct) is { } created) expectations.Expect(ObjectKey.Of(policy), caches.Restores, created, created: true);
         }
         if (plan.Selector is not null)
         {
             logger.LogInformation("{Policy}: Service {Service} selector -> {Selector}", ObjectKey.Of(policy), o.Service!.Metadata.Name,
                 string.Join(",", plan.Selector.Select(kv => kv.Key + "=" + kv.Value)));
-            caches.Services.Observe(await writer.SteerServiceAsync(o.Service!, plan.Selector, policy.Metadata.Name, ct));
+            expectations.Expect(ObjectKey.Of(policy), caches.Services, await writer.SteerServiceAsync(o.Service!, plan.Selector, policy.Metadata.Name, ct));
         }
         foreach (var a in plan.Autoscalers.Where(a => !a.Pause)) await SetPausedAsync(policy, a, ct);
     }
@@ -248,7 +259,7 @@ internal sealed class ResiliencePolicyReconciler(
     {
         if (caches.ScaledObjects.Get(policy.Metadata.NamespaceProperty, a.Name) is not { } so) return;
         logger.LogInformation("{Policy}: ScaledObject {Name} of {Target} {Verb} ({Why})", ObjectKey.Of(policy), a.Name, a.Target, a.Pause ? "paused" : "resumed", a.Reason);
-        caches.ScaledObjects.Observe(await writer.SetScaledObjectPausedAsync(so, a.Pause, ct));
+        expectations.Expect(ObjectKey.Of(policy), caches.ScaledObjects, await writer.SetScaledObjectPausedAsync(so, a.Pause, ct));
     }
 
     private async Task EmitEventsAsync(ResiliencePolicy policy, Plan plan, CancellationToken ct)
@@ -266,7 +277,7 @@ internal sealed class ResiliencePolicyReconciler(
     {
         // A healthy policy writes nothing: the writer compares the status as the wire sees it.
         if (await writer.Resources.WriteStatusAsync(policy, status, ct) is not { } updated) return policy;
-        caches.Policies.Observe(updated);
+        expectations.Expect(ObjectKey.Of(policy), caches.Policies, updated);
         return updated;
     }
 
@@ -294,7 +305,7 @@ internal sealed class ResiliencePolicyReconciler(
         {
             var d = caches.Deployments.Get(ns, name);
             if (d is null || DegradationPlanner.PreviousReplicas(d) is not { } previous) continue;
-            caches.Deployments.Observe(await writer.ShedAsync(d, previous, null, ct));
+            expectations.Expect(ObjectKey.Of(policy), caches.Deployments, await writer.ShedAsync(d, previous, null, ct));
             await events.RecordAsync(policy, EventRecorder.Normal, Reasons.Unshed, $"{name} scaled back from {d.Spec.Replicas ?? 1} to {previous}: the policy is deleted", ct);
         }
         // A KEDA pause the operator set must not outlive the policy; one a person set stays.

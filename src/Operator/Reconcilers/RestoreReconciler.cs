@@ -14,8 +14,8 @@ namespace ResilienceOperator.Reconcilers;
 /// runs the policy's restore template as a Job per attempt with BACKUP_NAME set; failed attempts
 /// are retried with backoff. The policy reconciler keeps traffic away from the target meanwhile.
 /// </summary>
-internal sealed class RestoreReconciler(RunCaches caches, ClusterWriter writer, IEventRecorder events, TimeProvider time, ILogger<RestoreReconciler> logger,
-    Action<IKubernetesObject<V1ObjectMeta>>? wrote = null) : IReconciler
+internal sealed class RestoreReconciler(RunCaches caches, ClusterWriter writer, IEventRecorder events, CacheExpectations expectations, TimeProvider time,
+    ILogger<RestoreReconciler> logger) : IReconciler
 {
     public const int MaxAttempts = 3;
     public static readonly TimeSpan FirstBackoff = TimeSpan.FromSeconds(2);
@@ -23,7 +23,10 @@ internal sealed class RestoreReconciler(RunCaches caches, ClusterWriter writer, 
     public async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken ct)
     {
         var restore = caches.Restores.Get(key);
+        if (restore is null) expectations.Forget(key);
         if (restore is null || restore.Metadata.DeletionTimestamp is not null) return ReconcileResult.Done;
+        // Its last status write or Job not in the cache yet: deciding now would start an attempt twice.
+        if (expectations.Awaited(key) is { } awaited) throw new RequeueException($"waiting for the cache to show {awaited}", CacheExpectations.Recheck);
         if (restore.Status?.Phase is RunPhase.Completed or RunPhase.Failed) return ReconcileResult.Done;
         var now = time.GetUtcNow().UtcDateTime;
         var ns = key.Namespace;
@@ -75,7 +78,7 @@ internal sealed class RestoreReconciler(RunCaches caches, ClusterWriter writer, 
         {
             var job = BackupJobs.Build(restore, Labels.Restore, policy!.Metadata.Name, policy.Spec.Restore!.Template!, attempt,
                 backup.Metadata.Name, backup.Spec.Location, restore.Spec.Target);
-            if (await writer.CreateJobAsync(job, ct) is { } created) caches.Jobs.Observe(created);
+            if (await writer.CreateJobAsync(job, ct) is { } created) expectations.Expect(key, caches.Jobs, created, created: true);
             logger.LogInformation("{Restore}: attempt {Attempt} of {Target} from {Backup} started as Job {Job}", key, attempt, restore.Spec.Target, backup.Metadata.Name, job.Metadata.Name);
         }
         foreach (var e in decision.Events)
@@ -94,8 +97,6 @@ internal sealed class RestoreReconciler(RunCaches caches, ClusterWriter writer, 
     private async Task WriteAsync(ResilienceRestore restore, ResilienceRunStatus status, CancellationToken ct)
     {
         if (await writer.Resources.WriteStatusAsync(restore, status, ct) is not { } updated) return;
-        // The informer skips the event of a version the cache already holds: tell the others here.
-        caches.Restores.Observe(updated);
-        wrote?.Invoke(updated);
+        expectations.Expect(ObjectKey.Of(restore), caches.Restores, updated);
     }
 }

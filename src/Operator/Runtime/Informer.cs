@@ -251,8 +251,6 @@ internal sealed class Informer<T>(
         }
         var previous = Store.Get(ObjectKey.Of(obj));
         if (previous is not null && previous.Metadata.ResourceVersion == obj.Metadata.ResourceVersion) return;
-        // The store may already hold a newer version, put there by the reconciler's own write.
-        if (previous is not null && Store<T>.IsOlder(obj, previous)) return;
         Store.Upsert(obj);
         if (previous is null) Added?.Invoke(obj);
         else Updated?.Invoke(previous, obj);

@@ -5,8 +5,10 @@ using k8s.Models;
 namespace ResilienceOperator.Runtime;
 
 /// <summary>
-/// The informer's cache: objects by namespace/name plus secondary indexes. Readers never
-/// mutate what they get (the objects are shared); write paths build patches instead.
+/// The informer's cache: objects by namespace/name plus secondary indexes. Read-only for
+/// everyone but its informer: reconcilers never put objects into it (their own writes come back
+/// through the watch; see <see cref="CacheExpectations"/> for reading them). Readers never mutate
+/// what they get (the objects are shared); write paths build patches instead.
 /// </summary>
 internal sealed class Store<T> where T : class, IKubernetesObject<V1ObjectMeta>
 {
@@ -20,13 +22,6 @@ internal sealed class Store<T> where T : class, IKubernetesObject<V1ObjectMeta>
     public Store() => AddIndex(NamespaceIndex, o => [o.Metadata.NamespaceProperty ?? ""]);
 
     public int Count => _items.Count;
-
-    /// <summary>
-    /// Raised after every insert or replacement, by the informer or by a write-through, with the
-    /// previous version (null when the object was not cached). Handlers run on the writer's thread
-    /// and must be quick and never throw.
-    /// </summary>
-    public event Action<T?, T>? Changed;
 
     /// <summary>Adds an index; call before the informer starts.</summary>
     public void AddIndex(string name, Func<T, IEnumerable<string>> indexer)
@@ -56,17 +51,6 @@ internal sealed class Store<T> where T : class, IKubernetesObject<V1ObjectMeta>
         }
     }
 
-    /// <summary>
-    /// Write-through after the operator's own write: the object the API server returned replaces
-    /// the cached one unless the cache already holds something newer. Without it the next
-    /// reconcile could act on the version from before the write.
-    /// </summary>
-    public void Observe(T obj)
-    {
-        var current = Get(ObjectKey.Of(obj));
-        if (current is null || !IsOlder(obj, current)) Upsert(obj);
-    }
-
     /// <summary>resourceVersions are opaque but, from etcd, increasing integers; anything else never counts as older.</summary>
     internal static bool IsOlder(T candidate, T than) =>
         long.TryParse(candidate.Metadata.ResourceVersion, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var a)
@@ -84,7 +68,6 @@ internal sealed class Store<T> where T : class, IKubernetesObject<V1ObjectMeta>
             _items[key] = obj;
             Index(key, obj);
         }
-        Changed?.Invoke(old, obj);
         return old;
     }
 

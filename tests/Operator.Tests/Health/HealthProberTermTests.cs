@@ -34,7 +34,7 @@ public sealed class HealthProberTermTests
             ],
         };
         var policies = new Store<ResiliencePolicy>();
-        policies.Observe(policy);
+        policies.Upsert(policy);
         var time = new FakeTimeProvider(PolicyBuilder.T0.AddHours(1));
         // No Deployments in the cache: every check fails.
         using var prober = new HealthProber(policies, new Store<V1Deployment>(), new Store<V1Pod>(), _ => { }, Mock.Of<IPodGateWriter>(), time, NullLogger.Instance);

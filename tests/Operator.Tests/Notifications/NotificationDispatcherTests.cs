@@ -40,16 +40,21 @@ public sealed class NotificationDispatcherTests
         }
     }
 
+    /// <summary>The caches and what the informers hand the dispatcher when they change (see NotificationController).</summary>
     private sealed class Fixture
     {
+        private NotificationDispatcher? _dispatcher;
         public Store<ResiliencePolicy> Policies { get; } = new();
         public Store<ResilienceRestore> Restores { get; } = new();
-        public Store<ResilienceDrill> Drills { get; } = new();
         public Mock<IEventRecorder> Events { get; } = new();
         public bool Leading { get; set; }
 
         public NotificationDispatcher Create() =>
-            new(Mock.Of<IKubernetes>(), Policies, Restores, Drills, Events.Object, () => Leading, Fast, TimeProvider.System, NullLoggerFactory.Instance);
+            _dispatcher = new(Mock.Of<IKubernetes>(), Policies, Events.Object, () => Leading, Fast, TimeProvider.System, NullLoggerFactory.Instance);
+
+        public void Seen(ResiliencePolicy p) => _dispatcher!.PolicyChanged(Policies.Upsert(p), p);
+
+        public void Seen(ResilienceRestore r) => _dispatcher!.RestoreChanged(Restores.Upsert(r), r);
     }
 
     [Fact]
@@ -59,10 +64,10 @@ public sealed class NotificationDispatcherTests
         var f = new Fixture();
         await using var dispatcher = f.Create();
         var policy = Policy(server.Url);
-        f.Policies.Upsert(policy);
+        f.Seen(policy);
 
         // Not leading: a failover recorded by another replica is its to send.
-        f.Policies.Upsert(Policy(server.Url, new FailoverRecord { From = "primary", To = "standby", Reason = "Failover", Time = T0 }, "2"));
+        f.Seen(Policy(server.Url, new FailoverRecord { From = "primary", To = "standby", Reason = "Failover", Time = T0 }, "2"));
         Assert.Equal(0, dispatcher.Notifier.Pending);
 
         f.Leading = true;
@@ -71,9 +76,9 @@ public sealed class NotificationDispatcherTests
             Metadata = new V1ObjectMeta { Name = "checkout-restore-1", NamespaceProperty = "shop", ResourceVersion = "5" },
             Spec = new ResilienceRestoreSpec { Policy = "checkout", Target = "primary" },
         };
-        f.Restores.Upsert(restore); // first sighting: nothing
+        f.Seen(restore); // first sighting: nothing
         Assert.Equal(0, dispatcher.Notifier.Pending);
-        f.Restores.Upsert(new ResilienceRestore
+        f.Seen(new ResilienceRestore
         {
             Metadata = restore.Metadata, Spec = restore.Spec,
             Status = new ResilienceRunStatus { Phase = RunPhase.Running, StartTime = T0.AddSeconds(5), Backup = "b-1" },
@@ -100,9 +105,9 @@ public sealed class NotificationDispatcherTests
             .Returns(Task.CompletedTask);
         await using var dispatcher = f.Create();
         await dispatcher.StartAsync();
-        f.Policies.Upsert(Policy(server.Url));
+        f.Seen(Policy(server.Url));
 
-        f.Policies.Upsert(Policy(server.Url, new FailoverRecord { From = "primary", To = "standby", Reason = "Failover", Time = T0 }, "2"));
+        f.Seen(Policy(server.Url, new FailoverRecord { From = "primary", To = "standby", Reason = "Failover", Time = T0 }, "2"));
 
         var (type, reason, message) = await recorded.Task.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(("Warning", Reasons.NotificationFailed), (type, reason));
