@@ -41,7 +41,7 @@ internal sealed class DrillScheduleReconciler(DrillCaches caches, DrillWriter wr
             if (caches.Drills.Get(key.Namespace, name) is null && await writer.CreateAsync(policy, name, drills, ct) is not null)
             {
                 logger.LogInformation("{Policy}: scheduled drill {Drill} ({Action}) for {Slot:O}", key, name, drills.Action, slot);
-                await events.RecordAsync(policy, EventRecorder.Normal, DrillReasons.DrillScheduled, $"ResilienceDrill {name} ({drills.Action}) for the slot {slot:O}", ct);
+                await events.RecordAsync(policy, EventRecorder.Normal, Reasons.DrillScheduled, $"ResilienceDrill {name} ({drills.Action}) for the slot {slot:O}", ct);
             }
         }
         return schedule.Next(now) is { } next ? ReconcileResult.After(next - now + TimeSpan.FromMilliseconds(10)) : ReconcileResult.Done;

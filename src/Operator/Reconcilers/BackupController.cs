@@ -18,7 +18,7 @@ internal static class BackupController
             .Index(informers.Backups.Store, RunCaches.ByPolicyIndex, RunCaches.PolicyOf)
             .Index(informers.Jobs.Store, RunCaches.OwnerIndex, RunCaches.OwnersOf)
             .For(informers.Backups, Predicates.NotDeleted<ResilienceBackup>())
-            .Watches(informers.Jobs, j => RunCaches.RunOf(j, ClusterWriter.BackupLabel))
+            .Watches(informers.Jobs, j => RunCaches.RunOf(j, Labels.Backup))
             .OnNewTerm(expectations.Clear)
             .Workers(workers)
             .Complete(new BackupReconciler(RunCaches.Of(informers), writer, recorder, expectations, time, loggers.CreateLogger<BackupReconciler>()),

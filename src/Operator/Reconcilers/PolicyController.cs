@@ -45,7 +45,7 @@ internal static class PolicyController
             .Watches(deployments, d => Targeting(d.Metadata), Predicates.Or(Predicates.GenerationChanged<V1Deployment>(), Predicates.Resync<V1Deployment>()))
             .Watches(informers.Services, s => ByIndex(PolicyCaches.PolicyServiceIndex, s.Metadata.NamespaceProperty, s.Metadata.Name))
             .Watches(informers.Hpas, h => ByIndex(PolicyCaches.PolicyTargetIndex, h.Metadata.NamespaceProperty, h.Spec.ScaleTargetRef.Name))
-            .Watches(informers.Pdbs, p => p.Metadata.Labels?.TryGetValue(ClusterWriter.PolicyLabel, out var owner) == true ? [new ObjectKey(p.Metadata.NamespaceProperty, owner)] : [],
+            .Watches(informers.Pdbs, p => p.Metadata.Labels?.TryGetValue(Labels.Policy, out var owner) == true ? [new ObjectKey(p.Metadata.NamespaceProperty, owner)] : [],
                 Predicates.NotCreated<PodDisruptionBudgetObject>())
             .Watches(informers.Backups, r => [new ObjectKey(r.Metadata.NamespaceProperty, r.Spec.Policy)])
             .Watches(informers.Restores, r => [new ObjectKey(r.Metadata.NamespaceProperty, r.Spec.Policy)]);

@@ -25,7 +25,7 @@ internal static class RestoreController
             .For(informers.Restores, Predicates.NotDeleted<ResilienceRestore>())
             .Watches(informers.Backups, bk => RunCaches.PolicyOf(bk).SelectMany(p => restores.ByIndex(RunCaches.ByPolicyIndex, p)).Select(ObjectKey.Of),
                 Predicates.NotDeleted<ResilienceBackup>())
-            .Watches(informers.Jobs, j => RunCaches.RunOf(j, ClusterWriter.RestoreLabel))
+            .Watches(informers.Jobs, j => RunCaches.RunOf(j, Labels.Restore))
             .OnNewTerm(expectations.Clear)
             .Workers(workers)
             .Complete(new RestoreReconciler(RunCaches.Of(informers), writer, recorder, expectations, time, loggers.CreateLogger<RestoreReconciler>()),
