@@ -3,13 +3,12 @@ using k8s;
 using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
-using ResilienceOperator.Drills;
+using ResilienceOperator.Controllers;
 using ResilienceOperator.Entities;
-using ResilienceOperator.Health;
 using ResilienceOperator.Hosting;
 using ResilienceOperator.Kubernetes;
 using ResilienceOperator.Notifications;
-using ResilienceOperator.Reconcilers;
+using ResilienceOperator.Planning;
 using ResilienceOperator.Runtime;
 
 namespace ResilienceOperator;
@@ -52,7 +51,7 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
         await notifications.StartAsync();
 
         ControllerBuilder Controller(string name) => new(name, _time);
-        var guard = new ObserverGuard(options.ObserverSuspectThreshold, options.ObserverSuspectMinTargets);
+        var guard = new ObserverGuard<ObjectKey>(options.ObserverSuspectThreshold, options.ObserverSuspectMinTargets);
         _controllers =
         [
             PolicyController.Register(Controller(PolicyController.Name), informers, writer, recorder, guard, options.Workers, _time, loggers),

@@ -33,9 +33,9 @@ internal sealed class OperatorOptions
     /// Share of all checked targets that, turning failing at once, makes the operator suspect its
     /// own view and hold failovers (see Health/ObserverGuard.cs); 1 disables the guard.
     /// </summary>
-    public double ObserverSuspectThreshold { get; set; } = Health.ObserverGuard.DefaultThreshold;
+    public double ObserverSuspectThreshold { get; set; } = Planning.ObserverGuard.DefaultThreshold;
     /// <summary>How many targets at least must turn failing at once for the guard to hold failovers.</summary>
-    public int ObserverSuspectMinTargets { get; set; } = Health.ObserverGuard.DefaultMinTargets;
+    public int ObserverSuspectMinTargets { get; set; } = Planning.ObserverGuard.DefaultMinTargets;
     /// <summary>How long queued Kubernetes Events may still be written when a leadership term ends or the operator stops.</summary>
     public TimeSpan EventDrain { get; set; } = TimeSpan.FromSeconds(2);
 

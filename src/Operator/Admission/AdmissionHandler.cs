@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using k8s;
 using ResilienceOperator.Entities;
-using ResilienceOperator.Policy;
+using ResilienceOperator.Planning;
 
 namespace ResilienceOperator.Admission;
 

@@ -6,7 +6,7 @@ using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Prometheus;
 using ResilienceOperator.Entities;
-using ResilienceOperator.Policy;
+using ResilienceOperator.Planning;
 using ResilienceOperator.Runtime;
 
 namespace ResilienceOperator.Health;
@@ -28,7 +28,7 @@ internal sealed class HealthProber(
     ILogger logger,
     int maxConcurrentProbes = 64,
     int maxProbesPerTarget = 16,
-    ObserverGuard? guard = null) : IDisposable
+    ObserverGuard<ObjectKey>? guard = null) : IDisposable
 {
     private static readonly Gauge TargetHealthy = Metrics.CreateGauge("resilience_target_healthy",
         "1 when the target passes its health checks, 0 otherwise.", "namespace", "policy", "target");
@@ -44,7 +44,7 @@ internal sealed class HealthProber(
     private static readonly Gauge FailingShare = Metrics.CreateGauge("resilience_observer_failing_share",
         "Share of all checked targets that are failing and turned failing within the observer-suspect window.");
 
-    private readonly ObserverGuard _guard = guard ?? new ObserverGuard();
+    private readonly ObserverGuard<ObjectKey> _guard = guard ?? new ObserverGuard<ObjectKey>();
     private readonly ConcurrentDictionary<ObjectKey, DateTimeOffset> _nextDue = new();
     private readonly ConcurrentDictionary<ObjectKey, byte> _running = new();
     /// <summary>Policies the reconciler found invalid: never checked, never enqueued by the prober.</summary>

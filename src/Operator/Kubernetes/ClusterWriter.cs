@@ -7,7 +7,7 @@ using k8s.Models;
 using Prometheus;
 using ResilienceOperator.Entities;
 using ResilienceOperator.Health;
-using ResilienceOperator.Policy;
+using ResilienceOperator.Planning;
 using ResilienceOperator.Runtime;
 
 namespace ResilienceOperator.Kubernetes;
@@ -253,12 +253,6 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
     /// <summary>Creates a Job; null when it exists already (the attempt was started before a restart).</summary>
     public Task<V1Job?> CreateJobAsync(V1Job job, CancellationToken ct) => Guard("jobs", "create", () =>
         ExistingIsNull(() => client.BatchV1.CreateNamespacedJobAsync(job, job.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct)));
-
-    public static V1OwnerReference OwnerRef(IKubernetesObject<V1ObjectMeta> owner) => new()
-    {
-        ApiVersion = owner.ApiVersion, Kind = owner.Kind, Name = owner.Metadata.Name, Uid = owner.Metadata.Uid,
-        Controller = true, BlockOwnerDeletion = true,
-    };
 
     public static JsonObject OwnerReference(ResiliencePolicy owner) => new()
     {

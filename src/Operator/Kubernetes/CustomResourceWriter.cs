@@ -98,7 +98,7 @@ internal sealed class CustomResourceWriter(IKubernetes client, LeaseFence fence)
     public Task<T?> CreateAsync<T>(IKubernetesObject<V1ObjectMeta> owner, T body, CancellationToken ct) where T : class, IKubernetesObject<V1ObjectMeta>
     {
         var e = EntityNames.Of<T>();
-        body.Metadata.OwnerReferences = [ClusterWriter.OwnerRef(owner)];
+        body.Metadata.OwnerReferences = [OwnerReferences.ControlledBy(owner)];
         var json = JsonNode.Parse(KubernetesJson.Serialize(body))!.AsObject();
         json.Remove("status");
         return ClusterWriter.Guard(fence, e.PluralName, "create", () => ClusterWriter.ExistingIsNull(async () =>

@@ -5,7 +5,7 @@ using k8s;
 using k8s.Autorest;
 using Microsoft.Extensions.Logging;
 using ResilienceOperator.Entities;
-using ResilienceOperator.Policy;
+using ResilienceOperator.Planning;
 using ResilienceOperator.Runtime;
 
 namespace ResilienceOperator.Notifications;

@@ -9,6 +9,7 @@ using Polly.Retry;
 using Polly.Timeout;
 using Prometheus;
 using ResilienceOperator.Entities;
+using ResilienceOperator.Planning;
 
 namespace ResilienceOperator.Notifications;
 

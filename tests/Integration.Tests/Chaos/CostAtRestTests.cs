@@ -1,6 +1,6 @@
+using k8s;
 using k8s.Models;
 using ResilienceOperator.Entities;
-using k8s;
 using ResilienceOperator.IntegrationTests.Harness;
 using ResilienceOperator.IntegrationTests.Operator;
 using Xunit.Abstractions;

@@ -8,7 +8,7 @@ using k8s.Models;
 using ResilienceOperator.Entities;
 using ResilienceOperator.IntegrationTests.Harness;
 using ResilienceOperator.Notifications;
-using ResilienceOperator.Policy;
+using ResilienceOperator.Planning;
 
 namespace ResilienceOperator.IntegrationTests.Operator;
 

@@ -1,7 +1,7 @@
 using k8s.Models;
 using ResilienceOperator.Entities;
-using ResilienceOperator.Policy;
-using ResilienceOperator.Tests.Policy;
+using ResilienceOperator.Planning;
+using ResilienceOperator.Tests.Planning;
 
 namespace ResilienceOperator.Tests.Admission;
 

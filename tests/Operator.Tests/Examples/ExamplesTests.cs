@@ -1,10 +1,8 @@
 using System.Text.Json;
 using k8s;
 using k8s.Models;
-using ResilienceOperator.Backups;
-using ResilienceOperator.Drills;
 using ResilienceOperator.Entities;
-using ResilienceOperator.Policy;
+using ResilienceOperator.Planning;
 using ResilienceOperator.Tests.Tools;
 using YamlDotNet.RepresentationModel;
 

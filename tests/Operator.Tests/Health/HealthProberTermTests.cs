@@ -5,7 +5,7 @@ using Moq;
 using ResilienceOperator.Entities;
 using ResilienceOperator.Health;
 using ResilienceOperator.Runtime;
-using ResilienceOperator.Tests.Policy;
+using ResilienceOperator.Tests.Planning;
 
 namespace ResilienceOperator.Tests.Health;
 

@@ -1,4 +1,3 @@
-using ResilienceOperator.Entities;
 using ResilienceOperator.Runtime;
 
 namespace ResilienceOperator.Tests.Health;

@@ -1,7 +1,7 @@
 using System.Net;
 using k8s.Autorest;
 using ResilienceOperator.Entities;
-using ResilienceOperator.Policy;
+using ResilienceOperator.Planning;
 using ResilienceOperator.Runtime;
 
 namespace ResilienceOperator.Tests.Health;

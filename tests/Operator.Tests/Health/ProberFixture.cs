@@ -4,7 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 using ResilienceOperator.Entities;
 using ResilienceOperator.Health;
 using ResilienceOperator.Runtime;
-using ResilienceOperator.Tests.Policy;
+using ResilienceOperator.Tests.Planning;
 
 namespace ResilienceOperator.Tests.Health;
 

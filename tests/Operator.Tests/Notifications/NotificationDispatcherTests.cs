@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Moq;
 using ResilienceOperator.Entities;
 using ResilienceOperator.Notifications;
-using ResilienceOperator.Policy;
+using ResilienceOperator.Planning;
 using ResilienceOperator.Runtime;
 
 namespace ResilienceOperator.Tests.Notifications;

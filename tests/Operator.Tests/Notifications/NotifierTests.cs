@@ -7,6 +7,7 @@ using Polly.CircuitBreaker;
 using Prometheus;
 using ResilienceOperator.Entities;
 using ResilienceOperator.Notifications;
+using ResilienceOperator.Planning;
 
 namespace ResilienceOperator.Tests.Notifications;
 

@@ -1,0 +1,27 @@
+using Microsoft.Extensions.Logging;
+using ResilienceOperator.Entities;
+using ResilienceOperator.Kubernetes;
+using ResilienceOperator.Runtime;
+
+namespace ResilienceOperator.Controllers;
+
+/// <summary>The ResilienceBackup controller: keyed by backup; its Jobs map back to it by label.</summary>
+internal static class BackupController
+{
+    public const string Name = "resiliencebackup";
+
+    public static ControllerRegistration Register(ControllerBuilder b, OperatorInformers informers, ClusterWriter writer, IEventRecorder recorder,
+        int workers, TimeProvider time, ILoggerFactory loggers)
+    {
+        var expectations = new CacheExpectations(time);
+        return b
+            .Index(informers.Backups.Store, RunCaches.ByPolicyIndex, RunCaches.PolicyOf)
+            .Index(informers.Jobs.Store, RunCaches.OwnerIndex, RunCaches.OwnersOf)
+            .For(informers.Backups, Predicates.NotDeleted<ResilienceBackup>())
+            .Watches(informers.Jobs, j => RunCaches.RunOf(j, Labels.Backup))
+            .OnNewTerm(expectations.Clear)
+            .Workers(workers)
+            .Complete(new BackupReconciler(RunCaches.Of(informers), writer, recorder, expectations, time, loggers.CreateLogger<BackupReconciler>()),
+                loggers.CreateLogger<Controller>());
+    }
+}

@@ -1,0 +1,88 @@
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+using ResilienceOperator.Entities;
+using ResilienceOperator.Kubernetes;
+using ResilienceOperator.Planning;
+using ResilienceOperator.Runtime;
+
+namespace ResilienceOperator.Controllers;
+
+/// <summary>
+/// Runs one ResilienceBackup: the policy's backup template as a Job per attempt, status through
+/// /status. Thin glue around <see cref="JobRun"/>.
+/// </summary>
+internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, IEventRecorder events, CacheExpectations expectations, TimeProvider time,
+    ILogger<BackupReconciler> logger) : IReconciler
+{
+    public const int MaxAttempts = 2;
+    public static readonly TimeSpan FirstBackoff = TimeSpan.FromSeconds(2);
+
+    private static readonly Counter BackupsTotal = Metrics.CreateCounter("resilience_backups_total",
+        "Backups that finished, by result (completed, failed).", "namespace", "policy", "result");
+    private static readonly Gauge LastSuccess = Metrics.CreateGauge("resilience_backup_last_success_timestamp_seconds",
+        "Unix time at which the policy's newest backup completed.", "namespace", "policy");
+
+    public async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken ct)
+    {
+        var backup = caches.Backups.Get(key);
+        if (backup is null) expectations.Forget(key);
+        if (backup is null || backup.Metadata.DeletionTimestamp is not null) return ReconcileResult.Done;
+        // Its last status write or Job not in the cache yet: deciding now would start an attempt twice.
+        if (expectations.Awaited(key) is { } awaited) throw new RequeueException($"waiting for the cache to show {awaited}", CacheExpectations.Recheck);
+        if (backup.Status?.Phase is RunPhase.Completed or RunPhase.Failed) return ReconcileResult.Done;
+        var now = time.GetUtcNow().UtcDateTime;
+        var ns = key.Namespace;
+        var policy = caches.Policies.Get(ns, backup.Spec.Policy);
+        var invalid = SpecValidation.Backup(backup.Spec);
+        if (invalid is not null) { }
+        else if (policy is null) invalid = $"spec.policy: ResiliencePolicy \"{backup.Spec.Policy}\" not found in namespace {ns}";
+        else if (policy.Spec.Backup?.Template?.Spec?.Containers is not { Count: > 0 })
+            invalid = $"spec.policy: ResiliencePolicy \"{policy.Metadata.Name}\" has no spec.backup.template to run";
+        else if ((policy.Spec.Backup.Locations is { Count: > 0 } l ? l : [BackupSchedule.DefaultLocation]) is var locations && !locations.Contains(backup.Spec.Location))
+            invalid = $"spec.location: \"{backup.Spec.Location}\" is not one of ResiliencePolicy \"{policy.Metadata.Name}\"'s spec.backup.locations ({string.Join(", ", locations)})";
+        if (invalid is not null)
+        {
+            await WriteAsync(backup, JobRun.Invalid(backup.Status, invalid, now), ct);
+            await events.RecordAsync(backup, EventRecorder.Warning, Reasons.InvalidSpec, invalid, ct);
+            Count(ns, backup, RunPhase.Failed, now);
+            return ReconcileResult.Done;
+        }
+
+        var jobs = caches.Jobs.ByIndex(RunCaches.OwnerIndex, backup.Metadata.Uid);
+        var decision = JobRun.Next(backup.Status, backup.Metadata.Name, "backup", jobs, MaxAttempts, FirstBackoff, now);
+        if (decision.CreateAttempt is { } attempt)
+        {
+            var target = backup.Spec.Target is { Length: > 0 } t ? t
+                : policy!.Status?.ActiveTargets?.FirstOrDefault() ?? policy.Spec.Targets.FirstOrDefault()?.Name ?? "";
+            var job = BackupJobs.Build(backup, Labels.Backup, policy!.Metadata.Name, policy.Spec.Backup!.Template!, attempt,
+                backup.Metadata.Name, backup.Spec.Location, target);
+            if (await writer.CreateJobAsync(job, ct) is { } created) expectations.Expect(key, caches.Jobs, created, created: true);
+            logger.LogInformation("{Backup}: attempt {Attempt} started as Job {Job}", key, attempt, job.Metadata.Name);
+        }
+        foreach (var e in decision.Events) await events.RecordAsync(backup, e.Type, e.Reason, e.Message, ct);
+        var before = backup.Status?.Phase;
+        await WriteAsync(backup, decision.Status, ct);
+        if (decision.Status.Phase != before && decision.Status.Phase is RunPhase.Completed or RunPhase.Failed)
+        {
+            var completed = decision.Status.Phase == RunPhase.Completed;
+            await events.RecordAsync(backup, completed ? EventRecorder.Normal : EventRecorder.Warning,
+                completed ? Reasons.BackupCompleted : Reasons.BackupFailed, decision.Status.Message ?? "", ct);
+            Count(ns, backup, decision.Status.Phase.Value, decision.Status.CompletionTime ?? now);
+        }
+        return decision.RequeueAfter is { } after ? ReconcileResult.After(after) : ReconcileResult.Done;
+    }
+
+    private static void Count(string ns, ResilienceBackup backup, RunPhase phase, DateTime at)
+    {
+        BackupsTotal.WithLabels(ns, backup.Spec.Policy, phase == RunPhase.Completed ? "completed" : "failed").Inc();
+        if (phase == RunPhase.Completed) LastSuccess.WithLabels(ns, backup.Spec.Policy).Set(new DateTimeOffset(BackupSchedule.Utc(at)).ToUnixTimeMilliseconds() / 1000.0);
+    }
+
+    private async Task WriteAsync(ResilienceBackup backup, ResilienceRunStatus status, CancellationToken ct)
+    {
+        if (await writer.Resources.WriteStatusAsync(backup, status, ct) is not { } updated) return;
+        expectations.Expect(ObjectKey.Of(backup), caches.Backups, updated);
+    }
+}

@@ -1,0 +1,291 @@
+using System.Globalization;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+using ResilienceOperator.Entities;
+using ResilienceOperator.Kubernetes;
+using ResilienceOperator.Planning;
+using ResilienceOperator.Runtime;
+
+namespace ResilienceOperator.Controllers;
+
+/// <summary>The caches the drill controllers read.</summary>
+internal sealed record DrillCaches(
+    Store<ResilienceDrill> Drills,
+    Store<ResiliencePolicy> Policies,
+    Store<V1Deployment> Deployments,
+    Store<V1Pod> Pods,
+    Store<ResilienceRestore> Restores)
+{
+    /// <summary>Drills by namespace/spec.policy.</summary>
+    public const string ByPolicyIndex = "drill-by-policy";
+
+    public static DrillCaches Of(OperatorInformers informers) =>
+        new(informers.Drills.Store, informers.Policies.Store, informers.Deployments.Store, informers.Pods.Store, informers.Restores.Store);
+
+    /// <summary>The <see cref="ByPolicyIndex"/> value of a drill.</summary>
+    public static string[] PolicyOf(ResilienceDrill d) => [d.Metadata.NamespaceProperty + "/" + d.Spec.Policy];
+
+    public IReadOnlyList<ResilienceDrill> DrillsOf(string ns, string policy) => Drills.ByIndex(ByPolicyIndex, ns + "/" + policy);
+
+    /// <summary>Running drills whose target is <paramref name="deployment"/>.</summary>
+    public IEnumerable<ResilienceDrill> RunningOn(string ns, string deployment) =>
+        Drills.ByIndex(Store<ResilienceDrill>.NamespaceIndex, ns).Where(d => d.Status is { Phase: DrillPhase.Running } s && s.Target == deployment);
+
+    /// <summary>Running drills whose target's pods include <paramref name="pod"/> (by the Deployment's selector).</summary>
+    public IEnumerable<ResilienceDrill> RunningOn(V1Pod pod)
+    {
+        var ns = pod.Metadata.NamespaceProperty;
+        return Drills.ByIndex(Store<ResilienceDrill>.NamespaceIndex, ns).Where(d =>
+            d.Status is { Phase: DrillPhase.Running, Target: { Length: > 0 } target }
+            && Deployments.Get(ns, target)?.Spec.Selector?.MatchLabels is { Count: > 0 } selector
+            && DrillPlanner.Matches(selector, pod.Metadata.Labels));
+    }
+
+    public TargetPods PodsOf(string ns, string? target)
+    {
+        var d = target is null ? null : Deployments.Get(ns, target);
+        if (d?.Spec.Selector?.MatchLabels is not { Count: > 0 } selector) return new TargetPods(0, []);
+        return new TargetPods(d.Spec.Replicas ?? 1, [.. Pods.ByIndex(Store<V1Pod>.NamespaceIndex, ns).Where(p => DrillPlanner.Matches(selector, p.Metadata.Labels))]);
+    }
+}
+
+/// <summary>
+/// Runs one ResilienceDrill: guard rails, finalizer, fault, verdict, fault removed. Thin glue
+/// around <see cref="DrillPlanner"/>. While a drill runs it is looked at on every watch event of
+/// what it waits for — its policy's status, its target's Deployment and pods (see
+/// <see cref="DrillController"/>) — as soon as the informer has put it in the cache, so the
+/// measured RTO ends when the cache observes the recovery (to within the queue's latency); the
+/// only timer is the RTO deadline.
+/// </summary>
+internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IEventRecorder events, CacheExpectations expectations, TimeProvider time,
+    ILogger<DrillReconciler> logger) : IReconciler
+{
+    private static readonly Counter DrillsTotal = Metrics.CreateCounter("resilience_drills_total",
+        "Drills that ended, by result (passed, failed, aborted).", "namespace", "policy", "result");
+
+    // Guard rails and the Running write happen under one lock, so two drills of a policy
+    // reconciled by two workers cannot both pass the "another drill runs" guard.
+    private readonly SemaphoreSlim _start = new(1, 1);
+
+    public async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken ct)
+    {
+        var drill = caches.Drills.Get(key);
+        if (drill is null)
+        {
+            expectations.Forget(key);
+            return ReconcileResult.Done;
+        }
+        // Read-your-writes: a drill that acted on the state from before its own write would inject twice.
+        if (expectations.Awaited(key) is { } awaited) throw new RequeueException($"waiting for the cache to show {awaited}", CacheExpectations.Recheck);
+        var now = time.GetUtcNow().UtcDateTime;
+        if (drill.Metadata.DeletionTimestamp is not null)
+        {
+            await FinalizeAsync(drill, ct);
+            return ReconcileResult.Done;
+        }
+        if (drill.Status?.Phase is DrillPhase.Passed or DrillPhase.Failed or DrillPhase.Aborted)
+        {
+            await CleanUpAsync(drill, ct);
+            return ReconcileResult.Done;
+        }
+        var policy = caches.Policies.Get(key.Namespace, drill.Spec.Policy);
+        if (drill.Status?.Phase is null or DrillPhase.Pending)
+        {
+            var started = await StartAsync(drill, policy, now, ct);
+            if (started is null) return ReconcileResult.Done;
+            drill = started;
+        }
+        return await RunAsync(drill, policy, now, ct);
+    }
+
+    /// <summary>Guard rails, then the finalizer, then Running with the target; null when refused (Aborted).</summary>
+    private async Task<ResilienceDrill?> StartAsync(ResilienceDrill drill, ResiliencePolicy? policy, DateTime now, CancellationToken ct)
+    {
+        var ns = drill.Metadata.NamespaceProperty;
+        await _start.WaitAsync(ct);
+        try
+        {
+            // "Another drill runs" is read from the cache: a drill this process just started must be in it.
+            foreach (var other in caches.DrillsOf(ns, drill.Spec.Policy))
+            {
+                if (other.Metadata.Name != drill.Metadata.Name && expectations.Awaited(ObjectKey.Of(other)) is { } awaited)
+                    throw new RequeueException($"waiting for the cache to show {awaited}", CacheExpectations.Recheck);
+            }
+            var refusal = DrillPlanner.Guard(drill, policy, caches.Restores.ByIndex(RunCaches.ByPolicyIndex, ns + "/" + drill.Spec.Policy),
+                caches.DrillsOf(ns, drill.Spec.Policy), now);
+            var target = policy?.Status?.ActiveTargets?.FirstOrDefault();
+            if (refusal is null) (_, refusal) = DrillPlanner.Capacity(drill, policy!, target!, caches.PodsOf(ns, target));
+            if (refusal is not null)
+            {
+                await EndAsync(drill, policy, DrillPhase.Aborted, refusal.Reason, refusal.Message + "; nothing was injected", null, now, ct);
+                return null;
+            }
+            if (drill.Metadata.Finalizers?.Contains(Finalizers.Drill) != true)
+            {
+                drill = await writer.Resources.SetFinalizerAsync(drill, Finalizers.Drill, true, ct);
+                expectations.Expect(ObjectKey.Of(drill), caches.Drills, drill);
+            }
+            var (rto, defaulted) = DrillPlanner.RtoOf(policy!);
+            var status = new ResilienceDrillStatus
+            {
+                Phase = DrillPhase.Running, Target = target, RtoObjectiveSeconds = rto.TotalSeconds,
+                Message = $"injecting {drill.Spec.Action} into {target}",
+                Conditions = [],
+            };
+            ConditionSet.Set(status.Conditions, ConditionSet.Succeeded, "Unknown", Reasons.Running,
+                $"RTO {GoDuration.Format(rto)}{(defaulted ? " (default: the policy declares no spec.objectives.rto)" : "")}", drill.Metadata.Generation, now);
+            return await WriteAsync(drill, status, ct);
+        }
+        finally { _start.Release(); }
+    }
+
+    private async Task<ReconcileResult> RunAsync(ResilienceDrill drill, ResiliencePolicy? policy, DateTime now, CancellationToken ct)
+    {
+        var ns = drill.Metadata.NamespaceProperty;
+        var status = drill.Status!;
+        var target = status.Target ?? "";
+        if (policy is null || policy.Metadata.DeletionTimestamp is not null)
+        {
+            await EndAsync(drill, policy, DrillPhase.Aborted, Reasons.PolicyDeleted, $"ResiliencePolicy \"{drill.Spec.Policy}\" is gone; fault removed", null, now, ct);
+            return ReconcileResult.Done;
+        }
+        var (rto, defaulted) = DrillPlanner.RtoOf(policy);
+        if (status.RtoObjectiveSeconds is { } recorded) rto = TimeSpan.FromSeconds(recorded);
+        var pods = caches.PodsOf(ns, target);
+
+        if (status.InjectedAt is null)
+        {
+            var next = Copy(status);
+            if (drill.Spec.Action == DrillAction.KillPods)
+            {
+                var (kill, refusal) = DrillPlanner.Capacity(drill, policy, target, pods);
+                if (refusal is not null)
+                {
+                    await EndAsync(drill, policy, DrillPhase.Aborted, refusal.Reason, refusal.Message + "; nothing was injected", null, now, ct);
+                    return ReconcileResult.Done;
+                }
+                foreach (var pod in kill) await writer.DeletePodAsync(ns, pod, ct);
+                next.Pods = [.. kill];
+                next.Message = $"deleted {kill.Count} pod(s) of {target} ({string.Join(", ", kill)}); waiting for the policy to serve again within {GoDuration.Format(rto)}";
+            }
+            else
+            {
+                var d = caches.Deployments.Get(ns, target);
+                var marked = Annotation(d, Annotations.Drill);
+                if (d is null || (marked is not null && marked != drill.Metadata.Name))
+                {
+                    var reason = d is null ? Reasons.NoActiveTarget : Reasons.AnotherDrillRunning;
+                    var message = d is null ? $"Deployment {target} not found" : $"Deployment {target} is failed by ResilienceDrill \"{marked}\"";
+                    await EndAsync(drill, policy, DrillPhase.Aborted, reason, message + "; nothing was injected", null, now, ct);
+                    return ReconcileResult.Done;
+                }
+                if (marked is null) expectations.Expect(ObjectKey.Of(drill), caches.Deployments, await writer.FailAsync(d, drill.Metadata.Name, ct));
+                next.Message = $"scaled {target} to 0 (from {d.Spec.Replicas ?? 1}); waiting for the policy to serve again within {GoDuration.Format(rto)}";
+            }
+            next.InjectedAt = now;
+            logger.LogInformation("{Drill}: {Action} injected into {Target}", ObjectKey.Of(drill), drill.Spec.Action, target);
+            drill = await WriteAsync(drill, next, ct);
+            await events.RecordAsync(drill, EventRecorder.Normal, Reasons.DrillStarted, next.Message, ct);
+            return ReconcileResult.After(rto);
+        }
+
+        if (DrillPlanner.Exceeds(drill, policy, pods) is { } exceeded)
+        {
+            await EndAsync(drill, policy, DrillPhase.Aborted, exceeded.Reason, exceeded.Message, null, now, ct);
+            return ReconcileResult.Done;
+        }
+        if (DrillPlanner.Verdict(drill, policy, pods, rto, defaulted, now) is { } verdict)
+        {
+            await EndAsync(drill, policy, verdict.Phase, verdict.Reason, verdict.Message, verdict.RtoSeconds, now, ct);
+            return ReconcileResult.Done;
+        }
+        // Serving again, or something exceeding maxUnavailable, arrives as a watch event; the RTO running out does not.
+        return ReconcileResult.After(DrillPlanner.Deadline(status.InjectedAt.Value, rto) - now);
+    }
+
+    /// <summary>The verdict: status, events, metric and the policy's lastDrill, then the fault removed.</summary>
+    private async Task EndAsync(ResilienceDrill drill, ResiliencePolicy? policy, DrillPhase phase, string reason, string message, double? rtoSeconds, DateTime now, CancellationToken ct)
+    {
+        var status = drill.Status is null ? new ResilienceDrillStatus() : Copy(drill.Status);
+        status.Phase = phase;
+        status.Message = message;
+        status.RtoSeconds = rtoSeconds;
+        status.RecoveredAt = phase == DrillPhase.Passed ? now : null;
+        status.Conditions ??= [];
+        ConditionSet.Set(status.Conditions, ConditionSet.Succeeded, phase == DrillPhase.Passed ? "True" : "False", reason, message, drill.Metadata.Generation, now);
+        drill = await WriteAsync(drill, status, ct);
+        logger.LogInformation("{Drill}: {Phase} ({Reason}): {Message}", ObjectKey.Of(drill), phase, reason, message);
+
+        var (type, eventReason, result) = phase switch
+        {
+            DrillPhase.Passed => (EventRecorder.Normal, Reasons.DrillPassed, "passed"),
+            DrillPhase.Failed => (EventRecorder.Warning, Reasons.DrillFailed, "failed"),
+            _ => (EventRecorder.Warning, Reasons.DrillAborted, "aborted"),
+        };
+        var text = $"{drill.Metadata.Name}: {message}";
+        await events.RecordAsync(drill, type, eventReason, message, ct);
+        DrillsTotal.WithLabels(drill.Metadata.NamespaceProperty, drill.Spec.Policy, result).Inc();
+        if (policy is not null && policy.Metadata.DeletionTimestamp is null)
+        {
+            await events.RecordAsync(policy, type, eventReason, text, ct);
+            try
+            {
+                var record = new DrillRecord { Name = drill.Metadata.Name, Result = phase.ToString(), RtoSeconds = rtoSeconds, Time = now };
+                // Nothing here reads it back; a policy status write from a stale read fails its resourceVersion test.
+                await writer.SetLastDrillAsync(policy, record, ct);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The drill's own status holds the verdict; the fault must go regardless.
+                logger.LogWarning("{Drill}: could not record status.lastDrill on policy {Policy}: {Error}", ObjectKey.Of(drill), policy.Metadata.Name, ex.Message);
+            }
+        }
+        await CleanUpAsync(drill, ct);
+    }
+
+    /// <summary>Removes this drill's fault (FailTarget: replicas back, marks gone) and then its finalizer. Idempotent.</summary>
+    private async Task CleanUpAsync(ResilienceDrill drill, CancellationToken ct)
+    {
+        var ns = drill.Metadata.NamespaceProperty;
+        if (drill.Status?.Target is { Length: > 0 } target && caches.Deployments.Get(ns, target) is { } d
+            && Annotation(d, Annotations.Drill) == drill.Metadata.Name)
+        {
+            var replicas = int.TryParse(Annotation(d, Annotations.DrillReplicas), NumberStyles.None, CultureInfo.InvariantCulture, out var r) ? r : 1;
+            expectations.Expect(ObjectKey.Of(drill), caches.Deployments, await writer.RestoreAsync(d, replicas, ct));
+            logger.LogInformation("{Drill}: {Target} scaled back to {Replicas}", ObjectKey.Of(drill), target, replicas);
+        }
+        if (drill.Metadata.Finalizers?.Contains(Finalizers.Drill) == true)
+            expectations.Expect(ObjectKey.Of(drill), caches.Drills, await writer.Resources.SetFinalizerAsync(drill, Finalizers.Drill, false, ct));
+    }
+
+    private async Task FinalizeAsync(ResilienceDrill drill, CancellationToken ct)
+    {
+        if (drill.Metadata.Finalizers?.Contains(Finalizers.Drill) != true) return;
+        if (drill.Status?.Phase is DrillPhase.Running)
+        {
+            DrillsTotal.WithLabels(drill.Metadata.NamespaceProperty, drill.Spec.Policy, "aborted").Inc();
+            var message = $"{drill.Metadata.Name}: deleted while running; fault removed";
+            if (caches.Policies.Get(drill.Metadata.NamespaceProperty, drill.Spec.Policy) is { } policy)
+                await events.RecordAsync(policy, EventRecorder.Warning, Reasons.DrillAborted, message, ct);
+        }
+        await CleanUpAsync(drill, ct);
+    }
+
+    private async Task<ResilienceDrill> WriteAsync(ResilienceDrill drill, ResilienceDrillStatus status, CancellationToken ct)
+    {
+        if (await writer.Resources.WriteStatusAsync(drill, status, ct) is not { } updated) return drill;
+        expectations.Expect(ObjectKey.Of(drill), caches.Drills, updated);
+        return updated;
+    }
+
+    private static string? Annotation(V1Deployment? d, string key) =>
+        d?.Metadata.Annotations is { } a && a.TryGetValue(key, out var v) ? v : null;
+
+    private static ResilienceDrillStatus Copy(ResilienceDrillStatus s) => new()
+    {
+        Phase = s.Phase, Target = s.Target, Pods = s.Pods is null ? null : [.. s.Pods], InjectedAt = s.InjectedAt, RecoveredAt = s.RecoveredAt,
+        RtoSeconds = s.RtoSeconds, RtoObjectiveSeconds = s.RtoObjectiveSeconds, Message = s.Message,
+        Conditions = s.Conditions is null ? null : [.. s.Conditions],
+    };
+}

@@ -1,0 +1,64 @@
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using ResilienceOperator.Entities;
+using ResilienceOperator.Health;
+using ResilienceOperator.Kubernetes;
+using ResilienceOperator.Planning;
+using ResilienceOperator.Runtime;
+
+namespace ResilienceOperator.Controllers;
+
+/// <summary>
+/// The ResiliencePolicy controller: keyed by policy; its targets, Service, autoscalers, PDBs,
+/// backups and restores map back to it, and the health prober's verdicts go on its queue.
+/// </summary>
+internal static class PolicyController
+{
+    public const string Name = "resiliencepolicy";
+
+    public static ControllerRegistration Register(ControllerBuilder b, OperatorInformers informers, ClusterWriter writer, IEventRecorder recorder,
+        ObserverGuard<ObjectKey> guard, int workers, TimeProvider time, ILoggerFactory loggers)
+    {
+        var (policies, deployments, pods) = (informers.Policies, informers.Deployments, informers.Pods);
+        var prober = new HealthProber(policies.Store, deployments.Store, pods.Store, b.Queue.Add, writer, time, loggers.CreateLogger<HealthProber>(), guard: guard);
+        var expectations = new CacheExpectations(time);
+        var caches = new PolicyCaches(policies.Store, deployments.Store, informers.Services.Store, informers.Hpas.Store, informers.Pdbs.Store,
+            informers.Backups.Store, informers.Restores.Store, informers.ScaledObjectStore);
+
+        IEnumerable<ObjectKey> ByIndex(string index, string? ns, string? name) =>
+            policies.Store.ByIndex(index, ns + "/" + name).Select(ObjectKey.Of);
+        IEnumerable<ObjectKey> Targeting(V1ObjectMeta m) => ByIndex(PolicyCaches.PolicyTargetIndex, m.NamespaceProperty, m.Name);
+
+        b.Index(policies.Store, PolicyCaches.PolicyTargetIndex, PolicyCaches.TargetsOf)
+            .Index(policies.Store, PolicyCaches.PolicyServiceIndex, p => [p.Metadata.NamespaceProperty + "/" + (p.Spec.Service?.Name ?? "")])
+            .Index(informers.Hpas.Store, PolicyCaches.HpaTargetIndex, h => h.Spec.ScaleTargetRef.Kind == "Deployment" ? [h.Metadata.NamespaceProperty + "/" + h.Spec.ScaleTargetRef.Name] : [])
+            .Index(informers.Pdbs.Store, PolicyCaches.OwnerIndex, p => (p.Metadata.OwnerReferences ?? []).Select(o => o.Uid))
+            .Index(informers.ScaledObjectStore, PolicyCaches.ScaledObjectTargetIndex, s => s.TargetDeployment is { } d ? [s.Metadata.NamespaceProperty + "/" + d] : [])
+            .Index(informers.Backups.Store, RunCaches.ByPolicyIndex, RunCaches.PolicyOf)
+            .Index(informers.Restores.Store, RunCaches.ByPolicyIndex, RunCaches.PolicyOf)
+            // Its own status writes do not bring a policy back (they did not before the cache was
+            // read-only either); the resync still does.
+            .For(policies, Predicates.Or(Predicates.StatusOnlyIgnored<ResiliencePolicy>(), Predicates.Resync<ResiliencePolicy>()))
+            // A new or changed spec is checked at once rather than at the next probe period.
+            .Watches(policies, new EventHandlers<ResiliencePolicy>(Created: p => prober.CheckSoon(ObjectKey.Of(p)), Updated: (_, p) => prober.CheckSoon(ObjectKey.Of(p))),
+                Predicates.GenerationChanged<ResiliencePolicy>())
+            // Status-only churn of a Deployment (ready counts) reaches policies through the prober's verdicts.
+            .Watches(deployments, d => Targeting(d.Metadata), Predicates.Or(Predicates.GenerationChanged<V1Deployment>(), Predicates.Resync<V1Deployment>()))
+            .Watches(informers.Services, s => ByIndex(PolicyCaches.PolicyServiceIndex, s.Metadata.NamespaceProperty, s.Metadata.Name))
+            .Watches(informers.Hpas, h => ByIndex(PolicyCaches.PolicyTargetIndex, h.Metadata.NamespaceProperty, h.Spec.ScaleTargetRef.Name))
+            .Watches(informers.Pdbs, p => p.Metadata.Labels?.TryGetValue(Labels.Policy, out var owner) == true ? [new ObjectKey(p.Metadata.NamespaceProperty, owner)] : [],
+                Predicates.NotCreated<PodDisruptionBudgetObject>())
+            .Watches(informers.Backups, r => [new ObjectKey(r.Metadata.NamespaceProperty, r.Spec.Policy)])
+            .Watches(informers.Restores, r => [new ObjectKey(r.Metadata.NamespaceProperty, r.Spec.Policy)]);
+        if (informers.ScaledObjects is { } scaledObjects)
+            b.Watches(scaledObjects, s => s.TargetDeployment is { } d ? ByIndex(PolicyCaches.PolicyTargetIndex, s.Metadata.NamespaceProperty, d) : []);
+        return b
+            .OnNewTerm(prober.ResetTerm)
+            .OnNewTerm(expectations.Clear)
+            .WhileLeading(prober.RunAsync)
+            .Using(prober)
+            .Workers(workers)
+            .Complete(new ResiliencePolicyReconciler(caches, prober, writer, recorder, expectations, time, loggers.CreateLogger<ResiliencePolicyReconciler>()),
+                loggers.CreateLogger<Controller>());
+    }
+}

@@ -1,0 +1,35 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace ResilienceOperator.Planning;
+
+/// <summary>Go/Kubernetes durations: `500ms`, `5s`, `2m`, `1h30m`.</summary>
+internal static partial class GoDuration
+{
+    [GeneratedRegex(@"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")]
+    private static partial Regex Part();
+
+    public static bool TryParse(string? text, out TimeSpan value)
+    {
+        value = TimeSpan.Zero;
+        if (string.IsNullOrWhiteSpace(text)) return false;
+        var pos = 0;
+        foreach (Match m in Part().Matches(text))
+        {
+            if (m.Index != pos) return false;
+            pos += m.Length;
+            var n = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+            value += m.Groups[2].Value switch
+            {
+                "ms" => TimeSpan.FromMilliseconds(n),
+                "s" => TimeSpan.FromSeconds(n),
+                "m" => TimeSpan.FromMinutes(n),
+                _ => TimeSpan.FromHours(n),
+            };
+        }
+        return pos == text.Length && pos > 0;
+    }
+
+    public static string Format(TimeSpan d) =>
+        d.TotalSeconds < 1 ? $"{d.TotalMilliseconds:0}ms" : d.TotalMinutes < 2 ? $"{d.TotalSeconds:0.#}s" : $"{d.TotalMinutes:0.#}m";
+}

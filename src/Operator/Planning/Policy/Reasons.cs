@@ -1,0 +1,94 @@
+namespace ResilienceOperator.Planning;
+
+/// <summary>CamelCase reasons for conditions and events.</summary>
+internal static class Reasons
+{
+    public const string InvalidSpec = "InvalidSpec";
+    public const string Forbidden = "Forbidden";
+    public const string AllTargetsHealthy = "AllTargetsHealthy";
+    public const string Serving = "Serving";
+    public const string NotChecked = "NotChecked";
+    public const string TargetsUnhealthy = "TargetsUnhealthy";
+    public const string TargetUnhealthy = "TargetUnhealthy";
+    public const string NoHealthyTarget = "NoHealthyTarget";
+    public const string Failover = "Failover";
+    public const string Failback = "Failback";
+    public const string ManualFailback = "ManualFailback";
+    public const string FailbackPending = "FailbackPending";
+    public const string TrafficSteered = "TrafficSteered";
+    public const string WaitingForStandby = "WaitingForStandby";
+    public const string ScaledUp = "ScaledUp";
+    public const string HpaMinRaised = "HpaMinReplicasRaised";
+    public const string CircuitOpen = "CircuitOpen";
+    public const string CircuitHalfOpen = "CircuitHalfOpen";
+    public const string CircuitClosed = "CircuitClosed";
+    public const string OnPreferredTarget = "OnPreferredTarget";
+    public const string FailedOver = "FailedOver";
+    public const string FailoverDisabled = "FailoverDisabled";
+    /// <summary>Most checked targets failed at once: the operator doubts its own view and holds failovers.</summary>
+    public const string ObserverSuspect = "ObserverSuspect";
+    public const string CapacityKept = "CapacityKept";
+    public const string CapacityRestored = "CapacityRestored";
+    public const string PodTemplateUpdated = "PodTemplateUpdated";
+    public const string SelectorRestored = "SelectorRestored";
+    public const string TargetHealthy = "TargetHealthy";
+    public const string NotConfigured = "NotConfigured";
+    public const string NoBackupYet = "NoBackupYet";
+    public const string BackupsSucceeding = "BackupsSucceeding";
+    public const string BackupFailed = "BackupFailed";
+    public const string BackupCompleted = "BackupCompleted";
+    public const string BackupScheduled = "BackupScheduled";
+    public const string CatchUpBackup = "CatchUpBackup";
+    public const string RestoreStarted = "RestoreStarted";
+    public const string RestoreFailed = "RestoreFailed";
+    public const string RestoreCompleted = "RestoreCompleted";
+    public const string NoBackupToRestore = "NoBackupToRestore";
+    public const string Restoring = "Restoring";
+    public const string JobStarted = "JobStarted";
+    public const string AttemptFailed = "AttemptFailed";
+    public const string NoObjectives = "NoObjectives";
+    public const string ObjectivesMet = "ObjectivesMet";
+    public const string ObjectivesBreached = "ObjectivesBreached";
+    public const string NoCompletedBackup = "NoCompletedBackup";
+    public const string Running = "Running";
+    public const string Degraded = "Degraded";
+    public const string CapacityBelowThreshold = "CapacityBelowThreshold";
+    public const string Shed = "Shed";
+    public const string Unshed = "Unshed";
+    public const string FallbackActive = "FallbackActive";
+    public const string FallbackReleased = "FallbackReleased";
+    public const string AutoscalerPaused = "AutoscalerPaused";
+    public const string AutoscalerResumed = "AutoscalerResumed";
+    /// <summary>Ready reason of a DryRun policy whose serving target is healthy; event reasons are DryRun + the action.</summary>
+    public const string DryRun = "DryRun";
+    /// <summary>Backup and restore runs: a Job failed without a reason of its own.</summary>
+    public const string JobFailed = "JobFailed";
+    /// <summary>Backup and restore runs: every Job attempt failed.</summary>
+    public const string AttemptsExhausted = "AttemptsExhausted";
+    /// <summary>The pod readiness gate of ActiveActive targets.</summary>
+    public const string ProbesPass = "ProbesPass";
+    public const string ProbesFail = "ProbesFail";
+    /// <summary>A webhook delivery given up (Warning event on the policy).</summary>
+    public const string NotificationFailed = "NotificationFailed";
+
+    // Drills: events and the drill's Succeeded condition.
+    public const string DrillPassed = "DrillPassed";
+    public const string DrillFailed = "DrillFailed";
+    public const string DrillAborted = "DrillAborted";
+    public const string DrillStarted = "DrillStarted";
+    public const string DrillScheduled = "DrillScheduled";
+    public const string Recovered = "Recovered";
+    public const string RtoExceeded = "RtoExceeded";
+    public const string MaxUnavailableExceeded = "MaxUnavailableExceeded";
+    public const string PolicyDeleted = "PolicyDeleted";
+    // Drills: the guard rails that refuse a drill (with FailedOver).
+    public const string PolicyNotFound = "PolicyNotFound";
+    public const string PolicyInDryRun = "PolicyInDryRun";
+    public const string AnotherDrillRunning = "AnotherDrillRunning";
+    public const string RestoreInProgress = "RestoreInProgress";
+    public const string FailoverInProgress = "FailoverInProgress";
+    public const string PolicyNotReady = "PolicyNotReady";
+    public const string PolicyDegraded = "PolicyDegraded";
+    public const string BackupOlderThanRpo = "BackupOlderThanRpo";
+    public const string NoActiveTarget = "NoActiveTarget";
+}
