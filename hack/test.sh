@@ -17,6 +17,14 @@ export PATH="$(bash hack/tools.sh --bin-dir):$PATH"
 status=0
 dotnet build ResilienceOperator.sln -c Release 2>&1 | tail -3
 [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+# House rules (.editorconfig): whitespace and code style are checked, not fixed; a difference
+# counts as one failed check in the summary. `dotnet format ResilienceOperator.sln` fixes them.
+format_failed=0
+if ! dotnet format whitespace ResilienceOperator.sln --verify-no-changes \
+  || ! dotnet format style ResilienceOperator.sln --verify-no-changes --severity warn; then
+  echo "dotnet format: the code does not follow .editorconfig (run: dotnet format ResilienceOperator.sln)" >&2
+  format_failed=1; status=1
+fi
 # A test host that hangs is killed (and reported) instead of eating the CI budget; each
 # integration test also has its own deadline (xunit Timeout).
 for project in tests/Operator.Tests tests/Integration.Tests; do
@@ -51,6 +59,7 @@ if [ "$found" -lt "$expected_trx" ]; then
   echo "only $found of $expected_trx test result files were written: a test run crashed" >&2
   failed=$((failed + expected_trx - found)); status=1
 fi
+failed=$((failed + format_failed))
 # A runner that failed while every counted test passed (a crash after the last result) still fails the run.
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 [ "$failed" -gt 0 ] && status=1

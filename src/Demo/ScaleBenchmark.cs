@@ -358,7 +358,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
     /// <summary>A phase deadline: a base plus a share per policy, generous (N=1000 at 1 s per policy gets about 17 min).</summary>
     private TimeSpan Deadline(TimeSpan baseline, double secondsPerPolicy) => baseline + TimeSpan.FromSeconds(secondsPerPolicy * _policies);
 
-    private async Task<TimeSpan> WaitAsync(Func<Task<bool>> condition, TimeSpan deadline, string phase, OperatorProcess? op, CancellationToken ct,
+    private static async Task<TimeSpan> WaitAsync(Func<Task<bool>> condition, TimeSpan deadline, string phase, OperatorProcess? op, CancellationToken ct,
         TimeSpan? already = null, int pollMs = 1000)
     {
         var sw = Stopwatch.StartNew();
