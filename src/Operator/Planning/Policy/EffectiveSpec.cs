@@ -65,7 +65,9 @@ internal sealed record EffectiveSpec(
             if (!GoDuration.TryParse(rtoText, out var r) || r <= TimeSpan.Zero)
                 return (null, $"spec.objectives.rto: \"{rtoText}\" is not a positive duration");
             if (interval * hc.Retries > r)
-                return (null, $"spec.healthCheck: interval {hc.Interval} × retries {hc.Retries} = {GoDuration.Format(interval * hc.Retries)} is longer than spec.objectives.rto {rtoText}: a failure could not even be detected in time");
+                return (null, $"spec.healthCheck: interval {hc.Interval} × retries {hc.Retries} = " +
+                    $"{GoDuration.Format(interval * hc.Retries)} " +
+                    $"is longer than spec.objectives.rto {rtoText}: a failure could not even be detected in time");
             rto = r;
         }
         if (spec.Objectives?.Rpo is { } rpoText && (!GoDuration.TryParse(rpoText, out var rpo) || rpo <= TimeSpan.Zero))
