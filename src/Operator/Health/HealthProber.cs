@@ -63,7 +63,8 @@ internal sealed class HealthProber(
     {
         UseProxy = false, AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1),
         ConnectTimeout = TimeSpan.FromSeconds(30),
-    }) { Timeout = Timeout.InfiniteTimeSpan };
+    })
+    { Timeout = Timeout.InfiniteTimeSpan };
 
     /// <summary>The verdicts of a policy's targets (empty until checked).</summary>
     public IReadOnlyDictionary<string, TargetHealth> Snapshot(ObjectKey key) =>

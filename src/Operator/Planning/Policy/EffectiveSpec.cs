@@ -79,7 +79,8 @@ internal sealed record EffectiveSpec(
             spec.Mode, [.. spec.Targets], spec.Service!.Name,
             red?.MinReplicas ?? 0, red?.StandbyReplicas, red?.PodDisruptionBudget?.MaxUnavailable, red?.Spread,
             interval, timeout, hc.Retries, Math.Max(1, hc.SuccessThreshold), hc.MinReadyPercent, hc.Http, hc.Tcp, hc.OnFail,
-            fo.Failback, failbackDelay, Math.Max(1, cb.MaxFailovers), window, cooldown) { Rto = rto }, null);
+            fo.Failback, failbackDelay, Math.Max(1, cb.MaxFailovers), window, cooldown)
+        { Rto = rto }, null);
     }
 
     /// <summary>The declared recovery time objective, if any.</summary>
