@@ -80,7 +80,8 @@ internal sealed class Benchmark(string[] args)
         var bound = 1.0 * 2;
         Console.WriteLine($"failover latency over {runs} runs (interval 1s, retries 2; fault injected -> Service selector switched, wall clock):");
         Console.WriteLine($"  median {Percentile(wall, 50):0.00}s  p95 {Percentile(wall, 95):0.00}s  min {wall.Min():0.00}s  max {wall.Max():0.00}s");
-        Console.WriteLine($"  ratio to interval x retries ({bound:0}s): median {Percentile(wall, 50) / bound:0.00}, p95 {Percentile(wall, 95) / bound:0.00}; bound interval x retries + 2s = {bound + 2:0}s");
+        Console.WriteLine($"  ratio to interval x retries ({bound:0}s): median {Percentile(wall, 50) / bound:0.00}, " +
+                          $"p95 {Percentile(wall, 95) / bound:0.00}; bound interval x retries + 2s = {bound + 2:0}s");
         Console.WriteLine($"  as recorded in status (detection + switch): median {Percentile(recorded, 50):0.00}s  p95 {Percentile(recorded, 95):0.00}s");
     }
 
@@ -89,7 +90,8 @@ internal sealed class Benchmark(string[] args)
         const string ns = "bench-rest";
         var sw = Stopwatch.StartNew();
         await c.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns } }, cancellationToken: ct);
-        for (var i = 0; i < count; i++) await CreateGroupAsync(c, ns, $"p{i:000}", replicas: 1, interval: "2s", retries: 2, failbackDelay: "10s", createNamespace: false);
+        for (var i = 0; i < count; i++)
+            await CreateGroupAsync(c, ns, $"p{i:000}", replicas: 1, interval: "2s", retries: 2, failbackDelay: "10s", createNamespace: false);
         await WaitAsync(async () =>
         {
             var list = await ListPolicies(c, ns);
@@ -107,7 +109,8 @@ internal sealed class Benchmark(string[] args)
         var window = TimeSpan.FromMinutes(minutes);
         await Task.Delay(window, ct);
         var writes = ClusterWriter.TotalWrites - before;
-        Console.WriteLine($"API writes with {count} healthy policies at rest: {writes} in {window.TotalSeconds:0}s = {writes / window.TotalMinutes:0.0} per minute (target 0)");
+        Console.WriteLine($"API writes with {count} healthy policies at rest: {writes} in {window.TotalSeconds:0}s = " +
+                          $"{writes / window.TotalMinutes:0.0} per minute (target 0)");
         foreach (var (what, n) in ClusterWriter.WritesByResource())
             if (n - byResource.GetValueOrDefault(what) is > 0 and var d) Console.WriteLine($"  {d} x {what}");
     }
@@ -124,7 +127,10 @@ internal sealed class Benchmark(string[] args)
             await c.CoreV1.CreateNamespacedServiceAsync(new V1Service
             {
                 Metadata = new V1ObjectMeta { Name = $"svc{i:0000}" },
-                Spec = new V1ServiceSpec { Selector = new Dictionary<string, string> { ["app"] = "shared-primary" }, Ports = [new V1ServicePort { Port = 80 }] },
+                Spec = new V1ServiceSpec
+                {
+                    Selector = new Dictionary<string, string> { ["app"] = "shared-primary" }, Ports = [new V1ServicePort { Port = 80 }],
+                },
             }, ns, cancellationToken: ct);
             await CreatePolicyAsync(c, ns, $"m{i:0000}", "shared", $"svc{i:0000}", "10s", 3, "60s");
         }
@@ -134,7 +140,8 @@ internal sealed class Benchmark(string[] args)
         var heap = Heap();
         using var proc = Process.GetCurrentProcess();
         proc.Refresh();
-        Console.WriteLine($"memory with {count + 101} policies cached and checked: managed heap +{(heap - heapBefore) / 1048576.0:0.0} MiB over the pre-operator baseline " +
+        Console.WriteLine($"memory with {count + 101} policies cached and checked: " +
+                          $"managed heap +{(heap - heapBefore) / 1048576.0:0.0} MiB over the pre-operator baseline " +
                           $"(process working set {proc.WorkingSet64 / 1048576.0:0} MiB, including the node simulator and this benchmark)");
     }
 
@@ -145,7 +152,8 @@ internal sealed class Benchmark(string[] args)
         return GC.GetTotalMemory(true);
     }
 
-    private static async Task CreateGroupAsync(IKubernetes c, string ns, string name, int replicas, string interval, int retries, string failbackDelay, bool createNamespace = true)
+    private static async Task CreateGroupAsync(IKubernetes c, string ns, string name, int replicas, string interval, int retries,
+        string failbackDelay, bool createNamespace = true)
     {
         if (createNamespace) await c.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns } });
         foreach (var role in new[] { "primary", "standby" })
@@ -161,7 +169,13 @@ internal sealed class Benchmark(string[] args)
                     Template = new V1PodTemplateSpec
                     {
                         Metadata = new V1ObjectMeta { Labels = labels },
-                        Spec = new V1PodSpec { Containers = [new V1Container { Name = "app", Image = "sim/app:1", Ports = [new V1ContainerPort { ContainerPort = 8080 }] }] },
+                        Spec = new V1PodSpec
+                        {
+                            Containers =
+                            [
+                                new V1Container { Name = "app", Image = "sim/app:1", Ports = [new V1ContainerPort { ContainerPort = 8080 }] },
+                            ],
+                        },
                     },
                 },
             }, ns);
@@ -169,12 +183,17 @@ internal sealed class Benchmark(string[] args)
         await c.CoreV1.CreateNamespacedServiceAsync(new V1Service
         {
             Metadata = new V1ObjectMeta { Name = name },
-            Spec = new V1ServiceSpec { Selector = new Dictionary<string, string> { ["app"] = $"{name}-primary" }, Ports = [new V1ServicePort { Port = 80, TargetPort = 8080 }] },
+            Spec = new V1ServiceSpec
+            {
+                Selector = new Dictionary<string, string> { ["app"] = $"{name}-primary" },
+                Ports = [new V1ServicePort { Port = 80, TargetPort = 8080 }],
+            },
         }, ns);
         await CreatePolicyAsync(c, ns, name, name, name, interval, retries, failbackDelay);
     }
 
-    private static Task CreatePolicyAsync(IKubernetes c, string ns, string name, string group, string service, string interval, int retries, string failbackDelay) =>
+    private static Task CreatePolicyAsync(IKubernetes c, string ns, string name, string group, string service, string interval, int retries,
+        string failbackDelay) =>
         c.CustomObjects.CreateNamespacedCustomObjectAsync(new ResiliencePolicy
         {
             Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns },
@@ -182,7 +201,10 @@ internal sealed class Benchmark(string[] args)
             {
                 Targets = [new TargetSpec { Name = $"{group}-primary", Priority = 0 }, new TargetSpec { Name = $"{group}-standby", Priority = 10 }],
                 Service = new ServiceReference { Name = service },
-                HealthCheck = new HealthCheckSpec { Interval = interval, Timeout = "500ms", Retries = retries, Http = new HttpProbeSpec { Path = "/healthz", Port = 8080 } },
+                HealthCheck = new HealthCheckSpec
+                {
+                    Interval = interval, Timeout = "500ms", Retries = retries, Http = new HttpProbeSpec { Path = "/healthz", Port = 8080 },
+                },
                 Failover = new FailoverSpec { FailbackDelay = failbackDelay, CircuitBreaker = new CircuitBreakerSpec { MaxFailovers = 100 } },
             },
         }, GroupVersion.Group, GroupVersion.Version, ns, ResiliencePolicy.KubePluralName);
@@ -200,7 +222,9 @@ internal sealed class Benchmark(string[] args)
         (await c.CoreV1.ReadNamespacedServiceAsync(service, ns)).Spec.Selector?.TryGetValue("app", out var v) == true ? v : null;
 
     private static Task Fault(IKubernetes c, string ns, string deployment, string value) =>
-        c.AppsV1.PatchNamespacedDeploymentAsync(new V1Patch("{\"metadata\":{\"annotations\":{\"sim.resilience.dev/fault\":" + value + "}}}", V1Patch.PatchType.MergePatch), deployment, ns);
+        c.AppsV1.PatchNamespacedDeploymentAsync(
+            new V1Patch("{\"metadata\":{\"annotations\":{\"sim.resilience.dev/fault\":" + value + "}}}", V1Patch.PatchType.MergePatch),
+            deployment, ns);
 
     private static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout, CancellationToken ct)
     {

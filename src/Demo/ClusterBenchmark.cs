@@ -41,7 +41,8 @@ internal sealed class ClusterBenchmark(string[] args)
             }
         }
         starts.Sort();
-        Console.WriteLine($"warm start (control plane up, /readyz, a Ready node) over {_starts} runs: median {starts[starts.Count / 2]:0.00}s, min {starts[0]:0.00}s, max {starts[^1]:0.00}s (target <= 15s)");
+        Console.WriteLine($"warm start (control plane up, /readyz, a Ready node) over {_starts} runs: " +
+                          $"median {starts[starts.Count / 2]:0.00}s, min {starts[0]:0.00}s, max {starts[^1]:0.00}s (target <= 15s)");
         return 0;
     }
 
@@ -93,7 +94,8 @@ internal sealed class ClusterBenchmark(string[] args)
         var seconds = ready.Keys.Where(scheduled.ContainsKey)
             .Select(k => (ready[k] - scheduled[k]) / (double)Stopwatch.Frequency).Order().ToList();
         Console.WriteLine($"pod scheduled -> Ready over {seconds.Count} pods (seen through one watch): median {seconds[seconds.Count / 2]:0.000}s, " +
-                          $"p95 {seconds[(int)Math.Min(seconds.Count - 1, Math.Ceiling(seconds.Count * 0.95) - 1)]:0.000}s, max {seconds[^1]:0.000}s (target <= 2s)");
+                          $"p95 {seconds[(int)Math.Min(seconds.Count - 1, Math.Ceiling(seconds.Count * 0.95) - 1)]:0.000}s, " +
+                          $"max {seconds[^1]:0.000}s (target <= 2s)");
     }
 
     private static void Memory(string stateDir)

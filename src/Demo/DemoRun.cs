@@ -28,7 +28,8 @@ internal sealed class DemoRun(bool watch)
         Console.WriteLine($"  kubeconfig: {cluster.Kubeconfig}   operator log: {logFile}");
         await cluster.KubectlAsync("create", "namespace", Ns);
 
-        Step("Installing config/samples: checkout-primary (3 pods), checkout-standby (1 pod), Service checkout, ResiliencePolicy checkout with backups every 10 s");
+        Step("Installing config/samples: checkout-primary (3 pods), checkout-standby (1 pod), Service checkout, " +
+             "ResiliencePolicy checkout with backups every 10 s");
         var (code, output) = await cluster.KubectlAsync("apply", "--validate=false", "-n", Ns, "-f", Path.Combine(cluster.RepoRoot, "config", "samples"));
         if (code != 0) { Console.Error.WriteLine(output); return 1; }
 
@@ -59,13 +60,15 @@ internal sealed class DemoRun(bool watch)
             policy = await GetPolicy(c);
         }
         var last = policy.Status?.Failover?.Last;
-        Console.WriteLine($"  => failover: {last?.From} -> {last?.To}; detection {last?.DetectionSeconds:0.00}s, switch {last?.SwitchSeconds:0.000}s after the verdict; " +
+        Console.WriteLine($"  => failover: {last?.From} -> {last?.To}; detection {last?.DetectionSeconds:0.00}s, " +
+                          $"switch {last?.SwitchSeconds:0.000}s after the verdict; " +
                           $"{(switchedAt - faultAt).TotalSeconds:0.00}s from fault to Service switch (bound: interval 1s x retries 2 + 2s = 4s)");
 
         Step("onFail: FailoverAndRestore - the failed primary is restored from the newest completed backup while the standby serves");
         await WatchUntilAsync(c, s => s.RestorePhase == "Completed", TimeSpan.FromSeconds(60), "the restore to complete", ct);
         var incident = (await GetPolicy(c)).Status?.Incidents?.LastOrDefault(x => x.Restore is not null);
-        Console.WriteLine($"  => restore {incident?.Restore} applied backup {incident?.Backup} to {incident?.Target}; traffic may return only now, once the primary is healthy");
+        Console.WriteLine($"  => restore {incident?.Restore} applied backup {incident?.Backup} to {incident?.Target}; " +
+                          "traffic may return only now, once the primary is healthy");
 
         Step("Removing the fault: checkout-primary recovers; traffic returns after failbackDelay (8s) of continuous health");
         await Annotate(c, "checkout-primary", "null");
@@ -77,18 +80,21 @@ internal sealed class DemoRun(bool watch)
             await Task.Delay(100, ct);
             policy = await GetPolicy(c);
         }
-        Console.WriteLine($"  => failback {(_clock.Elapsed - healedAt).TotalSeconds:0.0}s after the fault was removed; failovers so far: {policy.Status?.Failover?.Count}");
+        Console.WriteLine($"  => failback {(_clock.Elapsed - healedAt).TotalSeconds:0.0}s after the fault was removed; " +
+                          $"failovers so far: {policy.Status?.Failover?.Count}");
         var objectives = policy.Status?.Objectives;
         Console.WriteLine($"  => measured RTO {objectives?.LastRtoSeconds:0.0}s (objective 30s, met: {objectives?.RtoMet}); " +
                           $"measured RPO {objectives?.RpoSeconds:0.0}s (objective 1m, met: {objectives?.RpoMet})");
 
-        Step("A drill proves it: ResilienceDrill game-day (FailTarget) takes checkout-primary down on purpose; it passes only if the policy serves again within its RTO (30s)");
+        Step("A drill proves it: ResilienceDrill game-day (FailTarget) takes checkout-primary down on purpose; " +
+             "it passes only if the policy serves again within its RTO (30s)");
         var drill = new ResilienceDrill
         {
             Metadata = new V1ObjectMeta { Name = "game-day", NamespaceProperty = Ns },
             Spec = new ResilienceDrillSpec { Policy = "checkout", Action = DrillAction.FailTarget, MaxUnavailable = 1 },
         };
-        await c.CustomObjects.CreateNamespacedCustomObjectAsync(drill, GroupVersion.Group, GroupVersion.Version, Ns, ResilienceDrill.KubePluralName, cancellationToken: ct);
+        await c.CustomObjects.CreateNamespacedCustomObjectAsync(drill, GroupVersion.Group, GroupVersion.Version, Ns,
+            ResilienceDrill.KubePluralName, cancellationToken: ct);
         _drill = drill.Metadata.Name;
         await WatchUntilAsync(c, s => s.Drill?.Status?.Phase is DrillPhase.Passed or DrillPhase.Failed or DrillPhase.Aborted,
             TimeSpan.FromSeconds(90), "the drill's verdict", ct);
@@ -108,7 +114,8 @@ internal sealed class DemoRun(bool watch)
         Console.WriteLine(Indent(rp));
         if (watch)
         {
-            Step("Watching (Ctrl-C to stop). Try: kubectl --kubeconfig " + cluster.Kubeconfig + " -n demo annotate deploy checkout-primary sim.resilience.dev/fault=http-fail");
+            Step("Watching (Ctrl-C to stop). Try: kubectl --kubeconfig " + cluster.Kubeconfig +
+                 " -n demo annotate deploy checkout-primary sim.resilience.dev/fault=http-fail");
             try { await WatchUntilAsync(c, _ => false, Timeout.InfiniteTimeSpan, "never", stop.Token); } catch (OperationCanceledException) { }
         }
         await stop.CancelAsync();
@@ -147,7 +154,10 @@ internal sealed class DemoRun(bool watch)
         {
             var d = await c.AppsV1.ReadNamespacedDeploymentAsync(name, Ns);
             var t = policy?.Status?.Targets?.FirstOrDefault(x => x.Name == name);
-            var health = t is null ? "unchecked" : t.Healthy ? "healthy" : t.Message?.StartsWith("cold", StringComparison.Ordinal) == true ? "cold" : "UNHEALTHY";
+            var health = t is null ? "unchecked"
+                : t.Healthy ? "healthy"
+                : t.Message?.StartsWith("cold", StringComparison.Ordinal) == true ? "cold"
+                : "UNHEALTHY";
             parts.Add($"{name[9..]} {d.Status?.ReadyReplicas ?? 0}/{d.Spec.Replicas} {health,-9}");
         }
         var ready = policy?.Status?.Conditions?.FirstOrDefault(x => x.Type == "Ready");
@@ -184,7 +194,9 @@ internal sealed class DemoRun(bool watch)
     }
 
     private static Task Annotate(IKubernetes c, string deployment, string value) =>
-        c.AppsV1.PatchNamespacedDeploymentAsync(new V1Patch("{\"metadata\":{\"annotations\":{\"sim.resilience.dev/fault\":" + value + "}}}", V1Patch.PatchType.MergePatch), deployment, Ns);
+        c.AppsV1.PatchNamespacedDeploymentAsync(
+            new V1Patch("{\"metadata\":{\"annotations\":{\"sim.resilience.dev/fault\":" + value + "}}}", V1Patch.PatchType.MergePatch),
+            deployment, Ns);
 
     private void Step(string text)
     {

@@ -113,7 +113,13 @@ internal sealed class LeaderBenchmark(string[] args)
                     Template = new V1PodTemplateSpec
                     {
                         Metadata = new V1ObjectMeta { Labels = labels },
-                        Spec = new V1PodSpec { Containers = [new V1Container { Name = "app", Image = "sim/app:1", Ports = [new V1ContainerPort { ContainerPort = 8080 }] }] },
+                        Spec = new V1PodSpec
+                        {
+                            Containers =
+                            [
+                                new V1Container { Name = "app", Image = "sim/app:1", Ports = [new V1ContainerPort { ContainerPort = 8080 }] },
+                            ],
+                        },
                     },
                 },
             }, ns, cancellationToken: ct);
@@ -121,7 +127,10 @@ internal sealed class LeaderBenchmark(string[] args)
         await c.CoreV1.CreateNamespacedServiceAsync(new V1Service
         {
             Metadata = new V1ObjectMeta { Name = "app" },
-            Spec = new V1ServiceSpec { Selector = new Dictionary<string, string> { ["app"] = "app" }, Ports = [new V1ServicePort { Port = 80, TargetPort = 8080 }] },
+            Spec = new V1ServiceSpec
+            {
+                Selector = new Dictionary<string, string> { ["app"] = "app" }, Ports = [new V1ServicePort { Port = 80, TargetPort = 8080 }],
+            },
         }, ns, cancellationToken: ct);
         var policy = new ResiliencePolicy
         {
@@ -133,7 +142,8 @@ internal sealed class LeaderBenchmark(string[] args)
                 HealthCheck = new HealthCheckSpec { Interval = "1s", Timeout = "500ms", Retries = 2 },
             },
         };
-        await c.CustomObjects.CreateNamespacedCustomObjectAsync(policy, GroupVersion.Group, GroupVersion.Version, ns, ResiliencePolicy.KubePluralName, cancellationToken: ct);
+        await c.CustomObjects.CreateNamespacedCustomObjectAsync(policy, GroupVersion.Group, GroupVersion.Version, ns,
+            ResiliencePolicy.KubePluralName, cancellationToken: ct);
     }
 
     /// <summary>One operator replica: the built src/Operator, leader-electing in the namespace.</summary>
@@ -182,7 +192,8 @@ internal sealed class LeaderBenchmark(string[] args)
             try
             {
                 var text = await Http.GetStringAsync(new Uri($"http://127.0.0.1:{_port}/metrics"));
-                return text.Split('\n').Any(l => l.StartsWith("leader_election_master_status{", StringComparison.Ordinal) && l.TrimEnd().EndsWith(" 1", StringComparison.Ordinal));
+                return text.Split('\n').Any(l => l.StartsWith("leader_election_master_status{", StringComparison.Ordinal)
+                    && l.TrimEnd().EndsWith(" 1", StringComparison.Ordinal));
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException) { return false; }
         }

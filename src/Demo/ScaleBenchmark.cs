@@ -51,8 +51,16 @@ internal sealed partial class ScaleBenchmark(string[] args)
 
     public async Task<int> RunAsync(CancellationToken outer)
     {
-        if (_policies < 1 || _namespaces < 1 || _inFlight < 1) { Console.Error.WriteLine("bench-scale: --policies, --namespaces and --in-flight must be at least 1"); return 2; }
-        if (ParseDuration(_interval) is not { } interval) { Console.Error.WriteLine($"bench-scale: --interval {_interval} is not a duration like 10s, 500ms or 1m"); return 2; }
+        if (_policies < 1 || _namespaces < 1 || _inFlight < 1)
+        {
+            Console.Error.WriteLine("bench-scale: --policies, --namespaces and --in-flight must be at least 1");
+            return 2;
+        }
+        if (ParseDuration(_interval) is not { } interval)
+        {
+            Console.Error.WriteLine($"bench-scale: --interval {_interval} is not a duration like 10s, 500ms or 1m");
+            return 2;
+        }
         var dll = _operator ?? OperatorDll();
         if (!File.Exists(dll)) { Console.Error.WriteLine($"bench-scale: {dll} not found"); return 2; }
 
@@ -147,7 +155,8 @@ internal sealed partial class ScaleBenchmark(string[] args)
         Row("operator start -> all policies Ready=True", $"{(synced + ready).TotalSeconds:0.00}s (polled every 1s; {ready.TotalSeconds:0.00}s after synced)");
         var metrics = await op.MetricsAsync();
         QueueRows(metrics, "at all Ready");
-        Row("  reconciles so far", Sum(metrics, "controller_runtime_reconcile_total") is { } rec ? rec.ToString("0", CultureInfo.InvariantCulture) : "not exported");
+        Row("  reconciles so far",
+            Sum(metrics, "controller_runtime_reconcile_total") is { } rec ? rec.ToString("0", CultureInfo.InvariantCulture) : "not exported");
         Row("operator LIST / WATCH / writes, start -> all Ready", () =>
         {
             var startup = audit.Count(startMark, readyMark);
@@ -183,11 +192,13 @@ internal sealed partial class ScaleBenchmark(string[] args)
         Row($"API writes/min at rest, operator ({restClock.Elapsed.TotalSeconds:0}s window)", () =>
         {
             var rest = audit.Count(restStart, restEnd);
-            return $"{rest.OperatorWrites() / restMinutes:0.0} (audit log){rest.OperatorBreakdown(" ")}; self-reported resilience_api_writes_total {Delta(selfBefore, selfAfter, restMinutes)}";
+            return $"{rest.OperatorWrites() / restMinutes:0.0} (audit log){rest.OperatorBreakdown(" ")}; " +
+                $"self-reported resilience_api_writes_total {Delta(selfBefore, selfAfter, restMinutes)}";
         });
         Row("  same window, other clients (audit log)", () => audit.Count(restStart, restEnd).OthersWrites(restMinutes));
         Row("  same window, all clients (apiserver_request_total)", apiBefore is null || apiAfter is null ? "unavailable"
-            : $"{(apiAfter.Value - apiBefore.Value) / restMinutes:0.0}/min (POST/PUT/PATCH/DELETE/APPLY, every client incl. node simulator and controller-manager)");
+            : $"{(apiAfter.Value - apiBefore.Value) / restMinutes:0.0}/min " +
+                "(POST/PUT/PATCH/DELETE/APPLY, every client incl. node simulator and controller-manager)");
         var restSeconds = restClock.Elapsed.TotalSeconds;
         Row("operator LIST / WATCH at rest", () =>
         {
@@ -196,7 +207,8 @@ internal sealed partial class ScaleBenchmark(string[] args)
         });
         Row("  work queue depth at rest", Depths(restMetrics));
         Row("probe lag (now - last check) at rest", !lagExported ? "not exported" : lags.Count == 0 ? "no samples" :
-            $"p50 {Percentile(lags, 50):0.00}s, p99 {Percentile(lags, 99):0.00}s, max {lags.Max():0.00}s over {lags.Count} samples (interval {_interval}; from resilience_health_check_last_timestamp_seconds)");
+            $"p50 {Percentile(lags, 50):0.00}s, p99 {Percentile(lags, 99):0.00}s, max {lags.Max():0.00}s over {lags.Count} samples " +
+            $"(interval {_interval}; from resilience_health_check_last_timestamp_seconds)");
         var (peak1, restRss) = (sampler.PeakKb(op.Pid), sampler.MedianKb(op.Pid, "rest start", "rest end"));
 
         Phase("restarting the operator: SIGTERM, start again, wait for /readyz, count for 60s");
@@ -218,7 +230,8 @@ internal sealed partial class ScaleBenchmark(string[] args)
         {
             var (beforeSync, afterSync) = (audit.Count(restartMark, synced2Mark), audit.Count(synced2Mark, restartEnd));
             return $"{afterSync.OperatorWrites()} in 60s after synced (audit log){afterSync.OperatorBreakdown(" ")}; " +
-                   $"{beforeSync.OperatorWrites()} before synced; self-reported since start {(selfRestart is { } s2 ? s2.ToString("0", CultureInfo.InvariantCulture) : "not exported")}";
+                   $"{beforeSync.OperatorWrites()} before synced; self-reported since start " +
+                   $"{(selfRestart is { } s2 ? s2.ToString("0", CultureInfo.InvariantCulture) : "not exported")}";
         });
         Row("operator LIST / WATCH after restart", () =>
         {
@@ -229,16 +242,20 @@ internal sealed partial class ScaleBenchmark(string[] args)
         var app = _policies > 1 ? 1 : 0; // an odd index has a warm standby
         var (ns, name) = (Namespace(app), AppName(app));
         Phase($"fault: {ns}/{name}-primary answers its health checks with errors (http-fail) while all {_policies} policies are watched");
-        await c.AppsV1.PatchNamespacedDeploymentAsync(new V1Patch("{\"metadata\":{\"annotations\":{\"" + FaultAnnotation + "\":\"http-fail\"}}}", V1Patch.PatchType.MergePatch),
+        await c.AppsV1.PatchNamespacedDeploymentAsync(
+            new V1Patch("{\"metadata\":{\"annotations\":{\"" + FaultAnnotation + "\":\"http-fail\"}}}", V1Patch.PatchType.MergePatch),
             $"{name}-primary", ns, cancellationToken: ct);
-        var switchAt = await WaitAsync(async () => (await c.CoreV1.ReadNamespacedServiceAsync(name, ns, cancellationToken: ct)).Spec.Selector?.TryGetValue("app", out var a) == true && a == $"{name}-standby",
+        var switchAt = await WaitAsync(async () => (await c.CoreV1.ReadNamespacedServiceAsync(name, ns, cancellationToken: ct))
+                .Spec.Selector?.TryGetValue("app", out var a) == true && a == $"{name}-standby",
             interval * 4 + TimeSpan.FromSeconds(60), $"fault -> Service {ns}/{name} selects {name}-standby", op, ct, pollMs: 100);
         sampler.Mark("fault switched");
         var standbyKind = app % 2 == 1 ? "warm" : "cold";
-        Row("fault -> Service switch (one policy of N)", $"{switchAt.TotalSeconds:0.00}s ({standbyKind} standby; interval {_interval}, retries 2, timeout 1s; polled every 100ms)");
+        Row("fault -> Service switch (one policy of N)",
+            $"{switchAt.TotalSeconds:0.00}s ({standbyKind} standby; interval {_interval}, retries 2, timeout 1s; polled every 100ms)");
 
         var peak2 = sampler.PeakKb(op.Pid);
-        Row("operator RSS (VmRSS, sampled every 1s)", $"peak {peak1 / 1024.0:0} MiB (start -> rest), at rest {restRss / 1024.0:0} MiB (median of the quiet window); " +
+        Row("operator RSS (VmRSS, sampled every 1s)",
+            $"peak {peak1 / 1024.0:0} MiB (start -> rest), at rest {restRss / 1024.0:0} MiB (median of the quiet window); " +
             $"restarted process peak {peak2 / 1024.0:0} MiB");
         Row("operator managed memory over time (/metrics)", "");
         foreach (var line in sampler.HeapSamples(10)) Row("", line);
@@ -248,7 +265,8 @@ internal sealed partial class ScaleBenchmark(string[] args)
         PrintTable();
         Console.WriteLine();
         var agents = audit.Count(startMark, DateTime.MaxValue).OperatorAgents.Select(a => a.Length == 0 ? "(empty)" : a);
-        Console.WriteLine($"audit log: requests counted by the time the API server received them; the operator's are those whose user agent names none of kube-controller-manager, " +
+        Console.WriteLine("audit log: requests counted by the time the API server received them; " +
+                          "the operator's are those whose user agent names none of kube-controller-manager, " +
                           $"kube-scheduler, kube-apiserver, kubectl, {DemoUserAgent} (this benchmark and its node simulator): {string.Join(", ", agents)}");
         Console.WriteLine($"load average at the end: {LoadAverage()} (machine shared with other work)");
         Phase("stopping the node simulator and the control plane");
@@ -263,9 +281,11 @@ internal sealed partial class ScaleBenchmark(string[] args)
     private async Task CreateAppsAsync(IKubernetes c, CancellationToken ct)
     {
         for (var n = 0; n < Math.Min(_namespaces, _policies); n++)
-            await Retry(() => c.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = Namespace(n) } }, cancellationToken: ct), ct);
+            await Retry(() => c.CoreV1.CreateNamespaceAsync(
+                new V1Namespace { Metadata = new V1ObjectMeta { Name = Namespace(n) } }, cancellationToken: ct), ct);
         var done = 0;
-        await Parallel.ForEachAsync(Enumerable.Range(0, _policies), new ParallelOptions { MaxDegreeOfParallelism = _inFlight, CancellationToken = ct }, async (i, token) =>
+        await Parallel.ForEachAsync(Enumerable.Range(0, _policies),
+            new ParallelOptions { MaxDegreeOfParallelism = _inFlight, CancellationToken = ct }, async (i, token) =>
         {
             var (ns, name, warm) = (Namespace(i), AppName(i), i % 2 == 1);
             await Retry(() => c.AppsV1.CreateNamespacedDeploymentAsync(Deployment($"{name}-primary", 1), ns, cancellationToken: token), token);
@@ -273,7 +293,11 @@ internal sealed partial class ScaleBenchmark(string[] args)
             await Retry(() => c.CoreV1.CreateNamespacedServiceAsync(new V1Service
             {
                 Metadata = new V1ObjectMeta { Name = name },
-                Spec = new V1ServiceSpec { Selector = new Dictionary<string, string> { ["app"] = $"{name}-primary" }, Ports = [new V1ServicePort { Port = 80, TargetPort = 8080 }] },
+                Spec = new V1ServiceSpec
+                {
+                    Selector = new Dictionary<string, string> { ["app"] = $"{name}-primary" },
+                    Ports = [new V1ServicePort { Port = 80, TargetPort = 8080 }],
+                },
             }, ns, cancellationToken: token), token);
             await Retry(() => c.CustomObjects.CreateNamespacedCustomObjectAsync(new ResiliencePolicy
             {
@@ -283,7 +307,10 @@ internal sealed partial class ScaleBenchmark(string[] args)
                     Targets = [new TargetSpec { Name = $"{name}-primary", Priority = 0 }, new TargetSpec { Name = $"{name}-standby", Priority = 10 }],
                     Service = new ServiceReference { Name = name },
                     Redundancy = warm ? null : new RedundancySpec { StandbyReplicas = 0 },
-                    HealthCheck = new HealthCheckSpec { Interval = _interval, Timeout = "1s", Retries = 2, Http = new HttpProbeSpec { Path = "/healthz", Port = 8080 } },
+                    HealthCheck = new HealthCheckSpec
+                    {
+                        Interval = _interval, Timeout = "1s", Retries = 2, Http = new HttpProbeSpec { Path = "/healthz", Port = 8080 },
+                    },
                     Failover = new FailoverSpec { FailbackDelay = "30s" },
                 },
             }, GroupVersion.Group, GroupVersion.Version, ns, ResiliencePolicy.KubePluralName, cancellationToken: token), token);
@@ -305,7 +332,13 @@ internal sealed partial class ScaleBenchmark(string[] args)
                 Template = new V1PodTemplateSpec
                 {
                     Metadata = new V1ObjectMeta { Labels = labels },
-                    Spec = new V1PodSpec { Containers = [new V1Container { Name = "app", Image = "sim/app:1", Ports = [new V1ContainerPort { ContainerPort = 8080 }] }] },
+                    Spec = new V1PodSpec
+                    {
+                        Containers =
+                        [
+                            new V1Container { Name = "app", Image = "sim/app:1", Ports = [new V1ContainerPort { ContainerPort = 8080 }] },
+                        ],
+                    },
                 },
             },
         };
@@ -318,7 +351,8 @@ internal sealed partial class ScaleBenchmark(string[] args)
         {
             try { await create(); return; }
             catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict) { return; }
-            catch (Exception e) when (attempt < 5 && e is HttpOperationException or HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+            catch (Exception e) when (attempt < 5
+                && e is HttpOperationException or HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
             {
                 await Task.Delay(TimeSpan.FromSeconds(attempt), ct);
             }
@@ -349,7 +383,8 @@ internal sealed partial class ScaleBenchmark(string[] args)
         var (code, text) = await cluster.KubectlAsync("get", "--raw", "/metrics");
         ct.ThrowIfCancellationRequested();
         if (code != 0) return null;
-        return PromText.Parse(text).Where(s => s.Name == "apiserver_request_total" && s.Labels.GetValueOrDefault("verb") is "POST" or "PUT" or "PATCH" or "DELETE" or "APPLY" or "DELETECOLLECTION")
+        return PromText.Parse(text).Where(s => s.Name == "apiserver_request_total"
+                && s.Labels.GetValueOrDefault("verb") is "POST" or "PUT" or "PATCH" or "DELETE" or "APPLY" or "DELETECOLLECTION")
             .Sum(s => s.Value);
     }
 
@@ -369,7 +404,9 @@ internal sealed partial class ScaleBenchmark(string[] args)
             catch (Exception e) when (e is HttpOperationException or HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested) { }
             if (ok) return sw.Elapsed;
             if (op is { HasExited: true }) throw new PhaseTimeoutException($"phase '{phase}': the operator exited with code {op.ExitCode} (log: {op.LogFile})");
-            if (sw.Elapsed > deadline) throw new PhaseTimeoutException($"phase '{phase}' did not finish within {deadline.TotalSeconds:0}s" + (already is { } a ? $" (after {a.TotalSeconds:0}s before it)" : ""));
+            if (sw.Elapsed > deadline)
+                throw new PhaseTimeoutException($"phase '{phase}' did not finish within {deadline.TotalSeconds:0}s" +
+                    (already is { } a ? $" (after {a.TotalSeconds:0}s before it)" : ""));
             await Task.Delay(pollMs, ct);
         }
     }
@@ -400,13 +437,28 @@ internal sealed partial class ScaleBenchmark(string[] args)
 
     private void PrintMachine(string dll, TimeSpan interval)
     {
-        var cpu = File.Exists("/proc/cpuinfo") ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() : null;
-        var memKb = File.Exists("/proc/meminfo") ? File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemTotal:", StringComparison.Ordinal)) : null;
-        var ram = memKb is null ? "?" : $"{long.Parse(memKb.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1048576.0:0.0} GiB";
-        var os = File.Exists("/etc/os-release") ? File.ReadLines("/etc/os-release").FirstOrDefault(l => l.StartsWith("PRETTY_NAME=", StringComparison.Ordinal))?.Split('=', 2)[1].Trim('"') : null;
-        Console.WriteLine($"machine: {Environment.ProcessorCount} cores ({cpu ?? "?"}), {ram} RAM, {os ?? RuntimeInformation.OSDescription}, kernel {(File.Exists("/proc/sys/kernel/osrelease") ? File.ReadAllText("/proc/sys/kernel/osrelease").Trim() : "?")}, .NET {Environment.Version}; load average {LoadAverage()}");
-        Console.WriteLine($"parameters: --policies {_policies} --namespaces {_namespaces} --interval {_interval} ({interval.TotalSeconds:0.###}s) --rest-seconds {_restSeconds} --in-flight {_inFlight}; " +
-                          $"half cold standbys (0 replicas), half warm (1); health check http /healthz, timeout 1s, retries 2; operator {dll} (--workers default, leader election off)");
+        var cpu = File.Exists("/proc/cpuinfo")
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))
+                ?.Split(':', 2)[1].Trim()
+            : null;
+        var memKb = File.Exists("/proc/meminfo")
+            ? File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemTotal:", StringComparison.Ordinal))
+            : null;
+        var ram = memKb is null ? "?"
+            : $"{long.Parse(memKb.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1048576.0:0.0} GiB";
+        var os = File.Exists("/etc/os-release")
+            ? File.ReadLines("/etc/os-release").FirstOrDefault(l => l.StartsWith("PRETTY_NAME=", StringComparison.Ordinal))
+                ?.Split('=', 2)[1].Trim('"')
+            : null;
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores ({cpu ?? "?"}), {ram} RAM, " +
+                          $"{os ?? RuntimeInformation.OSDescription}, " +
+                          $"kernel {(File.Exists("/proc/sys/kernel/osrelease")
+                              ? File.ReadAllText("/proc/sys/kernel/osrelease").Trim() : "?")}, " +
+                          $".NET {Environment.Version}; load average {LoadAverage()}");
+        Console.WriteLine($"parameters: --policies {_policies} --namespaces {_namespaces} --interval {_interval} " +
+                          $"({interval.TotalSeconds:0.###}s) --rest-seconds {_restSeconds} --in-flight {_inFlight}; " +
+                          "half cold standbys (0 replicas), half warm (1); health check http /healthz, timeout 1s, retries 2; " +
+                          $"operator {dll} (--workers default, leader election off)");
     }
 
     private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
@@ -424,7 +476,13 @@ internal sealed partial class ScaleBenchmark(string[] args)
         foreach (Match m in DurationPart().Matches(text))
         {
             var n = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
-            total += m.Groups[2].Value switch { "ms" => TimeSpan.FromMilliseconds(n), "s" => TimeSpan.FromSeconds(n), "m" => TimeSpan.FromMinutes(n), _ => TimeSpan.FromHours(n) };
+            total += m.Groups[2].Value switch
+            {
+                "ms" => TimeSpan.FromMilliseconds(n),
+                "s" => TimeSpan.FromSeconds(n),
+                "m" => TimeSpan.FromMinutes(n),
+                _ => TimeSpan.FromHours(n),
+            };
         }
         return total > TimeSpan.Zero ? total : null;
     }
@@ -439,7 +497,8 @@ internal sealed partial class ScaleBenchmark(string[] args)
 
     private void QueueRows(List<PromText.Sample> m, string when)
     {
-        var queues = m.Where(s => s.Name == "workqueue_queue_duration_seconds_count" && s.Value > 0).Select(s => s.Labels.GetValueOrDefault("name") ?? "").Distinct().ToList();
+        var queues = m.Where(s => s.Name == "workqueue_queue_duration_seconds_count" && s.Value > 0)
+            .Select(s => s.Labels.GetValueOrDefault("name") ?? "").Distinct().ToList();
         if (queues.Count == 0) { Row($"  work queue wait {when}", "not exported"); return; }
         foreach (var q in queues)
         {
@@ -450,7 +509,8 @@ internal sealed partial class ScaleBenchmark(string[] args)
                 .OrderBy(b => b.Le).ToList();
             var (p99, bound) = HistogramQuantile(0.99, buckets);
             var depth = m.Where(s => s.Name == "workqueue_depth" && s.Labels.GetValueOrDefault("name") == q).Sum(s => s.Value);
-            Row($"  work queue '{q}' {when}", $"{count:0} items, wait mean {sum / count * 1000:0.0}ms, p99 ~{p99 * 1000:0.0}ms (bucket <= {bound * 1000:0.#}ms), depth {depth:0}");
+            Row($"  work queue '{q}' {when}", $"{count:0} items, wait mean {sum / count * 1000:0.0}ms, " +
+                $"p99 ~{p99 * 1000:0.0}ms (bucket <= {bound * 1000:0.#}ms), depth {depth:0}");
         }
     }
 
@@ -636,7 +696,9 @@ internal sealed partial class ScaleBenchmark(string[] args)
                     {
                         var m = await op.MetricsAsync();
                         if (m.Count > 0)
-                            lock (_rss) _heap.Add((_clock.Elapsed.TotalSeconds, op.Pid, _clock.Elapsed.TotalSeconds - _opStart, Sum(m, "dotnet_total_memory_bytes"), Sum(m, "process_private_memory_bytes"), kb));
+                            lock (_rss)
+                                _heap.Add((_clock.Elapsed.TotalSeconds, op.Pid, _clock.Elapsed.TotalSeconds - _opStart,
+                                    Sum(m, "dotnet_total_memory_bytes"), Sum(m, "process_private_memory_bytes"), kb));
                     }
                 }
                 tick++;
@@ -673,11 +735,14 @@ internal sealed partial class ScaleBenchmark(string[] args)
             lock (_rss)
             {
                 if (_heap.Count == 0) return ["no samples (/metrics did not answer)"];
-                var picks = Enumerable.Range(0, Math.Min(count, _heap.Count)).Select(i => _heap[(int)Math.Round(i * (_heap.Count - 1) / (double)Math.Max(1, Math.Min(count, _heap.Count) - 1))]).Distinct();
+                var picks = Enumerable.Range(0, Math.Min(count, _heap.Count))
+                    .Select(i => _heap[(int)Math.Round(i * (_heap.Count - 1) / (double)Math.Max(1, Math.Min(count, _heap.Count) - 1))])
+                    .Distinct();
                 return picks.Select(h =>
                 {
                     var phase = _marks.LastOrDefault(m => m.T <= h.T).Mark ?? "";
-                    return $"pid {h.Pid} t+{h.SinceStart,4:0}s ({phase}): dotnet_total_memory_bytes {Mib(h.Heap)}, process_private_memory_bytes {Mib(h.Private)}, VmRSS {h.RssKb / 1024.0:0} MiB";
+                    return $"pid {h.Pid} t+{h.SinceStart,4:0}s ({phase}): dotnet_total_memory_bytes {Mib(h.Heap)}, " +
+                        $"process_private_memory_bytes {Mib(h.Private)}, VmRSS {h.RssKb / 1024.0:0} MiB";
                 }).ToList();
             }
             static string Mib(double? b) => b is { } v ? $"{v / 1048576:0.0} MiB" : "not exported";
@@ -728,7 +793,8 @@ internal sealed partial class ScaleBenchmark(string[] args)
                 var e = doc.RootElement;
                 // One request, one count, whichever of its stages (ResponseStarted, ResponseComplete) is logged.
                 if (!seen.Add(e.GetProperty("auditID").GetString() ?? "")) continue;
-                var received = DateTime.Parse(e.GetProperty("requestReceivedTimestamp").GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
+                var received = DateTime.Parse(e.GetProperty("requestReceivedTimestamp").GetString()!, CultureInfo.InvariantCulture,
+                    DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
                 var verb = e.GetProperty("verb").GetString() ?? "";
                 var agent = e.TryGetProperty("userAgent", out var ua) ? ua.GetString() ?? "" : "";
                 var resource = "";
@@ -781,7 +847,8 @@ internal sealed partial class ScaleBenchmark(string[] args)
             var parts = _n.Where(x => x.Key.Client != "operator" && WriteVerbs.Contains(x.Key.Verb)).GroupBy(x => x.Key.Client)
                 .OrderByDescending(g => g.Sum(x => x.Value))
                 .Select(g => $"{g.Key} {g.Sum(x => x.Value) / minutes:0.0}/min [" +
-                             string.Join(", ", g.OrderByDescending(x => x.Value).Take(3).Select(x => $"{x.Value} {x.Key.Verb} {x.Key.Resource}")) + "]").ToList();
+                             string.Join(", ", g.OrderByDescending(x => x.Value).Take(3)
+                                 .Select(x => $"{x.Value} {x.Key.Verb} {x.Key.Resource}")) + "]").ToList();
             return parts.Count == 0 ? "none" : string.Join(", ", parts);
         }
     }

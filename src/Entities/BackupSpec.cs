@@ -22,7 +22,10 @@ public sealed class BackupSpec
     /// <summary>Which completed backups are kept; the newest completed backup is never deleted.</summary>
     public RetentionSpec? Retention { get; set; }
 
-    /// <summary>The Job pod template that takes one backup (the team's own backup command). It gets `BACKUP_NAME`, `POLICY_NAME`, `LOCATION` and `TARGET` in its environment.</summary>
+    /// <summary>
+    /// The Job pod template that takes one backup (the team's own backup command). It gets `BACKUP_NAME`,
+    /// `POLICY_NAME`, `LOCATION` and `TARGET` in its environment.
+    /// </summary>
     [SchemaRequired]
     [PreserveUnknownFields]
     public V1PodTemplateSpec? Template { get; set; }
@@ -46,7 +49,10 @@ public sealed class RetentionSpec
 /// <summary>How a target is restored.</summary>
 public sealed class RestoreSpec
 {
-    /// <summary>The Job pod template that restores one backup (the team's own restore command). It gets `BACKUP_NAME`, `POLICY_NAME`, `LOCATION` and `TARGET` in its environment.</summary>
+    /// <summary>
+    /// The Job pod template that restores one backup (the team's own restore command). It gets `BACKUP_NAME`,
+    /// `POLICY_NAME`, `LOCATION` and `TARGET` in its environment.
+    /// </summary>
     [SchemaRequired]
     [PreserveUnknownFields]
     public V1PodTemplateSpec? Template { get; set; }

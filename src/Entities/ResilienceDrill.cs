@@ -42,7 +42,10 @@ public enum DrillAction
 {
     /// <summary>Delete up to maxUnavailable pods of the active target.</summary>
     KillPods,
-    /// <summary>Scale the active target to zero replicas (the previous count is kept in the annotation `resilience.dev/drill-replicas` and put back afterwards).</summary>
+    /// <summary>
+    /// Scale the active target to zero replicas (the previous count is kept in the annotation
+    /// `resilience.dev/drill-replicas` and put back afterwards).
+    /// </summary>
     FailTarget,
 }
 
@@ -74,7 +77,11 @@ public sealed class ResilienceDrillSpec
     [SchemaDefault("KillPods")]
     public DrillAction Action { get; set; } = DrillAction.KillPods;
 
-    /// <summary>KillPods: pods of the active target that may be unavailable at once (the drill deletes at most this many, fewer when some are unavailable already). FailTarget: targets of the policy that may be unhealthy at once, the failed one included.</summary>
+    /// <summary>
+    /// KillPods: pods of the active target that may be unavailable at once (the drill deletes at most this many, fewer
+    /// when some are unavailable already). FailTarget: targets of the policy that may be unhealthy at once, the failed
+    /// one included.
+    /// </summary>
     [SchemaDefault(1)]
     [SchemaRange(1, 1000)]
     public int MaxUnavailable { get; set; } = 1;
@@ -106,7 +113,10 @@ public sealed class ResilienceDrillStatus
 /// <summary>Scheduled drills of a policy (game days).</summary>
 public sealed class DrillsSpec
 {
-    /// <summary>Cron schedule in UTC: 5 fields, or 6 with seconds first, or a macro such as `@weekly`. One ResilienceDrill per due time, named `&lt;policy&gt;-drill-&lt;yyyyMMddHHmmss&gt;`.</summary>
+    /// <summary>
+    /// Cron schedule in UTC: 5 fields, or 6 with seconds first, or a macro such as `@weekly`. One ResilienceDrill per
+    /// due time, named `&lt;policy&gt;-drill-&lt;yyyyMMddHHmmss&gt;`.
+    /// </summary>
     [SchemaRequired]
     [SchemaPattern(BackupSpec.CronPattern)]
     public string Schedule { get; set; } = "";

@@ -103,7 +103,10 @@ public sealed class DegradationSpec
     [SchemaDefault(50)]
     public int WhenReadyPercentBelow { get; set; } = 50;
 
-    /// <summary>Non-critical Deployments of this namespace scaled to the given replicas while degraded; their previous replicas come back once the policy has been healthy for failover.failbackDelay.</summary>
+    /// <summary>
+    /// Non-critical Deployments of this namespace scaled to the given replicas while degraded; their previous replicas
+    /// come back once the policy has been healthy for failover.failbackDelay.
+    /// </summary>
     [SchemaLength(0, 32)]
     [ListMap("name")]
     public IList<ShedSpec> Shed { get; set; } = [];

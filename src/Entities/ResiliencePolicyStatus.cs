@@ -11,7 +11,10 @@ public sealed class ResiliencePolicyStatus
     /// <summary>Targets receiving traffic.</summary>
     public IList<string>? ActiveTargets { get; set; }
 
-    /// <summary>activeTargets as one comma-separated string (for example `east,west` in ActiveActive), for `kubectl get`'s Active column; absent when no target receives traffic.</summary>
+    /// <summary>
+    /// activeTargets as one comma-separated string (for example `east,west` in ActiveActive), for `kubectl get`'s
+    /// Active column; absent when no target receives traffic.
+    /// </summary>
     public string? ActiveTargetNames { get; set; }
 
     /// <summary>Health of every target.</summary>
@@ -55,7 +58,10 @@ public sealed class DegradationStatus
     public IList<ShedRecord>? Shed { get; set; }
     /// <summary>Whether the Service points at spec.degradation.fallback.</summary>
     public bool FallbackActive { get; set; }
-    /// <summary>Start of the current run of health (not degraded, traffic on a healthy target); shed Deployments come back once it has lasted failover.failbackDelay.</summary>
+    /// <summary>
+    /// Start of the current run of health (not degraded, traffic on a healthy target); shed Deployments come back once
+    /// it has lasted failover.failbackDelay.
+    /// </summary>
     public DateTime? HealthySince { get; set; }
 }
 
@@ -71,7 +77,10 @@ public sealed class ShedRecord
 /// <summary>An action Enforce would have taken (DryRun).</summary>
 public sealed class PlannedAction
 {
-    /// <summary>Scale, SetHpaMinReplicas, PatchTemplate, ApplyPdb, DeletePdb, CreateBackup, DeleteBackup, CreateRestore, SteerService, SetPodCondition, PauseAutoscaler, ResumeAutoscaler, Shed, Unshed.</summary>
+    /// <summary>
+    /// Scale, SetHpaMinReplicas, PatchTemplate, ApplyPdb, DeletePdb, CreateBackup, DeleteBackup, CreateRestore,
+    /// SteerService, SetPodCondition, PauseAutoscaler, ResumeAutoscaler, Shed, Unshed.
+    /// </summary>
     public string Action { get; set; } = "";
     /// <summary>The object acted on, as Kind/name.</summary>
     public string Object { get; set; } = "";
@@ -118,11 +127,17 @@ public sealed class IncidentStatus
 /// <summary>Measured objectives.</summary>
 public sealed class ObjectivesStatus
 {
-    /// <summary>Seconds from the completion of the newest completed backup to measuredAt (frozen at that status write; `kubectl get`'s RPO column shows the live age of status.backup.lastCompletedTime).</summary>
+    /// <summary>
+    /// Seconds from the completion of the newest completed backup to measuredAt (frozen at that status write;
+    /// `kubectl get`'s RPO column shows the live age of status.backup.lastCompletedTime).
+    /// </summary>
     public double? RpoSeconds { get; set; }
     /// <summary>When rpoSeconds was measured.</summary>
     public DateTime? MeasuredAt { get; set; }
-    /// <summary>Seconds from the last passing check of the last failed active target (its first failed check minus one healthCheck.interval, the same start as failover.last.detectionSeconds) to serving again.</summary>
+    /// <summary>
+    /// Seconds from the last passing check of the last failed active target (its first failed check minus one
+    /// healthCheck.interval, the same start as failover.last.detectionSeconds) to serving again.
+    /// </summary>
     public double? LastRtoSeconds { get; set; }
     /// <summary>The incident lastRtoSeconds was measured on.</summary>
     public IncidentStatus? LastIncident { get; set; }

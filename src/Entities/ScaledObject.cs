@@ -29,7 +29,8 @@ public sealed class ScaledObject : IKubernetesObject<V1ObjectMeta>
         && (string.IsNullOrEmpty(Spec.ScaleTargetRef.Kind) || Spec.ScaleTargetRef.Kind == "Deployment") ? name : null;
 
     [JsonIgnore]
-    public bool Paused => Metadata.Annotations?.TryGetValue(PausedAnnotation, out var v) == true && string.Equals(v, "true", StringComparison.OrdinalIgnoreCase);
+    public bool Paused => Metadata.Annotations?.TryGetValue(PausedAnnotation, out var v) == true
+        && string.Equals(v, "true", StringComparison.OrdinalIgnoreCase);
 
     [JsonIgnore]
     public bool PausedByOperator => Metadata.Annotations?.TryGetValue(Annotations.PausedByOperator, out var v) == true && v == "true";

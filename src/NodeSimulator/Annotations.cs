@@ -29,7 +29,13 @@ public static partial class Annotations
             if (m.Index != pos) return fallback;
             pos += m.Length;
             var n = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
-            total += m.Groups[2].Value switch { "ms" => TimeSpan.FromMilliseconds(n), "s" => TimeSpan.FromSeconds(n), "m" => TimeSpan.FromMinutes(n), _ => TimeSpan.FromHours(n) };
+            total += m.Groups[2].Value switch
+            {
+                "ms" => TimeSpan.FromMilliseconds(n),
+                "s" => TimeSpan.FromSeconds(n),
+                "m" => TimeSpan.FromMinutes(n),
+                _ => TimeSpan.FromHours(n),
+            };
         }
         return pos == text.Length ? total : fallback;
     }

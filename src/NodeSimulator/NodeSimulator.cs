@@ -56,11 +56,13 @@ public sealed class NodeSimulator : IAsyncDisposable
         _tasks.Add(Task.Run(() => HeartbeatLoopAsync(token), CancellationToken.None));
         _tasks.Add(Task.Run(() => WatchLoopAsync<V1Deployment, V1DeploymentList>("deployments",
             t => _client.AppsV1.ListDeploymentForAllNamespacesAsync(cancellationToken: t),
-            (rv, t) => _client.AppsV1.ListDeploymentForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: 240, cancellationToken: t),
+            (rv, t) => _client.AppsV1.ListDeploymentForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv,
+                allowWatchBookmarks: true, timeoutSeconds: 240, cancellationToken: t),
             l => (l.Items, l.Metadata.ResourceVersion), OnDeployment, token), CancellationToken.None));
         _tasks.Add(Task.Run(() => WatchLoopAsync<V1Pod, V1PodList>("pods",
             t => _client.CoreV1.ListPodForAllNamespacesAsync(cancellationToken: t),
-            (rv, t) => _client.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: 240, cancellationToken: t),
+            (rv, t) => _client.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv,
+                allowWatchBookmarks: true, timeoutSeconds: 240, cancellationToken: t),
             l => (l.Items, l.Metadata.ResourceVersion), OnPod, token), CancellationToken.None));
         for (var i = 0; i < _options.Writers; i++) _tasks.Add(Task.Run(() => WorkerAsync(token), CancellationToken.None));
         _tasks.Add(Task.Run(() => TickLoopAsync(token), CancellationToken.None));
@@ -115,7 +117,9 @@ public sealed class NodeSimulator : IAsyncDisposable
             {
                 ["capacity"] = resources.DeepClone(),
                 ["allocatable"] = resources.DeepClone(),
-                ["addresses"] = new JsonArray(new JsonObject { ["type"] = "InternalIP", ["address"] = "127.0.0.1" }, new JsonObject { ["type"] = "Hostname", ["address"] = name }),
+                ["addresses"] = new JsonArray(
+                    new JsonObject { ["type"] = "InternalIP", ["address"] = "127.0.0.1" },
+                    new JsonObject { ["type"] = "Hostname", ["address"] = name }),
                 ["nodeInfo"] = new JsonObject
                 {
                     ["kubeletVersion"] = "v1.20.2-sim", ["kubeProxyVersion"] = "v1.20.2-sim", ["operatingSystem"] = "linux", ["architecture"] = "amd64",
@@ -322,7 +326,9 @@ public sealed class NodeSimulator : IAsyncDisposable
         if (pod.Metadata.DeletionTimestamp is not null)
         {
             if (_runtimes.TryRemove(pod.Metadata.Uid, out var gone)) { _ips.Release(gone.Ip); gone.Dispose(); }
-            await _client.CoreV1.DeleteNamespacedPodAsync(name, ns, new V1DeleteOptions { GracePeriodSeconds = 0, Preconditions = new V1Preconditions { Uid = pod.Metadata.Uid } }, cancellationToken: ct);
+            await _client.CoreV1.DeleteNamespacedPodAsync(name, ns,
+                new V1DeleteOptions { GracePeriodSeconds = 0, Preconditions = new V1Preconditions { Uid = pod.Metadata.Uid } },
+                cancellationToken: ct);
             return;
         }
         var rt = _runtimes.GetOrAdd(pod.Metadata.Uid, _ => StartRuntime(pod));
@@ -359,8 +365,20 @@ public sealed class NodeSimulator : IAsyncDisposable
         {
             phase = "Running";
             containersReady = false;
-            state = new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "CrashLoopBackOff", ["message"] = "back-off restarting failed container (simulated)" } };
-            lastState = new JsonObject { ["terminated"] = new JsonObject { ["exitCode"] = 1, ["reason"] = "Error", ["startedAt"] = Time(rt.Started), ["finishedAt"] = Now() } };
+            state = new JsonObject
+            {
+                ["waiting"] = new JsonObject
+                {
+                    ["reason"] = "CrashLoopBackOff", ["message"] = "back-off restarting failed container (simulated)",
+                },
+            };
+            lastState = new JsonObject
+            {
+                ["terminated"] = new JsonObject
+                {
+                    ["exitCode"] = 1, ["reason"] = "Error", ["startedAt"] = Time(rt.Started), ["finishedAt"] = Now(),
+                },
+            };
         }
         else
         {
@@ -395,7 +413,11 @@ public sealed class NodeSimulator : IAsyncDisposable
         }
         JsonObject Cond(string type, bool status, string? reason = null)
         {
-            var o = new JsonObject { ["type"] = type, ["status"] = status ? "True" : "False", ["lastProbeTime"] = null, ["lastTransitionTime"] = Transition(type, status) };
+            var o = new JsonObject
+            {
+                ["type"] = type, ["status"] = status ? "True" : "False", ["lastProbeTime"] = null,
+                ["lastTransitionTime"] = Transition(type, status),
+            };
             if (reason is not null) o["reason"] = reason;
             return o;
         }
@@ -418,7 +440,8 @@ public sealed class NodeSimulator : IAsyncDisposable
                 ["containerStatuses"] = containers,
             },
         };
-        await _client.CoreV1.PatchNamespacedPodStatusAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.StrategicMergePatch), name, ns, cancellationToken: ct);
+        await _client.CoreV1.PatchNamespacedPodStatusAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.StrategicMergePatch),
+            name, ns, cancellationToken: ct);
     }
 
     private static (string?, string?, bool, bool, int) Observed(V1Pod pod)

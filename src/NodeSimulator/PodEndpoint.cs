@@ -63,7 +63,8 @@ internal sealed class PodEndpoint : IDisposable
             }
             var failing = _failing();
             var body = failing ? "unavailable\n" : "ok\n";
-            var head = $"HTTP/1.1 {(failing ? "503 Service Unavailable" : "200 OK")}\r\nContent-Type: text/plain\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n";
+            var head = $"HTTP/1.1 {(failing ? "503 Service Unavailable" : "200 OK")}\r\n" +
+                $"Content-Type: text/plain\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n";
             await s.SendAsync(Encoding.ASCII.GetBytes(head + body), SocketFlags.None, cts.Token);
             s.Shutdown(SocketShutdown.Both);
         }

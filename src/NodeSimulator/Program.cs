@@ -21,7 +21,9 @@ internal static class Program
                     return 2;
             }
         }
-        var config = kubeconfig is null ? KubernetesClientConfiguration.BuildDefaultConfig() : KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig);
+        var config = kubeconfig is null
+            ? KubernetesClientConfiguration.BuildDefaultConfig()
+            : KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig);
         using var client = new Kubernetes(config);
         using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; }));
         using var stop = new CancellationTokenSource();

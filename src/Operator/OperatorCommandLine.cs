@@ -94,9 +94,12 @@ internal static class OperatorCommandLine
     {
         var t = o.LeaderElectionTimings;
         if (t.LeaseDuration <= t.RenewDeadline)
-            return $"--renew-deadline ({GoDuration.Format(t.RenewDeadline)}) must be shorter than --lease-duration ({GoDuration.Format(t.LeaseDuration)}): no margin for a paused leader";
+            return $"--renew-deadline ({GoDuration.Format(t.RenewDeadline)}) must be shorter than " +
+                $"--lease-duration ({GoDuration.Format(t.LeaseDuration)}): no margin for a paused leader";
         if (t.RenewDeadline <= t.RetryPeriod * LeaderElectionTimings.JitterFactor)
-            return $"--retry-period ({GoDuration.Format(t.RetryPeriod)}) must be shorter than --renew-deadline ({GoDuration.Format(t.RenewDeadline)}) / {LeaderElectionTimings.JitterFactor}: a jittered retry would outlast the deadline";
+            return $"--retry-period ({GoDuration.Format(t.RetryPeriod)}) must be shorter than " +
+                $"--renew-deadline ({GoDuration.Format(t.RenewDeadline)}) / {LeaderElectionTimings.JitterFactor}: " +
+                "a jittered retry would outlast the deadline";
         return null;
     }
 
@@ -122,17 +125,22 @@ internal static class OperatorCommandLine
         Add(Text("--namespaces", "a,b", "watch only these namespaces (default: all)"),
             (o, v) => o.Namespaces = [.. v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]);
         // A flag that also takes true or false; typed as text so that a bad value is an error naming it.
-        var leaderElect = Parsed<string>("--leader-elect", "true|false", "take part in leader election (Lease in --lease-namespace); --leader-elect=false turns it off",
+        var leaderElect = Parsed<string>("--leader-elect", "true|false",
+            "take part in leader election (Lease in --lease-namespace); --leader-elect=false turns it off",
             (string s, out string v) => (v = s.Length == 0 ? "true" : s.ToLowerInvariant()) is "true" or "false", "is true or false");
         leaderElect.Arity = ArgumentArity.ZeroOrOne;
         Add(leaderElect, (o, v) => o.LeaderElect = v == "true");
         Add(Text("--lease-namespace", "NS", "namespace of the leader-election Lease (default: $POD_NAMESPACE or default)"), (o, v) => o.LeaseNamespace = v);
         Add(Text("--lease-name", "NAME", "name of the Lease (default: resilience-operator-leader)"), (o, v) => o.LeaseName = v);
         Add(Duration("--lease-duration", "leader election: lease duration (default: 15s)"), (o, v) => o.LeaseDuration = v);
-        Add(Duration("--renew-deadline", "leader election: a leader that cannot renew within D stops writing and steps down (default: 10s)"), (o, v) => o.RenewDeadline = v);
+        Add(Duration("--renew-deadline",
+            "leader election: a leader that cannot renew within D stops writing and steps down (default: 10s)"),
+            (o, v) => o.RenewDeadline = v);
         Add(Duration("--retry-period", "leader election: interval between acquire and renew attempts (default: 2s)"), (o, v) => o.RetryPeriod = v);
-        Add(Parsed<int>("--workers", "N", "reconcile workers per controller (default: 4)", IntIn(1, 1000), "is a whole number from 1 to 1000"), (o, v) => o.Workers = v);
-        Add(Parsed<int>("--port", "N", "port for /healthz, /readyz, /metrics (default: 8080; 0 = off)", IntIn(0, 65535), "is a port number from 0 to 65535"), (o, v) => o.Port = v);
+        Add(Parsed<int>("--workers", "N", "reconcile workers per controller (default: 4)", IntIn(1, 1000),
+            "is a whole number from 1 to 1000"), (o, v) => o.Workers = v);
+        Add(Parsed<int>("--port", "N", "port for /healthz, /readyz, /metrics (default: 8080; 0 = off)", IntIn(0, 65535),
+            "is a port number from 0 to 65535"), (o, v) => o.Port = v);
         Add(Text("--bind-address", "ADDR", "address for that port (default: 0.0.0.0)"), (o, v) => o.BindAddress = v);
         Add(Parsed<string>("--log-format", "text|json", "console log format (default: text)",
             (string s, out string v) => (v = s) is "text" or "json", "is text or json"), (o, v) => o.LogFormat = v);
@@ -140,17 +148,22 @@ internal static class OperatorCommandLine
             (string s, out string v) => (v = LogLevels.FirstOrDefault(l => l.Equals(s, StringComparison.OrdinalIgnoreCase))!) is not null,
             "is one of " + string.Join(", ", LogLevels)), (o, v) => o.LogLevel = v);
         Add(Parsed<double>("--observer-suspect-threshold", "X",
-            "hold failovers while more than this share (0..1) of all checked targets turned failing at once: the operator suspects its own view (default: 0.55; 1 = off)",
+            "hold failovers while more than this share (0..1) of all checked targets turned failing at once: " +
+            "the operator suspects its own view (default: 0.55; 1 = off)",
             (string s, out double v) => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out v) && v is >= 0 and <= 1,
             "is a share from 0 to 1"), (o, v) => o.ObserverSuspectThreshold = v);
-        Add(Parsed<int>("--observer-suspect-min-targets", "N", "... and at least this many targets turned failing (default: 3)", IntIn(1, int.MaxValue), "is at least 1"),
+        Add(Parsed<int>("--observer-suspect-min-targets", "N", "... and at least this many targets turned failing (default: 3)",
+            IntIn(1, int.MaxValue), "is at least 1"),
             (o, v) => o.ObserverSuspectMinTargets = v);
         Add(Duration("--readiness-stall-timeout",
             "while leading, /readyz fails when a work queue's oldest item has waited this long and no item was done meanwhile (default: 2m)"),
             (o, v) => o.ReadinessStallTimeout = v);
-        Add(Parsed<int>("--webhook-port", "N", "HTTPS port of the validating admission webhook, e.g. 9443 (default: 0 = off; the chart sets it)", IntIn(0, 65535), "is a port number from 1 to 65535, or 0 for no webhook"),
+        Add(Parsed<int>("--webhook-port", "N",
+            "HTTPS port of the validating admission webhook, e.g. 9443 (default: 0 = off; the chart sets it)",
+            IntIn(0, 65535), "is a port number from 1 to 65535, or 0 for no webhook"),
             (o, v) => o.WebhookPort = v);
-        Add(Text("--webhook-secret", "NAME", "Secret in the operator's namespace holding the webhook's CA and certificate, made and renewed by the operator (default: resilience-operator-webhook-tls)"),
+        Add(Text("--webhook-secret", "NAME", "Secret in the operator's namespace holding the webhook's CA and certificate, " +
+            "made and renewed by the operator (default: resilience-operator-webhook-tls)"),
             (o, v) => o.WebhookSecret = v);
         Add(Text("--webhook-configuration", "a,b", "ValidatingWebhookConfigurations whose caBundle the operator sets (default: resilience-operator)"),
             (o, v) => o.WebhookConfigurations = [.. v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]);
@@ -159,7 +172,10 @@ internal static class OperatorCommandLine
         Add(Text("--webhook-cert-dir", "DIR", "serve tls.crt/tls.key from DIR instead (cert-manager); caBundle is not touched"),
             (o, v) => o.WebhookCertDir = v);
 
-        var output = new Option<string>("--output") { HelpName = "DIR", Description = "directory for the CRD manifests (default: config/crd of the repository)" };
+        var output = new Option<string>("--output")
+        {
+            HelpName = "DIR", Description = "directory for the CRD manifests (default: config/crd of the repository)",
+        };
         var crds = new Command("crds", "write the CustomResourceDefinitions generated from the entity types") { output };
         var generate = new Command("generate", "generate files from the code") { crds };
         root.Subcommands.Add(generate);
@@ -170,7 +186,8 @@ internal static class OperatorCommandLine
         Parsed<string>(name, helpName, description, (string s, out string v) => (v = s).Length > 0, "needs a value");
 
     private static Option<TimeSpan> Duration(string name, string description) =>
-        Parsed<TimeSpan>(name, "D", description, (string s, out TimeSpan v) => GoDuration.TryParse(s, out v) && v > TimeSpan.Zero, "takes a duration such as 15s, 500ms or 2m");
+        Parsed<TimeSpan>(name, "D", description, (string s, out TimeSpan v) => GoDuration.TryParse(s, out v) && v > TimeSpan.Zero,
+            "takes a duration such as 15s, 500ms or 2m");
 
     private static TryParse<int> IntIn(int min, int max) =>
         (string s, out int v) => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out v) && v >= min && v <= max;

@@ -18,7 +18,9 @@ namespace ResilienceOperator;
 /// watches, indexes, event-to-key mapping, predicates and queue), under leader election when
 /// asked. Usable in-process (tests, demo) and from <c>Program</c>.
 /// </summary>
-internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, ILoggerFactory loggers, TimeProvider? timeProvider = null) : IOperatorState, IDisposable
+internal sealed class OperatorHost(
+    IKubernetes client, OperatorOptions options, ILoggerFactory loggers, TimeProvider? timeProvider = null)
+    : IOperatorState, IDisposable
 {
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private readonly ILogger _log = loggers.CreateLogger("ResilienceOperator");
@@ -47,7 +49,8 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
         await using var recorder = new EventRecorder(client, "resilience-operator", loggers.CreateLogger<EventRecorder>(), fence, _time);
         // Webhook notifications: planned from the status records as the informers see them, sent
         // by their own loops so that reconciling never waits for a webhook.
-        await using var notifications = new NotificationDispatcher(client, informers.Policies.Store, recorder, () => IsLeading, options.Notifications, _time, loggers);
+        await using var notifications = new NotificationDispatcher(client, informers.Policies.Store, recorder, () => IsLeading,
+            options.Notifications, _time, loggers);
         await notifications.StartAsync();
 
         ControllerBuilder Controller(string name) => new(name, _time);
@@ -108,7 +111,8 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
         {
             foreach (var c in _controllers) c.ShutDown();
             await stop.CancelAsync();
-            await Task.WhenAll(informerTasks.Append(resync)).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
+            await Task.WhenAll(informerTasks.Append(resync)).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None)
+                .ContinueWith(_ => { }, TaskScheduler.Default);
             // A short, bounded drain: what is still queued after it is logged and counted as dropped.
             await notifications.StopAsync(options.NotificationDrain);
             await recorder.StopAsync(options.EventDrain);
@@ -128,20 +132,24 @@ internal sealed class OperatorHost(IKubernetes client, OperatorOptions options, 
         try
         {
             if (options.Namespaces.Count > 0)
-                await client.CustomObjects.ListNamespacedCustomObjectAsync(ScaledObject.Group, ScaledObject.Version, options.Namespaces[0], ScaledObject.Plural, limit: 1, cancellationToken: ct);
+                await client.CustomObjects.ListNamespacedCustomObjectAsync(ScaledObject.Group, ScaledObject.Version,
+                    options.Namespaces[0], ScaledObject.Plural, limit: 1, cancellationToken: ct);
             else
-                await client.CustomObjects.ListClusterCustomObjectAsync(ScaledObject.Group, ScaledObject.Version, ScaledObject.Plural, limit: 1, cancellationToken: ct);
+                await client.CustomObjects.ListClusterCustomObjectAsync(ScaledObject.Group, ScaledObject.Version, ScaledObject.Plural,
+                    limit: 1, cancellationToken: ct);
             _log.LogInformation("KEDA ScaledObjects found: they are paused during failovers");
             return true;
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
-            _log.LogInformation("KEDA is not installed ({Group}/{Version} {Plural} not served): no autoscaler interlock", ScaledObject.Group, ScaledObject.Version, ScaledObject.Plural);
+            _log.LogInformation("KEDA is not installed ({Group}/{Version} {Plural} not served): no autoscaler interlock",
+                ScaledObject.Group, ScaledObject.Version, ScaledObject.Plural);
             return false;
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Forbidden)
         {
-            _log.LogWarning("listing {Group} {Plural} is forbidden: no autoscaler interlock (grant get, list, watch, patch on it)", ScaledObject.Group, ScaledObject.Plural);
+            _log.LogWarning("listing {Group} {Plural} is forbidden: no autoscaler interlock (grant get, list, watch, patch on it)",
+                ScaledObject.Group, ScaledObject.Plural);
             return false;
         }
     }

@@ -14,7 +14,8 @@ internal sealed class OperatorInformers
 {
     private readonly List<IInformer> _all = [];
 
-    public OperatorInformers(IKubernetes client, IReadOnlyList<string?> namespaces, string pdbVersion, bool scaledObjects, Microsoft.Extensions.Logging.ILogger logger)
+    public OperatorInformers(IKubernetes client, IReadOnlyList<string?> namespaces, string pdbVersion, bool scaledObjects,
+        Microsoft.Extensions.Logging.ILogger logger)
     {
         Informer<T> Make<T>(string name, ListWatch<T> lw) where T : class, IKubernetesObject<V1ObjectMeta>
         {

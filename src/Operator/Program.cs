@@ -49,10 +49,12 @@ internal static class Program
         // Shutdown must finish inside the 30 s a kubelet grants by default.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(25));
         builder.Services.AddSingleton(sp => new OperatorHost(client, options, sp.GetRequiredService<ILoggerFactory>()));
-        builder.Services.AddOperatorHealthChecks(sp => new ReadinessCheck(sp.GetRequiredService<OperatorHost>(), options.ReadinessStallTimeout, TimeProvider.System));
+        builder.Services.AddOperatorHealthChecks(sp =>
+            new ReadinessCheck(sp.GetRequiredService<OperatorHost>(), options.ReadinessStallTimeout, TimeProvider.System));
         var app = builder.Build();
         if (options.WebhookPort > 0)
-            certificates = new Admission.WebhookCertificateManager(client, options, TimeProvider.System, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Webhook"));
+            certificates = new Admission.WebhookCertificateManager(client, options, TimeProvider.System,
+                app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Webhook"));
 
         using var host = app.Services.GetRequiredService<OperatorHost>();
         // /healthz: the process answers, never dependent on the API server; /readyz: caches synced
@@ -74,7 +76,9 @@ internal static class Program
         await app.StartAsync();
         var exit = 0;
         // Every replica serves the webhook, leader or not; the certificate is kept apart from the reconcilers.
-        var certificateLoop = certificates is null ? Task.CompletedTask : Task.Run(() => certificates.RunAsync(lifetime.ApplicationStopping), CancellationToken.None);
+        var certificateLoop = certificates is null
+            ? Task.CompletedTask
+            : Task.Run(() => certificates.RunAsync(lifetime.ApplicationStopping), CancellationToken.None);
         try
         {
             await host.RunAsync(lifetime.ApplicationStopping);

@@ -98,7 +98,11 @@ internal sealed class WebhookCertificateManager(IKubernetes client, OperatorOpti
                 if (secret is null)
                     await client.CoreV1.CreateNamespacedSecretAsync(new V1Secret
                     {
-                        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns, Labels = new Dictionary<string, string> { ["app.kubernetes.io/managed-by"] = "resilience-operator" } },
+                        Metadata = new V1ObjectMeta
+                        {
+                            Name = name, NamespaceProperty = ns,
+                            Labels = new Dictionary<string, string> { ["app.kubernetes.io/managed-by"] = "resilience-operator" },
+                        },
                         Type = "Opaque",
                         Data = fresh.ToSecretData(),
                     }, ns, cancellationToken: ct);
@@ -133,10 +137,12 @@ internal sealed class WebhookCertificateManager(IKubernetes client, OperatorOpti
         var stale = (vwc.Webhooks ?? []).Where(w => w.ClientConfig?.CaBundle is not { } b || !b.AsSpan().SequenceEqual(wanted)).Select(w => w.Name).ToList();
         if (stale.Count == 0) return;
         var b64 = Convert.ToBase64String(wanted);
-        var webhooks = new JsonArray([.. stale.Select(n => (JsonNode)new JsonObject { ["name"] = n, ["clientConfig"] = new JsonObject { ["caBundle"] = b64 } })]);
+        var webhooks = new JsonArray([.. stale.Select(n =>
+            (JsonNode)new JsonObject { ["name"] = n, ["clientConfig"] = new JsonObject { ["caBundle"] = b64 } })]);
         // Strategic merge: webhooks merge by name, so only caBundle changes and nothing else the chart set.
         var patch = new JsonObject { ["metadata"] = new JsonObject { ["resourceVersion"] = vwc.Metadata.ResourceVersion }, ["webhooks"] = webhooks };
-        await client.AdmissionregistrationV1.PatchValidatingWebhookConfigurationAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.StrategicMergePatch), name,
+        await client.AdmissionregistrationV1.PatchValidatingWebhookConfigurationAsync(
+            new V1Patch(patch.ToJsonString(), V1Patch.PatchType.StrategicMergePatch), name,
             fieldManager: Kubernetes.ClusterWriter.FieldManager, cancellationToken: ct);
         log.LogInformation("webhook: caBundle set on {Webhooks} of ValidatingWebhookConfiguration {Name}", string.Join(", ", stale), name);
     }

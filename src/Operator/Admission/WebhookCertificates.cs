@@ -65,14 +65,16 @@ internal static class WebhookCertificates
     public static TlsMaterial Generate(IReadOnlyList<string> dnsNames, DateTimeOffset now, TlsMaterial? previous = null)
     {
         using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var caRequest = new CertificateRequest(new X500DistinguishedName("CN=resilience-operator-webhook-ca, O=resilience.dev"), caKey, HashAlgorithmName.SHA256);
+        var caRequest = new CertificateRequest(new X500DistinguishedName("CN=resilience-operator-webhook-ca, O=resilience.dev"), caKey,
+            HashAlgorithmName.SHA256);
         caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
         caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         caRequest.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(caRequest.PublicKey, false));
         using var ca = caRequest.CreateSelfSigned(now - Backdate, now + Validity);
 
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest(new X500DistinguishedName($"CN={(dnsNames.Count > 0 ? dnsNames[0] : "localhost")}"), key, HashAlgorithmName.SHA256);
+        var request = new CertificateRequest(new X500DistinguishedName($"CN={(dnsNames.Count > 0 ? dnsNames[0] : "localhost")}"), key,
+            HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1", "Server Authentication")], false));
@@ -120,7 +122,8 @@ internal static class WebhookCertificates
                 var left = c.NotAfter.ToUniversalTime() - now.UtcDateTime;
                 if (left < RenewBefore) return $"the {what} expires at {c.NotAfter.ToUniversalTime():O}, in less than {RenewBefore.TotalDays:0} days";
             }
-            var names = cert.Extensions.OfType<X509SubjectAlternativeNameExtension>().SelectMany(e => e.EnumerateDnsNames()).ToHashSet(StringComparer.OrdinalIgnoreCase);
+            var names = cert.Extensions.OfType<X509SubjectAlternativeNameExtension>().SelectMany(e => e.EnumerateDnsNames())
+                .ToHashSet(StringComparer.OrdinalIgnoreCase);
             if (dnsNames.FirstOrDefault(n => !names.Contains(n)) is { } missing) return $"the serving certificate does not name {missing}";
             if (cert.Issuer != ca.Subject || !SignedBy(cert, ca)) return "the serving certificate is not signed by the CA";
         }

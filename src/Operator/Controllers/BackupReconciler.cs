@@ -40,8 +40,10 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
         else if (policy is null) invalid = $"spec.policy: ResiliencePolicy \"{backup.Spec.Policy}\" not found in namespace {ns}";
         else if (policy.Spec.Backup?.Template?.Spec?.Containers is not { Count: > 0 })
             invalid = $"spec.policy: ResiliencePolicy \"{policy.Metadata.Name}\" has no spec.backup.template to run";
-        else if ((policy.Spec.Backup.Locations is { Count: > 0 } l ? l : [BackupSchedule.DefaultLocation]) is var locations && !locations.Contains(backup.Spec.Location))
-            invalid = $"spec.location: \"{backup.Spec.Location}\" is not one of ResiliencePolicy \"{policy.Metadata.Name}\"'s spec.backup.locations ({string.Join(", ", locations)})";
+        else if ((policy.Spec.Backup.Locations is { Count: > 0 } l ? l : [BackupSchedule.DefaultLocation]) is var locations
+            && !locations.Contains(backup.Spec.Location))
+            invalid = $"spec.location: \"{backup.Spec.Location}\" is not one of ResiliencePolicy \"{policy.Metadata.Name}\"'s " +
+                $"spec.backup.locations ({string.Join(", ", locations)})";
         if (invalid is not null)
         {
             await WriteAsync(backup, JobRun.Invalid(backup.Status, invalid, now), ct);
@@ -77,7 +79,9 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
     private static void Count(string ns, ResilienceBackup backup, RunPhase phase, DateTime at)
     {
         BackupsTotal.WithLabels(ns, backup.Spec.Policy, phase == RunPhase.Completed ? "completed" : "failed").Inc();
-        if (phase == RunPhase.Completed) LastSuccess.WithLabels(ns, backup.Spec.Policy).Set(new DateTimeOffset(BackupSchedule.Utc(at)).ToUnixTimeMilliseconds() / 1000.0);
+        if (phase == RunPhase.Completed)
+            LastSuccess.WithLabels(ns, backup.Spec.Policy)
+                .Set(new DateTimeOffset(BackupSchedule.Utc(at)).ToUnixTimeMilliseconds() / 1000.0);
     }
 
     private async Task WriteAsync(ResilienceBackup backup, ResilienceRunStatus status, CancellationToken ct)

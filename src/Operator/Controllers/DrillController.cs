@@ -30,6 +30,7 @@ internal static class DrillController
             .Watches(informers.Pods, p => caches.RunningOn(p).Select(ObjectKey.Of))
             .OnNewTerm(expectations.Clear)
             .Workers(workers)
-            .Complete(new DrillReconciler(caches, writer, recorder, expectations, time, loggers.CreateLogger<DrillReconciler>()), loggers.CreateLogger<Controller>());
+            .Complete(new DrillReconciler(caches, writer, recorder, expectations, time, loggers.CreateLogger<DrillReconciler>()),
+                loggers.CreateLogger<Controller>());
     }
 }

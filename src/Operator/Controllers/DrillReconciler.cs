@@ -46,7 +46,8 @@ internal sealed record DrillCaches(
     {
         var d = target is null ? null : Deployments.Get(ns, target);
         if (d?.Spec.Selector?.MatchLabels is not { Count: > 0 } selector) return new TargetPods(0, []);
-        return new TargetPods(d.Spec.Replicas ?? 1, [.. Pods.ByIndex(Store<V1Pod>.NamespaceIndex, ns).Where(p => DrillPlanner.Matches(selector, p.Metadata.Labels))]);
+        return new TargetPods(d.Spec.Replicas ?? 1,
+            [.. Pods.ByIndex(Store<V1Pod>.NamespaceIndex, ns).Where(p => DrillPlanner.Matches(selector, p.Metadata.Labels))]);
     }
 }
 
@@ -149,7 +150,8 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
         var target = status.Target ?? "";
         if (policy is null || policy.Metadata.DeletionTimestamp is not null)
         {
-            await EndAsync(drill, policy, DrillPhase.Aborted, Reasons.PolicyDeleted, $"ResiliencePolicy \"{drill.Spec.Policy}\" is gone; fault removed", null, now, ct);
+            await EndAsync(drill, policy, DrillPhase.Aborted, Reasons.PolicyDeleted,
+                $"ResiliencePolicy \"{drill.Spec.Policy}\" is gone; fault removed", null, now, ct);
             return ReconcileResult.Done;
         }
         var (rto, defaulted) = DrillPlanner.RtoOf(policy);
@@ -169,7 +171,8 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
                 }
                 foreach (var pod in kill) await writer.DeletePodAsync(ns, pod, ct);
                 next.Pods = [.. kill];
-                next.Message = $"deleted {kill.Count} pod(s) of {target} ({string.Join(", ", kill)}); waiting for the policy to serve again within {GoDuration.Format(rto)}";
+                next.Message = $"deleted {kill.Count} pod(s) of {target} ({string.Join(", ", kill)}); " +
+                    $"waiting for the policy to serve again within {GoDuration.Format(rto)}";
             }
             else
             {
@@ -207,7 +210,8 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
     }
 
     /// <summary>The verdict: status, events, metric and the policy's lastDrill, then the fault removed.</summary>
-    private async Task EndAsync(ResilienceDrill drill, ResiliencePolicy? policy, DrillPhase phase, string reason, string message, double? rtoSeconds, DateTime now, CancellationToken ct)
+    private async Task EndAsync(ResilienceDrill drill, ResiliencePolicy? policy, DrillPhase phase, string reason, string message,
+        double? rtoSeconds, DateTime now, CancellationToken ct)
     {
         var status = drill.Status is null ? new ResilienceDrillStatus() : Copy(drill.Status);
         status.Phase = phase;
@@ -215,7 +219,8 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
         status.RtoSeconds = rtoSeconds;
         status.RecoveredAt = phase == DrillPhase.Passed ? now : null;
         status.Conditions ??= [];
-        ConditionSet.Set(status.Conditions, ConditionSet.Succeeded, phase == DrillPhase.Passed ? "True" : "False", reason, message, drill.Metadata.Generation, now);
+        ConditionSet.Set(status.Conditions, ConditionSet.Succeeded, phase == DrillPhase.Passed ? "True" : "False", reason, message,
+            drill.Metadata.Generation, now);
         drill = await WriteAsync(drill, status, ct);
         logger.LogInformation("{Drill}: {Phase} ({Reason}): {Message}", ObjectKey.Of(drill), phase, reason, message);
 
@@ -240,7 +245,8 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 // The drill's own status holds the verdict; the fault must go regardless.
-                logger.LogWarning("{Drill}: could not record status.lastDrill on policy {Policy}: {Error}", ObjectKey.Of(drill), policy.Metadata.Name, ex.Message);
+                logger.LogWarning("{Drill}: could not record status.lastDrill on policy {Policy}: {Error}",
+                    ObjectKey.Of(drill), policy.Metadata.Name, ex.Message);
             }
         }
         await CleanUpAsync(drill, ct);

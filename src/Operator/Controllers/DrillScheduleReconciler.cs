@@ -11,7 +11,8 @@ namespace ResilienceOperator.Controllers;
 /// reconcile or a new leader never makes a second one (the create's AlreadyExists is the
 /// idempotency check, so a cache that does not show the new drill yet is harmless). Keyed by policy.
 /// </summary>
-internal sealed class DrillScheduleReconciler(DrillCaches caches, DrillWriter writer, IEventRecorder events, TimeProvider time, ILogger<DrillScheduleReconciler> logger)
+internal sealed class DrillScheduleReconciler(
+    DrillCaches caches, DrillWriter writer, IEventRecorder events, TimeProvider time, ILogger<DrillScheduleReconciler> logger)
     : IReconciler
 {
     private readonly ConcurrentDictionary<ObjectKey, string> _reported = new();
@@ -42,7 +43,8 @@ internal sealed class DrillScheduleReconciler(DrillCaches caches, DrillWriter wr
             if (caches.Drills.Get(key.Namespace, name) is null && await writer.CreateAsync(policy, name, drills, ct) is not null)
             {
                 logger.LogInformation("{Policy}: scheduled drill {Drill} ({Action}) for {Slot:O}", key, name, drills.Action, slot);
-                await events.RecordAsync(policy, EventRecorder.Normal, Reasons.DrillScheduled, $"ResilienceDrill {name} ({drills.Action}) for the slot {slot:O}", ct);
+                await events.RecordAsync(policy, EventRecorder.Normal, Reasons.DrillScheduled,
+                    $"ResilienceDrill {name} ({drills.Action}) for the slot {slot:O}", ct);
             }
         }
         return schedule.Next(now) is { } next ? ReconcileResult.After(next - now + TimeSpan.FromMilliseconds(10)) : ReconcileResult.Done;

@@ -20,7 +20,8 @@ internal static class PolicyController
         ObserverGuard<ObjectKey> guard, int workers, TimeProvider time, ILoggerFactory loggers)
     {
         var (policies, deployments, pods) = (informers.Policies, informers.Deployments, informers.Pods);
-        var prober = new HealthProber(policies.Store, deployments.Store, pods.Store, b.Queue.Add, writer, time, loggers.CreateLogger<HealthProber>(), guard: guard);
+        var prober = new HealthProber(policies.Store, deployments.Store, pods.Store, b.Queue.Add, writer, time,
+            loggers.CreateLogger<HealthProber>(), guard: guard);
         var expectations = new CacheExpectations(time);
         var caches = new PolicyCaches(policies.Store, deployments.Store, informers.Services.Store, informers.Hpas.Store, informers.Pdbs.Store,
             informers.Backups.Store, informers.Restores.Store, informers.ScaledObjectStore);
@@ -31,22 +32,29 @@ internal static class PolicyController
 
         b.Index(policies.Store, PolicyCaches.PolicyTargetIndex, PolicyCaches.TargetsOf)
             .Index(policies.Store, PolicyCaches.PolicyServiceIndex, p => [p.Metadata.NamespaceProperty + "/" + (p.Spec.Service?.Name ?? "")])
-            .Index(informers.Hpas.Store, PolicyCaches.HpaTargetIndex, h => h.Spec.ScaleTargetRef.Kind == "Deployment" ? [h.Metadata.NamespaceProperty + "/" + h.Spec.ScaleTargetRef.Name] : [])
+            .Index(informers.Hpas.Store, PolicyCaches.HpaTargetIndex,
+                h => h.Spec.ScaleTargetRef.Kind == "Deployment"
+                    ? [h.Metadata.NamespaceProperty + "/" + h.Spec.ScaleTargetRef.Name] : [])
             .Index(informers.Pdbs.Store, PolicyCaches.OwnerIndex, p => (p.Metadata.OwnerReferences ?? []).Select(o => o.Uid))
-            .Index(informers.ScaledObjectStore, PolicyCaches.ScaledObjectTargetIndex, s => s.TargetDeployment is { } d ? [s.Metadata.NamespaceProperty + "/" + d] : [])
+            .Index(informers.ScaledObjectStore, PolicyCaches.ScaledObjectTargetIndex,
+                s => s.TargetDeployment is { } d ? [s.Metadata.NamespaceProperty + "/" + d] : [])
             .Index(informers.Backups.Store, RunCaches.ByPolicyIndex, RunCaches.PolicyOf)
             .Index(informers.Restores.Store, RunCaches.ByPolicyIndex, RunCaches.PolicyOf)
             // Its own status writes do not bring a policy back (they did not before the cache was
             // read-only either); the resync still does.
             .For(policies, Predicates.Or(Predicates.StatusOnlyIgnored<ResiliencePolicy>(), Predicates.Resync<ResiliencePolicy>()))
             // A new or changed spec is checked at once rather than at the next probe period.
-            .Watches(policies, new EventHandlers<ResiliencePolicy>(Created: p => prober.CheckSoon(ObjectKey.Of(p)), Updated: (_, p) => prober.CheckSoon(ObjectKey.Of(p))),
+            .Watches(policies,
+                new EventHandlers<ResiliencePolicy>(
+                    Created: p => prober.CheckSoon(ObjectKey.Of(p)), Updated: (_, p) => prober.CheckSoon(ObjectKey.Of(p))),
                 Predicates.GenerationChanged<ResiliencePolicy>())
             // Status-only churn of a Deployment (ready counts) reaches policies through the prober's verdicts.
             .Watches(deployments, d => Targeting(d.Metadata), Predicates.Or(Predicates.GenerationChanged<V1Deployment>(), Predicates.Resync<V1Deployment>()))
             .Watches(informers.Services, s => ByIndex(PolicyCaches.PolicyServiceIndex, s.Metadata.NamespaceProperty, s.Metadata.Name))
             .Watches(informers.Hpas, h => ByIndex(PolicyCaches.PolicyTargetIndex, h.Metadata.NamespaceProperty, h.Spec.ScaleTargetRef.Name))
-            .Watches(informers.Pdbs, p => p.Metadata.Labels?.TryGetValue(Labels.Policy, out var owner) == true ? [new ObjectKey(p.Metadata.NamespaceProperty, owner)] : [],
+            .Watches(informers.Pdbs,
+                p => p.Metadata.Labels?.TryGetValue(Labels.Policy, out var owner) == true
+                    ? [new ObjectKey(p.Metadata.NamespaceProperty, owner)] : [],
                 Predicates.NotCreated<PodDisruptionBudgetObject>())
             .Watches(informers.Backups, r => [new ObjectKey(r.Metadata.NamespaceProperty, r.Spec.Policy)])
             .Watches(informers.Restores, r => [new ObjectKey(r.Metadata.NamespaceProperty, r.Spec.Policy)]);

@@ -215,14 +215,16 @@ internal sealed class ResiliencePolicyReconciler(
         {
             logger.LogInformation("{Policy}: {Verb} {Deployment} to {Replicas} ({Why})", ObjectKey.Of(policy),
                 s.PreviousReplicas is null ? "giving back" : "shedding", s.Deployment, s.Replicas, s.Reason);
-            expectations.Expect(ObjectKey.Of(policy), caches.Deployments, await writer.ShedAsync(o.Deployments[s.Deployment], s.Replicas, s.PreviousReplicas, ct));
+            expectations.Expect(ObjectKey.Of(policy), caches.Deployments,
+                await writer.ShedAsync(o.Deployments[s.Deployment], s.Replicas, s.PreviousReplicas, ct));
         }
         foreach (var h in plan.HpaMinReplicas) await writer.SetHpaMinAsync(o.Hpas[h.Target], h.MinReplicas, ct);
         foreach (var t in plan.Templates)
         {
             var d = o.Deployments[t.Target];
             if (plan.Scale.Any(s => s.Target == t.Target)) throw new RequeueException("template change waits for the scale to land");
-            expectations.Expect(ObjectKey.Of(policy), caches.Deployments, await writer.PatchTemplateAsync(d, t.ReadinessGate, t.Spread, d.Spec.Selector.MatchLabels, ct));
+            expectations.Expect(ObjectKey.Of(policy), caches.Deployments,
+                await writer.PatchTemplateAsync(d, t.ReadinessGate, t.Spread, d.Spec.Selector.MatchLabels, ct));
         }
         foreach (var pdb in plan.Pdbs)
         {
@@ -244,7 +246,8 @@ internal sealed class ResiliencePolicyReconciler(
         foreach (var r in plan.CreateRestores)
         {
             logger.LogInformation("{Policy}: restore {Restore} of {Target} from {Backup}", ObjectKey.Of(policy), r.Name, r.Target, r.Backup);
-            if (await writer.CreateRestoreAsync(policy, r, ct) is { } created) expectations.Expect(ObjectKey.Of(policy), caches.Restores, created, created: true);
+            if (await writer.CreateRestoreAsync(policy, r, ct) is { } created)
+                expectations.Expect(ObjectKey.Of(policy), caches.Restores, created, created: true);
         }
         if (plan.Selector is not null)
         {
@@ -258,7 +261,8 @@ internal sealed class ResiliencePolicyReconciler(
     private async Task SetPausedAsync(ResiliencePolicy policy, AutoscalerPauseAction a, CancellationToken ct)
     {
         if (caches.ScaledObjects.Get(policy.Metadata.NamespaceProperty, a.Name) is not { } so) return;
-        logger.LogInformation("{Policy}: ScaledObject {Name} of {Target} {Verb} ({Why})", ObjectKey.Of(policy), a.Name, a.Target, a.Pause ? "paused" : "resumed", a.Reason);
+        logger.LogInformation("{Policy}: ScaledObject {Name} of {Target} {Verb} ({Why})",
+            ObjectKey.Of(policy), a.Name, a.Target, a.Pause ? "paused" : "resumed", a.Reason);
         expectations.Expect(ObjectKey.Of(policy), caches.ScaledObjects, await writer.SetScaledObjectPausedAsync(so, a.Pause, ct));
     }
 
@@ -306,7 +310,8 @@ internal sealed class ResiliencePolicyReconciler(
             var d = caches.Deployments.Get(ns, name);
             if (d is null || DegradationPlanner.PreviousReplicas(d) is not { } previous) continue;
             expectations.Expect(ObjectKey.Of(policy), caches.Deployments, await writer.ShedAsync(d, previous, null, ct));
-            await events.RecordAsync(policy, EventRecorder.Normal, Reasons.Unshed, $"{name} scaled back from {d.Spec.Replicas ?? 1} to {previous}: the policy is deleted", ct);
+            await events.RecordAsync(policy, EventRecorder.Normal, Reasons.Unshed,
+                $"{name} scaled back from {d.Spec.Replicas ?? 1} to {previous}: the policy is deleted", ct);
         }
         // A KEDA pause the operator set must not outlive the policy; one a person set stays.
         foreach (var t in policy.Spec.Targets ?? [])
@@ -314,7 +319,8 @@ internal sealed class ResiliencePolicyReconciler(
             foreach (var so in caches.ScaledObjects.ByIndex(PolicyCaches.ScaledObjectTargetIndex, ns + "/" + t.Name).Where(s => s.PausedByOperator))
             {
                 await writer.SetScaledObjectPausedAsync(so, false, ct);
-                await events.RecordAsync(policy, EventRecorder.Normal, Reasons.AutoscalerResumed, $"ScaledObject {so.Metadata.Name} of {t.Name} resumed: the policy is deleted", ct);
+                await events.RecordAsync(policy, EventRecorder.Normal, Reasons.AutoscalerResumed,
+                    $"ScaledObject {so.Metadata.Name} of {t.Name} resumed: the policy is deleted", ct);
             }
         }
         await writer.Resources.SetFinalizerAsync(policy, Finalizers.Policy, false, ct);

@@ -78,7 +78,8 @@ internal sealed class RestoreReconciler(RunCaches caches, ClusterWriter writer, 
             var job = BackupJobs.Build(restore, Labels.Restore, policy!.Metadata.Name, policy.Spec.Restore!.Template!, attempt,
                 backup.Metadata.Name, backup.Spec.Location, restore.Spec.Target);
             if (await writer.CreateJobAsync(job, ct) is { } created) expectations.Expect(key, caches.Jobs, created, created: true);
-            logger.LogInformation("{Restore}: attempt {Attempt} of {Target} from {Backup} started as Job {Job}", key, attempt, restore.Spec.Target, backup.Metadata.Name, job.Metadata.Name);
+            logger.LogInformation("{Restore}: attempt {Attempt} of {Target} from {Backup} started as Job {Job}",
+                key, attempt, restore.Spec.Target, backup.Metadata.Name, job.Metadata.Name);
         }
         foreach (var e in decision.Events)
             await events.RecordAsync(restore, e.Type, e.Reason == Reasons.AttemptFailed ? Reasons.RestoreFailed : e.Reason, e.Message, ct);

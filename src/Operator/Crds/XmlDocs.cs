@@ -12,7 +12,9 @@ internal sealed partial class XmlDocs
     public XmlDocs(Assembly assembly)
     {
         var path = Path.ChangeExtension(assembly.Location, ".xml");
-        if (!File.Exists(path)) throw new FileNotFoundException($"XML docs of {assembly.GetName().Name} not found at {path}; build with GenerateDocumentationFile");
+        if (!File.Exists(path))
+            throw new FileNotFoundException(
+                $"XML docs of {assembly.GetName().Name} not found at {path}; build with GenerateDocumentationFile");
         foreach (var member in XDocument.Load(path).Descendants("member"))
         {
             var name = member.Attribute("name")?.Value;

@@ -63,7 +63,8 @@ internal sealed class HealthProber(
     {
         UseProxy = false, AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1),
         ConnectTimeout = TimeSpan.FromSeconds(30),
-    }) { Timeout = Timeout.InfiniteTimeSpan };
+    })
+    { Timeout = Timeout.InfiniteTimeSpan };
 
     /// <summary>The verdicts of a policy's targets (empty until checked).</summary>
     public IReadOnlyDictionary<string, TargetHealth> Snapshot(ObjectKey key) =>
@@ -223,7 +224,8 @@ internal sealed class HealthProber(
             {
                 changed = true;
                 if (previous is not null && previous.Healthy != next.Healthy)
-                    logger.LogInformation("{Policy}: target {Target} is now {Verdict} ({Message})", key, name, next.Healthy ? "healthy" : "unhealthy", next.Message);
+                    logger.LogInformation("{Policy}: target {Target} is now {Verdict} ({Message})",
+                        key, name, next.Healthy ? "healthy" : "unhealthy", next.Message);
             }
         }
         foreach (var stale in state.Keys.Where(n => spec.Targets.All(t => t.Name != n)).ToList())
@@ -254,7 +256,8 @@ internal sealed class HealthProber(
             logger.LogWarning("observer suspect, failovers held: {Why}", state.Message);
             return;
         }
-        logger.LogInformation("observer no longer suspect: {TurnedFailing} of {Checked} checked targets ({Share}) turned failing within {Window}; failover decisions resume",
+        logger.LogInformation("observer no longer suspect: {TurnedFailing} of {Checked} checked targets ({Share}) turned failing " +
+            "within {Window}; failover decisions resume",
             state.TurnedFailing, state.Checked, ObserverState.Percent(state.Share), GoDuration.Format(state.Window));
         // A failover held meanwhile is decided now, not at the next verdict change.
         foreach (var policy in _guard.Policies()) enqueue(policy);
@@ -279,7 +282,8 @@ internal sealed class HealthProber(
         return seeded;
     }
 
-    private async Task<CheckResult> CheckTargetAsync(ResiliencePolicy policy, EffectiveSpec spec, string target, ConcurrentBag<PodGateAction>? dryRun, CancellationToken ct)
+    private async Task<CheckResult> CheckTargetAsync(ResiliencePolicy policy, EffectiveSpec spec, string target,
+        ConcurrentBag<PodGateAction>? dryRun, CancellationToken ct)
     {
         var ns = policy.Metadata.NamespaceProperty;
         var deployment = deployments.Get(ns, target);
@@ -340,7 +344,8 @@ internal sealed class HealthProber(
             {
                 // An IPv6 literal goes in brackets in a URL.
                 var host = ip.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip.ToString();
-                using var response = await _http.GetAsync(new Uri($"http://{host}:{http.Port}{http.Path}"), HttpCompletionOption.ResponseHeadersRead, cts.Token);
+                using var response = await _http.GetAsync(new Uri($"http://{host}:{http.Port}{http.Path}"),
+                    HttpCompletionOption.ResponseHeadersRead, cts.Token);
                 var code = (int)response.StatusCode;
                 if (code is < 200 or >= 400) error = $"HTTP {code} from {host}:{http.Port}{http.Path}";
             }
@@ -369,7 +374,8 @@ internal sealed class HealthProber(
         return error;
     }
 
-    private async Task WriteGatesAsync(ObjectKey key, string target, IReadOnlyList<V1Pod> all, IReadOnlyList<V1Pod> passing, ConcurrentBag<PodGateAction>? dryRun, CancellationToken ct)
+    private async Task WriteGatesAsync(ObjectKey key, string target, IReadOnlyList<V1Pod> all, IReadOnlyList<V1Pod> passing,
+        ConcurrentBag<PodGateAction>? dryRun, CancellationToken ct)
     {
         var pass = passing.Select(p => p.Metadata.Name).ToHashSet();
         foreach (var pod in all)

@@ -59,7 +59,8 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
                 ["name"] = d.Metadata.Name, ["namespace"] = d.Metadata.NamespaceProperty, ["resourceVersion"] = d.Metadata.ResourceVersion,
             },
             ["spec"] = new JsonObject { ["replicas"] = replicas },
-        }.ToJsonString(), V1Patch.PatchType.ApplyPatch), d.Metadata.Name, d.Metadata.NamespaceProperty, fieldManager: FieldManager, force: true, cancellationToken: ct));
+        }.ToJsonString(), V1Patch.PatchType.ApplyPatch), d.Metadata.Name, d.Metadata.NamespaceProperty,
+            fieldManager: FieldManager, force: true, cancellationToken: ct));
 
     /// <summary>
     /// Sheds a Deployment (replicas, and the previous count in <see cref="Annotations.ShedReplicas"/>)
@@ -80,14 +81,16 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
             ["spec"] = new JsonObject { ["replicas"] = replicas },
         }), d.Metadata.Name, d.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct));
 
-    public Task<V1HorizontalPodAutoscaler> SetHpaMinAsync(V1HorizontalPodAutoscaler hpa, int min, CancellationToken ct) => Guard("horizontalpodautoscalers", "patch", () =>
-        client.AutoscalingV1.PatchNamespacedHorizontalPodAutoscalerAsync(Merge(new JsonObject
-        {
-            ["metadata"] = new JsonObject { ["resourceVersion"] = hpa.Metadata.ResourceVersion },
-            ["spec"] = new JsonObject { ["minReplicas"] = min },
-        }), hpa.Metadata.Name, hpa.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct));
+    public Task<V1HorizontalPodAutoscaler> SetHpaMinAsync(V1HorizontalPodAutoscaler hpa, int min, CancellationToken ct) =>
+        Guard("horizontalpodautoscalers", "patch", () =>
+            client.AutoscalingV1.PatchNamespacedHorizontalPodAutoscalerAsync(Merge(new JsonObject
+            {
+                ["metadata"] = new JsonObject { ["resourceVersion"] = hpa.Metadata.ResourceVersion },
+                ["spec"] = new JsonObject { ["minReplicas"] = min },
+            }), hpa.Metadata.Name, hpa.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct));
 
-    public Task<V1Deployment> PatchTemplateAsync(V1Deployment d, bool? readinessGate, SpreadSpec? spread, IDictionary<string, string> selector, CancellationToken ct)
+    public Task<V1Deployment> PatchTemplateAsync(
+        V1Deployment d, bool? readinessGate, SpreadSpec? spread, IDictionary<string, string> selector, CancellationToken ct)
     {
         var podSpec = new JsonObject();
         if (readinessGate is { } add)
@@ -99,7 +102,8 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
         }
         if (spread is not null)
         {
-            var list = JsonSerializer.SerializeToNode((d.Spec.Template.Spec.TopologySpreadConstraints ?? []).Select(c => JsonNode.Parse(KubernetesJson.Serialize(c))).ToList())!.AsArray();
+            var list = JsonSerializer.SerializeToNode((d.Spec.Template.Spec.TopologySpreadConstraints ?? [])
+                .Select(c => JsonNode.Parse(KubernetesJson.Serialize(c))).ToList())!.AsArray();
             list.Add(new JsonObject
             {
                 ["topologyKey"] = spread.TopologyKey, ["whenUnsatisfiable"] = spread.WhenUnsatisfiable, ["maxSkew"] = spread.MaxSkew,
@@ -178,7 +182,8 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
     }
 
     public Task DeletePdbAsync(string ns, string name, CancellationToken ct) => Guard("poddisruptionbudgets", "delete", () =>
-        GoneIsFine(() => client.CustomObjects.DeleteNamespacedCustomObjectAsync("policy", pdbGroupVersion.Split('/')[1], ns, "poddisruptionbudgets", name, cancellationToken: ct)));
+        GoneIsFine(() => client.CustomObjects.DeleteNamespacedCustomObjectAsync("policy", pdbGroupVersion.Split('/')[1], ns,
+            "poddisruptionbudgets", name, cancellationToken: ct)));
 
     public async Task SetAsync(V1Pod pod, bool healthy, CancellationToken ct)
     {

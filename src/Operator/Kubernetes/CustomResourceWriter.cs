@@ -111,7 +111,8 @@ internal sealed class CustomResourceWriter(IKubernetes client, LeaseFence fence)
     {
         var e = EntityNames.Of<T>();
         return ClusterWriter.Guard(fence, e.PluralName, "delete", () =>
-            ClusterWriter.GoneIsFine(() => client.CustomObjects.DeleteNamespacedCustomObjectAsync(e.Group, e.ApiVersion, ns, e.PluralName, name, options, cancellationToken: ct)));
+            ClusterWriter.GoneIsFine(() => client.CustomObjects.DeleteNamespacedCustomObjectAsync(e.Group, e.ApiVersion, ns,
+                e.PluralName, name, options, cancellationToken: ct)));
     }
 
     private static T Read<T>(object body) => KubernetesJson.Deserialize<T>(((JsonElement)body).GetRawText());

@@ -40,13 +40,18 @@ internal static class ListWatches
     public static ListWatch<V1Job> Jobs(IKubernetes c) => Make<V1Job>(
         async (ns, limit, cont, ct) =>
         {
-            var l = ns is null ? await c.BatchV1.ListJobForAllNamespacesAsync(labelSelector: Labels.Policy, limit: limit, continueParameter: cont, cancellationToken: ct)
-                : await c.BatchV1.ListNamespacedJobAsync(ns, labelSelector: Labels.Policy, limit: limit, continueParameter: cont, cancellationToken: ct);
+            var l = ns is null
+                ? await c.BatchV1.ListJobForAllNamespacesAsync(labelSelector: Labels.Policy, limit: limit, continueParameter: cont,
+                    cancellationToken: ct)
+                : await c.BatchV1.ListNamespacedJobAsync(ns, labelSelector: Labels.Policy, limit: limit, continueParameter: cont,
+                    cancellationToken: ct);
             return Page(l.Items, l.Metadata);
         },
         (ns, rv, timeout, ct) => Watch<V1Job, V1JobList>(ns is null
-            ? c.BatchV1.ListJobForAllNamespacesWithHttpMessagesAsync(labelSelector: Labels.Policy, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct)
-            : c.BatchV1.ListNamespacedJobWithHttpMessagesAsync(ns, labelSelector: Labels.Policy, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct), ct));
+            ? c.BatchV1.ListJobForAllNamespacesWithHttpMessagesAsync(labelSelector: Labels.Policy, watch: true,
+                resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct)
+            : c.BatchV1.ListNamespacedJobWithHttpMessagesAsync(ns, labelSelector: Labels.Policy, watch: true,
+                resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct), ct));
 
     public static ListWatch<V1Deployment> Deployments(IKubernetes c) => Make<V1Deployment>(
         async (ns, limit, cont, ct) =>
@@ -56,8 +61,10 @@ internal static class ListWatches
             return Page(l.Items, l.Metadata);
         },
         (ns, rv, timeout, ct) => Watch<V1Deployment, V1DeploymentList>(ns is null
-            ? c.AppsV1.ListDeploymentForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct)
-            : c.AppsV1.ListNamespacedDeploymentWithHttpMessagesAsync(ns, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct), ct));
+            ? c.AppsV1.ListDeploymentForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv,
+                allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct)
+            : c.AppsV1.ListNamespacedDeploymentWithHttpMessagesAsync(ns, watch: true, resourceVersion: rv,
+                allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct), ct));
 
     public static ListWatch<V1Pod> Pods(IKubernetes c) => Make<V1Pod>(
         async (ns, limit, cont, ct) =>
@@ -67,8 +74,10 @@ internal static class ListWatches
             return Page(l.Items, l.Metadata);
         },
         (ns, rv, timeout, ct) => Watch<V1Pod, V1PodList>(ns is null
-            ? c.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct)
-            : c.CoreV1.ListNamespacedPodWithHttpMessagesAsync(ns, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct), ct));
+            ? c.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv,
+                allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct)
+            : c.CoreV1.ListNamespacedPodWithHttpMessagesAsync(ns, watch: true, resourceVersion: rv,
+                allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct), ct));
 
     public static ListWatch<V1Service> Services(IKubernetes c) => Make<V1Service>(
         async (ns, limit, cont, ct) =>
@@ -78,19 +87,26 @@ internal static class ListWatches
             return Page(l.Items, l.Metadata);
         },
         (ns, rv, timeout, ct) => Watch<V1Service, V1ServiceList>(ns is null
-            ? c.CoreV1.ListServiceForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct)
-            : c.CoreV1.ListNamespacedServiceWithHttpMessagesAsync(ns, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct), ct));
+            ? c.CoreV1.ListServiceForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv,
+                allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct)
+            : c.CoreV1.ListNamespacedServiceWithHttpMessagesAsync(ns, watch: true, resourceVersion: rv,
+                allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct), ct));
 
     public static ListWatch<V1HorizontalPodAutoscaler> Hpas(IKubernetes c) => Make<V1HorizontalPodAutoscaler>(
         async (ns, limit, cont, ct) =>
         {
-            var l = ns is null ? await c.AutoscalingV1.ListHorizontalPodAutoscalerForAllNamespacesAsync(limit: limit, continueParameter: cont, cancellationToken: ct)
-                : await c.AutoscalingV1.ListNamespacedHorizontalPodAutoscalerAsync(ns, limit: limit, continueParameter: cont, cancellationToken: ct);
+            var l = ns is null
+                ? await c.AutoscalingV1.ListHorizontalPodAutoscalerForAllNamespacesAsync(limit: limit, continueParameter: cont,
+                    cancellationToken: ct)
+                : await c.AutoscalingV1.ListNamespacedHorizontalPodAutoscalerAsync(ns, limit: limit, continueParameter: cont,
+                    cancellationToken: ct);
             return Page(l.Items, l.Metadata);
         },
         (ns, rv, timeout, ct) => Watch<V1HorizontalPodAutoscaler, V1HorizontalPodAutoscalerList>(ns is null
-            ? c.AutoscalingV1.ListHorizontalPodAutoscalerForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct)
-            : c.AutoscalingV1.ListNamespacedHorizontalPodAutoscalerWithHttpMessagesAsync(ns, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct), ct));
+            ? c.AutoscalingV1.ListHorizontalPodAutoscalerForAllNamespacesWithHttpMessagesAsync(watch: true,
+                resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct)
+            : c.AutoscalingV1.ListNamespacedHorizontalPodAutoscalerWithHttpMessagesAsync(ns, watch: true,
+                resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct), ct));
 
     private static ListWatch<T> Custom<T, TList>(IKubernetes c, string group, string version, string plural,
         Func<TList, (IList<T> Items, V1ListMeta Metadata)> unpack, string? labelSelector = null)
@@ -98,14 +114,20 @@ internal static class ListWatches
         async (ns, limit, cont, ct) =>
         {
             var body = ns is null
-                ? await c.CustomObjects.ListClusterCustomObjectAsync(group, version, plural, labelSelector: labelSelector, limit: limit, continueParameter: cont, cancellationToken: ct)
-                : await c.CustomObjects.ListNamespacedCustomObjectAsync(group, version, ns, plural, labelSelector: labelSelector, limit: limit, continueParameter: cont, cancellationToken: ct);
+                ? await c.CustomObjects.ListClusterCustomObjectAsync(group, version, plural,
+                    labelSelector: labelSelector, limit: limit, continueParameter: cont, cancellationToken: ct)
+                : await c.CustomObjects.ListNamespacedCustomObjectAsync(group, version, ns, plural,
+                    labelSelector: labelSelector, limit: limit, continueParameter: cont, cancellationToken: ct);
             var (items, meta) = unpack(KubernetesJson.Deserialize<TList>((JsonElement)body));
             return Page(items, meta);
         },
         (ns, rv, timeout, ct) => Watch<T, object>(ns is null
-            ? c.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync(group, version, plural, labelSelector: labelSelector, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct)
-            : c.CustomObjects.ListNamespacedCustomObjectWithHttpMessagesAsync(group, version, ns, plural, labelSelector: labelSelector, watch: true, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct), ct));
+            ? c.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync(group, version, plural,
+                labelSelector: labelSelector, watch: true, resourceVersion: rv, allowWatchBookmarks: true,
+                timeoutSeconds: timeout, cancellationToken: ct)
+            : c.CustomObjects.ListNamespacedCustomObjectWithHttpMessagesAsync(group, version, ns, plural,
+                labelSelector: labelSelector, watch: true, resourceVersion: rv, allowWatchBookmarks: true,
+                timeoutSeconds: timeout, cancellationToken: ct), ct));
 
     private static ListPage<T> Page<T>(IList<T>? items, V1ListMeta? meta) =>
         new(items ?? [], meta?.ResourceVersion ?? "", string.IsNullOrEmpty(meta?.ContinueProperty) ? null : meta.ContinueProperty);

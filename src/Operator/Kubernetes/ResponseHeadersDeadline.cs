@@ -44,5 +44,6 @@ internal sealed class ResponseHeadersDeadline(TimeSpan watchDeadline, TimeSpan r
 
     internal static bool IsWatch(Uri? uri) =>
         uri?.Query is { Length: > 0 } query
-        && query.TrimStart('?').Split('&').Any(p => p.Equals("watch=true", StringComparison.OrdinalIgnoreCase) || p.Equals("watch=1", StringComparison.Ordinal));
+        && query.TrimStart('?').Split('&')
+            .Any(p => p.Equals("watch=true", StringComparison.OrdinalIgnoreCase) || p.Equals("watch=1", StringComparison.Ordinal));
 }

@@ -44,7 +44,8 @@ internal static class ServerCompatibility
     public static bool IsFailedTest(HttpOperationException e) =>
         e.Response.StatusCode == (HttpStatusCode)422 && e.Response.Content is { } body
         && (body.Contains("test operation", StringComparison.OrdinalIgnoreCase)
-            || (body.Contains("the server rejected our request due to an error in our request", StringComparison.Ordinal) && body.Contains("\"details\":{}", StringComparison.Ordinal)));
+            || (body.Contains("the server rejected our request due to an error in our request", StringComparison.Ordinal)
+                && body.Contains("\"details\":{}", StringComparison.Ordinal)));
 
     /// <summary>
     /// The group/version PodDisruptionBudgets are served at: policy/v1 from Kubernetes 1.21,

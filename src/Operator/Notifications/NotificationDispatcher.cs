@@ -31,7 +31,8 @@ internal sealed class NotificationDispatcher : IAsyncDisposable
     private readonly ConcurrentDictionary<(string Ns, string Name), (V1SecretData Data, DateTimeOffset At)> _secrets = new();
     private readonly CancellationTokenSource _stopping = new();
 
-    public NotificationDispatcher(IKubernetes client, Store<ResiliencePolicy> policies, IEventRecorder events, Func<bool> leading, NotifierOptions? options, TimeProvider time, ILoggerFactory loggers)
+    public NotificationDispatcher(IKubernetes client, Store<ResiliencePolicy> policies, IEventRecorder events, Func<bool> leading,
+        NotifierOptions? options, TimeProvider time, ILoggerFactory loggers)
     {
         _client = client;
         _policies = policies;
@@ -80,7 +81,8 @@ internal sealed class NotificationDispatcher : IAsyncDisposable
         {
             foreach (var n in plan())
             {
-                _log.LogInformation("{Namespace}/{Policy}: notifying {Count} webhook(s) of {Type} ({Id})", n.Namespace, n.Policy, n.Webhooks.Count, n.Type, n.Id);
+                _log.LogInformation("{Namespace}/{Policy}: notifying {Count} webhook(s) of {Type} ({Id})",
+                    n.Namespace, n.Policy, n.Webhooks.Count, n.Type, n.Id);
                 Notifier.TryEnqueue(n);
             }
         }

@@ -37,7 +37,9 @@ namespace ResilienceOperator.Notifications;
 internal sealed class Notifier : IAsyncDisposable
 {
     private static readonly Counter Results = Metrics.CreateCounter("resilience_notifications_total",
-        "Webhook notifications by result, one per event and webhook: delivered (2xx), failed (given up after its attempts or on a final answer), dropped (queue full, or still queued at shutdown).", "result");
+        "Webhook notifications by result, one per event and webhook: delivered (2xx), " +
+            "failed (given up after its attempts or on a final answer), " +
+            "dropped (queue full, or still queued at shutdown).", "result");
     private static readonly ResiliencePropertyKey<DeliveryState> StateKey = new("resilience.notification");
 
     private readonly Func<string, string, string, CancellationToken, Task<string?>> _resolveSecret;

@@ -54,7 +54,11 @@ internal sealed class Controller(string name, IReconciler reconciler, WorkQueue<
             ActiveWorkers.WithLabels(name).Inc();
             var sw = Stopwatch.StartNew();
             string? result;
-            using (logger.BeginScope(new Dictionary<string, object> { ["controller"] = name, ["namespace"] = key.Namespace, ["name"] = key.Name, ["reconcileID"] = Guid.NewGuid().ToString("N")[..12] }))
+            using (logger.BeginScope(new Dictionary<string, object>
+            {
+                ["controller"] = name, ["namespace"] = key.Namespace, ["name"] = key.Name,
+                ["reconcileID"] = Guid.NewGuid().ToString("N")[..12],
+            }))
             {
                 try
                 {

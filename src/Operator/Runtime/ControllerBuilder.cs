@@ -5,7 +5,8 @@ using Microsoft.Extensions.Logging;
 namespace ResilienceOperator.Runtime;
 
 /// <summary>
-/// What a watch does with one event: the raw form of <see cref="ControllerBuilder.Watches{T}(Informer{T}, Func{T, IEnumerable{ObjectKey}}, EventPredicate{T}[])"/>,
+/// What a watch does with one event: the raw form of
+/// <see cref="ControllerBuilder.Watches{T}(Informer{T}, Func{T, IEnumerable{ObjectKey}}, EventPredicate{T}[])"/>,
 /// for watches that need the old and the new object (controller-runtime's <c>handler.Funcs</c>).
 /// </summary>
 internal sealed record EventHandlers<T>(Action<T>? Created = null, Action<T, T>? Updated = null, Action<T>? Deleted = null);

@@ -24,9 +24,11 @@ internal interface IEventSink
 /// <summary>core/v1 Events through the API server.</summary>
 internal sealed class KubernetesEventSink(IKubernetes client) : IEventSink
 {
-    public Task<Corev1Event> CreateAsync(Corev1Event ev, string ns, CancellationToken ct) => client.CoreV1.CreateNamespacedEventAsync(ev, ns, cancellationToken: ct);
+    public Task<Corev1Event> CreateAsync(Corev1Event ev, string ns, CancellationToken ct) =>
+        client.CoreV1.CreateNamespacedEventAsync(ev, ns, cancellationToken: ct);
 
-    public Task PatchAsync(string name, string ns, V1Patch patch, CancellationToken ct) => client.CoreV1.PatchNamespacedEventAsync(patch, name, ns, cancellationToken: ct);
+    public Task PatchAsync(string name, string ns, V1Patch patch, CancellationToken ct) =>
+        client.CoreV1.PatchNamespacedEventAsync(patch, name, ns, cancellationToken: ct);
 }
 
 /// <summary>
@@ -198,7 +200,8 @@ internal sealed class EventRecorder : IEventRecorder, IAsyncDisposable
             }
             catch (Exception ex) when (!_stop.IsCancellationRequested)
             {
-                _logger.LogWarning("could not record event {Reason} on {Namespace}/{Name}: {Error}", next.Reason, next.Regarding.NamespaceProperty, next.Regarding.Name, ex.Message);
+                _logger.LogWarning("could not record event {Reason} on {Namespace}/{Name}: {Error}",
+                    next.Reason, next.Regarding.NamespaceProperty, next.Regarding.Name, ex.Message);
             }
             catch (Exception) { return; }
             finally

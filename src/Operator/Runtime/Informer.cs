@@ -141,7 +141,8 @@ internal sealed class Informer<T>(
                     // Only a LIST can catch up. A watch that expires straight after a LIST, though, is
                     // not a compaction we slept through but a server in trouble: back off then.
                     wait = justListed ? backoff.Next() : TimeSpan.FromTicks(Random.Shared.NextInt64(ExpiredJitter.Ticks));
-                    logger.LogInformation("{Informer} ({Namespace}): resourceVersion {ResourceVersion} expired, relisting in {Wait}", Name, where, cursor.ResourceVersion, wait);
+                    logger.LogInformation("{Informer} ({Namespace}): resourceVersion {ResourceVersion} expired, relisting in {Wait}",
+                        Name, where, cursor.ResourceVersion, wait);
                     cursor.ResourceVersion = null;
                 }
                 else

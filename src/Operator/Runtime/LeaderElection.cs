@@ -53,8 +53,12 @@ internal sealed record LeaderElectionTimings(TimeSpan LeaseDuration, TimeSpan Re
     /// <summary>client-go's checks: a lease outlives the renew deadline, which outlives a jittered retry.</summary>
     public void Validate()
     {
-        if (LeaseDuration <= RenewDeadline) throw new ArgumentException($"lease duration ({LeaseDuration}) must be greater than the renew deadline ({RenewDeadline})");
-        if (RenewDeadline <= RetryPeriod * JitterFactor) throw new ArgumentException($"renew deadline ({RenewDeadline}) must be greater than {JitterFactor} times the retry period ({RetryPeriod})");
+        if (LeaseDuration <= RenewDeadline)
+            throw new ArgumentException(
+                $"lease duration ({LeaseDuration}) must be greater than the renew deadline ({RenewDeadline})");
+        if (RenewDeadline <= RetryPeriod * JitterFactor)
+            throw new ArgumentException(
+                $"renew deadline ({RenewDeadline}) must be greater than {JitterFactor} times the retry period ({RetryPeriod})");
         if (RetryPeriod <= TimeSpan.Zero) throw new ArgumentException("retry period must be positive");
     }
 }
@@ -88,7 +92,8 @@ internal sealed class LeaderElection
     private long _observedAt;
     private string? _lastError;
 
-    public LeaderElection(ILeaseStore store, string leaseName, string identity, LeaderElectionTimings timings, LeaseFence fence, TimeProvider time, ILogger logger)
+    public LeaderElection(ILeaseStore store, string leaseName, string identity, LeaderElectionTimings timings, LeaseFence fence,
+        TimeProvider time, ILogger logger)
     {
         timings.Validate();
         _store = store;
@@ -199,7 +204,8 @@ internal sealed class LeaderElection
             try { await Task.Delay(_timings.RetryPeriod, _time, term); }
             catch (OperationCanceledException) { return; }
             var started = _time.GetTimestamp();
-            if (_time.GetElapsedTime(renewedAt) < _timings.RenewDeadline && await TryAcquireOrRenewAsync(term, _timings.RenewDeadline - _time.GetElapsedTime(renewedAt)))
+            if (_time.GetElapsedTime(renewedAt) < _timings.RenewDeadline
+                && await TryAcquireOrRenewAsync(term, _timings.RenewDeadline - _time.GetElapsedTime(renewedAt)))
             {
                 renewedAt = started;
                 _fence.Renewed(started);

@@ -77,10 +77,14 @@ internal sealed class LeaseFence
         catch (ObjectDisposedException) { /* the term ended already */ }
         throw new NotLeaderException(term is null
             ? "not the leader: the lease is not held"
-            : $"not the leader: the lease was last renewed {since.TotalSeconds:0.0}s ago, beyond the renew deadline of {_renewDeadline.TotalSeconds:0.#}s", token);
+            : $"not the leader: the lease was last renewed {since.TotalSeconds:0.0}s ago, " +
+                $"beyond the renew deadline of {_renewDeadline.TotalSeconds:0.#}s", token);
     }
 
-    /// <summary>The elector acquired the lease with an attempt started at <paramref name="startedAt"/>; <paramref name="term"/> is cancelled when a write is refused.</summary>
+    /// <summary>
+    /// The elector acquired the lease with an attempt started at <paramref name="startedAt"/>;
+    /// <paramref name="term"/> is cancelled when a write is refused.
+    /// </summary>
     public void Acquired(long startedAt, CancellationTokenSource term)
     {
         lock (_lock)

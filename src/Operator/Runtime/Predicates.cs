@@ -42,7 +42,8 @@ internal static class Predicates
             || !(o.Metadata.Finalizers ?? []).SequenceEqual(n.Metadata.Finalizers ?? []));
 
     private static bool Same(IDictionary<string, string>? a, IDictionary<string, string>? b) =>
-        (a?.Count ?? 0) == (b?.Count ?? 0) && (a ?? new Dictionary<string, string>()).All(kv => b is not null && b.TryGetValue(kv.Key, out var v) && v == kv.Value);
+        (a?.Count ?? 0) == (b?.Count ?? 0)
+        && (a ?? new Dictionary<string, string>()).All(kv => b is not null && b.TryGetValue(kv.Key, out var v) && v == kv.Value);
 
     /// <summary>Only the informer's periodic resync (see <see cref="IInformer.Resync"/>): the same object as old and new.</summary>
     public static EventPredicate<T> Resync<T>() where T : class =>

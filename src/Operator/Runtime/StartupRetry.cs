@@ -15,7 +15,8 @@ namespace ResilienceOperator.Runtime;
 /// </summary>
 internal static class StartupRetry
 {
-    public static async Task<T> UntilAnsweredAsync<T>(string what, Func<CancellationToken, Task<T>> call, ILogger logger, CancellationToken ct, TimeProvider? time = null)
+    public static async Task<T> UntilAnsweredAsync<T>(
+        string what, Func<CancellationToken, Task<T>> call, ILogger logger, CancellationToken ct, TimeProvider? time = null)
     {
         string? lastError = null;
         var pipeline = new ResiliencePipelineBuilder<T> { TimeProvider = time ?? TimeProvider.System }

@@ -35,7 +35,9 @@ internal class WatchErrorException(int? code, string? reason, string message, Ex
             || string.Equals(status.Reason, "Expired", StringComparison.OrdinalIgnoreCase)
             || string.Equals(status.Reason, "Gone", StringComparison.OrdinalIgnoreCase)
             || (status.Message?.Contains("too old resource version", StringComparison.OrdinalIgnoreCase) ?? false);
-        return expired ? new WatchExpiredException(status.Code, status.Reason, message, inner) : new WatchErrorException(status.Code, status.Reason, message, inner);
+        return expired
+            ? new WatchExpiredException(status.Code, status.Reason, message, inner)
+            : new WatchErrorException(status.Code, status.Reason, message, inner);
     }
 
     private static V1Status? ParseStatus(string? body)

@@ -24,7 +24,8 @@ internal static class JobRun
     }
 
     public static int AttemptOf(V1Job job) =>
-        job.Metadata.Labels?.TryGetValue(Labels.Attempt, out var a) == true && int.TryParse(a, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0;
+        job.Metadata.Labels?.TryGetValue(Labels.Attempt, out var a) == true
+        && int.TryParse(a, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0;
 
     public static bool Succeeded(V1Job job) =>
         job.Status?.Succeeded > 0 || job.Status?.Conditions?.Any(c => c.Type == "Complete" && c.Status == "True") == true;
@@ -32,7 +33,8 @@ internal static class JobRun
     public static bool Failed(V1Job job) =>
         job.Status?.Conditions?.Any(c => c.Type == "Failed" && c.Status == "True") == true || (job.Status?.Failed > 0 && (job.Status.Active ?? 0) == 0);
 
-    public static RunDecision Next(ResilienceRunStatus? current, string owner, string what, IEnumerable<V1Job> jobs, int maxAttempts, TimeSpan firstBackoff, DateTime now)
+    public static RunDecision Next(ResilienceRunStatus? current, string owner, string what, IEnumerable<V1Job> jobs, int maxAttempts,
+        TimeSpan firstBackoff, DateTime now)
     {
         var s = Copy(current);
         var events = new List<PlannedEvent>();
@@ -66,7 +68,8 @@ internal static class JobRun
         }
         if (Failed(job))
         {
-            var failedAt = job.Status?.Conditions?.FirstOrDefault(c => c.Type == "Failed" && c.Status == "True")?.LastTransitionTime ?? s.LastFailureTime ?? now;
+            var failedAt = job.Status?.Conditions?.FirstOrDefault(c => c.Type == "Failed" && c.Status == "True")?.LastTransitionTime
+                ?? s.LastFailureTime ?? now;
             var reason = job.Status?.Conditions?.FirstOrDefault(c => c.Type == "Failed")?.Reason ?? Reasons.JobFailed;
             s.StartTime ??= job.Status?.StartTime ?? now;
             var newFailure = s.LastFailureTime != failedAt;
@@ -80,7 +83,8 @@ internal static class JobRun
             }
             var due = failedAt + Backoff(attempts, firstBackoff);
             if (newFailure)
-                events.Add(new PlannedEvent("Warning", Reasons.AttemptFailed, $"{what} attempt {attempts} of {maxAttempts} failed ({reason}, Job {job.Metadata.Name}); retrying at {due:O}"));
+                events.Add(new PlannedEvent("Warning", Reasons.AttemptFailed,
+                    $"{what} attempt {attempts} of {maxAttempts} failed ({reason}, Job {job.Metadata.Name}); retrying at {due:O}"));
             s.Phase = RunPhase.Running;
             if (now >= due)
             {

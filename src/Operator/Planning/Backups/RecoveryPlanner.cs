@@ -148,7 +148,8 @@ internal static class RecoveryPlanner
         }
         var failed = list.Where(b => b.Status?.Phase == RunPhase.Failed)
             .OrderByDescending(b => b.Status!.CompletionTime ?? DateTime.MinValue).FirstOrDefault();
-        status.Backup.LastFailed = failed is not null && (status.Backup.LastCompletedTime is null || failed.Status!.CompletionTime > status.Backup.LastCompletedTime)
+        status.Backup.LastFailed = failed is not null
+            && (status.Backup.LastCompletedTime is null || failed.Status!.CompletionTime > status.Backup.LastCompletedTime)
             ? failed.Metadata.Name : null;
     }
 
@@ -285,7 +286,9 @@ internal static class RecoveryPlanner
             if (lastCompleted is { } t)
             {
                 rpoMet = o.Now - t <= rpoLimit;
-                if (rpoMet == false) problems.Add($"RPO {GoDuration.Format(o.Now - t)} exceeds spec.objectives.rpo {o.Policy.Spec.Objectives!.Rpo}: the newest completed backup {status.Backup!.LastCompleted} completed at {t:O}");
+                if (rpoMet == false)
+                    problems.Add($"RPO {GoDuration.Format(o.Now - t)} exceeds spec.objectives.rpo {o.Policy.Spec.Objectives!.Rpo}: " +
+                        $"the newest completed backup {status.Backup!.LastCompleted} completed at {t:O}");
                 else plan.RequeueNoLaterThan(t + rpoLimit - o.Now);
             }
             else if (o.Policy.Spec.Backup is null)
@@ -299,7 +302,8 @@ internal static class RecoveryPlanner
                 if (o.Now - since > rpoLimit)
                 {
                     rpoMet = false;
-                    problems.Add($"no backup has completed in {GoDuration.Format(o.Now - since)}, longer than spec.objectives.rpo {o.Policy.Spec.Objectives!.Rpo}");
+                    problems.Add($"no backup has completed in {GoDuration.Format(o.Now - since)}, " +
+                        $"longer than spec.objectives.rpo {o.Policy.Spec.Objectives!.Rpo}");
                 }
                 else
                 {
@@ -333,8 +337,10 @@ internal static class RecoveryPlanner
         else
         {
             var parts = new List<string>();
-            if (status.Objectives?.RpoSeconds is { } rs && rpo is not null) parts.Add($"RPO {Figures.Seconds(Math.Round(rs, 1), "unknown")} within {o.Policy.Spec.Objectives!.Rpo}");
-            if (status.Objectives?.LastRtoSeconds is { } ls && spec.Rto is not null) parts.Add($"last RTO {Figures.Seconds(ls, "unknown")} within {o.Policy.Spec.Objectives!.Rto}");
+            if (status.Objectives?.RpoSeconds is { } rs && rpo is not null)
+                parts.Add($"RPO {Figures.Seconds(Math.Round(rs, 1), "unknown")} within {o.Policy.Spec.Objectives!.Rpo}");
+            if (status.Objectives?.LastRtoSeconds is { } ls && spec.Rto is not null)
+                parts.Add($"last RTO {Figures.Seconds(ls, "unknown")} within {o.Policy.Spec.Objectives!.Rto}");
             // Only the verdict goes into the message: the measured numbers change at every
             // reconcile and live in status.objectives.
             ConditionSet.Set(status.Conditions!, ConditionSet.ObjectivesMet, "True", Reasons.ObjectivesMet,
@@ -352,9 +358,12 @@ internal static class RecoveryPlanner
         var failedBackup = status.Backup?.LastFailed is { } lf ? o.Backups.FirstOrDefault(b => b.Metadata.Name == lf) : null;
         if (error is not null) (s, reason, message) = ("False", Reasons.InvalidSpec, error);
         else if (failedRestore is not null)
-            (s, reason, message) = ("False", Reasons.RestoreFailed, $"restore {failedRestore.Metadata.Name} of {failedRestore.Spec.Target}: {(failedRestore.Status?.Message is { Length: > 0 } rm ? rm : "failed")}");
+            (s, reason, message) = ("False", Reasons.RestoreFailed,
+                $"restore {failedRestore.Metadata.Name} of {failedRestore.Spec.Target}: " +
+                $"{(failedRestore.Status?.Message is { Length: > 0 } rm ? rm : "failed")}");
         else if (failedBackup is not null)
-            (s, reason, message) = ("False", Reasons.BackupFailed, $"backup {failedBackup.Metadata.Name} failed{(failedBackup.Status?.Message is { Length: > 0 } bm ? ": " + bm : "")}");
+            (s, reason, message) = ("False", Reasons.BackupFailed,
+                $"backup {failedBackup.Metadata.Name} failed{(failedBackup.Status?.Message is { Length: > 0 } bm ? ": " + bm : "")}");
         else if (o.Policy.Spec.Backup is null)
             (s, reason, message) = ("True", Reasons.NotConfigured, "no spec.backup: nothing to back up");
         else if (status.Backup?.LastCompleted is { } name)
@@ -370,10 +379,12 @@ internal static class RecoveryPlanner
     {
         foreach (var group in o.Restores.Where(r => r.Metadata.DeletionTimestamp is null).GroupBy(r => r.Spec.Target))
         {
-            var newest = group.OrderByDescending(r => r.Metadata.CreationTimestamp ?? DateTime.MinValue).ThenByDescending(r => r.Metadata.Name, StringComparer.Ordinal).First();
+            var newest = group.OrderByDescending(r => r.Metadata.CreationTimestamp ?? DateTime.MinValue)
+                .ThenByDescending(r => r.Metadata.Name, StringComparer.Ordinal).First();
             // Only restores whose Jobs failed: one rejected for bad input says so on itself and affects nothing else.
             if (newest.Status?.Attempts is not > 0) continue;
-            if (newest.Status.Phase == RunPhase.Failed || (newest.Status.Phase is RunPhase.Running or RunPhase.Pending && newest.Status.LastFailureTime is not null))
+            if (newest.Status.Phase == RunPhase.Failed
+                || (newest.Status.Phase is RunPhase.Running or RunPhase.Pending && newest.Status.LastFailureTime is not null))
             {
                 // A failed restore of a target that has since recovered (no open incident) is history.
                 if (newest.Status.Phase == RunPhase.Failed && status.Incidents?.Any(i => i.Target == newest.Spec.Target) != true

@@ -47,7 +47,8 @@ internal static class DrillPlanner
         if (policy is null || policy.Metadata.DeletionTimestamp is not null)
             return new(Reasons.PolicyNotFound, $"spec.policy: ResiliencePolicy \"{name}\" not found in namespace {drill.Metadata.NamespaceProperty}");
         if (policy.Spec.Enforcement == EnforcementMode.DryRun)
-            return new(Reasons.PolicyInDryRun, $"guard rail: policy {name} has spec.enforcement DryRun; a drill changes the cluster and the policy would not repair it, so drills need Enforce");
+            return new(Reasons.PolicyInDryRun, $"guard rail: policy {name} has spec.enforcement DryRun; " +
+                "a drill changes the cluster and the policy would not repair it, so drills need Enforce");
         var other = drills.Where(d => d.Metadata.Name != drill.Metadata.Name && d.Spec.Policy == name && d.Status?.Phase == DrillPhase.Running)
             .Select(d => d.Metadata.Name).OrderBy(n => n, StringComparer.Ordinal).FirstOrDefault();
         if (other is not null)
@@ -55,18 +56,25 @@ internal static class DrillPlanner
         var restore = restores.Where(r => r.Metadata.DeletionTimestamp is null && r.Status?.Phase is null or RunPhase.Pending or RunPhase.Running)
             .Select(r => r.Metadata.Name).OrderBy(n => n, StringComparer.Ordinal).FirstOrDefault();
         if (restore is not null)
-            return new(Reasons.RestoreInProgress, $"guard rail: ResilienceRestore \"{restore}\" of policy {name} is pending or running; no drill during a restore");
+            return new(Reasons.RestoreInProgress,
+                $"guard rail: ResilienceRestore \"{restore}\" of policy {name} is pending or running; no drill during a restore");
         var status = policy.Status;
         if (status?.Failover?.Pending is { } pending)
             return new(Reasons.FailoverInProgress, $"guard rail: a failover from {pending.From} to {pending.To} is in progress; no drill during a failover");
         if (ConditionSet.IsTrue(status?.Conditions, ConditionSet.FailedOver))
-            return new(Reasons.FailedOver, $"guard rail: policy {name} is failed over{(ConditionSet.Find(status?.Conditions, ConditionSet.FailedOver)?.Message is { Length: > 0 } fm ? $" ({fm})" : "")}; a drill starts only on the preferred target");
+            return new(Reasons.FailedOver, $"guard rail: policy {name} is failed over" +
+                $"{(ConditionSet.Find(status?.Conditions, ConditionSet.FailedOver)?.Message is { Length: > 0 } fm
+                    ? $" ({fm})" : "")}" +
+                "; a drill starts only on the preferred target");
         // Degraded can be True while Ready is: the policy serves, with too little capacity to lose any.
         if (ConditionSet.Find(status?.Conditions, ConditionSet.Degraded) is { Status: "True" } degraded)
-            return new(Reasons.PolicyDegraded, $"guard rail: policy {name} is degraded ({degraded.Reason}: {degraded.Message}); a drill never starts on a degraded policy");
+            return new(Reasons.PolicyDegraded,
+                $"guard rail: policy {name} is degraded ({degraded.Reason}: {degraded.Message}); " +
+                "a drill never starts on a degraded policy");
         var ready = ConditionSet.Find(status?.Conditions, ConditionSet.Ready);
         if (ready?.Status != "True")
-            return new(Reasons.PolicyNotReady, $"guard rail: policy {name} is not Ready ({ready?.Reason ?? "no status yet"}{(string.IsNullOrEmpty(ready?.Message) ? "" : ": " + ready.Message)}); a drill never starts on a degraded policy");
+            return new(Reasons.PolicyNotReady, $"guard rail: policy {name} is not Ready ({ready?.Reason ?? "no status yet"}" +
+                $"{(string.IsNullOrEmpty(ready?.Message) ? "" : ": " + ready.Message)}); a drill never starts on a degraded policy");
         if (policy.Spec.Backup is not null && GoDuration.TryParse(policy.Spec.Objectives?.Rpo, out var rpo))
         {
             var completed = status?.Backup?.LastCompletedTime;
@@ -74,7 +82,8 @@ internal static class DrillPlanner
                 return new(Reasons.BackupOlderThanRpo, $"guard rail: policy {name} has no completed backup yet and its RPO is {policy.Spec.Objectives!.Rpo}");
             var age = now - BackupSchedule.Utc(completed.Value);
             if (age > rpo)
-                return new(Reasons.BackupOlderThanRpo, $"guard rail: the newest completed backup {status!.Backup!.LastCompleted} is {GoDuration.Format(age)} old, older than the RPO {policy.Spec.Objectives!.Rpo}");
+                return new(Reasons.BackupOlderThanRpo, $"guard rail: the newest completed backup {status!.Backup!.LastCompleted} " +
+                    $"is {GoDuration.Format(age)} old, older than the RPO {policy.Spec.Objectives!.Rpo}");
         }
         if (status?.ActiveTargets is not [var active, ..] || string.IsNullOrEmpty(active))
             return new(Reasons.NoActiveTarget, $"guard rail: policy {name} has no active target to drill");
@@ -93,14 +102,19 @@ internal static class DrillPlanner
         {
             var unhealthy = UnhealthyOthers(policy, target);
             if (unhealthy.Count + 1 > max)
-                return ([], new(Reasons.MaxUnavailableExceeded, $"failing {target} would make {unhealthy.Count + 1} targets unavailable ({string.Join(", ", unhealthy.Append(target))}), more than maxUnavailable {max}"));
+                return ([], new(Reasons.MaxUnavailableExceeded,
+                    $"failing {target} would make {unhealthy.Count + 1} targets unavailable " +
+                    $"({string.Join(", ", unhealthy.Append(target))}), " +
+                    $"more than maxUnavailable {max}"));
             return ([], null);
         }
         var unavailable = pods.Unavailable(null);
         var allowed = max - unavailable;
         var ready = pods.Live(null).Where(IsReady).Select(p => p.Metadata.Name).OrderBy(n => n, StringComparer.Ordinal).ToList();
         if (allowed <= 0 || ready.Count == 0)
-            return ([], new(Reasons.MaxUnavailableExceeded, $"{unavailable} of {target}'s {pods.Desired} pods are unavailable already; deleting more would exceed maxUnavailable {max}"));
+            return ([], new(Reasons.MaxUnavailableExceeded,
+                $"{unavailable} of {target}'s {pods.Desired} pods are unavailable already; " +
+                $"deleting more would exceed maxUnavailable {max}"));
         return ([.. ready.Take(allowed)], null);
     }
 
@@ -113,7 +127,8 @@ internal static class DrillPlanner
         {
             var unhealthy = UnhealthyOthers(policy, target);
             return unhealthy.Count + 1 > max
-                ? new(Reasons.MaxUnavailableExceeded, $"{string.Join(", ", unhealthy)} failed during the drill: {unhealthy.Count + 1} targets unavailable, more than maxUnavailable {max}; fault removed")
+                ? new(Reasons.MaxUnavailableExceeded, $"{string.Join(", ", unhealthy)} failed during the drill: " +
+                    $"{unhealthy.Count + 1} targets unavailable, more than maxUnavailable {max}; fault removed")
                 : null;
         }
         var unavailable = pods.Unavailable(drill.Status?.Pods);
@@ -143,7 +158,8 @@ internal static class DrillPlanner
         Math.Round(Math.Max(0, (BackupSchedule.Utc(recoveredAt) - BackupSchedule.Utc(injectedAt)).TotalSeconds), 3);
 
     /// <summary>The verdict once injected: Passed when serving again in time, Failed when the RTO ran out, null while it runs.</summary>
-    public static (DrillPhase Phase, string Reason, string Message, double? RtoSeconds)? Verdict(ResilienceDrill drill, ResiliencePolicy policy, TargetPods pods, TimeSpan rto, bool defaulted, DateTime now)
+    public static (DrillPhase Phase, string Reason, string Message, double? RtoSeconds)? Verdict(
+        ResilienceDrill drill, ResiliencePolicy policy, TargetPods pods, TimeSpan rto, bool defaulted, DateTime now)
     {
         var injectedAt = drill.Status?.InjectedAt ?? now;
         var objective = GoDuration.Format(rto) + (defaulted ? $" (the policy declares no spec.objectives.rto; default {GoDuration.Format(DefaultRto)})" : "");
@@ -151,10 +167,13 @@ internal static class DrillPlanner
         {
             var seconds = RtoSeconds(injectedAt, now);
             if (seconds <= rto.TotalSeconds)
-                return (DrillPhase.Passed, Reasons.Recovered, $"policy {policy.Metadata.Name} served again from {policy.Status!.ActiveTargets![0]} {seconds.ToString("0.###", CultureInfo.InvariantCulture)}s after the fault; RTO {objective}", seconds);
+                return (DrillPhase.Passed, Reasons.Recovered,
+                    $"policy {policy.Metadata.Name} served again from {policy.Status!.ActiveTargets![0]} " +
+                    $"{seconds.ToString("0.###", CultureInfo.InvariantCulture)}s after the fault; RTO {objective}", seconds);
         }
         if (now - BackupSchedule.Utc(injectedAt) >= rto)
-            return (DrillPhase.Failed, Reasons.RtoExceeded, $"policy {policy.Metadata.Name} did not serve again within the RTO {objective}; fault removed", null);
+            return (DrillPhase.Failed, Reasons.RtoExceeded,
+                $"policy {policy.Metadata.Name} did not serve again within the RTO {objective}; fault removed", null);
         return null;
     }
 

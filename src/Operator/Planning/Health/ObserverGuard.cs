@@ -103,7 +103,12 @@ internal sealed record ObserverState(bool Suspect, double Share, int TurnedFaili
 
     /// <summary>Why the operator doubts its own view, or null.</summary>
     public string? Message => Suspect
-        ? $"{TurnedFailing} of {Checked} checked targets ({Percent(Share)}) failing, having turned failing together within {GoDuration.Format(Window)}, above the observer-suspect threshold of {Percent(Threshold)}: more likely the operator's own view (CPU starvation, network partition, NetworkPolicy) than the targets; failovers wait until the share falls below it"
+        ? $"{TurnedFailing} of {Checked} checked targets ({Percent(Share)}) failing, " +
+            $"having turned failing together within {GoDuration.Format(Window)}, " +
+            $"above the observer-suspect threshold of {Percent(Threshold)}: " +
+            "more likely the operator's own view (CPU starvation, network partition, NetworkPolicy) " +
+            "than the targets; " +
+            "failovers wait until the share falls below it"
         : null;
 
     /// <summary>Whole percent, the same in every culture.</summary>

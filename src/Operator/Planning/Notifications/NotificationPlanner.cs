@@ -41,7 +41,9 @@ internal static class NotificationPlanner
         {
             var message = switchType switch
             {
-                NotificationType.Failover => $"traffic moved from unhealthy {last.From} to {last.To} ({Figures.FailoverTimes(last.DetectionSeconds, last.SwitchSeconds)})",
+                NotificationType.Failover =>
+                    $"traffic moved from unhealthy {last.From} to {last.To} " +
+                    $"({Figures.FailoverTimes(last.DetectionSeconds, last.SwitchSeconds)})",
                 NotificationType.ManualFailback => $"traffic moved back from {last.From} to {last.To} on request",
                 _ => $"traffic moved back from {last.From} to {last.To} after {policy.Spec.Failover?.FailbackDelay ?? "the failback delay"} of health",
             };
@@ -148,7 +150,8 @@ internal static class NotificationPlanner
         var verdict = Find(status.Conditions, ConditionSet.Succeeded);
         return
         [
-            new Notification(type, policy!.Metadata.NamespaceProperty ?? "", policy.Metadata.Name, Utc(verdict?.LastTransitionTime ?? status.RecoveredAt ?? now),
+            new Notification(type, policy!.Metadata.NamespaceProperty ?? "", policy.Metadata.Name,
+                Utc(verdict?.LastTransitionTime ?? status.RecoveredAt ?? now),
                 $"{drill.Metadata.Name}: {MessageOr(status.Message, $"{status.Phase}, RTO {Figures.Seconds(status.RtoSeconds, "not measured")}")}", hooks)
             {
                 PolicyUid = policy.Metadata.Uid,

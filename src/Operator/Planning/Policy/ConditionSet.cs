@@ -26,10 +26,18 @@ internal static class ConditionSet
             var c = conditions[i];
             if (c.Type != type) continue;
             var transition = c.Status == status ? c.LastTransitionTime : now;
-            conditions[i] = new V1Condition { LastTransitionTime = transition, Message = message, Reason = reason, Status = status, Type = type, ObservedGeneration = generation };
+            conditions[i] = new V1Condition
+            {
+                LastTransitionTime = transition, Message = message, Reason = reason, Status = status, Type = type,
+                ObservedGeneration = generation,
+            };
             return;
         }
-        conditions.Add(new V1Condition { LastTransitionTime = now, Message = message, Reason = reason, Status = status, Type = type, ObservedGeneration = generation });
+        conditions.Add(new V1Condition
+        {
+            LastTransitionTime = now, Message = message, Reason = reason, Status = status, Type = type,
+            ObservedGeneration = generation,
+        });
     }
 
     public static V1Condition? Find(IEnumerable<V1Condition>? conditions, string type) =>

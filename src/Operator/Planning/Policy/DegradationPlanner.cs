@@ -128,7 +128,8 @@ internal static class DegradationPlanner
         else if (old?.FallbackActive == true) ReleaseFallback(spec, plan, deg.Fallback);
         // In DryRun the fallback serves only if the Service really selects it.
         var fallbackSelected = plan.DryRun
-            ? fallback is not null && o.Deployments.TryGetValue(fallback, out var fd) && PolicyPlanner.SelectorEquals(o.Service?.Spec.Selector, fd.Spec.Selector?.MatchLabels)
+            ? fallback is not null && o.Deployments.TryGetValue(fallback, out var fd)
+                && PolicyPlanner.SelectorEquals(o.Service?.Spec.Selector, fd.Spec.Selector?.MatchLabels)
             : fallbackServes;
 
         // Health run: not degraded, and traffic on a healthy target.
@@ -232,7 +233,8 @@ internal static class DegradationPlanner
         status.ActiveTargets = [];
         var ready = o.Deployments[fallback].Status?.ReadyReplicas ?? 0;
         var message = $"no target is healthy; fallback {fallback} serves the Service ({ready} ready replicas)";
-        ConditionSet.Set(status.Conditions!, ConditionSet.Ready, "False", Reasons.NoHealthyTarget, $"no target is healthy; fallback {fallback} serves the Service", gen, o.Now);
+        ConditionSet.Set(status.Conditions!, ConditionSet.Ready, "False", Reasons.NoHealthyTarget,
+            $"no target is healthy; fallback {fallback} serves the Service", gen, o.Now);
         plan.Events.Add(new PlannedEvent("Warning", Reasons.NoHealthyTarget, $"no target is healthy; fallback {fallback} serves the Service"));
         ConditionSet.Set(status.Conditions!, ConditionSet.FailedOver, "True", Reasons.FallbackActive, $"traffic goes to the fallback {fallback}", gen, o.Now);
         if (!wasActive || plan.Selector is not null)

@@ -49,14 +49,16 @@ internal static class DryRun
             Add(s.PreviousReplicas is null ? Unshed : Shed, $"Deployment/{s.Deployment}", $"replicas {Replicas(o, s.Deployment)} -> {s.Replicas}", s.Reason);
         foreach (var h in plan.HpaMinReplicas)
             Add(SetHpaMinReplicas, $"HorizontalPodAutoscaler/{h.HpaName}",
-                $"minReplicas {(o.Hpas.TryGetValue(h.Target, out var hpa) ? hpa.Spec.MinReplicas ?? 1 : 1)} -> {h.MinReplicas}", $"replica floor for {h.Target}");
+                $"minReplicas {(o.Hpas.TryGetValue(h.Target, out var hpa) ? hpa.Spec.MinReplicas ?? 1 : 1)} -> {h.MinReplicas}",
+                $"replica floor for {h.Target}");
         foreach (var t in plan.Templates)
         {
             if (t.ReadinessGate is { } gate)
                 Add(PatchTemplate, $"Deployment/{t.Target}", $"{(gate ? "add" : "remove")} readiness gate {PodConditions.Healthy}",
                     "ActiveActive: a pod serves only while the operator's probes pass");
             if (t.Spread is { } spread)
-                Add(PatchTemplate, $"Deployment/{t.Target}", $"add topology spread constraint {spread.TopologyKey} maxSkew {spread.MaxSkew} {spread.WhenUnsatisfiable}",
+                Add(PatchTemplate, $"Deployment/{t.Target}",
+                    $"add topology spread constraint {spread.TopologyKey} maxSkew {spread.MaxSkew} {spread.WhenUnsatisfiable}",
                     "spec.redundancy.spread");
         }
         foreach (var p in plan.Pdbs)
@@ -68,7 +70,9 @@ internal static class DryRun
         foreach (var name in plan.DeletePdbs)
             Add(DeletePdb, $"PodDisruptionBudget/{name}", "delete", "no longer wanted by the policy");
         foreach (var b in plan.CreateBackups)
-            Add(CreateBackup, $"ResilienceBackup/{b.Name}", $"location {b.Location}, slot {b.Slot.ToString("O", CultureInfo.InvariantCulture)}{(b.Target is null ? "" : ", target " + b.Target)}",
+            Add(CreateBackup, $"ResilienceBackup/{b.Name}",
+                $"location {b.Location}, slot {b.Slot.ToString("O", CultureInfo.InvariantCulture)}" +
+                $"{(b.Target is null ? "" : ", target " + b.Target)}",
                 "spec.backup schedule");
         foreach (var name in plan.DeleteBackups)
             Add(DeleteBackup, $"ResilienceBackup/{name}", "delete", "spec.backup retention");
@@ -119,7 +123,8 @@ internal static class DryRun
         var old = ConditionSet.Find(status.Conditions, ConditionSet.Ready);
         var serving = status.ActiveTargets ?? [];
         if (o.Policy.Spec.Mode == ResilienceMode.ActiveActive)
-            serving = [.. plan.Spec!.Targets.Select(t => t.Name).Where(n => PolicyPlanner.Selects(o.Service?.Spec.Selector, o.Deployments[n].Spec.Selector.MatchLabels))];
+            serving = [.. plan.Spec!.Targets.Select(t => t.Name)
+                .Where(n => PolicyPlanner.Selects(o.Service?.Spec.Selector, o.Deployments[n].Spec.Selector.MatchLabels))];
         bool Healthy(string n) => o.Health.TryGetValue(n, out var h) && h.Healthy && !plan.Gates.ContainsKey(n);
 
         if (serving.Any(n => !o.Health.ContainsKey(n)) || (serving.Count == 0 && old?.Reason == Reasons.NotChecked))
@@ -132,7 +137,8 @@ internal static class DryRun
             // the planner's own verdict on the serving target holds (and its Warning event is told once)
         }
         else if (serving.Count == 0)
-            ConditionSet.Set(status.Conditions!, ConditionSet.Ready, "False", Reasons.DryRun, $"the Service selects none of the targets; {summary}", gen, o.Now);
+            ConditionSet.Set(status.Conditions!, ConditionSet.Ready, "False", Reasons.DryRun,
+                $"the Service selects none of the targets; {summary}", gen, o.Now);
         else
             ConditionSet.Set(status.Conditions!, ConditionSet.Ready, "False", Reasons.TargetUnhealthy,
                 $"{serving[0]} receives traffic and is unhealthy: {o.Health[serving[0]].Message}; {summary}", gen, o.Now);

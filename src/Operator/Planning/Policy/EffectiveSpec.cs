@@ -65,7 +65,9 @@ internal sealed record EffectiveSpec(
             if (!GoDuration.TryParse(rtoText, out var r) || r <= TimeSpan.Zero)
                 return (null, $"spec.objectives.rto: \"{rtoText}\" is not a positive duration");
             if (interval * hc.Retries > r)
-                return (null, $"spec.healthCheck: interval {hc.Interval} × retries {hc.Retries} = {GoDuration.Format(interval * hc.Retries)} is longer than spec.objectives.rto {rtoText}: a failure could not even be detected in time");
+                return (null, $"spec.healthCheck: interval {hc.Interval} × retries {hc.Retries} = " +
+                    $"{GoDuration.Format(interval * hc.Retries)} " +
+                    $"is longer than spec.objectives.rto {rtoText}: a failure could not even be detected in time");
             rto = r;
         }
         if (spec.Objectives?.Rpo is { } rpoText && (!GoDuration.TryParse(rpoText, out var rpo) || rpo <= TimeSpan.Zero))
@@ -77,7 +79,8 @@ internal sealed record EffectiveSpec(
             spec.Mode, [.. spec.Targets], spec.Service!.Name,
             red?.MinReplicas ?? 0, red?.StandbyReplicas, red?.PodDisruptionBudget?.MaxUnavailable, red?.Spread,
             interval, timeout, hc.Retries, Math.Max(1, hc.SuccessThreshold), hc.MinReadyPercent, hc.Http, hc.Tcp, hc.OnFail,
-            fo.Failback, failbackDelay, Math.Max(1, cb.MaxFailovers), window, cooldown) { Rto = rto }, null);
+            fo.Failback, failbackDelay, Math.Max(1, cb.MaxFailovers), window, cooldown)
+        { Rto = rto }, null);
     }
 
     /// <summary>The declared recovery time objective, if any.</summary>

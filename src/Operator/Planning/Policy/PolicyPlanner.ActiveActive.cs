@@ -15,7 +15,8 @@ internal static partial class PolicyPlanner
         {
             plan.Selector = common;
             plan.SelectorReason = $"{Reasons.TrafficSteered}: ActiveActive, the Service spans every target";
-            plan.Events.Add(new PlannedEvent("Normal", Reasons.TrafficSteered, $"Service {spec.ServiceName} spans every target ({string.Join(",", common.Select(kv => kv.Key + "=" + kv.Value))})"));
+            plan.Events.Add(new PlannedEvent("Normal", Reasons.TrafficSteered,
+                $"Service {spec.ServiceName} spans every target ({string.Join(",", common.Select(kv => kv.Key + "=" + kv.Value))})"));
         }
         foreach (var t in spec.Targets)
         {
@@ -66,7 +67,8 @@ internal static partial class PolicyPlanner
         ConditionSet.Set(status.Conditions!, ConditionSet.FailedOver, healthy.Count == spec.Targets.Count ? "False" : "True",
             healthy.Count == spec.Targets.Count ? Reasons.OnPreferredTarget : Reasons.CapacityKept,
             healthy.Count == spec.Targets.Count ? "every target serves" : $"serving from {string.Join(", ", healthy)}", gen, o.Now);
-        ConditionSet.Set(status.Conditions!, ConditionSet.CircuitOpen, "False", Reasons.CircuitClosed, "no automatic failover in ActiveActive mode", gen, o.Now);
+        ConditionSet.Set(status.Conditions!, ConditionSet.CircuitOpen, "False", Reasons.CircuitClosed,
+            "no automatic failover in ActiveActive mode", gen, o.Now);
         if (unchecked_.Count > 0)
             ConditionSet.Set(status.Conditions!, ConditionSet.Ready, "Unknown", Reasons.NotChecked, "waiting for the first health checks", gen, o.Now);
         else if (healthy.Count == 0)

@@ -159,7 +159,9 @@ internal static partial class PolicyPlanner
         var onBest = serving is not null && serving == spec.ByPriority[0].Name;
         ConditionSet.Set(status.Conditions!, ConditionSet.FailedOver, onBest || serving is null ? "False" : "True",
             onBest || serving is null ? Reasons.OnPreferredTarget : Reasons.FailedOver,
-            serving is null ? "no target receives traffic" : onBest ? $"traffic goes to the preferred target {serving}" : $"traffic goes to {serving}, not the preferred {spec.ByPriority[0].Name}",
+            serving is null ? "no target receives traffic"
+                : onBest ? $"traffic goes to the preferred target {serving}"
+                : $"traffic goes to {serving}, not the preferred {spec.ByPriority[0].Name}",
             gen, o.Now);
         SetCircuitCondition(status, gen, o.Now, spec);
         if (blocked.Reason is not null)
@@ -171,7 +173,8 @@ internal static partial class PolicyPlanner
         else if (next is null || !Known(next))
             ConditionSet.Set(status.Conditions!, ConditionSet.Ready, "Unknown", Reasons.NotChecked, "waiting for the first health checks", gen, o.Now);
         else if (!Healthy(next))
-            ConditionSet.Set(status.Conditions!, ConditionSet.Ready, "False", Reasons.TargetUnhealthy, $"{next} receives traffic and is unhealthy: {o.Health[next].Message}", gen, o.Now);
+            ConditionSet.Set(status.Conditions!, ConditionSet.Ready, "False", Reasons.TargetUnhealthy,
+                $"{next} receives traffic and is unhealthy: {o.Health[next].Message}", gen, o.Now);
         else
             ConditionSet.Set(status.Conditions!, ConditionSet.Ready, "True", Reasons.Serving,
                 blocked.Message.Length > 0 ? $"traffic goes to healthy {next}; {blocked.Message}" : $"traffic goes to healthy {next}", gen, o.Now);

@@ -39,12 +39,14 @@ internal static partial class PolicyPlanner
                 if (involved && !so.Paused)
                 {
                     plan.Autoscalers.Add(new AutoscalerPauseAction(so.Metadata.Name, t.Name, true, failover.Why));
-                    plan.Events.Add(new PlannedEvent("Normal", Reasons.AutoscalerPaused, $"ScaledObject {so.Metadata.Name} of {t.Name} paused: {failover.Why}"));
+                    plan.Events.Add(new PlannedEvent("Normal", Reasons.AutoscalerPaused,
+                        $"ScaledObject {so.Metadata.Name} of {t.Name} paused: {failover.Why}"));
                 }
                 else if (!involved && so.PausedByOperator)
                 {
                     plan.Autoscalers.Add(new AutoscalerPauseAction(so.Metadata.Name, t.Name, false, "no failover in progress"));
-                    plan.Events.Add(new PlannedEvent("Normal", Reasons.AutoscalerResumed, $"ScaledObject {so.Metadata.Name} of {t.Name} resumed: no failover in progress"));
+                    plan.Events.Add(new PlannedEvent("Normal", Reasons.AutoscalerResumed,
+                        $"ScaledObject {so.Metadata.Name} of {t.Name} resumed: no failover in progress"));
                 }
             }
         }

@@ -18,7 +18,8 @@ internal static partial class PolicyPlanner
             if (fo.CircuitOpenedAt is { } opened && now - opened >= spec.Cooldown)
             {
                 fo.Circuit = "HalfOpen";
-                plan.Events.Add(new PlannedEvent("Normal", Reasons.CircuitHalfOpen, $"cooldown of {GoDuration.Format(spec.Cooldown)} passed: one failover allowed"));
+                plan.Events.Add(new PlannedEvent("Normal", Reasons.CircuitHalfOpen,
+                    $"cooldown of {GoDuration.Format(spec.Cooldown)} passed: one failover allowed"));
                 return true;
             }
             var until = (fo.CircuitOpenedAt ?? now) + spec.Cooldown;
@@ -32,7 +33,9 @@ internal static partial class PolicyPlanner
         if (recent.Count < spec.MaxFailovers) return true;
         fo.Circuit = "Open";
         fo.CircuitOpenedAt = now;
-        message = $"circuit opened: {recent.Count} failovers within {GoDuration.Format(spec.Window)} (maxFailovers {spec.MaxFailovers}); automatic failover stopped for {GoDuration.Format(spec.Cooldown)}";
+        message = $"circuit opened: {recent.Count} failovers within {GoDuration.Format(spec.Window)} " +
+            $"(maxFailovers {spec.MaxFailovers}); " +
+            $"automatic failover stopped for {GoDuration.Format(spec.Cooldown)}";
         plan.Events.Add(new PlannedEvent("Warning", Reasons.CircuitOpen, message));
         plan.RequeueNoLaterThan(spec.Cooldown);
         return false;
@@ -55,7 +58,9 @@ internal static partial class PolicyPlanner
         {
             "Open" => ("True", Reasons.CircuitOpen, $"automatic failover stopped until {(fo.CircuitOpenedAt ?? now) + spec.Cooldown:O}"),
             "HalfOpen" => ("False", Reasons.CircuitHalfOpen, "one failover allowed after the cooldown"),
-            _ => ("False", Reasons.CircuitClosed, $"{fo.RecentFailovers?.Count ?? 0} of {spec.MaxFailovers} failovers used in the last {GoDuration.Format(spec.Window)}"),
+            _ => ("False", Reasons.CircuitClosed,
+                $"{fo.RecentFailovers?.Count ?? 0} of {spec.MaxFailovers} failovers used " +
+                $"in the last {GoDuration.Format(spec.Window)}"),
         };
         ConditionSet.Set(status.Conditions!, ConditionSet.CircuitOpen, s, r, m, gen, now);
     }

@@ -79,9 +79,11 @@ internal static partial class PolicyPlanner
         // Healthy condition: every target that is meant to serve passes its checks.
         var unhealthy = status.Targets.Where(t => !t.Healthy && o.Health.TryGetValue(t.Name, out var h) && !h.Cold).Select(t => t.Name).ToList();
         if (unchecked_.Count > 0)
-            ConditionSet.Set(status.Conditions!, ConditionSet.Healthy, "Unknown", Reasons.NotChecked, $"not checked yet: {string.Join(", ", unchecked_)}", gen, o.Now);
+            ConditionSet.Set(status.Conditions!, ConditionSet.Healthy, "Unknown", Reasons.NotChecked,
+                $"not checked yet: {string.Join(", ", unchecked_)}", gen, o.Now);
         else if (unhealthy.Count > 0)
-            ConditionSet.Set(status.Conditions!, ConditionSet.Healthy, "False", Reasons.TargetsUnhealthy, $"unhealthy: {string.Join(", ", unhealthy)}", gen, o.Now);
+            ConditionSet.Set(status.Conditions!, ConditionSet.Healthy, "False", Reasons.TargetsUnhealthy,
+                $"unhealthy: {string.Join(", ", unhealthy)}", gen, o.Now);
         else
             ConditionSet.Set(status.Conditions!, ConditionSet.Healthy, "True", Reasons.AllTargetsHealthy, "every target passes its checks", gen, o.Now);
         if (plan.DryRun) DryRun.Apply(o, plan);
@@ -154,7 +156,8 @@ internal static partial class PolicyPlanner
             {
                 var min = Math.Min(floor, hpa.Spec.MaxReplicas);
                 plan.HpaMinReplicas.Add(new HpaAction(hpa.Metadata.Name, target, min));
-                plan.Events.Add(new PlannedEvent("Normal", Reasons.HpaMinRaised, $"HorizontalPodAutoscaler {hpa.Metadata.Name} minReplicas raised to {min} for {target}"));
+                plan.Events.Add(new PlannedEvent("Normal", Reasons.HpaMinRaised,
+                    $"HorizontalPodAutoscaler {hpa.Metadata.Name} minReplicas raised to {min} for {target}"));
             }
             return;
         }
