@@ -23,6 +23,8 @@ internal sealed class OperatorHost(
     : IOperatorState, IDisposable
 {
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
+    /// <summary>Shared by the informers and the leader elector: the API server answers again, stop backing off.</summary>
+    private readonly ApiServerReachability _reachability = new();
     private readonly ILogger _log = loggers.CreateLogger("ResilienceOperator");
     private IReadOnlyList<IInformer> _informers = [];
     private IReadOnlyList<ControllerRegistration> _controllers = [];
@@ -40,7 +42,7 @@ internal sealed class OperatorHost(
         var pdbVersion = await DiscoverPdbVersionAsync(ct);
         _log.LogInformation("PodDisruptionBudgets through {Version}", pdbVersion);
         IReadOnlyList<string?> namespaces = options.Namespaces.Count == 0 ? [null] : [.. options.Namespaces];
-        var informers = new OperatorInformers(client, namespaces, pdbVersion, await ServesScaledObjectsAsync(ct), loggers.CreateLogger("Informer"));
+        var informers = new OperatorInformers(client, namespaces, pdbVersion, await ServesScaledObjectsAsync(ct), loggers.CreateLogger("Informer"), _reachability);
 
         // Every write is fenced by the lease: refused unless it is provably held at that moment.
         var fence = options.LeaderElect ? new LeaseFence(_time, options.RenewDeadline) : LeaseFence.Unfenced;
@@ -102,7 +104,7 @@ internal sealed class OperatorHost(
         {
             if (options.LeaderElect)
                 await new LeaderElection(new KubernetesLeaseStore(client, options.LeaseNamespace, options.LeaseName), options.LeaseName, options.Identity,
-                    options.LeaderElectionTimings, fence, _time, loggers.CreateLogger<LeaderElection>()).RunAsync(Work, ct);
+                    options.LeaderElectionTimings, fence, _time, loggers.CreateLogger<LeaderElection>(), _reachability).RunAsync(Work, ct);
             else
                 await Work(ct);
         }

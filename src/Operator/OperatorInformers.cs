@@ -15,11 +15,11 @@ internal sealed class OperatorInformers
     private readonly List<IInformer> _all = [];
 
     public OperatorInformers(IKubernetes client, IReadOnlyList<string?> namespaces, string pdbVersion, bool scaledObjects,
-        Microsoft.Extensions.Logging.ILogger logger)
+        Microsoft.Extensions.Logging.ILogger logger, ApiServerReachability reachability)
     {
         Informer<T> Make<T>(string name, ListWatch<T> lw) where T : class, IKubernetesObject<V1ObjectMeta>
         {
-            var inf = new Informer<T>(name, lw, namespaces, logger);
+            var inf = new Informer<T>(name, lw, namespaces, logger, reachability: reachability);
             _all.Add(inf);
             return inf;
         }

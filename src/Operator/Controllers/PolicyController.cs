@@ -16,13 +16,20 @@ internal static class PolicyController
 {
     public const string Name = "resiliencepolicy";
 
+    /// <summary>How long a reconcile waits for the cache to show the policy controller's own last write.</summary>
+    public static readonly TimeSpan PolicyWriteWait = TimeSpan.FromSeconds(2);
+
     public static ControllerRegistration Register(ControllerBuilder b, OperatorInformers informers, ClusterWriter writer, IEventRecorder recorder,
         ObserverGuard<ObjectKey> guard, int workers, TimeProvider time, ILoggerFactory loggers)
     {
         var (policies, deployments, pods) = (informers.Policies, informers.Deployments, informers.Pods);
         var prober = new HealthProber(policies.Store, deployments.Store, pods.Store, b.Queue.Add, writer, time,
             loggers.CreateLogger<HealthProber>(), guard: guard);
-        var expectations = new CacheExpectations(time);
+        // Every write of the policy controller is guarded by the resourceVersion its decision was made
+        // on, so a decision on a cache that has not caught up ends in a 409 and a requeue, never in a
+        // wrong write. Waiting for the cache is then only an economy, and it must not hold a failover:
+        // a watch that is slow to come back after an API server restart would otherwise delay it.
+        var expectations = new CacheExpectations(time, PolicyWriteWait);
         var caches = new PolicyCaches(policies.Store, deployments.Store, informers.Services.Store, informers.Hpas.Store, informers.Pdbs.Store,
             informers.Backups.Store, informers.Restores.Store, informers.ScaledObjectStore);
 

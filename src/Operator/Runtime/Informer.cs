@@ -42,7 +42,8 @@ internal sealed class Informer<T>(
     IReadOnlyList<string?> namespaces,
     ILogger logger,
     TimeSpan? watchTimeout = null,
-    TimeProvider? timeProvider = null) : IInformer
+    TimeProvider? timeProvider = null,
+    ApiServerReachability? reachability = null) : IInformer
     where T : class, IKubernetesObject<V1ObjectMeta>
 {
     /// <summary>Page size of a LIST: large caches are listed without one huge response.</summary>
@@ -110,6 +111,7 @@ internal sealed class Informer<T>(
                 if (cursor.ResourceVersion is null)
                 {
                     cursor.ResourceVersion = await ListAsync(ns, ct);
+                    reachability?.Answered();
                     justListed = true;
                     if (firstSync) { Interlocked.Increment(ref _synced); firstSync = false; }
                 }
@@ -124,7 +126,7 @@ internal sealed class Informer<T>(
                 WatchErrors.WithLabels(Name, "short").Inc();
                 var wait = backoff.Next();
                 logger.LogWarning("{Informer} ({Namespace}): watch ended after {Ran} with no events, watching again in {Backoff}", Name, where, ran, wait);
-                await Task.Delay(wait, _time, ct);
+                await WaitAsync(wait, ct);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -137,6 +139,7 @@ internal sealed class Informer<T>(
                 TimeSpan wait;
                 if (error is WatchExpiredException)
                 {
+                    reachability?.Answered(); // a 410 is an answer: the server serves this resource
                     WatchErrors.WithLabels(Name, "expired").Inc();
                     // Only a LIST can catch up. A watch that expires straight after a LIST, though, is
                     // not a compaction we slept through but a server in trouble: back off then.
@@ -148,6 +151,7 @@ internal sealed class Informer<T>(
                 else
                 {
                     WatchErrors.WithLabels(Name, "error").Inc();
+                    reachability?.Failed();
                     recovering = true;
                     wait = backoff.Next();
                     // The cache is consistent up to the last resourceVersion seen: resume from there,
@@ -155,10 +159,21 @@ internal sealed class Informer<T>(
                     logger.LogWarning("{Informer} ({Namespace}): {Operation} failed, retrying from resourceVersion {ResourceVersion} in {Wait}: {Error}",
                         Name, where, started is null ? "list" : "watch", cursor.ResourceVersion ?? "(relist)", wait, error.Message);
                 }
-                try { await Task.Delay(wait, _time, ct); }
+                try { await WaitAsync(wait, ct); }
                 catch (OperationCanceledException) { return; }
             }
         }
+    }
+
+    /// <summary>Waits out a backoff or jitter, cut short when the API server is known to answer again.</summary>
+    private async Task WaitAsync(TimeSpan wait, CancellationToken ct)
+    {
+        if (reachability is null) { await Task.Delay(wait, _time, ct); return; }
+        using var delay = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var answered = reachability.NextAnswer;
+        await Task.WhenAny(Task.Delay(wait, _time, delay.Token), answered.WaitAsync(ct));
+        await delay.CancelAsync();
+        ct.ThrowIfCancellationRequested();
     }
 
     /// <summary>
@@ -220,7 +235,7 @@ internal sealed class Informer<T>(
             await foreach (var (type, obj) in listWatch.Watch(ns, cursor.ResourceVersion!, (int)serverTimeout.TotalSeconds, linked.Token))
             {
                 if (type == WatchEventType.Error) throw new WatchErrorException(null, null, "watch error event without a status");
-                cursor.Events++;
+                if (++cursor.Events == 1) reachability?.Answered();
                 var objRv = obj?.Metadata?.ResourceVersion;
                 if (type == WatchEventType.Bookmark || obj is null)
                 {

@@ -91,10 +91,12 @@ internal sealed class LeaderElection
     /// <summary>Monotonic time at which the observed record last changed.</summary>
     private long _observedAt;
     private string? _lastError;
+    private readonly ApiServerReachability? _reachability;
 
     public LeaderElection(ILeaseStore store, string leaseName, string identity, LeaderElectionTimings timings, LeaseFence fence,
-        TimeProvider time, ILogger logger)
+        TimeProvider time, ILogger logger, ApiServerReachability? reachability = null)
     {
+        _reachability = reachability;
         timings.Validate();
         _store = store;
         _leaseName = leaseName;
@@ -278,6 +280,7 @@ internal sealed class LeaderElection
             if (!string.IsNullOrEmpty(current.Spec.HolderIdentity) && LeaseValid() && !HoldsRecord)
             {
                 _lastError = null;
+                _reachability?.Answered();
                 _logger.LogDebug("lease {Lease} is held by {Holder} and has not yet expired", _leaseName, current.Spec.HolderIdentity);
                 return false;
             }
@@ -301,6 +304,7 @@ internal sealed class LeaderElection
             // Once per distinct error: an API server that is down for minutes is one line, not one every 2 s.
             if (error != _lastError) _logger.LogWarning("leader election on {Lease}: {Error}", _leaseName, error);
             _lastError = error;
+            _reachability?.Failed();
             return false;
         }
         catch (Exception)
@@ -313,6 +317,7 @@ internal sealed class LeaderElection
     {
         if (_lastError is not null) _logger.LogInformation("leader election on {Lease}: the API server answers again", _leaseName);
         _lastError = null;
+        _reachability?.Answered();
         return true;
     }
 

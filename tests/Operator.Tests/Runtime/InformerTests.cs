@@ -24,9 +24,11 @@ public sealed class InformerTests : IAsyncLifetime
         _stop.Dispose();
     }
 
+    private readonly ApiServerReachability _reachability = new();
+
     private void Start()
     {
-        _informer = new Informer<V1ConfigMap>("configmaps", _api.ListWatch, ["ns"], NullLogger.Instance, timeProvider: _time);
+        _informer = new Informer<V1ConfigMap>("configmaps", _api.ListWatch, ["ns"], NullLogger.Instance, timeProvider: _time, reachability: _reachability);
         _informer.Deleted += o => { lock (_deleted) _deleted.Add(o.Metadata.Name); };
         _run = Task.Run(() => _informer.RunAsync(_stop.Token));
     }
@@ -184,6 +186,26 @@ public sealed class InformerTests : IAsyncLifetime
         int[] timeouts;
         lock (_api) timeouts = [.. _api.WatchTimeouts];
         Assert.Equal([300, (int)Informer<V1ConfigMap>.RecoveryWatch.TotalSeconds, 300], timeouts);
+    }
+
+    [Fact]
+    public async Task Watch_BackingOffAfterFailures_TriesAgainAtOnceWhenTheApiServerAnswersAgain()
+    {
+        _api.SetObjects("10", FakeListWatch.Object("a", "5"));
+        for (var i = 0; i < 3; i++) _api.Script(Stream(InternalError()));
+        Start();
+        await _api.WatchOpenedAsync();
+        await _time.PassNextDelayAsync();
+        await _api.WatchOpenedAsync();
+        await _time.PassNextDelayAsync();
+        await _api.WatchOpenedAsync();
+        await _time.NextDelayAsync(); // the third failure's backoff: not passed on the clock
+
+        _reachability.Answered(); // e.g. the leader elector's renewal went through
+
+        Assert.Equal("10", await _api.WatchOpenedAsync());
+        Assert.Equal(4, _api.WatchCount);
+        Assert.Equal(1, _api.ListCount);
     }
 
     [Fact]
