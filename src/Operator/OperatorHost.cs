@@ -42,7 +42,8 @@ internal sealed class OperatorHost(
         var pdbVersion = await DiscoverPdbVersionAsync(ct);
         _log.LogInformation("PodDisruptionBudgets through {Version}", pdbVersion);
         IReadOnlyList<string?> namespaces = options.Namespaces.Count == 0 ? [null] : [.. options.Namespaces];
-        var informers = new OperatorInformers(client, namespaces, pdbVersion, await ServesScaledObjectsAsync(ct), loggers.CreateLogger("Informer"), _reachability);
+        var informers = new OperatorInformers(client, namespaces, pdbVersion, await ServesScaledObjectsAsync(ct),
+            loggers.CreateLogger("Informer"), _reachability);
 
         // Every write is fenced by the lease: refused unless it is provably held at that moment.
         var fence = options.LeaderElect ? new LeaseFence(_time, options.RenewDeadline) : LeaseFence.Unfenced;

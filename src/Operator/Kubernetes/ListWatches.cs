@@ -37,76 +37,50 @@ internal static class ListWatches
         ScaledObject.Group, ScaledObject.Version, ScaledObject.Plural, l => (l.Items, l.Metadata));
 
     /// <summary>Only the operator's own Jobs (backup and restore attempts), by their policy label.</summary>
-    public static ListWatch<V1Job> Jobs(IKubernetes c) => Make<V1Job>(
-        async (ns, limit, cont, ct) =>
-        {
-            var l = ns is null
-                ? await c.BatchV1.ListJobForAllNamespacesAsync(labelSelector: Labels.Policy, limit: limit, continueParameter: cont,
-                    cancellationToken: ct)
-                : await c.BatchV1.ListNamespacedJobAsync(ns, labelSelector: Labels.Policy, limit: limit, continueParameter: cont,
-                    cancellationToken: ct);
-            return Page(l.Items, l.Metadata);
-        },
-        (ns, rv, timeout, ct) => Watch<V1Job, V1JobList>(ns is null
-            ? c.BatchV1.ListJobForAllNamespacesWithHttpMessagesAsync(labelSelector: Labels.Policy, watch: true,
-                resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct)
-            : c.BatchV1.ListNamespacedJobWithHttpMessagesAsync(ns, labelSelector: Labels.Policy, watch: true,
-                resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct), ct));
+    public static ListWatch<V1Job> Jobs(IKubernetes c) => Typed<V1Job, V1JobList>((ns, q, ct) => ns is null
+        ? c.BatchV1.ListJobForAllNamespacesWithHttpMessagesAsync(allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue, labelSelector: Labels.Policy,
+            limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct)
+        : c.BatchV1.ListNamespacedJobWithHttpMessagesAsync(ns, allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue, labelSelector: Labels.Policy,
+            limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct));
 
-    public static ListWatch<V1Deployment> Deployments(IKubernetes c) => Make<V1Deployment>(
-        async (ns, limit, cont, ct) =>
-        {
-            var l = ns is null ? await c.AppsV1.ListDeploymentForAllNamespacesAsync(limit: limit, continueParameter: cont, cancellationToken: ct)
-                : await c.AppsV1.ListNamespacedDeploymentAsync(ns, limit: limit, continueParameter: cont, cancellationToken: ct);
-            return Page(l.Items, l.Metadata);
-        },
-        (ns, rv, timeout, ct) => Watch<V1Deployment, V1DeploymentList>(ns is null
-            ? c.AppsV1.ListDeploymentForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv,
-                allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct)
-            : c.AppsV1.ListNamespacedDeploymentWithHttpMessagesAsync(ns, watch: true, resourceVersion: rv,
-                allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct), ct));
+    public static ListWatch<V1Deployment> Deployments(IKubernetes c) => Typed<V1Deployment, V1DeploymentList>((ns, q, ct) => ns is null
+        ? c.AppsV1.ListDeploymentForAllNamespacesWithHttpMessagesAsync(allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue,
+            limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct)
+        : c.AppsV1.ListNamespacedDeploymentWithHttpMessagesAsync(ns, allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue,
+            limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct));
 
-    public static ListWatch<V1Pod> Pods(IKubernetes c) => Make<V1Pod>(
-        async (ns, limit, cont, ct) =>
-        {
-            var l = ns is null ? await c.CoreV1.ListPodForAllNamespacesAsync(limit: limit, continueParameter: cont, cancellationToken: ct)
-                : await c.CoreV1.ListNamespacedPodAsync(ns, limit: limit, continueParameter: cont, cancellationToken: ct);
-            return Page(l.Items, l.Metadata);
-        },
-        (ns, rv, timeout, ct) => Watch<V1Pod, V1PodList>(ns is null
-            ? c.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv,
-                allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct)
-            : c.CoreV1.ListNamespacedPodWithHttpMessagesAsync(ns, watch: true, resourceVersion: rv,
-                allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct), ct));
+    public static ListWatch<V1Pod> Pods(IKubernetes c) => Typed<V1Pod, V1PodList>((ns, q, ct) => ns is null
+        ? c.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue,
+            limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct)
+        : c.CoreV1.ListNamespacedPodWithHttpMessagesAsync(ns, allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue,
+            limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct));
 
-    public static ListWatch<V1Service> Services(IKubernetes c) => Make<V1Service>(
-        async (ns, limit, cont, ct) =>
-        {
-            var l = ns is null ? await c.CoreV1.ListServiceForAllNamespacesAsync(limit: limit, continueParameter: cont, cancellationToken: ct)
-                : await c.CoreV1.ListNamespacedServiceAsync(ns, limit: limit, continueParameter: cont, cancellationToken: ct);
-            return Page(l.Items, l.Metadata);
-        },
-        (ns, rv, timeout, ct) => Watch<V1Service, V1ServiceList>(ns is null
-            ? c.CoreV1.ListServiceForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv,
-                allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct)
-            : c.CoreV1.ListNamespacedServiceWithHttpMessagesAsync(ns, watch: true, resourceVersion: rv,
-                allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct), ct));
+    public static ListWatch<V1Service> Services(IKubernetes c) => Typed<V1Service, V1ServiceList>((ns, q, ct) => ns is null
+        ? c.CoreV1.ListServiceForAllNamespacesWithHttpMessagesAsync(allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue,
+            limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct)
+        : c.CoreV1.ListNamespacedServiceWithHttpMessagesAsync(ns, allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue,
+            limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct));
 
-    public static ListWatch<V1HorizontalPodAutoscaler> Hpas(IKubernetes c) => Make<V1HorizontalPodAutoscaler>(
+    public static ListWatch<V1HorizontalPodAutoscaler> Hpas(IKubernetes c) =>
+        Typed<V1HorizontalPodAutoscaler, V1HorizontalPodAutoscalerList>((ns, q, ct) => ns is null
+        ? c.AutoscalingV1.ListHorizontalPodAutoscalerForAllNamespacesWithHttpMessagesAsync(allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue,
+            limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct)
+        : c.AutoscalingV1.ListNamespacedHorizontalPodAutoscalerWithHttpMessagesAsync(ns, allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue,
+            limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct));
+
+    /// <summary>The query of one LIST page (watch null) or one watch (from a resourceVersion, with bookmarks and a timeout).</summary>
+    private sealed record Query(bool? Watch, bool? Bookmarks, string? ResourceVersion, int? Limit, string? Continue, int? Timeout);
+
+    /// <summary>A built-in kind, listed and watched through the client's one typed list call for it.</summary>
+    private static ListWatch<T> Typed<T, TList>(Func<string?, Query, CancellationToken, Task<HttpOperationResponse<TList>>> call)
+        where T : IKubernetesObject<V1ObjectMeta>
+        where TList : IItems<T>, IMetadata<V1ListMeta> => Make<T>(
         async (ns, limit, cont, ct) =>
         {
-            var l = ns is null
-                ? await c.AutoscalingV1.ListHorizontalPodAutoscalerForAllNamespacesAsync(limit: limit, continueParameter: cont,
-                    cancellationToken: ct)
-                : await c.AutoscalingV1.ListNamespacedHorizontalPodAutoscalerAsync(ns, limit: limit, continueParameter: cont,
-                    cancellationToken: ct);
-            return Page(l.Items, l.Metadata);
+            using var response = await call(ns, new Query(null, null, null, limit, cont, null), ct);
+            return Page(response.Body.Items, response.Body.Metadata);
         },
-        (ns, rv, timeout, ct) => Watch<V1HorizontalPodAutoscaler, V1HorizontalPodAutoscalerList>(ns is null
-            ? c.AutoscalingV1.ListHorizontalPodAutoscalerForAllNamespacesWithHttpMessagesAsync(watch: true,
-                resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct)
-            : c.AutoscalingV1.ListNamespacedHorizontalPodAutoscalerWithHttpMessagesAsync(ns, watch: true,
-                resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout, cancellationToken: ct), ct));
+        (ns, rv, timeout, ct) => Watch<T, TList>(call(ns, new Query(true, true, rv, null, null, timeout), ct), ct));
 
     private static ListWatch<T> Custom<T, TList>(IKubernetes c, string group, string version, string plural,
         Func<TList, (IList<T> Items, V1ListMeta Metadata)> unpack, string? labelSelector = null)

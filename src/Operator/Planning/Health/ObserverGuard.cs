@@ -1,3 +1,5 @@
+using ResilienceOperator.Entities;
+
 namespace ResilienceOperator.Planning;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using ResilienceOperator.Entities;
 using ResilienceOperator.Planning;
 
 namespace ResilienceOperator.Tests.Planning;
