@@ -168,6 +168,11 @@ public sealed class TargetStatus
     public int? BaseReplicas { get; set; }
     /// <summary>Why the last check failed, empty when it passed.</summary>
     public string? Message { get; set; }
+    /// <summary>
+    /// True for a cold standby: scaled to zero on purpose, so neither failing nor serving, and still
+    /// a failover candidate (it is scaled up when traffic must move to it). Absent otherwise.
+    /// </summary>
+    public bool? Cold { get; set; }
 }
 
 /// <summary>Failover history.</summary>

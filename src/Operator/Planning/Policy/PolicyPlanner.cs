@@ -143,6 +143,7 @@ internal static partial class PolicyPlanner
             ConsecutiveFailures = h?.ConsecutiveFailures ?? 0,
             LastTransitionTime = h?.LastTransitionTime,
             Message = h is null ? "not checked yet" : h.Cold ? ColdStandby.Message : h.Healthy ? "" : h.Message ?? "",
+            Cold = h?.Cold == true ? true : null,
         };
     }
 

@@ -4,16 +4,15 @@ namespace ResilienceOperator.Planning;
 
 /// <summary>
 /// A cold standby (a target scaled to zero on purpose: not failing, not counted as unhealthy) as
-/// status.targets records it. <see cref="TargetHealth.Cold"/> is the verdict; after a restart, and for
-/// the drills, it is read back from the one message the planner writes for it.
+/// status.targets records it: <see cref="TargetStatus.Cold"/>, read back after a restart and by the drills.
 /// </summary>
 internal static class ColdStandby
 {
-    /// <summary>status.targets[].message of a cold standby.</summary>
+    /// <summary>status.targets[].message of a cold standby, for people.</summary>
     public const string Message = "cold standby (0 replicas)";
 
     /// <summary>Whether the target's status records a cold standby.</summary>
-    public static bool Of(TargetStatus t) => t.Message == Message;
+    public static bool Of(TargetStatus t) => t.Cold == true;
 }
 
 /// <summary>One check of one target: what was seen, and whether it passed.</summary>
@@ -63,7 +62,10 @@ internal sealed record TargetHealth(
     {
         if (previous is null)
         {
-            return new TargetHealth(check.Passed, check.Passed ? 0 : 1, check.Passed ? 1 : 0, check.Passed ? (DateTime?)null : now, now,
+            // A cold standby is not failing, from its first check on (as in every later one below):
+            // counting a failure here would change its status again at the second check.
+            var failing = !check.Passed && !check.Cold;
+            return new TargetHealth(check.Passed, failing ? 1 : 0, check.Passed ? 1 : 0, failing ? now : null, now,
                 check.DesiredReplicas, check.ReadyPods, check.Message, check.Cold);
         }
         // Counted up to the thresholds only: beyond them the number says nothing new, and a count

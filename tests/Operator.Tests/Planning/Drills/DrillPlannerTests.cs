@@ -176,7 +176,7 @@ public sealed class DrillPlannerTests
         Assert.Equal(Reasons.MaxUnavailableExceeded, DrillPlanner.Capacity(Drill(action: DrillAction.FailTarget), p, "primary", Pods(3)).Refusal?.Reason);
         Assert.Null(DrillPlanner.Capacity(Drill(action: DrillAction.FailTarget, maxUnavailable: 2), p, "primary", Pods(3)).Refusal);
         // a cold standby is not a failure
-        p.Status.Targets!.Single(t => t.Name == "standby").Message = "cold standby (0 replicas)";
+        p.Status.Targets!.Single(t => t.Name == "standby").Cold = true;
         Assert.Null(DrillPlanner.Capacity(Drill(action: DrillAction.FailTarget), p, "primary", Pods(3)).Refusal);
     }
 

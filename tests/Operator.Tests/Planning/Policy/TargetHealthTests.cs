@@ -24,6 +24,18 @@ public sealed class TargetHealthTests
     }
 
     [Fact]
+    public void Next_ColdStandby_SameVerdictForStatusFromTheFirstCheckOn()
+    {
+        var cold = new CheckResult(false, 0, 0, 0, "scaled to zero", Cold: true);
+        var first = TargetHealth.Next(null, cold, retries: 2, successThreshold: 1, T0);
+        var second = TargetHealth.Next(first, cold, 2, 1, T0.AddSeconds(10));
+
+        Assert.Equal(0, first.ConsecutiveFailures);
+        Assert.Null(first.FirstFailureTime);
+        Assert.False(second.DiffersForStatus(first)); // no second status write at the second check
+    }
+
+    [Fact]
     public void Next_FailureInterruptedBySuccess_StartsCountingAgain()
     {
         var h = TargetHealth.Next(null, Pass, 2, 1, T0);
