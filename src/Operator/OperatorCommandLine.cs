@@ -1,8 +1,8 @@
-using ResilienceOperator.Entities;
 using System.CommandLine;
 using System.CommandLine.Help;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using ResilienceOperator.Entities;
 using ResilienceOperator.Runtime;
 
 namespace ResilienceOperator;
