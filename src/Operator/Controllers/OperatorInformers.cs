@@ -4,7 +4,7 @@ using ResilienceOperator.Entities;
 using ResilienceOperator.Kubernetes;
 using ResilienceOperator.Runtime;
 
-namespace ResilienceOperator;
+namespace ResilienceOperator.Controllers;
 
 /// <summary>
 /// The informers the operator runs, one per kind, shared by every controller registration (the
