@@ -30,7 +30,7 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
         if (backup is null) expectations.Forget(key);
         if (backup is null || backup.Metadata.DeletionTimestamp is not null) return ReconcileResult.Done;
         // Its last status write or Job not in the cache yet: deciding now would start an attempt twice.
-        if (expectations.Awaited(key) is { } awaited) throw new RequeueException($"waiting for the cache to show {awaited}", CacheExpectations.Recheck);
+        expectations.ThrowIfAwaited(key);
         if (backup.Status?.Phase is RunPhase.Completed or RunPhase.Failed) return ReconcileResult.Done;
         var now = time.GetUtcNow().UtcDateTime;
         var ns = key.Namespace;

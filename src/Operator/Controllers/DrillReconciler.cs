@@ -80,7 +80,7 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
             return ReconcileResult.Done;
         }
         // Read-your-writes: a drill that acted on the state from before its own write would inject twice.
-        if (expectations.Awaited(key) is { } awaited) throw new RequeueException($"waiting for the cache to show {awaited}", CacheExpectations.Recheck);
+        expectations.ThrowIfAwaited(key);
         var now = time.GetUtcNow().UtcDateTime;
         if (drill.Metadata.DeletionTimestamp is not null)
         {
@@ -111,10 +111,7 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
         {
             // "Another drill runs" is read from the cache: a drill this process just started must be in it.
             foreach (var other in caches.DrillsOf(ns, drill.Spec.Policy))
-            {
-                if (other.Metadata.Name != drill.Metadata.Name && expectations.Awaited(ObjectKey.Of(other)) is { } awaited)
-                    throw new RequeueException($"waiting for the cache to show {awaited}", CacheExpectations.Recheck);
-            }
+                if (other.Metadata.Name != drill.Metadata.Name) expectations.ThrowIfAwaited(ObjectKey.Of(other));
             var refusal = DrillPlanner.Guard(drill, policy, caches.Restores.ByIndex(RunCaches.ByPolicyIndex, ns + "/" + drill.Spec.Policy),
                 caches.DrillsOf(ns, drill.Spec.Policy), now);
             var target = policy?.Status?.ActiveTargets?.FirstOrDefault();

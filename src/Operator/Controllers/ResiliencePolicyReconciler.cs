@@ -82,7 +82,7 @@ internal sealed class ResiliencePolicyReconciler(
         }
         // Read-your-writes: what the last reconcile wrote (status, scale, selector, created runs)
         // must be in the caches before the next decision, or it would be made on the state before it.
-        if (expectations.Awaited(key) is { } awaited) throw new RequeueException($"waiting for the cache to show {awaited}", CacheExpectations.Recheck);
+        expectations.ThrowIfAwaited(key);
         if (policy.Metadata.DeletionTimestamp is not null)
         {
             await FinalizeAsync(policy, ct);

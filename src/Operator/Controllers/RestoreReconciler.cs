@@ -25,7 +25,7 @@ internal sealed class RestoreReconciler(RunCaches caches, ClusterWriter writer, 
         if (restore is null) expectations.Forget(key);
         if (restore is null || restore.Metadata.DeletionTimestamp is not null) return ReconcileResult.Done;
         // Its last status write or Job not in the cache yet: deciding now would start an attempt twice.
-        if (expectations.Awaited(key) is { } awaited) throw new RequeueException($"waiting for the cache to show {awaited}", CacheExpectations.Recheck);
+        expectations.ThrowIfAwaited(key);
         if (restore.Status?.Phase is RunPhase.Completed or RunPhase.Failed) return ReconcileResult.Done;
         var now = time.GetUtcNow().UtcDateTime;
         var ns = key.Namespace;

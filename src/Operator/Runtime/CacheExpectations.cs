@@ -59,6 +59,15 @@ internal sealed class CacheExpectations(TimeProvider time, TimeSpan? timeout = n
         }
     }
 
+    /// <summary>
+    /// Ends the reconcile with a requeue after <see cref="Recheck"/> while the caches do not show every
+    /// write recorded under <paramref name="key"/>: deciding now would act on the state before them.
+    /// </summary>
+    public void ThrowIfAwaited(ObjectKey key)
+    {
+        if (Awaited(key) is { } awaited) throw new RequeueException($"waiting for the cache to show {awaited}", Recheck);
+    }
+
     /// <summary>Whether the caches show every write recorded under <paramref name="key"/>.</summary>
     public bool Satisfied(ObjectKey key) => Awaited(key) is null;
 
