@@ -47,7 +47,7 @@ internal sealed record DrillCaches(
         var d = target is null ? null : Deployments.Get(ns, target);
         if (d?.Spec.Selector?.MatchLabels is not { Count: > 0 } selector) return new TargetPods(0, []);
         return new TargetPods(d.Spec.Replicas ?? 1,
-            [.. Pods.ByIndex(Store<V1Pod>.NamespaceIndex, ns).Where(p => DrillPlanner.Matches(selector, p.Metadata.Labels))]);
+            LabelIndex.Matching(Pods, ns, selector));
     }
 }
 

@@ -26,6 +26,7 @@ internal sealed class OperatorInformers
         Policies = Make("resiliencepolicies", ListWatches.Policies(client));
         Deployments = Make("deployments", ListWatches.Deployments(client));
         Pods = Make("pods", ListWatches.Pods(client));
+        LabelIndex.AddTo(Pods.Store);
         Services = Make("services", ListWatches.Services(client));
         Hpas = Make("horizontalpodautoscalers", ListWatches.Hpas(client));
         Pdbs = Make("poddisruptionbudgets", ListWatches.Pdbs(client, pdbVersion));

@@ -46,6 +46,13 @@ internal sealed class HealthProber(
 
     private readonly ObserverGuard<ObjectKey> _guard = guard ?? new ObserverGuard<ObjectKey>();
     private readonly ConcurrentDictionary<ObjectKey, DateTimeOffset> _nextDue = new();
+    /// <summary>
+    /// The due times in order: a pass of the loop looks only at the checks that are due, not at
+    /// every policy. An entry whose time no longer equals <see cref="_nextDue"/> is stale and skipped.
+    /// </summary>
+    private readonly PriorityQueue<ObjectKey, DateTimeOffset> _dueQueue = new();
+    private readonly Lock _dueLock = new();
+    private DateTimeOffset _nextSweep;
     private readonly ConcurrentDictionary<ObjectKey, byte> _running = new();
     /// <summary>Policies the reconciler found invalid: never checked, never enqueued by the prober.</summary>
     private readonly ConcurrentDictionary<ObjectKey, byte> _parked = new();
@@ -97,14 +104,23 @@ internal sealed class HealthProber(
     /// </summary>
     public void CheckSoon(ObjectKey key)
     {
-        if (!_parked.ContainsKey(key) && _nextDue.ContainsKey(key)) _nextDue[key] = DateTimeOffset.MinValue;
+        if (!_parked.ContainsKey(key) && _nextDue.ContainsKey(key)) SetDue(key, DateTimeOffset.MinValue);
     }
 
     /// <summary>The reconciler found the policy valid: checks it from now on, at once when it is not scheduled yet.</summary>
     public void Resume(ObjectKey key)
     {
         var wasParked = _parked.TryRemove(key, out _);
-        if (wasParked || !_nextDue.ContainsKey(key)) _nextDue[key] = DateTimeOffset.MinValue;
+        if (wasParked || !_nextDue.ContainsKey(key)) SetDue(key, DateTimeOffset.MinValue);
+    }
+
+    private void SetDue(ObjectKey key, DateTimeOffset due)
+    {
+        lock (_dueLock)
+        {
+            _nextDue[key] = due;
+            _dueQueue.Enqueue(key, due);
+        }
     }
 
     /// <summary>
@@ -143,7 +159,11 @@ internal sealed class HealthProber(
     {
         Interlocked.Increment(ref _term);
         _health.Clear();
-        _nextDue.Clear();
+        lock (_dueLock)
+        {
+            _nextDue.Clear();
+            _dueQueue.Clear();
+        }
         _plannedGates.Clear();
     }
 
@@ -152,7 +172,7 @@ internal sealed class HealthProber(
         while (!ct.IsCancellationRequested)
         {
             Tick(ct);
-            try { await Task.Delay(TimeSpan.FromMilliseconds(50), time, ct); } catch (OperationCanceledException) { break; }
+            try { await Task.Delay(LoopPeriod, time, ct); } catch (OperationCanceledException) { break; }
         }
         // Let checks in flight finish (they see the cancellation) before anything is disposed.
         for (var i = 0; i < 100 && !_running.IsEmpty; i++) await Task.Delay(50, CancellationToken.None);
@@ -163,17 +183,17 @@ internal sealed class HealthProber(
     {
         var started = new List<Task>();
         var now = time.GetUtcNow();
-        foreach (var policy in policies.List())
+        foreach (var key in TakeDue(now))
         {
-            var key = ObjectKey.Of(policy);
-            if (policy.Metadata.DeletionTimestamp is not null || _parked.ContainsKey(key)) continue;
-            // No due time: not yet found valid by the reconciler in this term.
-            if (!_nextDue.TryGetValue(key, out var due) || due > now) continue;
+            var policy = policies.Get(key);
+            // Deleted: its state goes at the next sweep.
+            if (policy is null || policy.Metadata.DeletionTimestamp is not null || _parked.ContainsKey(key)) continue;
             var (spec, error) = EffectiveSpec.From(policy.Spec);
             // Nothing to check; looked at again later only to notice a fix before the reconciler parks it.
-            if (spec is null || error is not null) { _nextDue[key] = now + TimeSpan.FromSeconds(30); continue; }
-            if (!_running.TryAdd(key, 0)) continue;
-            _nextDue[key] = now + spec.Interval;
+            if (spec is null || error is not null) { SetDue(key, now + TimeSpan.FromSeconds(30)); continue; }
+            // Still running from its last due time: looked at again on the next pass.
+            if (!_running.TryAdd(key, 0)) { SetDue(key, now + LoopPeriod); continue; }
+            SetDue(key, now + spec.Interval);
             Interlocked.Increment(ref _checksStarted);
             started.Add(Task.Run(async () =>
             {
@@ -183,17 +203,41 @@ internal sealed class HealthProber(
                 finally { _running.TryRemove(key, out _); }
             }, CancellationToken.None));
         }
-        // Drop state of policies that are gone.
-        foreach (var key in _health.Keys.Concat(_nextDue.Keys).Concat(_parked.Keys).Distinct().ToList())
+        if (now >= _nextSweep)
         {
-            if (policies.Get(key) is not null) continue;
-            Drop(key);
-            _parked.TryRemove(key, out _);
+            // State of policies that are gone: looked for now and then, not on every pass.
+            _nextSweep = now + SweepPeriod;
+            foreach (var key in _health.Keys.Concat(_nextDue.Keys).Concat(_parked.Keys).Distinct().ToList())
+            {
+                if (policies.Get(key) is not null) continue;
+                Drop(key);
+                _parked.TryRemove(key, out _);
+            }
         }
         // Also without new checks: a suspicion ends when its window has passed.
         EvaluateGuard(now);
         return started;
     }
+
+    /// <summary>The policies due at <paramref name="now"/>, each once, taken off the queue.</summary>
+    private List<ObjectKey> TakeDue(DateTimeOffset now)
+    {
+        var due = new List<ObjectKey>();
+        var seen = new HashSet<ObjectKey>();
+        lock (_dueLock)
+        {
+            while (_dueQueue.TryPeek(out var key, out var at) && at <= now)
+            {
+                _dueQueue.Dequeue();
+                // A stale entry: the policy was rescheduled (or dropped) after this one was queued.
+                if (_nextDue.TryGetValue(key, out var current) && current == at && seen.Add(key)) due.Add(key);
+            }
+        }
+        return due;
+    }
+
+    private static readonly TimeSpan LoopPeriod = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan SweepPeriod = TimeSpan.FromSeconds(10);
 
     private async Task CheckPolicyAsync(ResiliencePolicy policy, EffectiveSpec spec, ObjectKey key, CancellationToken ct)
     {
@@ -292,9 +336,7 @@ internal sealed class HealthProber(
         var selector = deployment.Spec.Selector?.MatchLabels;
         if (selector is null || selector.Count == 0) return new CheckResult(false, desired, 0, 0, "Deployment has no matchLabels");
         var activeActive = spec.Mode == ResilienceMode.ActiveActive;
-        var targetPods = pods.ByIndex(Store<V1Pod>.NamespaceIndex, ns)
-            .Where(p => p.Metadata.DeletionTimestamp is null && Matches(selector, p.Metadata.Labels))
-            .ToList();
+        var targetPods = LabelIndex.Matching(pods, ns, selector).Where(p => p.Metadata.DeletionTimestamp is null).ToList();
         // In ActiveActive mode Ready depends on our own gate, so containers' readiness is what we judge.
         var ready = targetPods.Where(p => HasCondition(p, activeActive ? "ContainersReady" : "Ready") && !string.IsNullOrEmpty(p.Status?.PodIP)).ToList();
         if (desired == 0)
@@ -397,9 +439,6 @@ internal sealed class HealthProber(
             }
         }
     }
-
-    internal static bool Matches(IDictionary<string, string> selector, IDictionary<string, string>? labels) =>
-        labels is not null && selector.All(kv => labels.TryGetValue(kv.Key, out var v) && v == kv.Value);
 
     private static bool HasCondition(V1Pod p, string type) => p.Status?.Conditions?.Any(c => c.Type == type && c.Status == "True") == true;
 

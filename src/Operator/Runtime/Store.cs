@@ -51,6 +51,16 @@ internal sealed class Store<T> where T : class, IKubernetesObject<V1ObjectMeta>
         }
     }
 
+    /// <summary>How many objects an index holds under a value (0 when none).</summary>
+    public int CountByIndex(string index, string value)
+    {
+        lock (_indexLock)
+        {
+            if (!_indexes.TryGetValue(index, out var idx)) throw new InvalidOperationException($"no index {index}");
+            return idx.TryGetValue(value, out var keys) ? keys.Count : 0;
+        }
+    }
+
     /// <summary>resourceVersions are opaque but, from etcd, increasing integers; anything else never counts as older.</summary>
     internal static bool IsOlder(T candidate, T than) =>
         long.TryParse(candidate.Metadata.ResourceVersion, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var a)

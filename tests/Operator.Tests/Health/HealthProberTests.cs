@@ -83,6 +83,44 @@ public sealed class HealthProberTests
         Assert.Equal([ObjectKey.Of(valid)], f.Enqueued);
     }
 
+    [Fact]
+    public async Task Tick_CheckSoonAskedTwice_ChecksOnceThenKeepsTheInterval()
+    {
+        using var f = new ProberFixture();
+        var policy = ProberFixture.Policy("checkout", "primary");
+        f.AddValidPolicy(policy);
+        f.AddTarget("primary", 2);
+        await f.RunAsync(1);
+        Assert.Equal(1, f.Prober.ChecksStarted);
+
+        f.Prober.CheckSoon(ObjectKey.Of(policy));
+        f.Prober.CheckSoon(ObjectKey.Of(policy));
+        await f.RunAsync(1);
+        Assert.Equal(2, f.Prober.ChecksStarted);
+
+        await f.RunAsync(19); // just short of the 1 s interval after the second check
+        Assert.Equal(2, f.Prober.ChecksStarted);
+        await f.RunAsync(1);
+        Assert.Equal(3, f.Prober.ChecksStarted);
+    }
+
+    [Fact]
+    public async Task Tick_DeletedPolicy_NotCheckedAgainAndItsVerdictsGo()
+    {
+        using var f = new ProberFixture();
+        var policy = ProberFixture.Policy("checkout", "primary");
+        f.AddValidPolicy(policy);
+        f.AddTarget("primary", 2);
+        await f.RunAsync(1);
+        Assert.NotEmpty(f.Prober.Snapshot(ObjectKey.Of(policy)));
+
+        f.Policies.Remove(ObjectKey.Of(policy));
+        await f.RunAsync(220); // 11 s: ten intervals, and past the sweep of state of deleted policies
+
+        Assert.Equal(1, f.Prober.ChecksStarted);
+        Assert.Empty(f.Prober.Snapshot(ObjectKey.Of(policy)));
+    }
+
     /// <summary>Ten policies of two targets, checked once, all passing.</summary>
     private static async Task<(ProberFixture F, List<ObjectKey> Keys)> TwentyTargetsAsync()
     {

@@ -14,7 +14,7 @@ internal sealed class ProberFixture : IDisposable
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(PolicyBuilder.T0));
     public Store<ResiliencePolicy> Policies { get; } = new();
     public Store<V1Deployment> Deployments { get; } = new();
-    public Store<V1Pod> Pods { get; } = new();
+    public Store<V1Pod> Pods { get; } = WithLabelIndex();
     public List<ObjectKey> Enqueued { get; } = [];
     public RecordingGateWriter Gates { get; } = new();
     public HealthProber Prober { get; }
@@ -23,6 +23,13 @@ internal sealed class ProberFixture : IDisposable
     {
         Prober = new HealthProber(Policies, Deployments, Pods, k => { lock (Enqueued) Enqueued.Add(k); }, Gates, Time,
             NullLogger.Instance, maxConcurrentProbes, maxProbesPerTarget);
+    }
+
+    private static Store<V1Pod> WithLabelIndex()
+    {
+        var pods = new Store<V1Pod>();
+        LabelIndex.AddTo(pods);
+        return pods;
     }
 
     public static ResiliencePolicy Policy(string name, params string[] targets) => new()

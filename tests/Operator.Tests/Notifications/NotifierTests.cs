@@ -460,7 +460,8 @@ internal sealed class LoopbackServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _listener.Stop();
+        // Close alone: after Stop, Close looks the endpoint up again and binds the port anew,
+        // which fails when another process took it meanwhile.
         _listener.Close();
         await _loop;
     }
