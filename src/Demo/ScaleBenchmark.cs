@@ -210,6 +210,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
             $"p50 {Percentile(lags, 50):0.00}s, p99 {Percentile(lags, 99):0.00}s, max {lags.Max():0.00}s over {lags.Count} samples " +
             $"(interval {_interval}; from resilience_health_check_last_timestamp_seconds)");
         var (peak1, restRss) = (sampler.PeakKb(op.Pid), sampler.MedianKb(op.Pid, "rest start", "rest end"));
+        var (peakAnon1, restAnon) = (sampler.PeakKb(op.Pid, anon: true), sampler.MedianKb(op.Pid, "rest start", "rest end", anon: true));
 
         Phase("restarting the operator: SIGTERM, start again, wait for /readyz, count for 60s");
         sw.Restart();
@@ -253,10 +254,12 @@ internal sealed partial class ScaleBenchmark(string[] args)
         Row("fault -> Service switch (one policy of N)",
             $"{switchAt.TotalSeconds:0.00}s ({standbyKind} standby; interval {_interval}, retries 2, timeout 1s; polled every 100ms)");
 
-        var peak2 = sampler.PeakKb(op.Pid);
+        var (peak2, peakAnon2) = (sampler.PeakKb(op.Pid), sampler.PeakKb(op.Pid, anon: true));
         Row("operator RSS (VmRSS, sampled every 1s)",
             $"peak {peak1 / 1024.0:0} MiB (start -> rest), at rest {restRss / 1024.0:0} MiB (median of the quiet window); " +
             $"restarted process peak {peak2 / 1024.0:0} MiB");
+        Row("  of which anonymous (RssAnon; the rest is mapped DLLs)",
+            $"peak {peakAnon1 / 1024.0:0} MiB, at rest {restAnon / 1024.0:0} MiB; restarted process peak {peakAnon2 / 1024.0:0} MiB");
         Row("operator managed memory over time (/metrics)", "");
         foreach (var line in sampler.HeapSamples(10)) Row("", line);
         // The API server logs a quiet watch only when it ends: stop the operator before reading the audit log.
@@ -667,7 +670,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
         private readonly CancellationTokenSource _stop = new();
         private readonly Task _loop;
         private readonly Stopwatch _clock = Stopwatch.StartNew();
-        private readonly List<(double T, int Pid, long Kb)> _rss = [];
+        private readonly List<(double T, int Pid, long Kb, long AnonKb)> _rss = [];
         private readonly List<(double T, string Mark)> _marks = [];
         private readonly List<(double T, int Pid, double SinceStart, double? Heap, double? Private, long RssKb)> _heap = [];
         private volatile OperatorProcess? _op;
@@ -689,9 +692,9 @@ internal sealed partial class ScaleBenchmark(string[] args)
             var tick = 0;
             while (!_stop.IsCancellationRequested)
             {
-                if (_op is { } op && Rss(op.Pid) is { } kb)
+                if (_op is { } op && Rss(op.Pid) is var (kb, anonKb) && kb > 0)
                 {
-                    lock (_rss) _rss.Add((_clock.Elapsed.TotalSeconds, op.Pid, kb));
+                    lock (_rss) _rss.Add((_clock.Elapsed.TotalSeconds, op.Pid, kb, anonKb));
                     if (tick % 5 == 0)
                     {
                         var m = await op.MetricsAsync();
@@ -706,25 +709,35 @@ internal sealed partial class ScaleBenchmark(string[] args)
             }
         }
 
-        private static long? Rss(int pid)
+        /// <summary>
+        /// VmRSS and its anonymous part (RssAnon) in KiB; 0 when the process is gone. The rest of
+        /// VmRSS is mapped files (the runtime's and the app's DLLs), which the kernel can drop and
+        /// read again under a memory limit; the anonymous part it cannot.
+        /// </summary>
+        private static (long Kb, long AnonKb) Rss(int pid)
         {
             try
             {
-                var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-                return line is null ? null : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+                long Field(IEnumerable<string> lines, string name) => lines.FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal)) is { } line
+                    ? long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) : 0;
+                var status = File.ReadAllLines($"/proc/{pid}/status");
+                return (Field(status, "VmRSS:"), Field(status, "RssAnon:"));
             }
-            catch (IOException) { return null; }
+            catch (IOException) { return (0, 0); }
         }
 
-        public long PeakKb(int pid) { lock (_rss) return _rss.Where(r => r.Pid == pid).Select(r => r.Kb).DefaultIfEmpty().Max(); }
+        public long PeakKb(int pid, bool anon = false)
+        {
+            lock (_rss) return _rss.Where(r => r.Pid == pid).Select(r => anon ? r.AnonKb : r.Kb).DefaultIfEmpty().Max();
+        }
 
-        public long MedianKb(int pid, string from, string to)
+        public long MedianKb(int pid, string from, string to, bool anon = false)
         {
             lock (_rss)
             {
                 var a = _marks.LastOrDefault(m => m.Mark == from).T;
                 var b = _marks.LastOrDefault(m => m.Mark == to).T;
-                var v = _rss.Where(r => r.Pid == pid && r.T >= a && r.T <= b).Select(r => r.Kb).Order().ToList();
+                var v = _rss.Where(r => r.Pid == pid && r.T >= a && r.T <= b).Select(r => anon ? r.AnonKb : r.Kb).Order().ToList();
                 return v.Count == 0 ? 0 : v[v.Count / 2];
             }
         }

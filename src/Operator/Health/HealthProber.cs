@@ -219,14 +219,21 @@ internal sealed class HealthProber(
         return started;
     }
 
-    /// <summary>The policies due at <paramref name="now"/>, each once, taken off the queue.</summary>
+    /// <summary>
+    /// The policies due at <paramref name="now"/>, each once, taken off the queue — no more than
+    /// leave <see cref="MaxChecksInFlight"/> checks running. After a start or a new term every
+    /// policy is due at once; started together, thousands of probes would queue for the probe
+    /// slots and fail their timeouts for want of a slot, a failure the operator made itself. The
+    /// rest stay due, oldest first, for the next passes.
+    /// </summary>
     private List<ObjectKey> TakeDue(DateTimeOffset now)
     {
         var due = new List<ObjectKey>();
         var seen = new HashSet<ObjectKey>();
+        var room = MaxChecksInFlight - _running.Count;
         lock (_dueLock)
         {
-            while (_dueQueue.TryPeek(out var key, out var at) && at <= now)
+            while (due.Count < room && _dueQueue.TryPeek(out var key, out var at) && at <= now)
             {
                 _dueQueue.Dequeue();
                 // A stale entry: the policy was rescheduled (or dropped) after this one was queued.
@@ -237,6 +244,8 @@ internal sealed class HealthProber(
     }
 
     private static readonly TimeSpan LoopPeriod = TimeSpan.FromMilliseconds(50);
+    /// <summary>Policy checks running at once: enough for 10,000 policies at a 10 s interval (2,560 may start per second).</summary>
+    private int MaxChecksInFlight => 2 * maxConcurrentProbes;
     private static readonly TimeSpan SweepPeriod = TimeSpan.FromSeconds(10);
 
     private async Task CheckPolicyAsync(ResiliencePolicy policy, EffectiveSpec spec, ObjectKey key, CancellationToken ct)

@@ -105,6 +105,28 @@ public sealed class HealthProberTests
     }
 
     [Fact]
+    public async Task Tick_ManyPoliciesDueAtOnce_StartedInBatchesOfTheInFlightCap_EachOnce()
+    {
+        using var f = new ProberFixture(maxConcurrentProbes: 2); // at most 4 checks in flight
+        for (var i = 0; i < 10; i++)
+        {
+            f.AddValidPolicy(ProberFixture.Policy($"p{i}", $"t{i}"));
+            f.AddTarget($"t{i}", 1);
+        }
+
+        var batches = new List<int>();
+        for (var pass = 0; pass < 4; pass++)
+        {
+            var started = f.Prober.Tick();
+            batches.Add(started.Count);
+            await Task.WhenAll(started);
+        }
+
+        Assert.Equal([4, 4, 2, 0], batches);
+        Assert.Equal(10, f.Enqueued.Distinct().Count());
+    }
+
+    [Fact]
     public async Task Tick_DeletedPolicy_NotCheckedAgainAndItsVerdictsGo()
     {
         using var f = new ProberFixture();
