@@ -11,8 +11,18 @@ namespace ResilienceOperator;
 
 internal static class Program
 {
+    /// <summary>
+    /// Meters not exported on /metrics. The HTTP client's instruments label every series with the
+    /// peer's address and port: one set of histograms per probed pod, kept while it is probed —
+    /// at 1,000 services 126,000 lines of /metrics and memory that grows with every pod. Probes
+    /// have their own metrics (resilience_probe_duration_seconds).
+    /// </summary>
+    internal static readonly HashSet<string> UnexportedMeters = new(StringComparer.Ordinal) { "System.Net.Http" };
+
     private static async Task<int> Main(string[] args)
     {
+        // Before any metric exists: the adapter starts with the default registry.
+        Metrics.ConfigureMeterAdapter(o => o.InstrumentFilterPredicate = i => !UnexportedMeters.Contains(i.Meter.Name));
         var environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
             .ToDictionary(e => (string)e.Key, e => (string?)e.Value, StringComparer.Ordinal);
         var request = OperatorCommandLine.Parse(args, environment);

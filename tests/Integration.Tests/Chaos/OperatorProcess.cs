@@ -80,6 +80,13 @@ internal sealed class OperatorProcess : IAsyncDisposable
         return PrometheusText.Sum(text, name, labels);
     }
 
+    /// <summary>The whole /metrics page; null when it does not answer.</summary>
+    public async Task<string?> MetricsTextAsync()
+    {
+        try { return await Http.GetStringAsync(new Uri($"http://127.0.0.1:{Port}/metrics")); }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException) { return null; }
+    }
+
     /// <summary>Whether this replica says it leads (leader_election_master_status).</summary>
     public async Task<bool> LeadingAsync() => await MetricAsync("leader_election_master_status") is > 0;
 
