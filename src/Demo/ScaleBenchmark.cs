@@ -461,7 +461,8 @@ internal sealed partial class ScaleBenchmark(string[] args)
         Console.WriteLine($"parameters: --policies {_policies} --namespaces {_namespaces} --interval {_interval} " +
                           $"({interval.TotalSeconds:0.###}s) --rest-seconds {_restSeconds} --in-flight {_inFlight}; " +
                           "half cold standbys (0 replicas), half warm (1); health check http /healthz, timeout 1s, retries 2; " +
-                          $"operator {dll} (--workers default, leader election off)");
+                          $"operator {dll} (--workers default, leader election off; " +
+                          $"GC settings of the image: {string.Join(" ", OperatorProcess.ImageGcSettings().Select(g => g.Name + "=" + g.Value))})");
     }
 
     private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
@@ -600,6 +601,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
                 dll, "--kubeconfig", kubeconfig, "--port", port.ToString(CultureInfo.InvariantCulture), "--bind-address", "127.0.0.1",
                 "--leader-elect=false", "--log-level", "Warning",
             }) psi.ArgumentList.Add(a);
+            foreach (var (name, value) in ImageGcSettings()) psi.Environment[name] = value;
             var log = new StreamWriter(logFile, append: false) { AutoFlush = true };
             var process = Process.Start(psi)!;
             lock (Started) Started.Add(process);
@@ -608,6 +610,22 @@ internal sealed partial class ScaleBenchmark(string[] args)
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
             return new OperatorProcess(process, port, logFile, log);
+        }
+
+        /// <summary>
+        /// The GC settings the image gives the operator (the Dockerfile's <c>ENV DOTNET_GC…</c>):
+        /// the benchmark runs the operator as the image does.
+        /// </summary>
+        public static IEnumerable<(string Name, string Value)> ImageGcSettings()
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                var dockerfile = Path.Combine(dir.FullName, "Dockerfile");
+                if (!File.Exists(dockerfile)) continue;
+                return [.. System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(dockerfile), @"\b(DOTNET_GC\w+)=(\S+)")
+                    .Select(m => (m.Groups[1].Value, m.Groups[2].Value))];
+            }
+            return [];
         }
 
         public async Task<bool> ReadyAsync()
