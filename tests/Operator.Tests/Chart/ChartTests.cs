@@ -210,7 +210,7 @@ public sealed class ChartTests
         Assert.Equal("/tmp", Text(container, "volumeMounts", "0", "mountPath"));
         Assert.NotNull(Find(At(pod, "volumes", "0"), "emptyDir"));
         Assert.Equal("50m", Text(container, "resources", "requests", "cpu"));
-        Assert.Equal("128Mi", Text(container, "resources", "requests", "memory"));
+        Assert.Equal("256Mi", Text(container, "resources", "requests", "memory"));
         Assert.Equal("500m", Text(container, "resources", "limits", "cpu"));
         Assert.Equal("512Mi", Text(container, "resources", "limits", "memory"));
         Assert.Equal("/healthz", Text(container, "livenessProbe", "httpGet", "path"));
