@@ -36,6 +36,27 @@ public sealed class ShardTests(ClusterFixture cluster)
         await cluster.Client.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch(mergePatch, V1Patch.PatchType.MergePatch),
             GroupVersion.Group, GroupVersion.Version, s.Namespace, ResiliencePolicy.KubePluralName, "checkout");
 
+    private async Task CreateBackupAsync(string ns, string name, string policy, string shardLabel) =>
+        await cluster.Client.CustomObjects.CreateNamespacedCustomObjectAsync(new ResilienceBackup
+        {
+            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns, Labels = new Dictionary<string, string> { [ShardLabel] = shardLabel } },
+            Spec = new ResilienceBackupSpec { Policy = policy },
+        }, GroupVersion.Group, GroupVersion.Version, ns, ResilienceBackup.KubePluralName);
+
+    /// <summary>Waits until the backup has failed and returns its status message.</summary>
+    private async Task<string> FailedBackupMessageAsync(string ns, string name)
+    {
+        ResilienceBackup? backup = null;
+        await ClusterFixture.WaitUntilAsync(async () =>
+        {
+            var body = await cluster.Client.CustomObjects.GetNamespacedCustomObjectAsync(GroupVersion.Group, GroupVersion.Version, ns,
+                ResilienceBackup.KubePluralName, name);
+            backup = KubernetesJson.Deserialize<ResilienceBackup>((System.Text.Json.JsonElement)body);
+            return backup.Status?.Phase == RunPhase.Failed;
+        }, Deadline, $"backup {name} failed");
+        return backup!.Status!.Message ?? "";
+    }
+
     [Fact(Timeout = TestDeadline.Default)]
     public async Task TwoShards_EachReconcilesItsOwn_RelabelHandsOverWithoutASecondFailover()
     {
@@ -56,6 +77,13 @@ public sealed class ShardTests(ClusterFixture cluster)
             Deadline, "each shard has the Ready series of its own policy");
         Assert.Equal(0, await PolicySeriesAsync(shardA, b.Namespace));
         Assert.Equal(0, await PolicySeriesAsync(shardB, a.Namespace));
+
+        // A backup belongs to the shard of its policy, whatever its own labels; one whose policy exists nowhere is
+        // reported by the shard its own labels select. Policy b has no backup template: only shard b can say so.
+        await CreateBackupAsync(b.Namespace, "of-b", "checkout", shardLabel: "a");
+        await CreateBackupAsync(a.Namespace, "of-nobody", "ghost", shardLabel: "a");
+        Assert.Contains("has no spec.backup.template", await FailedBackupMessageAsync(b.Namespace, "of-b"), StringComparison.Ordinal);
+        Assert.Contains("\"ghost\" not found", await FailedBackupMessageAsync(a.Namespace, "of-nobody"), StringComparison.Ordinal);
 
         // Policy a fails over once, under shard a; the primary stays broken.
         await a.SetFaultAsync("primary", "unready");
