@@ -599,7 +599,8 @@ public sealed class ChartTests
     public async Task Template_TwoShards_ADeploymentEachWithItsOwnLeaseAndSelector_PlusTheDefault()
     {
         var docs = await TemplateAsync("--set", "replicaCount=2", "--set", "shards[0].name=a",
-            "--set", "shards[1].name=b", "--set", "shards[1].selector=team in (x\\,y)", "--set", "shards[1].replicas=3");
+            "--set", "shards[1].name=b", "--set", "shards[1].selector=team in (x\\,y)", "--set", "shards[1].replicas=3",
+            "--set", "metrics.serviceMonitor.enabled=true", "--api-versions", "monitoring.coreos.com/v1");
 
         var deployments = OfKind(docs, "Deployment").ToDictionary(d => Text(d, "metadata", "name"));
         Assert.Equal([Release + "-a", Release + "-b", Release + "-default"], deployments.Keys.Order(StringComparer.Ordinal));
@@ -627,6 +628,9 @@ public sealed class ChartTests
         var pdbs = OfKind(docs, "PodDisruptionBudget");
         Assert.Equal(3, pdbs.Count);
         Assert.Equal(selectors.Order(StringComparer.Ordinal), pdbs.Select(p => Canonical(At(p, "spec", "selector", "matchLabels"))).Order(StringComparer.Ordinal));
+
+        // Every series says which shard's pod it came from.
+        Assert.Equal(["resilience.dev/operator-shard"], Strings(Single(docs, "ServiceMonitor"), "spec", "podTargetLabels"));
 
         // The webhook and metrics Services select every shard's pods: the webhook is stateless, and every shard has series.
         foreach (var name in new[] { Release + "-webhook", Release + "-metrics" })
