@@ -647,6 +647,8 @@ public sealed class ChartTests
     [Fact]
     public async Task Template_ShardsWithoutTheDefault_OnlyTheNamedShards()
     {
+        var lint = await HelmAsync("lint", "--strict", ChartDir, "--set", "shards[0].name=a", "--set", "defaultShard.enabled=false");
+        Assert.True(lint.ExitCode == 0, $"helm lint --strict failed:\n{lint.Output}");
         var docs = await TemplateAsync("--set", "shards[0].name=a", "--set", "defaultShard.enabled=false");
         Assert.Equal(Release + "-a", Text(Single(docs, "Deployment"), "metadata", "name"));
         Assert.Empty(OfKind(docs, "PodDisruptionBudget"));
