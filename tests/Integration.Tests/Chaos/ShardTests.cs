@@ -21,9 +21,9 @@ public sealed class ShardTests(ClusterFixture cluster)
         OperatorProcess.Start(cluster.KubeconfigPath, leaseNamespace, "shard-" + shard, leaderElect: true,
             "--namespaces", namespaces, "--shard-selector", $"{ShardLabel}={shard}", "--lease-name", "resilience-operator-shard-" + shard);
 
-    /// <summary>Series of the policy checkout in <paramref name="ns"/> on a shard's /metrics (its gauge of Ready).</summary>
-    private static async Task<int> PolicySeriesAsync(OperatorProcess shard, string ns) =>
-        await shard.SeriesAsync("resilience_policy_ready", $"namespace=\"{ns}\"", "policy=\"checkout\"") ?? -1;
+    /// <summary>Series of a policy in <paramref name="ns"/> on a shard's /metrics (its gauge of Ready).</summary>
+    private static async Task<int> PolicySeriesAsync(OperatorProcess shard, string ns, string policy = "checkout") =>
+        await shard.SeriesAsync("resilience_policy_ready", $"namespace=\"{ns}\"", $"policy=\"{policy}\"") ?? -1;
 
     private static ResiliencePolicy Labelled(string ns, string shard)
     {
@@ -121,5 +121,28 @@ public sealed class ShardTests(ClusterFixture cluster)
         // Policy b was never touched by the handover: still shard b's, still Ready.
         Assert.Equal("True", (await b.ConditionAsync("Ready"))?.Status);
         Assert.Equal(0, await PolicySeriesAsync(shardA, b.Namespace));
+    }
+
+    [Fact(Timeout = TestDeadline.Default)]
+    public async Task TwoShards_PoliciesOnOneService_TheSecondIsToldNotToSteerIt()
+    {
+        var s = await Scenario.CreateAsync(cluster, "shard-svc");
+        foreach (var d in new[] { "primary", "standby" }) await s.WaitForReadyAsync(d, 2, Deadline);
+        await using var shardA = StartShard(cluster, s.Namespace, s.Namespace, "a");
+        await using var shardB = StartShard(cluster, s.Namespace, s.Namespace, "b");
+        var first = Labelled(s.Namespace, "a");
+        first.Metadata.Name = "first";
+        await s.ApplyPolicyAsync(first);
+        await s.WaitForConditionAsync("Ready", "True", timeout: Deadline, name: "first");
+        var service = (await cluster.Client.CoreV1.ReadNamespacedServiceAsync("checkout", s.Namespace)).Metadata.ResourceVersion;
+
+        // Shard b does not cache "first", but the Service says who steers it.
+        var second = Labelled(s.Namespace, "b");
+        second.Metadata.Name = "second";
+        await s.ApplyPolicyAsync(second);
+        await s.WaitForConditionAsync("Ready", "False", "InvalidSpec", Deadline, name: "second");
+        Assert.Contains("already steered by ResiliencePolicy \"first\"", (await s.ConditionAsync("Ready", "second"))!.Message, StringComparison.Ordinal);
+        Assert.Equal(service, (await cluster.Client.CoreV1.ReadNamespacedServiceAsync("checkout", s.Namespace)).Metadata.ResourceVersion);
+        Assert.Equal(0, await PolicySeriesAsync(shardA, s.Namespace, "second"));
     }
 }
