@@ -15,8 +15,18 @@ namespace ResilienceOperator.Controllers;
 /// Unsharded, the cache holds every policy and is the whole answer, as before.
 /// </summary>
 internal sealed class PolicyShard(LabelSelector selector, Store<ResiliencePolicy> policies,
-    Func<string, string, CancellationToken, Task<bool>> policyExists)
+    Func<string, string, CancellationToken, Task<bool>> policyExists, TimeProvider? time = null)
 {
+    /// <summary>
+    /// How long a GET that found a policy (in another shard) is taken as the answer: the runs of every policy of the
+    /// other shards whose labels this shard's selector matches (unlabelled ones, for the default shard) would otherwise
+    /// cost one GET each per reconcile. "Not found" is never remembered: it ends in a terminal status.
+    /// </summary>
+    public static readonly TimeSpan ElsewhereFor = TimeSpan.FromMinutes(1);
+
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ObjectKey, DateTimeOffset> _elsewhere = new();
+
     public LabelSelector Selector => selector;
 
     /// <summary>True when this replica caches only some policies.</summary>
@@ -36,6 +46,15 @@ internal sealed class PolicyShard(LabelSelector selector, Store<ResiliencePolicy
         if (policies.Get(ns, policyName) is { } policy) return (true, policy);
         if (!IsSharded) return (true, null);
         if (!selector.Matches(run.Metadata.Labels)) return (false, null);
-        return await policyExists(ns, policyName, ct) ? (false, null) : (true, null);
+        var key = new ObjectKey(ns, policyName);
+        var now = _time.GetUtcNow();
+        if (_elsewhere.TryGetValue(key, out var seen) && now - seen < ElsewhereFor) return (false, null);
+        if (await policyExists(ns, policyName, ct))
+        {
+            _elsewhere[key] = now;
+            return (false, null);
+        }
+        _elsewhere.TryRemove(key, out _);
+        return (true, null);
     }
 }

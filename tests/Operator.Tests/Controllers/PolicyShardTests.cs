@@ -57,6 +57,23 @@ public sealed class PolicyShardTests
     }
 
     [Fact]
+    public async Task PolicyInAnotherShard_OneGetAMinute_ButGoneIsCheckedEveryTime()
+    {
+        var store = new Store<ResiliencePolicy>();
+        Assert.True(LabelSelector.TryParse("!resilience.dev/shard", out var s, out _));
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var (gets, exists) = (0, true);
+        var shard = new PolicyShard(s, store, (_, _, _) => { gets++; return Task.FromResult(exists); }, time);
+        for (var i = 0; i < 3; i++) Assert.Equal((false, null), await shard.OwnerOfRunAsync(Backup(), "web", CancellationToken.None));
+        Assert.Equal(1, gets);
+        time.Advance(PolicyShard.ElsewhereFor);
+        exists = false;
+        Assert.Equal((true, null), await shard.OwnerOfRunAsync(Backup(), "web", CancellationToken.None));
+        Assert.Equal((true, null), await shard.OwnerOfRunAsync(Backup(), "web", CancellationToken.None));
+        Assert.Equal(3, gets);
+    }
+
+    [Fact]
     public async Task Unsharded_TheCacheIsTheWholeAnswer()
     {
         var (shard, gets) = Make("", cached: false, existsInCluster: true);
