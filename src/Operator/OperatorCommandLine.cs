@@ -74,6 +74,11 @@ internal static class OperatorCommandLine
             if (result.GetResult(option) is { Implicit: false }) set(result, options);
         if (options.LeaderElect && LeaderElectionError(options) is { } error)
             return new CommandLineRequest.Invalid([error], Usage);
+        // Two shards behind one Lease: one of them would never lead and its policies would go unwatched, silently.
+        if (options.LeaderElect && !options.ShardSelector.IsEverything
+            && !cli.Bindings.Any(b => b.Option.Name == "--lease-name" && result.GetResult(b.Option) is { Implicit: false }))
+            return new CommandLineRequest.Invalid(["--shard-selector with --leader-elect needs --lease-name: each shard leads through a Lease of its own"],
+                Usage);
         if (options.WebhookPort > 0 && options.WebhookPort == options.Port)
             return new CommandLineRequest.Invalid([$"--webhook-port ({options.WebhookPort}) must differ from --port"], Usage);
         return new CommandLineRequest.Run(options);
@@ -132,6 +137,20 @@ internal static class OperatorCommandLine
         Add(leaderElect, (o, v) => o.LeaderElect = v == "true");
         Add(Text("--lease-namespace", "NS", "namespace of the leader-election Lease (default: $POD_NAMESPACE or default)"), (o, v) => o.LeaseNamespace = v);
         Add(Text("--lease-name", "NAME", "name of the Lease (default: resilience-operator-leader)"), (o, v) => o.LeaseName = v);
+        var shard = new Option<LabelSelector>("--shard-selector")
+        {
+            HelpName = "SELECTOR", Arity = ArgumentArity.OneOrMore,
+            Description = "reconcile only the ResiliencePolicies this label selector matches, e.g. resilience.dev/shard=a, " +
+                "or !resilience.dev/shard for the shard of unlabelled ones; each shard needs its own --lease-name (default: every policy)",
+        };
+        shard.CustomParser = r =>
+        {
+            var text = r.Tokens.Count > 0 ? r.Tokens[^1].Value : "";
+            if (LabelSelector.TryParse(text, out var selector, out var error) && !selector.IsEverything) return selector;
+            r.AddError($"--shard-selector is not a label selector ('{text}'): {error ?? "it is empty"}");
+            return LabelSelector.Everything;
+        };
+        Add(shard, (o, v) => o.ShardSelector = v);
         Add(Duration("--lease-duration", "leader election: lease duration (default: 15s)"), (o, v) => o.LeaseDuration = v);
         Add(Duration("--renew-deadline",
             "leader election: a leader that cannot renew within D stops writing and steps down (default: 10s)"),

@@ -43,7 +43,10 @@ internal sealed class OperatorHost(
         _log.LogInformation("PodDisruptionBudgets through {Version}", pdbVersion);
         IReadOnlyList<string?> namespaces = options.Namespaces.Count == 0 ? [null] : [.. options.Namespaces];
         var informers = new OperatorInformers(client, namespaces, pdbVersion, await ServesScaledObjectsAsync(ct),
-            loggers.CreateLogger("Informer"), _reachability);
+            loggers.CreateLogger("Informer"), _reachability, options.ShardSelector);
+        if (!options.ShardSelector.IsEverything)
+            _log.LogInformation("shard: only the ResiliencePolicies matching {Selector}, leading through Lease {Lease}",
+                options.ShardSelector, options.LeaseName);
 
         // Every write is fenced by the lease: refused unless it is provably held at that moment.
         var fence = options.LeaderElect ? new LeaseFence(_time, options.RenewDeadline) : LeaseFence.Unfenced;

@@ -10,6 +10,11 @@ internal sealed class OperatorOptions
     public bool LeaderElect { get; set; }
     public string LeaseNamespace { get; set; } = Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? "default";
     public string LeaseName { get; set; } = "resilience-operator-leader";
+    /// <summary>
+    /// Only the ResiliencePolicies with these labels are this replica's (a shard, docs/sharding.md): the
+    /// selector goes to the API server with the policies' LIST and WATCH; empty (the default) means every policy.
+    /// </summary>
+    public Runtime.LabelSelector ShardSelector { get; set; } = Runtime.LabelSelector.Everything;
     public string Identity { get; set; } = Environment.MachineName + "-" + Guid.NewGuid().ToString("N")[..8];
     /// <summary>How long a lease lasts without renewal before another replica may take it (client-go's LeaseDuration).</summary>
     public TimeSpan LeaseDuration { get; set; } = Runtime.LeaderElectionTimings.Default.LeaseDuration;

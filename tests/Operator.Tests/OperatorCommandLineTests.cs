@@ -64,6 +64,8 @@ public sealed class OperatorCommandLineTests
     [InlineData("--readiness-stall-timeout=soon", "--readiness-stall-timeout")]
     [InlineData("--leader-elect=maybe", "--leader-elect")]
     [InlineData("--kubeconfig", "--kubeconfig")]
+    [InlineData("--shard-selector=shard in a", "--shard-selector")]
+    [InlineData("--shard-selector=", "--shard-selector")]
     public void Parse_BadValue_InvalidNamingTheOption(string arg, string option)
     {
         var invalid = Assert.IsType<CommandLineRequest.Invalid>(OperatorCommandLine.Parse([arg]));
@@ -78,6 +80,35 @@ public sealed class OperatorCommandLineTests
     {
         var invalid = Assert.IsType<CommandLineRequest.Invalid>(OperatorCommandLine.Parse(["--leader-elect", arg]));
         Assert.StartsWith(option, Assert.Single(invalid.Errors), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_ShardSelector_GoesToTheOptions()
+    {
+        var o = OperatorOptions.Parse(["--shard-selector", "!resilience.dev/shard"], Env(("RESILIENCE_OPERATOR_LEASE_NAME", "leader-default")));
+        Assert.Equal("!resilience.dev/shard", o.ShardSelector.Text);
+        Assert.True(o.ShardSelector.Matches(null));
+        Assert.True(OperatorOptions.Parse([]).ShardSelector.IsEverything);
+    }
+
+    [Fact]
+    public void Parse_ShardSelectorFromEnvironment_BadValueNamesVariable()
+    {
+        var invalid = Assert.IsType<CommandLineRequest.Invalid>(OperatorCommandLine.Parse([],
+            Env(("RESILIENCE_OPERATOR_SHARD_SELECTOR", "resilience.dev/shard=a b"))));
+        Assert.Contains("RESILIENCE_OPERATOR_SHARD_SELECTOR: --shard-selector is not a label selector", Assert.Single(invalid.Errors),
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_ShardWithLeaderElectionButDefaultLease_Invalid()
+    {
+        // Two shards on the default Lease: one would never lead, and nobody would say so.
+        var invalid = Assert.IsType<CommandLineRequest.Invalid>(OperatorCommandLine.Parse(["--leader-elect", "--shard-selector=resilience.dev/shard=a"]));
+        Assert.StartsWith("--shard-selector with --leader-elect needs --lease-name", Assert.Single(invalid.Errors), StringComparison.Ordinal);
+        var run = Assert.IsType<CommandLineRequest.Run>(OperatorCommandLine.Parse(
+            ["--leader-elect", "--shard-selector=resilience.dev/shard=a", "--lease-name=resilience-operator-leader-a"]));
+        Assert.Equal("resilience-operator-leader-a", run.Options.LeaseName);
     }
 
     [Fact]

@@ -126,3 +126,51 @@ the value of the Service's label metrics.serviceMonitor.jobLabel, else the Servi
 {{- define "resilience-operator.webhookManagedTls" -}}
 {{- if and .Values.webhook.enabled (not .Values.webhook.certManager.enabled) }}true{{ end }}
 {{- end }}
+
+{{/*
+The operator Deployments, as a YAML list of {name, deployment, lease, selector, replicas}: without
+shards one Deployment for every policy, exactly as before (name and selector empty); with shards
+one per shard (docs/sharding.md), plus the default shard for the policies no shard label names.
+Every Deployment leads through a Lease of its own: the default shard keeps the release's Lease
+(an upgrade from one Deployment hands its policies over through it), a named shard gets
+"<lease>-<name>". Names must be unique, so the Leases are; the operator's own arguments must not
+be overridden for all shards at once through extraArgs.
+*/}}
+{{- define "resilience-operator.shards" -}}
+{{- $fullname := include "resilience-operator.fullname" . }}
+{{- $lease := include "resilience-operator.leaseName" . }}
+{{- if not .Values.shards }}
+- {name: "", deployment: {{ $fullname | quote }}, lease: {{ $lease | quote }}, selector: "", replicas: {{ int .Values.replicaCount }}}
+{{- else }}
+{{- range .Values.extraArgs }}
+{{- if or (hasPrefix "--lease-name" (toString .)) (hasPrefix "--shard-selector" (toString .)) }}
+{{- fail (printf "extraArgs %q would apply to every shard: with shards, each shard's --lease-name and --shard-selector come from shards[]" .) }}
+{{- end }}
+{{- end }}
+{{- $seen := dict }}
+{{- if .Values.defaultShard.enabled }}
+{{- $_ := set $seen "default" true }}
+- {name: "default", deployment: {{ printf "%s-default" $fullname | quote }}, lease: {{ $lease | quote }}, selector: {{ .Values.defaultShard.selector | quote }}, replicas: {{ int .Values.replicaCount }}}
+{{- end }}
+{{- range .Values.shards }}
+{{- if hasKey $seen .name }}
+{{- fail (printf "shards: the name %q is used twice (or is the default shard's): each shard needs its own name, Deployment and Lease" .name) }}
+{{- end }}
+{{- $_ := set $seen .name true }}
+- {name: {{ .name | quote }}, deployment: {{ printf "%s-%s" $fullname .name | quote }}, lease: {{ printf "%s-%s" $lease .name | quote }}, selector: {{ .selector | default (printf "resilience.dev/shard=%s" .name) | quote }}, replicas: {{ int (.replicas | default $.Values.replicaCount) }}}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The labels that select one Deployment's pods: the release's, and with shards the shard's name. Called with (dict "root" $ "shard" $shard). */}}
+{{- define "resilience-operator.shardSelectorLabels" -}}
+{{ include "resilience-operator.selectorLabels" .root }}
+{{- if .shard.name }}
+resilience.dev/operator-shard: {{ .shard.name }}
+{{- end }}
+{{- end }}
+
+{{/* True ("true") when one Deployment's replicas take part in leader election. Called with (dict "root" $ "shard" $shard). */}}
+{{- define "resilience-operator.shardLeaderElect" -}}
+{{- if or (gt (int .shard.replicas) 1) .root.Values.leaderElection.enabled }}true{{ end }}
+{{- end }}

@@ -19,6 +19,9 @@ internal static class BackupController
             .Index(informers.Jobs.Store, RunCaches.OwnerIndex, RunCaches.OwnersOf)
             .For(informers.Backups, Predicates.NotDeleted<ResilienceBackup>())
             .Watches(informers.Jobs, j => RunCaches.RunOf(j, Labels.Backup))
+            // A policy that comes into this shard's cache (a start, or a relabel to this shard) brings its unfinished backups.
+            .Watches(informers.Policies, p => RunCaches.Unfinished(informers.Backups.Store, p, b => b.Status?.Phase),
+                Predicates.CreatedOnly<ResiliencePolicy>())
             .OnNewTerm(expectations.Clear)
             .Workers(workers)
             .Complete(new BackupReconciler(RunCaches.Of(informers), writer, recorder, expectations, time, loggers.CreateLogger<BackupReconciler>()),

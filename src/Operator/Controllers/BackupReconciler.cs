@@ -34,7 +34,9 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
         if (backup.Status?.Phase is RunPhase.Completed or RunPhase.Failed) return ReconcileResult.Done;
         var now = time.GetUtcNow().UtcDateTime;
         var ns = key.Namespace;
-        var policy = caches.Policies.Get(ns, backup.Spec.Policy);
+        // Another shard's policy: that shard runs this backup (docs/sharding.md).
+        var (mine, policy) = await caches.Shard.OwnerOfRunAsync(backup, backup.Spec.Policy, ct);
+        if (!mine) return ReconcileResult.Done;
         var invalid = SpecValidation.Backup(backup.Spec);
         if (invalid is not null) { }
         else if (policy is null) invalid = $"spec.policy: ResiliencePolicy \"{backup.Spec.Policy}\" not found in namespace {ns}";
@@ -75,6 +77,9 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
         }
         return decision.RequeueAfter is { } after ? ReconcileResult.After(after) : ReconcileResult.Done;
     }
+
+    /// <summary>The policy is deleted or handed to another shard: its backup gauge goes (the counters stay, as counters do).</summary>
+    public static void ForgetSeries(ObjectKey policy) => LastSuccess.RemoveLabelled(policy.Namespace, policy.Name);
 
     private static void Count(string ns, ResilienceBackup backup, RunPhase phase, DateTime at)
     {

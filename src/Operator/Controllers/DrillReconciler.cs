@@ -15,13 +15,14 @@ internal sealed record DrillCaches(
     Store<ResiliencePolicy> Policies,
     Store<V1Deployment> Deployments,
     Store<V1Pod> Pods,
-    Store<ResilienceRestore> Restores)
+    Store<ResilienceRestore> Restores,
+    PolicyShard Shard)
 {
     /// <summary>Drills by namespace/spec.policy.</summary>
     public const string ByPolicyIndex = "drill-by-policy";
 
     public static DrillCaches Of(OperatorInformers informers) =>
-        new(informers.Drills.Store, informers.Policies.Store, informers.Deployments.Store, informers.Pods.Store, informers.Restores.Store);
+        new(informers.Drills.Store, informers.Policies.Store, informers.Deployments.Store, informers.Pods.Store, informers.Restores.Store, informers.Shard);
 
     /// <summary>The <see cref="ByPolicyIndex"/> value of a drill.</summary>
     public static string[] PolicyOf(ResilienceDrill d) => [d.Metadata.NamespaceProperty + "/" + d.Spec.Policy];
@@ -79,6 +80,9 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
             expectations.Forget(key);
             return ReconcileResult.Done;
         }
+        // Another shard's policy: that shard runs, finalizes and cleans up this drill (docs/sharding.md).
+        var (mine, policy) = await caches.Shard.OwnerOfRunAsync(drill, drill.Spec.Policy, ct);
+        if (!mine) return ReconcileResult.Done;
         // Read-your-writes: a drill that acted on the state from before its own write would inject twice.
         expectations.ThrowIfAwaited(key);
         var now = time.GetUtcNow().UtcDateTime;
@@ -92,7 +96,6 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
             await CleanUpAsync(drill, ct);
             return ReconcileResult.Done;
         }
-        var policy = caches.Policies.Get(key.Namespace, drill.Spec.Policy);
         if (drill.Status?.Phase is null or DrillPhase.Pending)
         {
             var started = await StartAsync(drill, policy, now, ct);

@@ -15,7 +15,7 @@ internal sealed class OperatorInformers
     private readonly List<IInformer> _all = [];
 
     public OperatorInformers(IKubernetes client, IReadOnlyList<string?> namespaces, string pdbVersion, bool scaledObjects,
-        Microsoft.Extensions.Logging.ILogger logger, ApiServerReachability reachability)
+        Microsoft.Extensions.Logging.ILogger logger, ApiServerReachability reachability, LabelSelector? shard = null)
     {
         Informer<T> Make<T>(string name, ListWatch<T> lw) where T : class, IKubernetesObject<V1ObjectMeta>
         {
@@ -23,7 +23,9 @@ internal sealed class OperatorInformers
             _all.Add(inf);
             return inf;
         }
-        Policies = Make("resiliencepolicies", ListWatches.Policies(client));
+        // A shard lists and watches only its own policies: another shard's are neither cached nor probed.
+        Policies = Make("resiliencepolicies", ListWatches.Policies(client, shard?.Text));
+        Shard = new PolicyShard(shard ?? LabelSelector.Everything, Policies.Store, (ns, name, ct) => PolicyReader.ExistsAsync(client, ns, name, ct));
         Deployments = Make("deployments", ListWatches.Deployments(client));
         Pods = Make("pods", ListWatches.Pods(client));
         LabelIndex.AddTo(Pods.Store);
@@ -40,6 +42,8 @@ internal sealed class OperatorInformers
     }
 
     public Informer<ResiliencePolicy> Policies { get; }
+    /// <summary>Which policies, and so which backups, restores and drills, this replica answers for.</summary>
+    public PolicyShard Shard { get; }
     public Informer<V1Deployment> Deployments { get; }
     public Informer<V1Pod> Pods { get; }
     public Informer<V1Service> Services { get; }

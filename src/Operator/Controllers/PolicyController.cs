@@ -31,11 +31,13 @@ internal static class PolicyController
         // a watch that is slow to come back after an API server restart would otherwise delay it.
         var expectations = new CacheExpectations(time, PolicyWriteWait);
         var caches = new PolicyCaches(policies.Store, deployments.Store, informers.Services.Store, informers.Hpas.Store, informers.Pdbs.Store,
-            informers.Backups.Store, informers.Restores.Store, informers.ScaledObjectStore);
+            informers.Backups.Store, informers.Restores.Store, informers.ScaledObjectStore, informers.Shard);
 
         IEnumerable<ObjectKey> ByIndex(string index, string? ns, string? name) =>
             policies.Store.ByIndex(index, ns + "/" + name).Select(ObjectKey.Of);
         IEnumerable<ObjectKey> Targeting(V1ObjectMeta m) => ByIndex(PolicyCaches.PolicyTargetIndex, m.NamespaceProperty, m.Name);
+        // Objects that name their policy map to it only when it is this shard's: another shard's policy is no key here.
+        IEnumerable<ObjectKey> Owned(ObjectKey policy) => informers.Shard.Owns(policy) ? [policy] : [];
 
         b.Index(policies.Store, PolicyCaches.PolicyTargetIndex, PolicyCaches.TargetsOf)
             .Index(policies.Store, PolicyCaches.PolicyServiceIndex, p => [p.Metadata.NamespaceProperty + "/" + (p.Spec.Service?.Name ?? "")])
@@ -61,10 +63,10 @@ internal static class PolicyController
             .Watches(informers.Hpas, h => ByIndex(PolicyCaches.PolicyTargetIndex, h.Metadata.NamespaceProperty, h.Spec.ScaleTargetRef.Name))
             .Watches(informers.Pdbs,
                 p => p.Metadata.Labels?.TryGetValue(Labels.Policy, out var owner) == true
-                    ? [new ObjectKey(p.Metadata.NamespaceProperty, owner)] : [],
+                    ? Owned(new ObjectKey(p.Metadata.NamespaceProperty, owner)) : [],
                 Predicates.NotCreated<PodDisruptionBudgetObject>())
-            .Watches(informers.Backups, r => [new ObjectKey(r.Metadata.NamespaceProperty, r.Spec.Policy)])
-            .Watches(informers.Restores, r => [new ObjectKey(r.Metadata.NamespaceProperty, r.Spec.Policy)]);
+            .Watches(informers.Backups, r => Owned(new ObjectKey(r.Metadata.NamespaceProperty, r.Spec.Policy)))
+            .Watches(informers.Restores, r => Owned(new ObjectKey(r.Metadata.NamespaceProperty, r.Spec.Policy)));
         if (informers.ScaledObjects is { } scaledObjects)
             b.Watches(scaledObjects, s => s.TargetDeployment is { } d ? ByIndex(PolicyCaches.PolicyTargetIndex, s.Metadata.NamespaceProperty, d) : []);
         return b

@@ -19,7 +19,8 @@ internal sealed record PolicyCaches(
     Store<PodDisruptionBudgetObject> Pdbs,
     Store<ResilienceBackup> Backups,
     Store<ResilienceRestore> Restores,
-    Store<ScaledObject> ScaledObjects)
+    Store<ScaledObject> ScaledObjects,
+    PolicyShard Shard)
 {
     /// <summary>ScaledObjects by namespace/Deployment they scale (the store stays empty without KEDA).</summary>
     public const string ScaledObjectTargetIndex = "scaledobject-target";
@@ -73,6 +74,8 @@ internal sealed class ResiliencePolicyReconciler(
     public async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken ct)
     {
         var policy = caches.Policies.Get(key);
+        // Deleted, or (sharded) no longer this shard's: a policy relabelled away arrives as a watch DELETED and is
+        // only let go — not probed, no series, no write. Its finalizer, Service and objects are the new shard's.
         if (policy is null)
         {
             expectations.Forget(key);
@@ -156,6 +159,7 @@ internal sealed class ResiliencePolicyReconciler(
             gauge.RemoveLabelled(key.Namespace, key.Name);
         foreach (var labels in TargetActive.GetAllLabelValues().Where(l => l[0] == key.Namespace && l[1] == key.Name).ToList())
             TargetActive.RemoveLabelled(labels);
+        BackupReconciler.ForgetSeries(key);
     }
 
     private Observation Observe(ResiliencePolicy policy, ObjectKey key, DateTime now)
@@ -180,6 +184,10 @@ internal sealed class ResiliencePolicyReconciler(
             .Where(p => p.Metadata.Name != policy.Metadata.Name && p.Metadata.DeletionTimestamp is null)
             .Where(p => (p.Metadata.CreationTimestamp, p.Metadata.Name).CompareTo((policy.Metadata.CreationTimestamp, policy.Metadata.Name)) < 0)
             .Select(p => p.Metadata.Name).FirstOrDefault();
+        // Sharded, a policy of another shard is not in this cache: the Service's own record of who steers it tells.
+        if (claimant is null && caches.Shard.IsSharded && service?.Metadata.Annotations?.TryGetValue(Annotations.SteeredBy, out var steeredBy) == true
+            && steeredBy != policy.Metadata.Name && caches.Policies.Get(ns, steeredBy) is null)
+            claimant = steeredBy;
         var byPolicy = ns + "/" + policy.Metadata.Name;
         return new Observation(policy, deployments, service, hpas, prober.Verdicts(policy), claimant, now)
         {

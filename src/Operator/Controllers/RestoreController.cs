@@ -26,6 +26,8 @@ internal static class RestoreController
             .Watches(informers.Backups, bk => RunCaches.PolicyOf(bk).SelectMany(p => restores.ByIndex(RunCaches.ByPolicyIndex, p)).Select(ObjectKey.Of),
                 Predicates.NotDeleted<ResilienceBackup>())
             .Watches(informers.Jobs, j => RunCaches.RunOf(j, Labels.Restore))
+            // A policy that comes into this shard's cache (a start, or a relabel to this shard) brings its unfinished restores.
+            .Watches(informers.Policies, p => RunCaches.Unfinished(restores, p, r => r.Status?.Phase), Predicates.CreatedOnly<ResiliencePolicy>())
             .OnNewTerm(expectations.Clear)
             .Workers(workers)
             .Complete(new RestoreReconciler(RunCaches.Of(informers), writer, recorder, expectations, time, loggers.CreateLogger<RestoreReconciler>()),

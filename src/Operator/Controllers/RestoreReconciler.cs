@@ -29,7 +29,9 @@ internal sealed class RestoreReconciler(RunCaches caches, ClusterWriter writer, 
         if (restore.Status?.Phase is RunPhase.Completed or RunPhase.Failed) return ReconcileResult.Done;
         var now = time.GetUtcNow().UtcDateTime;
         var ns = key.Namespace;
-        var policy = caches.Policies.Get(ns, restore.Spec.Policy);
+        // Another shard's policy: that shard runs this restore (docs/sharding.md).
+        var (mine, policy) = await caches.Shard.OwnerOfRunAsync(restore, restore.Spec.Policy, ct);
+        if (!mine) return ReconcileResult.Done;
         ResilienceBackup? backup = null;
         string? invalid = SpecValidation.Restore(restore.Spec), waiting = null;
         if (invalid is not null) { }

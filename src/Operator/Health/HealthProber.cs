@@ -142,6 +142,7 @@ internal sealed class HealthProber(
         // A deleted or invalid policy's targets are no longer judged: their series go too.
         foreach (var labels in TargetHealthy.GetAllLabelValues().Where(l => l[0] == key.Namespace && l[1] == key.Name).ToList())
             TargetHealthy.RemoveLabelled(labels);
+        LastCheck.RemoveLabelled(key.Namespace, key.Name);
         _plannedGates.TryRemove(key, out _);
         foreach (var slot in _targetSlots.Keys.Where(k => k.Policy == key).ToList()) _targetSlots.TryRemove(slot, out _);
         _guard.Forget(key);

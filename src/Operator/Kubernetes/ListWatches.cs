@@ -16,8 +16,10 @@ namespace ResilienceOperator.Kubernetes;
 /// <summary>List and watch calls for every type the operator caches.</summary>
 internal static class ListWatches
 {
-    public static ListWatch<ResiliencePolicy> Policies(IKubernetes c) => Custom<ResiliencePolicy, ResiliencePolicyList>(c,
-        GroupVersion.Group, GroupVersion.Version, ResiliencePolicy.KubePluralName, l => (l.Items, l.Metadata));
+    /// <summary>The policies; with a <paramref name="labelSelector"/> (a shard) only those it matches, filtered by the API server.</summary>
+    public static ListWatch<ResiliencePolicy> Policies(IKubernetes c, string? labelSelector = null) => Custom<ResiliencePolicy, ResiliencePolicyList>(c,
+        GroupVersion.Group, GroupVersion.Version, ResiliencePolicy.KubePluralName, l => (l.Items, l.Metadata),
+        string.IsNullOrEmpty(labelSelector) ? null : labelSelector);
 
     public static ListWatch<PodDisruptionBudgetObject> Pdbs(IKubernetes c, string groupVersion) =>
         Custom<PodDisruptionBudgetObject, PodDisruptionBudgetList>(c, "policy", groupVersion.Split('/')[1], "poddisruptionbudgets",

@@ -52,6 +52,9 @@ internal static class Predicates
     /// <summary>Updates and deletes; creates do not pass.</summary>
     public static EventPredicate<T> NotCreated<T>() => new(Create: _ => false);
 
+    /// <summary>Creates only (an object that comes into the cache).</summary>
+    public static EventPredicate<T> CreatedOnly<T>() => new(Update: (_, _) => false, Delete: _ => false);
+
     /// <summary>Creates and updates; deletes do not pass.</summary>
     public static EventPredicate<T> NotDeleted<T>() => new(Delete: _ => false);
 

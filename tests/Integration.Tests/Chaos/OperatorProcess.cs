@@ -87,6 +87,15 @@ internal sealed class OperatorProcess : IAsyncDisposable
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException) { return null; }
     }
 
+    /// <summary>How many series of a metric carry every given <c>name="value"</c> pair (0: none, the series is absent); null when /metrics does not answer.</summary>
+    public async Task<int?> SeriesAsync(string name, params string[] labels)
+    {
+        string text;
+        try { text = await Http.GetStringAsync(new Uri($"http://127.0.0.1:{Port}/metrics")); }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException) { return null; }
+        return PrometheusText.Count(text, name, labels);
+    }
+
     /// <summary>Whether this replica says it leads (leader_election_master_status).</summary>
     public async Task<bool> LeadingAsync() => await MetricAsync("leader_election_master_status") is > 0;
 
@@ -153,18 +162,19 @@ internal sealed class OperatorProcess : IAsyncDisposable
 /// <summary>Reads samples out of the Prometheus text format.</summary>
 internal static class PrometheusText
 {
-    public static double Sum(string text, string name, params string[] labels)
+    public static int Count(string text, string name, params string[] labels) => Samples(text, name, labels).Count();
+
+    public static double Sum(string text, string name, params string[] labels) => Samples(text, name, labels).Sum();
+
+    private static IEnumerable<double> Samples(string text, string name, string[] labels)
     {
-        var sum = 0.0;
         foreach (var line in text.Split('\n'))
         {
             if (line.StartsWith('#') || !line.StartsWith(name, StringComparison.Ordinal)) continue;
             var rest = line[name.Length..];
             if (rest.Length == 0 || (rest[0] != '{' && rest[0] != ' ')) continue;
             if (!labels.All(l => rest.Contains(l, StringComparison.Ordinal))) continue;
-            var value = line[(line.LastIndexOf(' ') + 1)..];
-            sum += double.Parse(value, CultureInfo.InvariantCulture);
+            yield return double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
         }
-        return sum;
     }
 }

@@ -588,6 +588,84 @@ public sealed class ChartTests
         Assert.Contains("vaule", result.Output, StringComparison.Ordinal);
     }
 
+    private static string Arg(YamlMappingNode deployment, string option)
+    {
+        var args = Strings(Container(deployment), "args");
+        Assert.True(args.IndexOf(option) >= 0, $"{option} not among the arguments of {Text(deployment, "metadata", "name")}");
+        return args[args.IndexOf(option) + 1];
+    }
+
+    [Fact]
+    public async Task Template_TwoShards_ADeploymentEachWithItsOwnLeaseAndSelector_PlusTheDefault()
+    {
+        var docs = await TemplateAsync("--set", "replicaCount=2", "--set", "shards[0].name=a",
+            "--set", "shards[1].name=b", "--set", "shards[1].selector=team in (x\\,y)", "--set", "shards[1].replicas=3",
+            "--set", "metrics.serviceMonitor.enabled=true", "--api-versions", "monitoring.coreos.com/v1");
+
+        var deployments = OfKind(docs, "Deployment").ToDictionary(d => Text(d, "metadata", "name"));
+        Assert.Equal([Release + "-a", Release + "-b", Release + "-default"], deployments.Keys.Order(StringComparer.Ordinal));
+        var (a, b, dflt) = (deployments[Release + "-a"], deployments[Release + "-b"], deployments[Release + "-default"]);
+        Assert.Equal("resilience.dev/shard=a", Arg(a, "--shard-selector"));
+        Assert.Equal("team in (x,y)", Arg(b, "--shard-selector"));
+        Assert.Equal("!resilience.dev/shard", Arg(dflt, "--shard-selector"));
+        // A Lease each; the default shard keeps the release's, which the single Deployment used.
+        Assert.Equal(Release + "-leader-a", Arg(a, "--lease-name"));
+        Assert.Equal(Release + "-leader-b", Arg(b, "--lease-name"));
+        Assert.Equal(Release + "-leader", Arg(dflt, "--lease-name"));
+        Assert.All(deployments.Values, d => Assert.Contains("--leader-elect", Strings(Container(d), "args")));
+        Assert.Equal("3", Text(b, "spec", "replicas"));
+        Assert.Equal("2", Text(a, "spec", "replicas"));
+
+        // Selectors do not overlap: a Deployment's pods are its own, and each shard keeps one pod through a disruption.
+        var selectors = deployments.Values.Select(d => Canonical(At(d, "spec", "selector", "matchLabels"))).ToList();
+        Assert.Equal(3, selectors.Distinct().Count());
+        foreach (var d in deployments.Values)
+        {
+            var podLabels = (YamlMappingNode)At(d, "spec", "template", "metadata", "labels");
+            foreach (var (key, value) in ((YamlMappingNode)At(d, "spec", "selector", "matchLabels")).Children)
+                Assert.Equal(((YamlScalarNode)value).Value, ((YamlScalarNode)podLabels[key]).Value);
+        }
+        var pdbs = OfKind(docs, "PodDisruptionBudget");
+        Assert.Equal(3, pdbs.Count);
+        Assert.Equal(selectors.Order(StringComparer.Ordinal), pdbs.Select(p => Canonical(At(p, "spec", "selector", "matchLabels"))).Order(StringComparer.Ordinal));
+
+        // Every series says which shard's pod it came from.
+        Assert.Equal(["resilience.dev/operator-shard"], Strings(Single(docs, "ServiceMonitor"), "spec", "podTargetLabels"));
+
+        // The webhook and metrics Services select every shard's pods: the webhook is stateless, and every shard has series.
+        foreach (var name in new[] { Release + "-webhook", Release + "-metrics" })
+        {
+            var selector = (YamlMappingNode)At(Named(docs, "Service", name), "spec", "selector");
+            foreach (var d in deployments.Values)
+            {
+                var podLabels = (YamlMappingNode)At(d, "spec", "template", "metadata", "labels");
+                Assert.All(selector.Children, kv => Assert.Equal(((YamlScalarNode)kv.Value).Value, ((YamlScalarNode)podLabels[kv.Key]).Value));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Template_ShardsWithoutTheDefault_OnlyTheNamedShards()
+    {
+        var lint = await HelmAsync("lint", "--strict", ChartDir, "--set", "shards[0].name=a", "--set", "defaultShard.enabled=false");
+        Assert.True(lint.ExitCode == 0, $"helm lint --strict failed:\n{lint.Output}");
+        var docs = await TemplateAsync("--set", "shards[0].name=a", "--set", "defaultShard.enabled=false");
+        Assert.Equal(Release + "-a", Text(Single(docs, "Deployment"), "metadata", "name"));
+        Assert.Empty(OfKind(docs, "PodDisruptionBudget"));
+    }
+
+    [Theory]
+    [InlineData("shards[0].name=a,shards[1].name=a", "used twice")]
+    [InlineData("shards[0].name=default", "used twice")]
+    [InlineData("shards[0].name=a,extraArgs[0]=--lease-name=x", "every shard")]
+    [InlineData("shards[0].name=A", "shards")]
+    public async Task Template_ShardsThatWouldShareALease_Refused(string set, string expected)
+    {
+        var result = await HelmAsync("template", Release, ChartDir, "--namespace", Namespace, "--set", set);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains(expected, result.Output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Template_LeaseName_PerReleaseSoTwoReleasesInOneNamespaceDoNotShare()
     {
