@@ -15,7 +15,7 @@ internal static class Program
     /// Meters not exported on /metrics. The HTTP client's instruments label every series with the
     /// peer's address and port: one set of histograms per probed pod, kept while it is probed —
     /// at 1,000 services 126,000 lines of /metrics and memory that grows with every pod. Probes
-    /// have their own metrics (resilience_probe_duration_seconds).
+    /// have their own metrics (resilience_probes_total, resilience_probe_duration_seconds).
     /// </summary>
     internal static readonly HashSet<string> UnexportedMeters = new(StringComparer.Ordinal) { "System.Net.Http" };
 

@@ -32,9 +32,14 @@ internal sealed class HealthProber(
 {
     private static readonly Gauge TargetHealthy = Metrics.CreateGauge("resilience_target_healthy",
         "1 when the target passes its health checks, 0 otherwise.", "namespace", "policy", "target");
+    // The histogram is per namespace: per policy it would be 30 series each (12 buckets, two
+    // results), 300,000 at 10,000 policies. The count per policy is the counter below.
     private static readonly Histogram ProbeSeconds = Metrics.CreateHistogram("resilience_probe_duration_seconds",
         "Duration of one HTTP or TCP probe of one pod.",
-        new HistogramConfiguration { LabelNames = ["namespace", "policy", "result"], Buckets = Histogram.ExponentialBuckets(0.0005, 2.5, 12) });
+        new HistogramConfiguration { LabelNames = ["namespace", "result"], Buckets = Histogram.ExponentialBuckets(0.0005, 2.5, 12) });
+    private static readonly Counter Probes = Metrics.CreateCounter("resilience_probes_total",
+        "HTTP or TCP probes of the policy's pods, by result.", "namespace", "policy", "result");
+    private static readonly string[] ProbeResults = ["success", "failure"];
     private static readonly Gauge LastCheck = Metrics.CreateGauge("resilience_health_check_last_timestamp_seconds",
         "Unix time of the last completed health check of the policy.", "namespace", "policy");
 
@@ -143,6 +148,7 @@ internal sealed class HealthProber(
         foreach (var labels in TargetHealthy.GetAllLabelValues().Where(l => l[0] == key.Namespace && l[1] == key.Name).ToList())
             TargetHealthy.RemoveLabelled(labels);
         LastCheck.RemoveLabelled(key.Namespace, key.Name);
+        foreach (var result in ProbeResults) Probes.RemoveLabelled(key.Namespace, key.Name, result);
         _plannedGates.TryRemove(key, out _);
         foreach (var slot in _targetSlots.Keys.Where(k => k.Policy == key).ToList()) _targetSlots.TryRemove(slot, out _);
         _guard.Forget(key);
@@ -422,7 +428,9 @@ internal sealed class HealthProber(
             if (holdsSlot) _probeSlots.Release();
             if (holdsPolicySlot) policySlots.Release();
         }
-        ProbeSeconds.WithLabels(key.Namespace, key.Name, error is null ? "success" : "failure").Observe(sw.Elapsed.TotalSeconds);
+        var outcome = ProbeResults[error is null ? 0 : 1];
+        ProbeSeconds.WithLabels(key.Namespace, outcome).Observe(sw.Elapsed.TotalSeconds);
+        Probes.WithLabels(key.Namespace, key.Name, outcome).Inc();
         return error;
     }
 

@@ -47,7 +47,7 @@ public sealed class CostAtRestTests(ClusterFixture cluster, ITestOutputHelper ou
         output.WriteLine($"60 s at rest with two invalid policies and one valid: {reconciles} reconciles, {cpu:0.00} CPU-seconds");
         Assert.True(reconciles <= 4, $"{reconciles} reconciles in 60 s at rest (at most 2 per invalid policy)");
         foreach (var name in new[] { "bad-missing", "bad-claimed" })
-            Assert.Equal(0, await op.MetricAsync("resilience_probe_duration_seconds_count", $"policy=\"{name}\""));
+            Assert.Equal(0, await op.MetricAsync("resilience_probes_total", $"policy=\"{name}\""));
         Assert.Equal("primary", await s.SelectedAppAsync());
     }
 }

@@ -50,6 +50,34 @@ public sealed class ProbeTests
         Assert.Equal($"HTTP 503 from [::1]:{server.Port}/healthz", error);
     }
 
+    [Fact]
+    public async Task ProbeAsync_CountedPerPolicyAndResult_TheSeriesGoWithTheForgottenPolicy()
+    {
+        using var ok = new LoopbackServer(IPAddress.Loopback);
+        using var failing = new LoopbackServer(IPAddress.Loopback, 503);
+        using var f = new ProberFixture();
+        var key = new ObjectKey("probe-metrics", "counted");
+        var pod = f.AddPod("primary", "primary-0", "127.0.0.1");
+        await f.Prober.ProbeAsync(key, Spec(httpPort: ok.Port), pod, CancellationToken.None).WaitAsync(Guard);
+        await f.Prober.ProbeAsync(key, Spec(httpPort: failing.Port), pod, CancellationToken.None).WaitAsync(Guard);
+
+        var text = await MetricsTextAsync();
+        Assert.Contains("resilience_probes_total{namespace=\"probe-metrics\",policy=\"counted\",result=\"success\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("resilience_probes_total{namespace=\"probe-metrics\",policy=\"counted\",result=\"failure\"} 1", text, StringComparison.Ordinal);
+        // The latency histogram has no series per policy.
+        Assert.Contains("resilience_probe_duration_seconds_count{namespace=\"probe-metrics\",result=\"failure\"}", text, StringComparison.Ordinal);
+
+        f.Prober.Forget(key);
+        Assert.DoesNotContain("policy=\"counted\"", await MetricsTextAsync(), StringComparison.Ordinal);
+    }
+
+    private static async Task<string> MetricsTextAsync()
+    {
+        using var stream = new MemoryStream();
+        await Prometheus.Metrics.DefaultRegistry.CollectAndExportAsTextAsync(stream);
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+
     [Theory]
     [InlineData("127.0.0.1")]
     [InlineData("::1")]
