@@ -25,6 +25,7 @@ internal sealed class OperatorInformers
         }
         Policies = Make("resiliencepolicies", ListWatches.Policies(client));
         Deployments = Make("deployments", ListWatches.Deployments(client));
+        StatefulSets = Make("statefulsets", ListWatches.StatefulSets(client));
         Pods = Make("pods", ListWatches.Pods(client));
         Services = Make("services", ListWatches.Services(client));
         Hpas = Make("horizontalpodautoscalers", ListWatches.Hpas(client));
@@ -40,6 +41,7 @@ internal sealed class OperatorInformers
 
     public Informer<ResiliencePolicy> Policies { get; }
     public Informer<V1Deployment> Deployments { get; }
+    public Informer<V1StatefulSet> StatefulSets { get; }
     public Informer<V1Pod> Pods { get; }
     public Informer<V1Service> Services { get; }
     public Informer<V1HorizontalPodAutoscaler> Hpas { get; }
