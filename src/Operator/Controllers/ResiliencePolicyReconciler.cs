@@ -264,7 +264,11 @@ internal sealed class ResiliencePolicyReconciler(
             logger.LogInformation("{Policy}: {Hook} hook Job {Job}", ObjectKey.Of(policy), job.Metadata.Labels[Labels.Hook], job.Metadata.Name);
             if (await writer.CreateJobAsync(job, ct) is { } created) expectations.Expect(ObjectKey.Of(policy), caches.Jobs, created, created: true);
         }
-        foreach (var name in plan.DeleteJobs) await writer.DeleteJobAsync(policy.Metadata.NamespaceProperty, name, ct);
+        foreach (var name in plan.DeleteJobs)
+        {
+            logger.LogInformation("{Policy}: hook Job {Job} of an earlier failover deleted", ObjectKey.Of(policy), name);
+            await writer.DeleteJobAsync(policy.Metadata.NamespaceProperty, name, ct);
+        }
         if (plan.Selector is not null)
         {
             logger.LogInformation("{Policy}: Service {Service} selector -> {Selector}", ObjectKey.Of(policy), o.Service!.Metadata.Name,
