@@ -27,6 +27,7 @@ internal static class DrillController
             .Watches(informers.Policies, p => caches.DrillsOf(p.Metadata.NamespaceProperty, p.Metadata.Name).Select(ObjectKey.Of),
                 Predicates.NotCreated<ResiliencePolicy>())
             .Watches(informers.Deployments, d => caches.RunningOn(d.Metadata.NamespaceProperty, d.Metadata.Name).Select(ObjectKey.Of))
+            .Watches(informers.StatefulSets, d => caches.RunningOn(d.Metadata.NamespaceProperty, d.Metadata.Name).Select(ObjectKey.Of))
             .Watches(informers.Pods, p => caches.RunningOn(p).Select(ObjectKey.Of))
             .OnNewTerm(expectations.Clear)
             .Workers(workers)

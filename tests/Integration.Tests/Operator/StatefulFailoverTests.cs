@@ -1,3 +1,6 @@
+using System.Text.Json;
+using k8s;
+using k8s.Models;
 using ResilienceOperator.Entities;
 using ResilienceOperator.IntegrationTests.Harness;
 
@@ -89,5 +92,43 @@ public sealed class StatefulFailoverTests(ClusterFixture cluster)
         Assert.Contains(await s.EventsOnceAsync(e => e.Reason == "FenceFailed" && e.Type == "Warning"), e => e.Reason == "FenceFailed");
         // The stopped failover counts for the circuit breaker.
         Assert.Single(status.Failover.RecentFailovers!);
+    }
+
+    [Fact(Timeout = TestDeadline.Default)]
+    public async Task FailTargetDrill_OnAStatefulSet_RunsFenceAndPromote_ThenScalesItBack()
+    {
+        var policy = StatefulScenario.Policy("", promote: new HookSpec { Template = StatefulScenario.Hook("300ms") },
+            fence: new FenceHookSpec { Template = StatefulScenario.Hook("300ms") });
+        policy.Spec.Objectives = new ObjectivesSpec { Rto = "30s" };
+        var (s, op) = await StartAsync("sts-drill", policy);
+        await using var _ = op;
+
+        var drill = new ResilienceDrill
+        {
+            Metadata = new V1ObjectMeta { Name = "game-day", NamespaceProperty = s.Namespace },
+            Spec = new ResilienceDrillSpec { Policy = "checkout", Action = DrillAction.FailTarget, MaxUnavailable = 1 },
+        };
+        await s.Client.CustomObjects.CreateNamespacedCustomObjectAsync(drill, GroupVersion.Group, GroupVersion.Version, s.Namespace,
+            ResilienceDrill.KubePluralName);
+        ResilienceDrill? seen = null;
+        await ClusterFixture.WaitUntilAsync(async () =>
+        {
+            var body = await s.Client.CustomObjects.GetNamespacedCustomObjectAsync(GroupVersion.Group, GroupVersion.Version, s.Namespace,
+                ResilienceDrill.KubePluralName, "game-day");
+            seen = KubernetesJson.Deserialize<ResilienceDrill>((JsonElement)body);
+            return seen.Status?.Phase is DrillPhase.Passed or DrillPhase.Failed or DrillPhase.Aborted;
+        }, TimeSpan.FromSeconds(90), "the drill's verdict");
+        Assert.True(seen!.Status!.Phase == DrillPhase.Passed, $"{seen.Status.Phase}: {seen.Status.Message}");
+
+        // The drill's failover went through the hooks, in order.
+        Assert.Equal("standby", await s.SelectedAppAsync());
+        var last = (await s.GetPolicyAsync()).Status!.Failover!.Last!;
+        Assert.Equal(("primary", "standby"), (last.From, last.To));
+        Assert.True(last.FencedAt <= last.PromotedAt && last.PromotedAt <= last.Time, $"fenced {last.FencedAt:O}, promoted {last.PromotedAt:O}, switched {last.Time:O}");
+        Assert.Single(await StatefulScenario.HookJobsAsync(s, "fence"));
+        Assert.Single(await StatefulScenario.HookJobsAsync(s, "promote"));
+        // The StatefulSet the drill scaled to zero gets its replicas back.
+        await ClusterFixture.WaitUntilAsync(async () => (await s.Client.AppsV1.ReadNamespacedStatefulSetAsync("primary", s.Namespace)).Spec.Replicas == 2,
+            TimeSpan.FromSeconds(30), "the drilled StatefulSet scaled back to 2");
     }
 }
