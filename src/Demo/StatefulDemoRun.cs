@@ -94,7 +94,8 @@ internal sealed class StatefulDemoRun
                     [
                         new V1Container
                         {
-                            Name = "pg", Image = "sim/pg:1", Ports = [new V1ContainerPort { ContainerPort = 5432 }, new V1ContainerPort { ContainerPort = 8008 }],
+                            Name = "pg", Image = "sim/pg:1",
+                            Ports = [new V1ContainerPort { ContainerPort = 5432 }, new V1ContainerPort { ContainerPort = 8008 }],
                         },
                     ],
                 },
