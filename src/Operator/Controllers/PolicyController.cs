@@ -43,7 +43,7 @@ internal static class PolicyController
         b.Index(policies.Store, PolicyCaches.PolicyTargetIndex, PolicyCaches.TargetsOf)
             .Index(policies.Store, PolicyCaches.PolicyServiceIndex, p => [p.Metadata.NamespaceProperty + "/" + (p.Spec.Service?.Name ?? "")])
             .Index(informers.Hpas.Store, PolicyCaches.HpaTargetIndex,
-                h => h.Spec.ScaleTargetRef.Kind == "Deployment"
+                h => h.Spec.ScaleTargetRef.Kind is "Deployment" or "StatefulSet"
                     ? [h.Metadata.NamespaceProperty + "/" + h.Spec.ScaleTargetRef.Name] : [])
             .Index(informers.Pdbs.Store, PolicyCaches.OwnerIndex, p => (p.Metadata.OwnerReferences ?? []).Select(o => o.Uid))
             .Index(informers.ScaledObjectStore, PolicyCaches.ScaledObjectTargetIndex,

@@ -182,7 +182,7 @@ internal static partial class PolicyPlanner
         }
         foreach (var t in spec.Targets)
         {
-            if (fo.Fenced?.Contains(t.Name) == true && t.Name != next) continue;
+            if (fo.Fenced?.Contains(t.Name) == true) continue;
             var floor = t.Name == floorTarget ? spec.MinReplicas : spec.StandbyReplicas ?? 0;
             if (fo.Pending?.To == t.Name) floor = Math.Max(floor, Math.Max(1, spec.MinReplicas));
             RaiseFloor(o, plan, t.Name, floor);

@@ -178,6 +178,12 @@ public sealed class FailoverHooksTests
         Assert.Null(fencing.Selector);
         Assert.Equal(["primary"], fencing.Status.Failover!.Fenced!);
 
+        // Pods still terminating: the fence is not done, and no replica floor scales the target back up meanwhile.
+        var terminating = b.PlanAndApply(T0.AddSeconds(11.5));
+        Assert.DoesNotContain(terminating.Scale, s => s.Target == "primary");
+        Assert.Null(terminating.Selector);
+        Assert.Equal(0, b.Deployments["primary"].Spec.Replicas);
+
         b.Health["primary"] = Cold(T0.AddSeconds(12));
         b.Deployments["primary"].Status = new V1DeploymentStatus { ReadyReplicas = 0 };
         var switched = b.PlanAndApply(T0.AddSeconds(12));
@@ -266,4 +272,28 @@ public sealed class FailoverHooksTests
         Assert.Equal(name, PolicyPlanner.HookJobName(new string('p', 80), PolicyPlanner.HookPromote, 12));
         Assert.NotEqual(name, PolicyPlanner.HookJobName(new string('p', 80), PolicyPlanner.HookPromote, 13));
     }
+
+    [Fact]
+    public void FailedPromote_IsOnePromoteFailedNotification_NotRepeated()
+    {
+        var b = Stateful();
+        b.Policy.Spec.Notifications = new NotificationsSpec { Webhooks = [new WebhookSpec { Url = "http://127.0.0.1:9/hook" }] };
+        b.Health["primary"] = Unhealthy(T0.AddSeconds(10), T0.AddSeconds(11));
+        b.PlanAndApply(T0.AddSeconds(11));
+        Finish(b, PolicyPlanner.HookFence, T0.AddSeconds(12));
+        b.PlanAndApply(T0.AddSeconds(12));
+        Finish(b, PolicyPlanner.HookPromote, T0.AddSeconds(13), ok: false);
+        var before = Copy(b.Policy);
+        b.PlanAndApply(T0.AddSeconds(13));
+        var after = Copy(b.Policy);
+
+        var n = Assert.Single(NotificationPlanner.ForPolicy(before, after, T0.AddSeconds(14)));
+        Assert.Equal(NotificationType.PromoteFailed, n.Type);
+        Assert.Equal(new DateTimeOffset(T0.AddSeconds(13)), n.Time);
+        Assert.Equal("Promote", n.Details["step"]);
+        b.PlanAndApply(T0.AddSeconds(20));
+        Assert.Empty(NotificationPlanner.ForPolicy(after, Copy(b.Policy), T0.AddSeconds(21)));
+    }
+
+    private static ResiliencePolicy Copy(ResiliencePolicy p) => k8s.KubernetesJson.Deserialize<ResiliencePolicy>(k8s.KubernetesJson.Serialize(p));
 }
