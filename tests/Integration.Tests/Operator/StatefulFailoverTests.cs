@@ -51,6 +51,30 @@ public sealed class StatefulFailoverTests(ClusterFixture cluster)
         Assert.Equal("ResiliencePolicy", Assert.Single(fence.Metadata.OwnerReferences).Kind);
         var events = await s.EventsOnceAsync(e => e.Reason == "Failover");
         Assert.Contains(events, e => e.Reason == "FailoverStarted");
+
+        // Failback runs the same hooks the other way: fence the standby, promote the primary, switch back.
+        await StatefulScenario.SetFaultAsync(s, "primary", null);
+        await s.WaitForSelectedAsync("primary", TimeSpan.FromSeconds(60));
+        await ClusterFixture.WaitUntilAsync(async () => (await s.GetPolicyAsync()).Status?.Failover?.Last?.Reason == "Failback",
+            TimeSpan.FromSeconds(20), "the failback recorded in status");
+        var back = (await s.GetPolicyAsync()).Status!.Failover!.Last!;
+        Assert.True(back.FencedAt <= back.PromotedAt && back.PromotedAt <= back.Time, $"fenced {back.FencedAt:O}, promoted {back.PromotedAt:O}, switched {back.Time:O}");
+        var fenceBack = (await StatefulScenario.HookJobsAsync(s, "fence")).Single(j => j.Metadata.Name == back.FenceJob);
+        Assert.Equal("standby", fenceBack.Spec.Template.Spec.Containers[0].Env.Single(e => e.Name == "FROM_TARGET").Value);
+        // The failover's hook Jobs are cleaned up once a later switch is recorded.
+        await ClusterFixture.WaitUntilAsync(async () => (await StatefulScenario.HookJobsAsync(s, "fence")).All(j => j.Metadata.Name != fence.Metadata.Name),
+            TimeSpan.FromSeconds(20), "the failover's fence Job deleted");
+    }
+
+    [Fact(Timeout = TestDeadline.Default)]
+    public async Task TargetOfTheWrongKind_InvalidSpecNamingTheField()
+    {
+        var s = await StatefulScenario.CreateAsync(cluster, "sts-kind", replicas: 1);
+        await using var op = await OperatorRunner.StartAsync(cluster.KubeconfigPath, s.Namespace);
+        await s.ApplyPolicyAsync(Scenario.Policy(s.Namespace)); // targets default to kind Deployment
+        await s.WaitForConditionAsync("Ready", "False", "InvalidSpec", TimeSpan.FromSeconds(30));
+        var ready = await s.ConditionAsync("Ready");
+        Assert.StartsWith("spec.targets[0].kind: \"primary\" is a StatefulSet, not a Deployment", ready!.Message, StringComparison.Ordinal);
     }
 
     [Fact(Timeout = TestDeadline.Default)]
