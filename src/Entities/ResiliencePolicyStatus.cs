@@ -170,7 +170,7 @@ public sealed class TargetStatus
     public string? Message { get; set; }
     /// <summary>
     /// True for a cold standby: scaled to zero on purpose, so neither failing nor serving, and still
-    /// a failover candidate (it is scaled up when traffic must move to it). Absent otherwise.
+    /// a failover candidate (it is scaled up when traffic must move to it) unless failover.fenced names it. Absent otherwise.
     /// </summary>
     public bool? Cold { get; set; }
 }

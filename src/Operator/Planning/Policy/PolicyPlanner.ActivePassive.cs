@@ -180,6 +180,8 @@ internal static partial class PolicyPlanner
             var still = fenced.Where(n => byName.ContainsKey(n) && (!Healthy(n) || n == fo.Pending?.From)).ToList();
             fo.Fenced = still.Count > 0 ? still : null;
         }
+        foreach (var ts in status.Targets ?? [])
+            if (fo.Fenced?.Contains(ts.Name) == true && ts.Cold == true) ts.Message = FencedMessage;
         foreach (var t in spec.Targets)
         {
             if (fo.Fenced?.Contains(t.Name) == true) continue;
@@ -212,6 +214,9 @@ internal static partial class PolicyPlanner
             ConditionSet.Set(status.Conditions!, ConditionSet.Ready, "True", Reasons.Serving,
                 blocked.Message.Length > 0 ? $"traffic goes to healthy {next}; {blocked.Message}" : $"traffic goes to healthy {next}", gen, o.Now);
     }
+
+    /// <summary>status.targets[].message of a target fenced by ScaleToZero.</summary>
+    public const string FencedMessage = "fenced (0 replicas): not a failover candidate; kept at zero until brought back and healthy";
 
     private static void Switch(Observation o, EffectiveSpec spec, Plan plan, string? from, string to, string reason)
     {

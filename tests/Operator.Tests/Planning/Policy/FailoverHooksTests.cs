@@ -192,6 +192,7 @@ public sealed class FailoverHooksTests
         var after = b.PlanAndApply(T0.AddSeconds(30));
         Assert.DoesNotContain(after.Scale, s => s.Target == "primary");
         Assert.Equal(["primary"], after.Status.Failover!.Fenced!);
+        Assert.Equal(PolicyPlanner.FencedMessage, after.Status.Targets!.Single(t => t.Name == "primary").Message);
     }
 
     [Fact]
