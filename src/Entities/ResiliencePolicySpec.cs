@@ -73,7 +73,7 @@ public enum EnforcementMode
     DryRun,
 }
 
-/// <summary>The desired resilience of a group of Deployments.</summary>
+/// <summary>The desired resilience of a group of Deployments or StatefulSets.</summary>
 public sealed class ResiliencePolicySpec
 {
     /// <summary>Enforce (act) or DryRun (report planned actions in status.plannedActions, change nothing). Lets a team adopt a policy safely.</summary>
