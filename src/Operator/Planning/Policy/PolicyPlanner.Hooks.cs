@@ -34,15 +34,18 @@ internal static partial class PolicyPlanner
         var fo = plan.Status.Failover!;
         var now = o.Now;
         var p = fo.Pending;
-        if (p is null || p.Step is null || p.From != from || p.To != to)
+        // A new move; a failover after a stopped failback (or the other way round) is a new move too.
+        if (p is null || p.Step is null || p.From != from || p.To != to || (p.FailedStep is not null && p.Reason != reason))
         {
             var number = (fo.SteppedFailovers ?? 0) + 1;
             fo.SteppedFailovers = number;
+            // A cold standby's wait (no step yet) is the same failover: its detection times carry over.
+            var waited = p is { Step: null } && p.From == from && p.To == to ? p : null;
             p = new PendingFailover
             {
                 From = from, To = to, Reason = reason, Step = StepFence, StepStartedAt = now, Generation = o.Policy.Metadata.Generation,
-                FirstFailureTime = p?.FirstFailureTime ?? (reason == Reasons.Failover ? o.Health[from].FirstFailureTime : null),
-                DetectedAt = p?.DetectedAt ?? (reason == Reasons.Failover ? o.Health[from].LastTransitionTime : now),
+                FirstFailureTime = waited?.FirstFailureTime ?? (reason == Reasons.Failover ? o.Health[from].FirstFailureTime : null),
+                DetectedAt = waited?.DetectedAt ?? (reason == Reasons.Failover ? o.Health[from].LastTransitionTime : now),
                 FenceJob = hooks.FenceTemplate is null ? null : HookJobName(o.Policy.Metadata.Name, HookFence, number),
                 PromoteJob = hooks.PromoteTemplate is null ? null : HookJobName(o.Policy.Metadata.Name, HookPromote, number),
             };

@@ -297,4 +297,30 @@ public sealed class FailoverHooksTests
     }
 
     private static ResiliencePolicy Copy(ResiliencePolicy p) => k8s.KubernetesJson.Deserialize<ResiliencePolicy>(k8s.KubernetesJson.Serialize(p));
+
+    [Fact]
+    public void StoppedFailback_ThenTheServingTargetFails_FailsOverWithNewJobs()
+    {
+        var b = Stateful();
+        b.Health["primary"] = Unhealthy(T0.AddSeconds(10), T0.AddSeconds(11));
+        b.PlanAndApply(T0.AddSeconds(11));
+        Finish(b, PolicyPlanner.HookFence, T0.AddSeconds(12));
+        b.PlanAndApply(T0.AddSeconds(12));
+        Finish(b, PolicyPlanner.HookPromote, T0.AddSeconds(13));
+        b.PlanAndApply(T0.AddSeconds(13));
+        b.Health["primary"] = Healthy(T0.AddSeconds(20));
+        b.PlanAndApply(T0.AddSeconds(31));
+        b.HookJobs.Single(j => j.Metadata.Name.Contains("-fence-2-", StringComparison.Ordinal)).Status =
+            new V1JobStatus { Failed = 1, Conditions = [new V1JobCondition { Type = "Failed", Status = "True", Reason = "DeadlineExceeded" }] };
+        var stopped = b.PlanAndApply(T0.AddSeconds(32));
+        Assert.Equal((Reasons.Failback, PolicyPlanner.StepFence), (stopped.Status.Failover!.Pending!.Reason, stopped.Status.Failover.Pending.FailedStep));
+        Assert.Empty(b.PlanAndApply(T0.AddSeconds(40)).HookJobs); // a stopped failback is not begun again
+
+        // The standby that serves now fails: that failover is a new move, not the stopped failback.
+        b.Health["standby"] = Unhealthy(T0.AddSeconds(50), T0.AddSeconds(51));
+        var failover = b.PlanAndApply(T0.AddSeconds(51));
+        Assert.Equal(Reasons.Failover, failover.Status.Failover!.Pending!.Reason);
+        Assert.Null(failover.Status.Failover.Pending.FailedStep);
+        Assert.Contains("-fence-3-", Assert.Single(failover.HookJobs).Metadata.Name, StringComparison.Ordinal);
+    }
 }
