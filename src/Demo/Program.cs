@@ -11,6 +11,7 @@ internal static class Program
         {
             return command switch
             {
+                "demo" when args.Contains("--stateful") => await new StatefulDemoRun().RunAsync(cts.Token),
                 "demo" => await new DemoRun(args.Contains("--watch")).RunAsync(cts.Token),
                 "bench" => await new Benchmark(args).RunAsync(cts.Token),
                 "bench-cluster" => await new ClusterBenchmark(args).RunAsync(cts.Token),
@@ -27,7 +28,7 @@ internal static class Program
 
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: ResilienceOperator.Demo demo [--watch] | " +
+        Console.Error.WriteLine("usage: ResilienceOperator.Demo demo [--watch | --stateful] | " +
             "bench [--runs 20] [--policies 100] [--memory-policies 1000] | " +
             "bench-cluster [--starts 5] [--pods 20] | bench-leader [--runs 5] [--operator PATH.dll] | " +
             "bench-scale --policies N [--namespaces 10] [--interval 10s] [--operator PATH.dll] [--rest-seconds 60] [--in-flight 32]");

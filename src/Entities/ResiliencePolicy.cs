@@ -5,7 +5,7 @@ using k8s.Models;
 namespace ResilienceOperator.Entities;
 
 /// <summary>
-/// Keeps a group of Deployments resilient: replica floors, health checks, and traffic
+/// Keeps a group of Deployments or StatefulSets resilient: replica floors, health checks, and traffic
 /// failover between a primary and standbys by priority.
 /// </summary>
 [KubernetesEntity(Group = GroupVersion.Group, ApiVersion = GroupVersion.Version, Kind = KubeKind, PluralName = KubePluralName)]

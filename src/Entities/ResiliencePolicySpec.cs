@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using k8s.Models;
 
 namespace ResilienceOperator.Entities;
 
@@ -36,6 +37,32 @@ public enum FailbackMode
     Manual,
 }
 
+/// <summary>The kind of workload a target is.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<WorkloadKind>))]
+public enum WorkloadKind
+{
+    /// <summary>An apps/v1 Deployment.</summary>
+    Deployment,
+    /// <summary>An apps/v1 StatefulSet (databases, queues, caches with state): promote and fence hooks apply to it.</summary>
+    StatefulSet,
+}
+
+/// <summary>Whether traffic may move away from a failed target that has not been fenced.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<FencingMode>))]
+public enum FencingMode
+{
+    /// <summary>
+    /// The fence hook runs when one is configured (and a failed or timed-out fence stops the failover);
+    /// without one, traffic moves without fencing.
+    /// </summary>
+    BestEffort,
+    /// <summary>
+    /// Traffic never moves while the old target still has a ready pod and no fence has succeeded: without a
+    /// fence hook, the failover waits until the old target has no ready pod.
+    /// </summary>
+    Required,
+}
+
 /// <summary>Whether the operator acts on the policy or only reports what it would do.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<EnforcementMode>))]
 public enum EnforcementMode
@@ -46,7 +73,7 @@ public enum EnforcementMode
     DryRun,
 }
 
-/// <summary>The desired resilience of a group of Deployments.</summary>
+/// <summary>The desired resilience of a group of Deployments or StatefulSets.</summary>
 public sealed class ResiliencePolicySpec
 {
     /// <summary>Enforce (act) or DryRun (report planned actions in status.plannedActions, change nothing). Lets a team adopt a policy safely.</summary>
@@ -57,7 +84,13 @@ public sealed class ResiliencePolicySpec
     [SchemaDefault("ActivePassive")]
     public ResilienceMode Mode { get; set; } = ResilienceMode.ActivePassive;
 
-    /// <summary>The Deployments of this namespace that form the failover group, with their priorities.</summary>
+    /// <summary>
+    /// The service accepts writes on every target at once. Only then may StatefulSet targets run ActiveActive:
+    /// a single-writer store served from two targets at once is split brain.
+    /// </summary>
+    public bool? MultiWriter { get; set; }
+
+    /// <summary>The Deployments or StatefulSets of this namespace that form the failover group, with their priorities.</summary>
     [SchemaRequired]
     [SchemaLength(1, 16)]
     [ListMap("name")]
@@ -141,13 +174,17 @@ public sealed class ObjectivesSpec
     public string? Rpo { get; set; }
 }
 
-/// <summary>One Deployment of the failover group.</summary>
+/// <summary>One Deployment or StatefulSet of the failover group.</summary>
 public sealed class TargetSpec
 {
-    /// <summary>Name of a Deployment in the policy's namespace.</summary>
+    /// <summary>Name of a Deployment (or, with kind StatefulSet, a StatefulSet) in the policy's namespace.</summary>
     [SchemaRequired]
     [SchemaLength(1, 253)]
     public string Name { get; set; } = "";
+
+    /// <summary>Deployment or StatefulSet.</summary>
+    [SchemaDefault("Deployment")]
+    public WorkloadKind Kind { get; set; } = WorkloadKind.Deployment;
 
     /// <summary>Lower is preferred; the healthy target with the lowest priority receives the traffic.</summary>
     [SchemaDefault(0)]
@@ -285,6 +322,52 @@ public sealed class FailoverSpec
 
     /// <summary>Stops automatic failover after too many failovers in a window.</summary>
     public CircuitBreakerSpec? CircuitBreaker { get; set; }
+
+    /// <summary>
+    /// BestEffort (the fence hook runs when one is configured) or Required (traffic never moves while the old target
+    /// still has a ready pod and no fence has succeeded).
+    /// </summary>
+    [SchemaDefault("BestEffort")]
+    public FencingMode Fencing { get; set; } = FencingMode.BestEffort;
+
+    /// <summary>Run before traffic moves, in this order: fence the target losing traffic, promote the one taking it, switch the Service.</summary>
+    public FailoverHooksSpec? Hooks { get; set; }
+}
+
+/// <summary>The fence and promote steps of a failover (and, the other way round, of a failback).</summary>
+public sealed class FailoverHooksSpec
+{
+    /// <summary>Stops the target losing traffic from serving (for example from taking writes): a Job, or the built-in ScaleToZero.</summary>
+    public FenceHookSpec? Fence { get; set; }
+
+    /// <summary>Makes the target taking traffic the primary (for example promotes a database replica): a Job.</summary>
+    public HookSpec? Promote { get; set; }
+}
+
+/// <summary>A hook run as a Job.</summary>
+public class HookSpec
+{
+    /// <summary>
+    /// The Job pod template of the hook. It gets `FROM_TARGET` (losing traffic), `TO_TARGET` (taking it) and
+    /// `POLICY_NAME` in its environment; exit 0 is success.
+    /// </summary>
+    [PreserveUnknownFields]
+    public V1PodTemplateSpec? Template { get; set; }
+
+    /// <summary>How long the hook may take; a hook still running then has failed, and the failover stops.</summary>
+    [SchemaDefault("5m")]
+    [SchemaPattern(DurationFormat.Pattern)]
+    public string Timeout { get; set; } = "5m";
+}
+
+/// <summary>The fence: a Job, or the built-in ScaleToZero.</summary>
+public sealed class FenceHookSpec : HookSpec
+{
+    /// <summary>
+    /// Built-in fence instead of a Job: scale the target losing traffic to 0 replicas; it counts as fenced once it has
+    /// no ready pod. The operator then leaves it at 0 (no replica floor) until it is healthy again.
+    /// </summary>
+    public bool? ScaleToZero { get; set; }
 }
 
 /// <summary>Circuit breaker on automatic failovers.</summary>

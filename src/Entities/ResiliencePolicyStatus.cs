@@ -150,11 +150,11 @@ public sealed class ObjectivesStatus
 /// <summary>Observed health of one target.</summary>
 public sealed class TargetStatus
 {
-    /// <summary>Deployment name.</summary>
+    /// <summary>Deployment or StatefulSet name.</summary>
     public string Name { get; set; } = "";
     /// <summary>Priority from the spec.</summary>
     public int Priority { get; set; }
-    /// <summary>Replicas the Deployment asks for.</summary>
+    /// <summary>Replicas the Deployment or StatefulSet asks for.</summary>
     public int DesiredReplicas { get; set; }
     /// <summary>Ready replicas.</summary>
     public int ReadyReplicas { get; set; }
@@ -170,7 +170,7 @@ public sealed class TargetStatus
     public string? Message { get; set; }
     /// <summary>
     /// True for a cold standby: scaled to zero on purpose, so neither failing nor serving, and still
-    /// a failover candidate (it is scaled up when traffic must move to it). Absent otherwise.
+    /// a failover candidate (it is scaled up when traffic must move to it) unless failover.fenced names it. Absent otherwise.
     /// </summary>
     public bool? Cold { get; set; }
 }
@@ -186,8 +186,12 @@ public sealed class FailoverStatus
     public DateTime? CircuitOpenedAt { get; set; }
     /// <summary>Times of recent automatic failovers, for the circuit breaker's window.</summary>
     public IList<DateTime>? RecentFailovers { get; set; }
-    /// <summary>A failover waiting for a cold standby to become ready.</summary>
+    /// <summary>A failover under way: waiting for a cold standby, or at its fence, promote or switch step.</summary>
     public PendingFailover? Pending { get; set; }
+    /// <summary>Failovers and failbacks begun through the fence and promote steps; numbers their hook Jobs.</summary>
+    public int? SteppedFailovers { get; set; }
+    /// <summary>Targets fenced by ScaleToZero: kept at 0 replicas (no replica floor, no failover to them) until healthy again.</summary>
+    public IList<string>? Fenced { get; set; }
     /// <summary>The last traffic switch.</summary>
     public FailoverRecord? Last { get; set; }
 }
@@ -203,6 +207,28 @@ public sealed class PendingFailover
     public DateTime? FirstFailureTime { get; set; }
     /// <summary>When the failure was declared.</summary>
     public DateTime DetectedAt { get; set; }
+    /// <summary>Failover, Failback or ManualFailback: what the switch will be recorded as.</summary>
+    public string? Reason { get; set; }
+    /// <summary>With failover.hooks or fencing Required: the step under way, Fence, Promote or Switch (absent: waiting for a standby).</summary>
+    public string? Step { get; set; }
+    /// <summary>When the current step began (its hook's timeout counts from here).</summary>
+    public DateTime? StepStartedAt { get; set; }
+    /// <summary>The fence Job (deterministic from the failover, so a restarted operator finds the one it made).</summary>
+    public string? FenceJob { get; set; }
+    /// <summary>When the fence succeeded (or the old target was found without a ready pod).</summary>
+    public DateTime? FencedAt { get; set; }
+    /// <summary>The promote Job.</summary>
+    public string? PromoteJob { get; set; }
+    /// <summary>When the promote succeeded.</summary>
+    public DateTime? PromotedAt { get; set; }
+    /// <summary>The step that failed or timed out (Fence or Promote): the failover stopped there and traffic stayed.</summary>
+    public string? FailedStep { get; set; }
+    /// <summary>When the step failed.</summary>
+    public DateTime? FailedAt { get; set; }
+    /// <summary>Why the step failed.</summary>
+    public string? Message { get; set; }
+    /// <summary>The policy's generation when the failover began: a new generation starts a stopped failover over, with new Jobs.</summary>
+    public long? Generation { get; set; }
 }
 
 /// <summary>One traffic switch, with measured times.</summary>
@@ -220,4 +246,12 @@ public sealed class FailoverRecord
     public double? DetectionSeconds { get; set; }
     /// <summary>Seconds from the failure verdict to the Service switch.</summary>
     public double? SwitchSeconds { get; set; }
+    /// <summary>When the target that lost traffic was fenced before the switch (failover.hooks.fence, or fencing Required).</summary>
+    public DateTime? FencedAt { get; set; }
+    /// <summary>When the target that received traffic was promoted before the switch (failover.hooks.promote).</summary>
+    public DateTime? PromotedAt { get; set; }
+    /// <summary>The fence Job of this switch.</summary>
+    public string? FenceJob { get; set; }
+    /// <summary>The promote Job of this switch.</summary>
+    public string? PromoteJob { get; set; }
 }

@@ -15,6 +15,8 @@ public static class Labels
     public const string Attempt = "resilience.dev/attempt";
     /// <summary>On a ResilienceRestore the operator made for an incident: the failed target.</summary>
     public const string Incident = "resilience.dev/incident";
+    /// <summary>On a Job: the failover hook it runs (fence or promote).</summary>
+    public const string Hook = "resilience.dev/hook";
 }
 
 /// <summary>Annotations the operator reads or writes.</summary>

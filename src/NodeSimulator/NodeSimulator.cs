@@ -18,7 +18,7 @@ namespace ResilienceOperator.NodeSimulator;
 /// A kubelet stand-in, like KWOK: registers Nodes and keeps their Leases fresh, runs the pods
 /// scheduled to them (status, a pod IP on loopback with real listening ports, readiness gates,
 /// deletion), runs Job pods to completion or failure, and injects faults named by Deployment
-/// annotations. Nothing runs in a container; everything answers on 127.0.0.0/8.
+/// and StatefulSet annotations. Nothing runs in a container; everything answers on 127.0.0.0/8.
 /// </summary>
 public sealed class NodeSimulator : IAsyncDisposable
 {
@@ -28,7 +28,7 @@ public sealed class NodeSimulator : IAsyncDisposable
     private readonly HashSet<string> _nodes;
     private readonly ConcurrentDictionary<string, V1Pod> _pods = new();          // ns/name -> pod
     private readonly ConcurrentDictionary<string, PodRuntime> _runtimes = new(); // uid -> runtime
-    private readonly ConcurrentDictionary<string, (IDictionary<string, string> Selector, string Fault)> _faults = new(); // ns/deployment
+    private readonly ConcurrentDictionary<string, (IDictionary<string, string> Selector, string Fault)> _faults = new(); // ns/kind/name
     private readonly Channel<string> _work = Channel.CreateUnbounded<string>();
     private readonly ConcurrentDictionary<string, byte> _queued = new();
     private readonly CancellationTokenSource _stop = new();
@@ -59,6 +59,11 @@ public sealed class NodeSimulator : IAsyncDisposable
             (rv, t) => _client.AppsV1.ListDeploymentForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv,
                 allowWatchBookmarks: true, timeoutSeconds: 240, cancellationToken: t),
             l => (l.Items, l.Metadata.ResourceVersion), OnDeployment, token), CancellationToken.None));
+        _tasks.Add(Task.Run(() => WatchLoopAsync<V1StatefulSet, V1StatefulSetList>("statefulsets",
+            t => _client.AppsV1.ListStatefulSetForAllNamespacesAsync(cancellationToken: t),
+            (rv, t) => _client.AppsV1.ListStatefulSetForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv,
+                allowWatchBookmarks: true, timeoutSeconds: 240, cancellationToken: t),
+            l => (l.Items, l.Metadata.ResourceVersion), OnStatefulSet, token), CancellationToken.None));
         _tasks.Add(Task.Run(() => WatchLoopAsync<V1Pod, V1PodList>("pods",
             t => _client.CoreV1.ListPodForAllNamespacesAsync(cancellationToken: t),
             (rv, t) => _client.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(watch: true, resourceVersion: rv,
@@ -242,12 +247,16 @@ public sealed class NodeSimulator : IAsyncDisposable
             _pods.TryRemove(key, out _);
     }
 
-    private void OnDeployment(WatchEventType type, V1Deployment d)
+    private void OnDeployment(WatchEventType type, V1Deployment d) => OnWorkload("Deployment", type, d.Metadata, d.Spec?.Selector?.MatchLabels);
+
+    private void OnStatefulSet(WatchEventType type, V1StatefulSet s) => OnWorkload("StatefulSet", type, s.Metadata, s.Spec?.Selector?.MatchLabels);
+
+    /// <summary>A Deployment's or StatefulSet's fault annotation, applied to the pods its selector matches.</summary>
+    private void OnWorkload(string kind, WatchEventType type, V1ObjectMeta meta, IDictionary<string, string>? selector)
     {
-        var key = d.Metadata.NamespaceProperty + "/" + d.Metadata.Name;
+        var key = meta.NamespaceProperty + "/" + kind + "/" + meta.Name;
         string? fault = null;
-        if (type != WatchEventType.Deleted) d.Metadata.Annotations?.TryGetValue(Annotations.Fault, out fault);
-        var selector = d.Spec?.Selector?.MatchLabels;
+        if (type != WatchEventType.Deleted) meta.Annotations?.TryGetValue(Annotations.Fault, out fault);
         var changed = false;
         if (fault is null || selector is null || selector.Count == 0) changed = _faults.TryRemove(key, out _);
         else
@@ -256,9 +265,9 @@ public sealed class NodeSimulator : IAsyncDisposable
             _faults[key] = (selector, fault);
         }
         if (!changed) return;
-        _log.LogInformation("fault on {Deployment}: {Fault}", key, fault ?? "(none)");
+        _log.LogInformation("fault on {Workload}: {Fault}", key, fault ?? "(none)");
         foreach (var (podKey, pod) in _pods)
-            if (pod.Metadata.NamespaceProperty == d.Metadata.NamespaceProperty && selector is not null && Matches(selector, pod.Metadata.Labels))
+            if (pod.Metadata.NamespaceProperty == meta.NamespaceProperty && selector is not null && Matches(selector, pod.Metadata.Labels))
                 Enqueue(podKey);
     }
 

@@ -27,6 +27,7 @@ internal static class DrillController
             // Its policy's changes; and a policy that comes into this shard's cache (a relabel to this shard) brings its drills.
             .Watches(informers.Policies, p => caches.DrillsOf(p.Metadata.NamespaceProperty, p.Metadata.Name).Select(ObjectKey.Of))
             .Watches(informers.Deployments, d => caches.RunningOn(d.Metadata.NamespaceProperty, d.Metadata.Name).Select(ObjectKey.Of))
+            .Watches(informers.StatefulSets, d => caches.RunningOn(d.Metadata.NamespaceProperty, d.Metadata.Name).Select(ObjectKey.Of))
             .Watches(informers.Pods, p => caches.RunningOn(p).Select(ObjectKey.Of))
             .OnNewTerm(expectations.Clear)
             .Workers(workers)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Prometheus;
@@ -18,11 +19,20 @@ internal sealed record DrillCaches(
     Store<ResilienceRestore> Restores,
     PolicyShard Shard)
 {
+    /// <summary>StatefulSet targets.</summary>
+    public Store<V1StatefulSet> StatefulSets { get; init; } = new();
+
+    /// <summary>A drill's target of either kind, in the one shape of <see cref="Workloads.View"/>.</summary>
+    public V1Deployment? Workload(string ns, string name) => new WorkloadStores(Deployments, StatefulSets).Find(ns, name, WorkloadKind.Deployment);
+
     /// <summary>Drills by namespace/spec.policy.</summary>
     public const string ByPolicyIndex = "drill-by-policy";
 
     public static DrillCaches Of(OperatorInformers informers) =>
-        new(informers.Drills.Store, informers.Policies.Store, informers.Deployments.Store, informers.Pods.Store, informers.Restores.Store, informers.Shard);
+        new(informers.Drills.Store, informers.Policies.Store, informers.Deployments.Store, informers.Pods.Store, informers.Restores.Store, informers.Shard)
+        {
+            StatefulSets = informers.StatefulSets.Store,
+        };
 
     /// <summary>The <see cref="ByPolicyIndex"/> value of a drill.</summary>
     public static string[] PolicyOf(ResilienceDrill d) => [d.Metadata.NamespaceProperty + "/" + d.Spec.Policy];
@@ -39,13 +49,13 @@ internal sealed record DrillCaches(
         var ns = pod.Metadata.NamespaceProperty;
         return Drills.ByIndex(Store<ResilienceDrill>.NamespaceIndex, ns).Where(d =>
             d.Status is { Phase: DrillPhase.Running, Target: { Length: > 0 } target }
-            && Deployments.Get(ns, target)?.Spec.Selector?.MatchLabels is { Count: > 0 } selector
+            && Workload(ns, target)?.Spec.Selector?.MatchLabels is { Count: > 0 } selector
             && DrillPlanner.Matches(selector, pod.Metadata.Labels));
     }
 
     public TargetPods PodsOf(string ns, string? target)
     {
-        var d = target is null ? null : Deployments.Get(ns, target);
+        var d = target is null ? null : Workload(ns, target);
         if (d?.Spec.Selector?.MatchLabels is not { Count: > 0 } selector) return new TargetPods(0, []);
         return new TargetPods(d.Spec.Replicas ?? 1,
             LabelIndex.Matching(Pods, ns, selector));
@@ -176,7 +186,7 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
             }
             else
             {
-                var d = caches.Deployments.Get(ns, target);
+                var d = caches.Workload(ns, target);
                 var marked = Annotation(d, Annotations.Drill);
                 if (d is null || (marked is not null && marked != drill.Metadata.Name))
                 {
@@ -185,7 +195,7 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
                     await EndAsync(drill, policy, DrillPhase.Aborted, reason, message + "; nothing was injected", null, now, ct);
                     return ReconcileResult.Done;
                 }
-                if (marked is null) expectations.Expect(ObjectKey.Of(drill), caches.Deployments, await writer.FailAsync(d, drill.Metadata.Name, ct));
+                if (marked is null) Expect(ObjectKey.Of(drill), await writer.FailAsync(d, drill.Metadata.Name, ct));
                 next.Message = $"scaled {target} to 0 (from {d.Spec.Replicas ?? 1}); waiting for the policy to serve again within {GoDuration.Format(rto)}";
             }
             next.InjectedAt = now;
@@ -256,11 +266,11 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
     private async Task CleanUpAsync(ResilienceDrill drill, CancellationToken ct)
     {
         var ns = drill.Metadata.NamespaceProperty;
-        if (drill.Status?.Target is { Length: > 0 } target && caches.Deployments.Get(ns, target) is { } d
+        if (drill.Status?.Target is { Length: > 0 } target && caches.Workload(ns, target) is { } d
             && Annotation(d, Annotations.Drill) == drill.Metadata.Name)
         {
             var replicas = int.TryParse(Annotation(d, Annotations.DrillReplicas), NumberStyles.None, CultureInfo.InvariantCulture, out var r) ? r : 1;
-            expectations.Expect(ObjectKey.Of(drill), caches.Deployments, await writer.RestoreAsync(d, replicas, ct));
+            Expect(ObjectKey.Of(drill), await writer.RestoreAsync(d, replicas, ct));
             logger.LogInformation("{Drill}: {Target} scaled back to {Replicas}", ObjectKey.Of(drill), target, replicas);
         }
         if (drill.Metadata.Finalizers?.Contains(Finalizers.Drill) == true)
@@ -285,6 +295,12 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
         if (await writer.Resources.WriteStatusAsync(drill, status, ct) is not { } updated) return drill;
         expectations.Expect(ObjectKey.Of(drill), caches.Drills, updated);
         return updated;
+    }
+
+    private void Expect(ObjectKey key, IKubernetesObject<V1ObjectMeta> written)
+    {
+        if (written is V1StatefulSet set) expectations.Expect(key, caches.StatefulSets, set);
+        else if (written is V1Deployment d) expectations.Expect(key, caches.Deployments, d);
     }
 
     private static string? Annotation(V1Deployment? d, string key) =>

@@ -27,6 +27,7 @@ internal sealed class OperatorInformers
         Policies = Make("resiliencepolicies", ListWatches.Policies(client, shard?.Text));
         Shard = new PolicyShard(shard ?? LabelSelector.Everything, Policies.Store, (ns, name, ct) => PolicyReader.ExistsAsync(client, ns, name, ct));
         Deployments = Make("deployments", ListWatches.Deployments(client));
+        StatefulSets = Make("statefulsets", ListWatches.StatefulSets(client));
         Pods = Make("pods", ListWatches.Pods(client));
         LabelIndex.AddTo(Pods.Store);
         Services = Make("services", ListWatches.Services(client));
@@ -45,6 +46,7 @@ internal sealed class OperatorInformers
     /// <summary>Which policies, and so which backups, restores and drills, this replica answers for.</summary>
     public PolicyShard Shard { get; }
     public Informer<V1Deployment> Deployments { get; }
+    public Informer<V1StatefulSet> StatefulSets { get; }
     public Informer<V1Pod> Pods { get; }
     public Informer<V1Service> Services { get; }
     public Informer<V1HorizontalPodAutoscaler> Hpas { get; }

@@ -24,14 +24,17 @@ internal static class PolicyController
     {
         var (policies, deployments, pods) = (informers.Policies, informers.Deployments, informers.Pods);
         var prober = new HealthProber(policies.Store, deployments.Store, pods.Store, b.Queue.Add, writer, time,
-            loggers.CreateLogger<HealthProber>(), guard: guard);
+            loggers.CreateLogger<HealthProber>(), guard: guard, statefulSets: informers.StatefulSets.Store);
         // Every write of the policy controller is guarded by the resourceVersion its decision was made
         // on, so a decision on a cache that has not caught up ends in a 409 and a requeue, never in a
         // wrong write. Waiting for the cache is then only an economy, and it must not hold a failover:
         // a watch that is slow to come back after an API server restart would otherwise delay it.
         var expectations = new CacheExpectations(time, PolicyWriteWait);
         var caches = new PolicyCaches(policies.Store, deployments.Store, informers.Services.Store, informers.Hpas.Store, informers.Pdbs.Store,
-            informers.Backups.Store, informers.Restores.Store, informers.ScaledObjectStore, informers.Shard);
+            informers.Backups.Store, informers.Restores.Store, informers.ScaledObjectStore, informers.Shard)
+        {
+            StatefulSets = informers.StatefulSets.Store, Jobs = informers.Jobs.Store,
+        };
 
         IEnumerable<ObjectKey> ByIndex(string index, string? ns, string? name) =>
             policies.Store.ByIndex(index, ns + "/" + name).Select(ObjectKey.Of);
@@ -42,13 +45,14 @@ internal static class PolicyController
         b.Index(policies.Store, PolicyCaches.PolicyTargetIndex, PolicyCaches.TargetsOf)
             .Index(policies.Store, PolicyCaches.PolicyServiceIndex, p => [p.Metadata.NamespaceProperty + "/" + (p.Spec.Service?.Name ?? "")])
             .Index(informers.Hpas.Store, PolicyCaches.HpaTargetIndex,
-                h => h.Spec.ScaleTargetRef.Kind == "Deployment"
+                h => h.Spec.ScaleTargetRef.Kind is "Deployment" or "StatefulSet"
                     ? [h.Metadata.NamespaceProperty + "/" + h.Spec.ScaleTargetRef.Name] : [])
             .Index(informers.Pdbs.Store, PolicyCaches.OwnerIndex, p => (p.Metadata.OwnerReferences ?? []).Select(o => o.Uid))
             .Index(informers.ScaledObjectStore, PolicyCaches.ScaledObjectTargetIndex,
                 s => s.TargetDeployment is { } d ? [s.Metadata.NamespaceProperty + "/" + d] : [])
             .Index(informers.Backups.Store, RunCaches.ByPolicyIndex, RunCaches.PolicyOf)
             .Index(informers.Restores.Store, RunCaches.ByPolicyIndex, RunCaches.PolicyOf)
+            .Index(informers.Jobs.Store, RunCaches.OwnerIndex, RunCaches.OwnersOf)
             // Its own status writes do not bring a policy back (they did not before the cache was
             // read-only either); the resync still does.
             .For(policies, Predicates.Or(Predicates.StatusOnlyIgnored<ResiliencePolicy>(), Predicates.Resync<ResiliencePolicy>()))
@@ -59,6 +63,12 @@ internal static class PolicyController
                 Predicates.GenerationChanged<ResiliencePolicy>())
             // Status-only churn of a Deployment (ready counts) reaches policies through the prober's verdicts.
             .Watches(deployments, d => Targeting(d.Metadata), Predicates.Or(Predicates.GenerationChanged<V1Deployment>(), Predicates.Resync<V1Deployment>()))
+            .Watches(informers.StatefulSets, d => Targeting(d.Metadata),
+                Predicates.Or(Predicates.GenerationChanged<V1StatefulSet>(), Predicates.Resync<V1StatefulSet>()))
+            // Failover hook Jobs (fence, promote): their progress moves a stepped failover on.
+            .Watches(informers.Jobs,
+                j => j.Metadata.Labels?.ContainsKey(Labels.Hook) == true && j.Metadata.Labels.TryGetValue(Labels.Policy, out var owner)
+                    ? [new ObjectKey(j.Metadata.NamespaceProperty, owner)] : [])
             .Watches(informers.Services, s => ByIndex(PolicyCaches.PolicyServiceIndex, s.Metadata.NamespaceProperty, s.Metadata.Name))
             .Watches(informers.Hpas, h => ByIndex(PolicyCaches.PolicyTargetIndex, h.Metadata.NamespaceProperty, h.Spec.ScaleTargetRef.Name))
             .Watches(informers.Pdbs,

@@ -22,6 +22,13 @@ internal sealed record PolicyCaches(
     Store<ScaledObject> ScaledObjects,
     PolicyShard Shard)
 {
+    /// <summary>StatefulSet targets.</summary>
+    public Store<V1StatefulSet> StatefulSets { get; init; } = new();
+    /// <summary>The operator's Jobs (failover hooks among them).</summary>
+    public Store<V1Job> Jobs { get; init; } = new();
+    /// <summary>Targets of either kind.</summary>
+    public WorkloadStores Workloads => new(Deployments, StatefulSets);
+
     /// <summary>ScaledObjects by namespace/Deployment they scale (the store stays empty without KEDA).</summary>
     public const string ScaledObjectTargetIndex = "scaledobject-target";
     public const string HpaTargetIndex = "hpa-target";
@@ -170,7 +177,7 @@ internal sealed class ResiliencePolicyReconciler(
         var scaledObjects = new Dictionary<string, IReadOnlyList<ScaledObject>>();
         foreach (var t in policy.Spec.Targets ?? [])
         {
-            if (caches.Deployments.Get(ns, t.Name) is { } d) deployments[t.Name] = d;
+            if (caches.Workloads.Find(ns, t.Name, t.Kind) is { } d) deployments[t.Name] = d;
             if (caches.Hpas.ByIndex(PolicyCaches.HpaTargetIndex, ns + "/" + t.Name) is [var hpa, ..]) hpas[t.Name] = hpa;
             if (caches.ScaledObjects.ByIndex(PolicyCaches.ScaledObjectTargetIndex, ns + "/" + t.Name) is { Count: > 0 } so) scaledObjects[t.Name] = so;
         }
@@ -194,6 +201,8 @@ internal sealed class ResiliencePolicyReconciler(
             Backups = caches.Backups.ByIndex(RunCaches.ByPolicyIndex, byPolicy),
             Restores = caches.Restores.ByIndex(RunCaches.ByPolicyIndex, byPolicy),
             OwnedPdbs = caches.Pdbs.ByIndex(PolicyCaches.OwnerIndex, policy.Metadata.Uid),
+            // The policy owns its hook Jobs: read by owner, not by scanning the namespace's Jobs.
+            HookJobs = [.. caches.Jobs.ByIndex(RunCaches.OwnerIndex, policy.Metadata.Uid).Where(j => j.Metadata.Labels?.ContainsKey(Labels.Hook) == true)],
             ScaledObjects = scaledObjects,
             PodGates = prober.PlannedGates(key),
             ObserverSuspect = prober.ObserverSuspect,
@@ -217,7 +226,7 @@ internal sealed class ResiliencePolicyReconciler(
         foreach (var s in plan.Scale)
         {
             logger.LogInformation("{Policy}: scaling {Target} to {Replicas} ({Why})", ObjectKey.Of(policy), s.Target, s.Replicas, s.Reason);
-            expectations.Expect(ObjectKey.Of(policy), caches.Deployments, await writer.ScaleAsync(o.Deployments[s.Target], s.Replicas, ct));
+            ExpectWorkload(ObjectKey.Of(policy), await writer.ScaleWorkloadAsync(o.Deployments[s.Target], s.Replicas, ct));
         }
         foreach (var s in plan.ShedActions)
         {
@@ -231,8 +240,7 @@ internal sealed class ResiliencePolicyReconciler(
         {
             var d = o.Deployments[t.Target];
             if (plan.Scale.Any(s => s.Target == t.Target)) throw new RequeueException("template change waits for the scale to land");
-            expectations.Expect(ObjectKey.Of(policy), caches.Deployments,
-                await writer.PatchTemplateAsync(d, t.ReadinessGate, t.Spread, d.Spec.Selector.MatchLabels, ct));
+            ExpectWorkload(ObjectKey.Of(policy), await writer.PatchWorkloadTemplateAsync(d, t.ReadinessGate, t.Spread, d.Spec.Selector.MatchLabels, ct));
         }
         foreach (var pdb in plan.Pdbs)
         {
@@ -257,6 +265,17 @@ internal sealed class ResiliencePolicyReconciler(
             if (await writer.CreateRestoreAsync(policy, r, ct) is { } created)
                 expectations.Expect(ObjectKey.Of(policy), caches.Restores, created, created: true);
         }
+        // Failover hooks: the Job of the step under way (a 409 is the Job made before a restart), and those of older failovers deleted.
+        foreach (var job in plan.HookJobs)
+        {
+            logger.LogInformation("{Policy}: {Hook} hook Job {Job}", ObjectKey.Of(policy), job.Metadata.Labels[Labels.Hook], job.Metadata.Name);
+            if (await writer.CreateJobAsync(job, ct) is { } created) expectations.Expect(ObjectKey.Of(policy), caches.Jobs, created, created: true);
+        }
+        foreach (var name in plan.DeleteJobs)
+        {
+            logger.LogInformation("{Policy}: hook Job {Job} of an earlier failover deleted", ObjectKey.Of(policy), name);
+            await writer.DeleteJobAsync(policy.Metadata.NamespaceProperty, name, ct);
+        }
         if (plan.Selector is not null)
         {
             logger.LogInformation("{Policy}: Service {Service} selector -> {Selector}", ObjectKey.Of(policy), o.Service!.Metadata.Name,
@@ -264,6 +283,12 @@ internal sealed class ResiliencePolicyReconciler(
             expectations.Expect(ObjectKey.Of(policy), caches.Services, await writer.SteerServiceAsync(o.Service!, plan.Selector, policy.Metadata.Name, ct));
         }
         foreach (var a in plan.Autoscalers.Where(a => !a.Pause)) await SetPausedAsync(policy, a, ct);
+    }
+
+    private void ExpectWorkload(ObjectKey key, IKubernetesObject<V1ObjectMeta> written)
+    {
+        if (written is V1StatefulSet set) expectations.Expect(key, caches.StatefulSets, set);
+        else if (written is V1Deployment d) expectations.Expect(key, caches.Deployments, d);
     }
 
     private async Task SetPausedAsync(ResiliencePolicy policy, AutoscalerPauseAction a, CancellationToken ct)
@@ -306,9 +331,9 @@ internal sealed class ResiliencePolicyReconciler(
         foreach (var t in policy.Spec.Targets ?? [])
         {
             // Our readiness gate would keep new pods NotReady forever once nobody sets it.
-            var d = caches.Deployments.Get(ns, t.Name);
+            var d = caches.Workloads.Get(ns, t.Name, t.Kind);
             if (d?.Spec.Template.Spec.ReadinessGates?.Any(g => g.ConditionType == PodConditions.Healthy) == true)
-                await writer.PatchTemplateAsync(d, false, null, d.Spec.Selector.MatchLabels, ct);
+                await writer.PatchWorkloadTemplateAsync(d, false, null, d.Spec.Selector.MatchLabels, ct);
         }
         foreach (var pdb in caches.Pdbs.ByIndex(PolicyCaches.OwnerIndex, policy.Metadata.Uid))
             await writer.DeletePdbAsync(ns, pdb.Metadata.Name, ct);

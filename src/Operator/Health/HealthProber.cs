@@ -28,7 +28,8 @@ internal sealed class HealthProber(
     ILogger logger,
     int maxConcurrentProbes = 64,
     int maxProbesPerTarget = 16,
-    ObserverGuard<ObjectKey>? guard = null) : IDisposable
+    ObserverGuard<ObjectKey>? guard = null,
+    Store<V1StatefulSet>? statefulSets = null) : IDisposable
 {
     private static readonly Gauge TargetHealthy = Metrics.CreateGauge("resilience_target_healthy",
         "1 when the target passes its health checks, 0 otherwise.", "namespace", "policy", "target");
@@ -346,11 +347,14 @@ internal sealed class HealthProber(
         ConcurrentBag<PodGateAction>? dryRun, CancellationToken ct)
     {
         var ns = policy.Metadata.NamespaceProperty;
-        var deployment = deployments.Get(ns, target);
-        if (deployment is null) return new CheckResult(false, 0, 0, 0, $"Deployment {target} not found");
+        var kind = spec.Targets.FirstOrDefault(t => t.Name == target)?.Kind ?? WorkloadKind.Deployment;
+        var deployment = kind == WorkloadKind.StatefulSet
+            ? statefulSets?.Get(ns, target) is { } set ? Workloads.View(set) : null
+            : deployments.Get(ns, target);
+        if (deployment is null) return new CheckResult(false, 0, 0, 0, $"{kind} {target} not found");
         var desired = deployment.Spec.Replicas ?? 1;
         var selector = deployment.Spec.Selector?.MatchLabels;
-        if (selector is null || selector.Count == 0) return new CheckResult(false, desired, 0, 0, "Deployment has no matchLabels");
+        if (selector is null || selector.Count == 0) return new CheckResult(false, desired, 0, 0, $"{kind} has no matchLabels");
         var activeActive = spec.Mode == ResilienceMode.ActiveActive;
         var targetPods = LabelIndex.Matching(pods, ns, selector).Where(p => p.Metadata.DeletionTimestamp is null).ToList();
         // In ActiveActive mode Ready depends on our own gate, so containers' readiness is what we judge.

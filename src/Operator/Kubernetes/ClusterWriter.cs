@@ -16,7 +16,7 @@ namespace ResilienceOperator.Kubernetes;
 internal sealed class ForbiddenException(string message, Exception inner) : Exception(message, inner);
 
 /// <summary>
-/// The operator's writes to workloads (Deployments, Services, HorizontalPodAutoscalers,
+/// The operator's writes to workloads (Deployments, StatefulSets, Services, HorizontalPodAutoscalers,
 /// PodDisruptionBudgets, Jobs, pods, KEDA ScaledObjects); its own resources are written through
 /// <see cref="Resources"/>. Every write passes <see cref="Guard{T}(LeaseFence, string, string, Func{Task{T}})"/>.
 /// Patches carry the resourceVersion the decision was made on where a stale cache could undo
@@ -63,6 +63,26 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
             fieldManager: FieldManager, force: true, cancellationToken: ct));
 
     /// <summary>
+    /// <see cref="ScaleAsync"/> for either kind of target (a StatefulSet comes as its <see cref="Workloads.View"/>):
+    /// the same server-side apply of spec.replicas alone, guarded by the same resourceVersion.
+    /// </summary>
+    public async Task<IKubernetesObject<V1ObjectMeta>> ScaleWorkloadAsync(V1Deployment w, int replicas, CancellationToken ct)
+    {
+        if (Workloads.KindOf(w) == WorkloadKind.Deployment) return await ScaleAsync(w, replicas, ct);
+        return await Guard("statefulsets", "patch", () => client.AppsV1.PatchNamespacedStatefulSetAsync(new V1Patch(new JsonObject
+        {
+            ["apiVersion"] = "apps/v1",
+            ["kind"] = "StatefulSet",
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = w.Metadata.Name, ["namespace"] = w.Metadata.NamespaceProperty, ["resourceVersion"] = w.Metadata.ResourceVersion,
+            },
+            ["spec"] = new JsonObject { ["replicas"] = replicas },
+        }.ToJsonString(), V1Patch.PatchType.ApplyPatch), w.Metadata.Name, w.Metadata.NamespaceProperty,
+            fieldManager: FieldManager, force: true, cancellationToken: ct));
+    }
+
+    /// <summary>
     /// Sheds a Deployment (replicas, and the previous count in <see cref="Annotations.ShedReplicas"/>)
     /// or gives it back (<paramref name="previous"/> null: replicas, and the annotation removed), in one
     /// merge patch so the count and the record of it never part.
@@ -90,7 +110,20 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
             }), hpa.Metadata.Name, hpa.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct));
 
     public Task<V1Deployment> PatchTemplateAsync(
-        V1Deployment d, bool? readinessGate, SpreadSpec? spread, IDictionary<string, string> selector, CancellationToken ct)
+        V1Deployment d, bool? readinessGate, SpreadSpec? spread, IDictionary<string, string> selector, CancellationToken ct) =>
+        Guard("deployments", "patch", () => client.AppsV1.PatchNamespacedDeploymentAsync(TemplatePatch(d, readinessGate, spread, selector),
+            d.Metadata.Name, d.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct));
+
+    /// <summary><see cref="PatchTemplateAsync"/> for either kind of target.</summary>
+    public async Task<IKubernetesObject<V1ObjectMeta>> PatchWorkloadTemplateAsync(
+        V1Deployment w, bool? readinessGate, SpreadSpec? spread, IDictionary<string, string> selector, CancellationToken ct)
+    {
+        if (Workloads.KindOf(w) == WorkloadKind.Deployment) return await PatchTemplateAsync(w, readinessGate, spread, selector, ct);
+        return await Guard("statefulsets", "patch", () => client.AppsV1.PatchNamespacedStatefulSetAsync(TemplatePatch(w, readinessGate, spread, selector),
+            w.Metadata.Name, w.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct));
+    }
+
+    private static V1Patch TemplatePatch(V1Deployment d, bool? readinessGate, SpreadSpec? spread, IDictionary<string, string> selector)
     {
         var podSpec = new JsonObject();
         if (readinessGate is { } add)
@@ -111,11 +144,11 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
             });
             podSpec["topologySpreadConstraints"] = list;
         }
-        return Guard("deployments", "patch", () => client.AppsV1.PatchNamespacedDeploymentAsync(Merge(new JsonObject
+        return Merge(new JsonObject
         {
             ["metadata"] = new JsonObject { ["resourceVersion"] = d.Metadata.ResourceVersion },
             ["spec"] = new JsonObject { ["template"] = new JsonObject { ["spec"] = podSpec } },
-        }), d.Metadata.Name, d.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct));
+        });
     }
 
     /// <summary>
@@ -258,6 +291,10 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
     /// <summary>Creates a Job; null when it exists already (the attempt was started before a restart).</summary>
     public Task<V1Job?> CreateJobAsync(V1Job job, CancellationToken ct) => Guard("jobs", "create", () =>
         ExistingIsNull(() => client.BatchV1.CreateNamespacedJobAsync(job, job.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct)));
+
+    /// <summary>Deletes a failover hook Job of an earlier failover, with its pods (background propagation).</summary>
+    public Task DeleteJobAsync(string ns, string name, CancellationToken ct) => Guard("jobs", "delete", () =>
+        GoneIsFine(() => client.BatchV1.DeleteNamespacedJobAsync(name, ns, propagationPolicy: "Background", cancellationToken: ct)));
 
     public static JsonObject OwnerReference(ResiliencePolicy owner) => new()
     {

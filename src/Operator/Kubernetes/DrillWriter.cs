@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
 using ResilienceOperator.Entities;
+using ResilienceOperator.Planning;
 using ResilienceOperator.Runtime;
 
 namespace ResilienceOperator.Kubernetes;
@@ -32,31 +33,39 @@ internal sealed class DrillWriter(IKubernetes client, LeaseFence fence)
     /// FailTarget: scales the Deployment to zero and marks it with the drill's name and its replicas
     /// before, in one patch guarded by resourceVersion (the count saved is the one the decision saw).
     /// </summary>
-    public Task<V1Deployment> FailAsync(V1Deployment d, string drill, CancellationToken ct) => ClusterWriter.Guard(fence, "deployments", "patch", () =>
-        client.AppsV1.PatchNamespacedDeploymentAsync(ClusterWriter.Merge(new JsonObject
+    public Task<IKubernetesObject<V1ObjectMeta>> FailAsync(V1Deployment d, string drill, CancellationToken ct) => PatchAsync(d, new JsonObject
+    {
+        ["metadata"] = new JsonObject
         {
-            ["metadata"] = new JsonObject
+            ["resourceVersion"] = d.Metadata.ResourceVersion,
+            ["annotations"] = new JsonObject
             {
-                ["resourceVersion"] = d.Metadata.ResourceVersion,
-                ["annotations"] = new JsonObject
-                {
-                    [Annotations.Drill] = drill,
-                    [Annotations.DrillReplicas] = (d.Spec.Replicas ?? 1).ToString(CultureInfo.InvariantCulture),
-                },
+                [Annotations.Drill] = drill,
+                [Annotations.DrillReplicas] = (d.Spec.Replicas ?? 1).ToString(CultureInfo.InvariantCulture),
             },
-            ["spec"] = new JsonObject { ["replicas"] = 0 },
-        }), d.Metadata.Name, d.Metadata.NamespaceProperty, fieldManager: ClusterWriter.FieldManager, cancellationToken: ct));
+        },
+        ["spec"] = new JsonObject { ["replicas"] = 0 },
+    }, ct);
 
     /// <summary>Undoes <see cref="FailAsync"/>: the saved replicas back, both annotations gone.</summary>
-    public Task<V1Deployment> RestoreAsync(V1Deployment d, int replicas, CancellationToken ct) => ClusterWriter.Guard(fence, "deployments", "patch", () =>
-        client.AppsV1.PatchNamespacedDeploymentAsync(ClusterWriter.Merge(new JsonObject
+    public Task<IKubernetesObject<V1ObjectMeta>> RestoreAsync(V1Deployment d, int replicas, CancellationToken ct) => PatchAsync(d, new JsonObject
+    {
+        ["metadata"] = new JsonObject
         {
-            ["metadata"] = new JsonObject
-            {
-                ["annotations"] = new JsonObject { [Annotations.Drill] = null, [Annotations.DrillReplicas] = null },
-            },
-            ["spec"] = new JsonObject { ["replicas"] = replicas },
-        }), d.Metadata.Name, d.Metadata.NamespaceProperty, fieldManager: ClusterWriter.FieldManager, cancellationToken: ct));
+            ["annotations"] = new JsonObject { [Annotations.Drill] = null, [Annotations.DrillReplicas] = null },
+        },
+        ["spec"] = new JsonObject { ["replicas"] = replicas },
+    }, ct);
+
+    /// <summary>A merge patch of a target of either kind (a StatefulSet comes as its <see cref="Workloads.View"/>).</summary>
+    private async Task<IKubernetesObject<V1ObjectMeta>> PatchAsync(V1Deployment d, JsonObject patch, CancellationToken ct)
+    {
+        if (Workloads.KindOf(d) == WorkloadKind.StatefulSet)
+            return await ClusterWriter.Guard(fence, "statefulsets", "patch", () => client.AppsV1.PatchNamespacedStatefulSetAsync(ClusterWriter.Merge(patch),
+                d.Metadata.Name, d.Metadata.NamespaceProperty, fieldManager: ClusterWriter.FieldManager, cancellationToken: ct));
+        return await ClusterWriter.Guard(fence, "deployments", "patch", () => client.AppsV1.PatchNamespacedDeploymentAsync(ClusterWriter.Merge(patch),
+            d.Metadata.Name, d.Metadata.NamespaceProperty, fieldManager: ClusterWriter.FieldManager, cancellationToken: ct));
+    }
 
     /// <summary>Creates a scheduled drill owned by the policy; null when it exists already (the slot was drilled).</summary>
     public Task<ResilienceDrill?> CreateAsync(ResiliencePolicy owner, string name, DrillsSpec drills, CancellationToken ct) =>

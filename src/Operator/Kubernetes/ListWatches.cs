@@ -38,7 +38,7 @@ internal static class ListWatches
     public static ListWatch<ScaledObject> ScaledObjects(IKubernetes c) => Custom<ScaledObject, ScaledObjectList>(c,
         ScaledObject.Group, ScaledObject.Version, ScaledObject.Plural, l => (l.Items, l.Metadata));
 
-    /// <summary>Only the operator's own Jobs (backup and restore attempts), by their policy label.</summary>
+    /// <summary>Only the operator's own Jobs (backup and restore attempts, failover hooks), by their policy label.</summary>
     public static ListWatch<V1Job> Jobs(IKubernetes c) => Typed<V1Job, V1JobList>((ns, q, ct) => ns is null
         ? c.BatchV1.ListJobForAllNamespacesWithHttpMessagesAsync(allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue, labelSelector: Labels.Policy,
             limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct)
@@ -49,6 +49,13 @@ internal static class ListWatches
         ? c.AppsV1.ListDeploymentForAllNamespacesWithHttpMessagesAsync(allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue,
             limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct)
         : c.AppsV1.ListNamespacedDeploymentWithHttpMessagesAsync(ns, allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue,
+            limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct));
+
+    /// <summary>StatefulSets (targets of kind StatefulSet), trimmed like every other kind.</summary>
+    public static ListWatch<V1StatefulSet> StatefulSets(IKubernetes c) => Typed<V1StatefulSet, V1StatefulSetList>((ns, q, ct) => ns is null
+        ? c.AppsV1.ListStatefulSetForAllNamespacesWithHttpMessagesAsync(allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue,
+            limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct)
+        : c.AppsV1.ListNamespacedStatefulSetWithHttpMessagesAsync(ns, allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue,
             limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct));
 
     public static ListWatch<V1Pod> Pods(IKubernetes c) => Typed<V1Pod, V1PodList>((ns, q, ct) => ns is null

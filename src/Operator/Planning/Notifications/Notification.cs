@@ -20,6 +20,10 @@ internal enum NotificationType
     DrillPassed,
     DrillFailed,
     DrillAborted,
+    /// <summary>A fence hook failed or timed out: the failover stopped, traffic stayed.</summary>
+    FenceFailed,
+    /// <summary>A promote hook failed or timed out: the failover stopped, traffic stayed.</summary>
+    PromoteFailed,
 }
 
 /// <summary>The object an event is about (the policy, a ResilienceRestore or a ResilienceDrill).</summary>

@@ -9,7 +9,8 @@ namespace ResilienceOperator.Planning;
 /// version in, notifications out.
 /// <list type="bullet">
 /// <item>policy: <c>status.failover.last</c> changed → Failover, Failback or ManualFailback (its reason);
-/// <c>status.failover.circuit</c> turned Open → CircuitOpen; condition ObjectivesMet turned False → ObjectivesBreached;</item>
+/// <c>status.failover.circuit</c> turned Open → CircuitOpen; <c>status.failover.pending.failedStep</c> set → FenceFailed,
+/// PromoteFailed; condition ObjectivesMet turned False → ObjectivesBreached;</item>
 /// <item>restore: <c>status.startTime</c> set → RestoreStarted; phase turned Completed or Failed → RestoreCompleted, RestoreFailed;</item>
 /// <item>drill: phase turned Passed, Failed or Aborted → DrillPassed, DrillFailed, DrillAborted.</item>
 /// </list>
@@ -76,6 +77,25 @@ internal static class NotificationPlanner
                     ["maxFailovers"] = policy.Spec.Failover?.CircuitBreaker?.MaxFailovers,
                     ["window"] = policy.Spec.Failover?.CircuitBreaker?.Window,
                     ["cooldown"] = policy.Spec.Failover?.CircuitBreaker?.Cooldown,
+                },
+            });
+        }
+
+        // A fence or promote hook that failed or timed out: the failover stopped (status.failover.pending.failedStep).
+        if (status?.Failover?.Pending is { FailedStep: { } step, FailedAt: { } failedAt } stopped
+            && (before?.Failover?.Pending?.FailedStep != step || before.Failover.Pending.FailedAt != failedAt))
+        {
+            result.Add(new Notification(step == "Fence" ? NotificationType.FenceFailed : NotificationType.PromoteFailed, ns, name, Utc(failedAt),
+                stopped.Message ?? $"{step} failed", hooks)
+            {
+                PolicyUid = policy.Metadata.Uid,
+                Subject = stopped.From + "->" + stopped.To,
+                Details = new Dictionary<string, object?>
+                {
+                    ["from"] = stopped.From,
+                    ["to"] = stopped.To,
+                    ["step"] = step,
+                    ["job"] = step == "Fence" ? stopped.FenceJob : stopped.PromoteJob,
                 },
             });
         }

@@ -26,6 +26,8 @@ internal static class DryRun
     public const string ResumeAutoscaler = "ResumeAutoscaler";
     public const string Shed = "Shed";
     public const string Unshed = "Unshed";
+    /// <summary>A failover hook Job (fence or promote) that would run before the switch.</summary>
+    public const string RunHook = "RunHook";
 
     /// <summary>Events that announce a change; in DryRun the change is not made, so neither are they.</summary>
     private static readonly HashSet<string> ActionEvents =
@@ -44,7 +46,7 @@ internal static class DryRun
             actions.Add(new PlannedAction { Action = action, Object = obj, Detail = detail, Reason = reason });
 
         foreach (var s in plan.Scale)
-            Add(Scale, $"Deployment/{s.Target}", $"replicas {Replicas(o, s.Target)} -> {s.Replicas}", s.Reason);
+            Add(Scale, $"{Workload(o, s.Target)}/{s.Target}", $"replicas {Replicas(o, s.Target)} -> {s.Replicas}", s.Reason);
         foreach (var s in plan.ShedActions)
             Add(s.PreviousReplicas is null ? Unshed : Shed, $"Deployment/{s.Deployment}", $"replicas {Replicas(o, s.Deployment)} -> {s.Replicas}", s.Reason);
         foreach (var h in plan.HpaMinReplicas)
@@ -54,10 +56,10 @@ internal static class DryRun
         foreach (var t in plan.Templates)
         {
             if (t.ReadinessGate is { } gate)
-                Add(PatchTemplate, $"Deployment/{t.Target}", $"{(gate ? "add" : "remove")} readiness gate {PodConditions.Healthy}",
+                Add(PatchTemplate, $"{Workload(o, t.Target)}/{t.Target}", $"{(gate ? "add" : "remove")} readiness gate {PodConditions.Healthy}",
                     "ActiveActive: a pod serves only while the operator's probes pass");
             if (t.Spread is { } spread)
-                Add(PatchTemplate, $"Deployment/{t.Target}",
+                Add(PatchTemplate, $"{Workload(o, t.Target)}/{t.Target}",
                     $"add topology spread constraint {spread.TopologyKey} maxSkew {spread.MaxSkew} {spread.WhenUnsatisfiable}",
                     "spec.redundancy.spread");
         }
@@ -81,6 +83,11 @@ internal static class DryRun
                 $"{r.Target} failed at {r.DetectedAt.ToString("O", CultureInfo.InvariantCulture)}");
         foreach (var a in plan.Autoscalers.Where(a => a.Pause))
             Add(PauseAutoscaler, $"ScaledObject/{a.Name}", $"annotate {ScaledObject.PausedAnnotation}=true", a.Reason);
+        foreach (var j in plan.HookJobs)
+            Add(RunHook, $"Job/{j.Metadata.Name}", $"{j.Metadata.Labels[Entities.Labels.Hook]} hook: {PolicyPlanner.FromTargetEnv}=" +
+                $"{j.Spec.Template.Spec.Containers[0].Env?.FirstOrDefault(e => e.Name == PolicyPlanner.FromTargetEnv)?.Value} " +
+                $"{PolicyPlanner.ToTargetEnv}={j.Spec.Template.Spec.Containers[0].Env?.FirstOrDefault(e => e.Name == PolicyPlanner.ToTargetEnv)?.Value}",
+                "spec.failover.hooks: runs before traffic moves");
         if (plan.Selector is not null)
             Add(SteerService, $"Service/{o.Service?.Metadata.Name}", $"selector {Labels(plan.Selector)}", plan.SelectorReason ?? "");
         foreach (var a in plan.Autoscalers.Where(a => !a.Pause))
@@ -145,6 +152,9 @@ internal static class DryRun
     }
 
     private static (string, string, string) Key(PlannedAction a) => (a.Action, a.Object, a.Detail);
+
+    private static string Workload(Observation o, string target) =>
+        o.Deployments.TryGetValue(target, out var d) ? Workloads.KindOf(d).ToString() : Workloads.Deployment;
 
     private static int Replicas(Observation o, string target) =>
         o.Deployments.TryGetValue(target, out var d) ? d.Spec.Replicas ?? 1 : 0;

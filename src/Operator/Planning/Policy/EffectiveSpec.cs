@@ -72,6 +72,12 @@ internal sealed record EffectiveSpec(
         }
         if (spec.Objectives?.Rpo is { } rpoText && (!GoDuration.TryParse(rpoText, out var rpo) || rpo <= TimeSpan.Zero))
             return (null, $"spec.objectives.rpo: \"{rpoText}\" is not a positive duration");
+        if (spec.Mode == ResilienceMode.ActiveActive && spec.MultiWriter != true
+            && spec.Targets.Select((t, i) => (t, i)).FirstOrDefault(x => x.t.Kind == WorkloadKind.StatefulSet) is { t: not null } stateful)
+            return (null, $"spec.targets[{stateful.i}].kind: StatefulSet targets cannot run ActiveActive unless spec.multiWriter is true " +
+                "(a single-writer store served from two targets at once is split brain)");
+        var (hooks, hookError) = FailoverHooks.From(fo);
+        if (hookError is not null) return (null, hookError);
         var red = spec.Redundancy;
         if (red?.MinReplicas is < 0) return (null, "spec.redundancy.minReplicas: must not be negative");
         if (red?.StandbyReplicas is < 0) return (null, "spec.redundancy.standbyReplicas: must not be negative");
@@ -80,8 +86,11 @@ internal sealed record EffectiveSpec(
             red?.MinReplicas ?? 0, red?.StandbyReplicas, red?.PodDisruptionBudget?.MaxUnavailable, red?.Spread,
             interval, timeout, hc.Retries, Math.Max(1, hc.SuccessThreshold), hc.MinReadyPercent, hc.Http, hc.Tcp, hc.OnFail,
             fo.Failback, failbackDelay, Math.Max(1, cb.MaxFailovers), window, cooldown)
-        { Rto = rto }, null);
+        { Rto = rto, Hooks = hooks! }, null);
     }
+
+    /// <summary>Fencing, and the fence and promote hooks with their timeouts.</summary>
+    public FailoverHooks Hooks { get; init; } = FailoverHooks.None;
 
     /// <summary>The declared recovery time objective, if any.</summary>
     public TimeSpan? Rto { get; init; }

@@ -3,7 +3,11 @@ using ResilienceOperator.Entities;
 
 namespace ResilienceOperator.Planning;
 
-/// <summary>Everything the planner may look at, read from the caches by the reconciler.</summary>
+/// <summary>
+/// Everything the planner may look at, read from the caches by the reconciler. <c>Deployments</c>
+/// holds every workload the policy names, by name: Deployments, and StatefulSets seen through
+/// <see cref="Workloads.View"/> (Kind StatefulSet).
+/// </summary>
 internal sealed record Observation(
     ResiliencePolicy Policy,
     IReadOnlyDictionary<string, V1Deployment> Deployments,
@@ -18,6 +22,9 @@ internal sealed record Observation(
 
     /// <summary>This policy's ResilienceRestores.</summary>
     public IReadOnlyList<ResilienceRestore> Restores { get; init; } = [];
+
+    /// <summary>This policy's failover hook Jobs (fence and promote).</summary>
+    public IReadOnlyList<V1Job> HookJobs { get; init; } = [];
 
     /// <summary>The PodDisruptionBudgets this policy owns.</summary>
     public IReadOnlyList<PodDisruptionBudgetObject> OwnedPdbs { get; init; } = [];
@@ -103,6 +110,10 @@ internal sealed class Plan
     public string? BackupError { get; set; }
     /// <summary>What is wrong with spec.restore, naming the field.</summary>
     public string? RestoreError { get; set; }
+    /// <summary>Failover hook Jobs to create (fence, promote); a 409 means the Job is there already.</summary>
+    public List<V1Job> HookJobs { get; } = [];
+    /// <summary>Hook Jobs of earlier failovers to delete.</summary>
+    public List<string> DeleteJobs { get; } = [];
     /// <summary>A failover held because the operator suspects its own view: why, with the share.</summary>
     public string? ObserverHold { get; set; }
 

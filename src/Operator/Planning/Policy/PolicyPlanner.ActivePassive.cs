@@ -15,7 +15,8 @@ internal static partial class PolicyPlanner
         var byName = spec.Targets.ToDictionary(t => t.Name);
         // A target being restored is not a place for traffic, whatever its checks say.
         bool Healthy(string n) => o.Health.TryGetValue(n, out var h) && h.Healthy && !plan.Gates.ContainsKey(n);
-        bool Cold(string n) => o.Health.TryGetValue(n, out var h) && h.Cold && !plan.Gates.ContainsKey(n);
+        // A target fenced by ScaleToZero is not a failover candidate: it may hold stale data.
+        bool Cold(string n) => o.Health.TryGetValue(n, out var h) && h.Cold && !plan.Gates.ContainsKey(n) && fo.Fenced?.Contains(n) != true;
         bool Known(string n) => o.Health.ContainsKey(n);
         // Traffic only ever moves to a target whose latest check, made by this process, passed.
         bool Receivable(string n) => Healthy(n) && o.Health[n] is { LastCheckPassed: true, Seeded: false };
@@ -35,8 +36,19 @@ internal static partial class PolicyPlanner
 
         if (fo.Pending is { } pending && (!byName.ContainsKey(pending.To) || pending.From != current))
             fo.Pending = null;
+        // A move stopped by a failed hook starts over (with new Jobs) once the spec changes.
+        if (fo.Pending is { FailedStep: not null } stopped && stopped.Generation != gen)
+            fo.Pending = null;
+        // A move at its fence, promote or switch step carries on whatever the checks say now: the
+        // old target may already be fenced, and it is not given traffic back.
+        var stepping = plan.DryRun ? null : fo.Pending is { Step: not null, FailedStep: null } sp ? sp : null;
 
-        if (unconfirmed)
+        if (stepping is not null)
+        {
+            next = stepping.To; reason = stepping.Reason ?? Reasons.Failover;
+            plan.ClearFailbackAnnotation = reason == Reasons.ManualFailback;
+        }
+        else if (unconfirmed)
         {
             // wait for this process's first check of every target
         }
@@ -51,7 +63,8 @@ internal static partial class PolicyPlanner
         }
         else if (Healthy(current))
         {
-            fo.Pending = null;
+            // A failback stopped by a failed hook stays stopped (it is not begun again at every reconcile).
+            if (fo.Pending is not { FailedStep: not null, Reason: Reasons.Failback or Reasons.ManualFailback }) fo.Pending = null;
             if (best is not null && best != current && byName[best].Priority < byName[current].Priority)
             {
                 var h = o.Health[best];
@@ -123,6 +136,19 @@ internal static partial class PolicyPlanner
             }
         }
 
+        // Fence and promote (spec.failover.hooks, fencing Required) come before the switch.
+        if (next is not null && current is not null && next != current && spec.Hooks.Stepped
+            && reason is Reasons.Failover or Reasons.Failback or Reasons.ManualFailback)
+        {
+            if (plan.DryRun) PlanHooksDryRun(o, spec, plan, current, next);
+            else if (!AdvanceSteps(o, spec, plan, current, next, reason, Receivable, out var stepBlocked))
+            {
+                next = current;
+                reason = null;
+                blocked = stepBlocked;
+                plan.ClearFailbackAnnotation = false; // a manual failback is asked for until it happens
+            }
+        }
         if (next is not null && next != current || (next is not null && reason == Reasons.TrafficSteered))
             Switch(o, spec, plan, current, next!, reason!);
         else if (next is not null && !unconfirmed && !SelectorEquals(o.Service!.Spec.Selector, o.Deployments[next].Spec.Selector.MatchLabels))
@@ -148,8 +174,17 @@ internal static partial class PolicyPlanner
         // Replica floors: minReplicas on the active target (or, before there is one, the preferred
         // target), standbyReplicas on passive ones.
         var floorTarget = next ?? spec.ByPriority[0].Name;
+        // A target fenced by ScaleToZero stays at zero until someone brings it back and it is healthy again.
+        if (!plan.DryRun && fo.Fenced is { Count: > 0 } fenced)
+        {
+            var still = fenced.Where(n => byName.ContainsKey(n) && (!Healthy(n) || n == fo.Pending?.From)).ToList();
+            fo.Fenced = still.Count > 0 ? still : null;
+        }
+        foreach (var ts in status.Targets ?? [])
+            if (fo.Fenced?.Contains(ts.Name) == true && ts.Cold == true) ts.Message = FencedMessage;
         foreach (var t in spec.Targets)
         {
+            if (fo.Fenced?.Contains(t.Name) == true) continue;
             var floor = t.Name == floorTarget ? spec.MinReplicas : spec.StandbyReplicas ?? 0;
             if (fo.Pending?.To == t.Name) floor = Math.Max(floor, Math.Max(1, spec.MinReplicas));
             RaiseFloor(o, plan, t.Name, floor);
@@ -180,6 +215,9 @@ internal static partial class PolicyPlanner
                 blocked.Message.Length > 0 ? $"traffic goes to healthy {next}; {blocked.Message}" : $"traffic goes to healthy {next}", gen, o.Now);
     }
 
+    /// <summary>status.targets[].message of a target fenced by ScaleToZero.</summary>
+    public const string FencedMessage = "fenced (0 replicas): not a failover candidate; kept at zero until brought back and healthy";
+
     private static void Switch(Observation o, EffectiveSpec spec, Plan plan, string? from, string to, string reason)
     {
         var fo = plan.Status.Failover!;
@@ -206,8 +244,13 @@ internal static partial class PolicyPlanner
             fo.Count++;
             CountInCircuit(spec, fo, o.Now);
         }
+        var steps = fo.Pending is { Step: not null } p && p.From == from && p.To == to ? p : null;
         fo.Pending = null;
-        fo.Last = new FailoverRecord { From = from ?? "", To = to, Time = o.Now, Reason = reason, DetectionSeconds = detection, SwitchSeconds = switchSeconds };
+        fo.Last = new FailoverRecord
+        {
+            From = from ?? "", To = to, Time = o.Now, Reason = reason, DetectionSeconds = detection, SwitchSeconds = switchSeconds,
+            FencedAt = steps?.FencedAt, PromotedAt = steps?.PromotedAt, FenceJob = steps?.FenceJob, PromoteJob = steps?.PromoteJob,
+        };
         var type = reason == Reasons.Failover ? "Warning" : "Normal";
         var msg = reason switch
         {

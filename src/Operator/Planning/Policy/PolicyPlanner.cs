@@ -57,6 +57,7 @@ internal static partial class PolicyPlanner
         if (spec.Mode == ResilienceMode.ActiveActive) PlanActiveActive(o, spec, plan, unchecked_);
         else PlanActivePassive(o, spec, plan, unchecked_);
         DegradationPlanner.Plan(o, spec, plan, unchecked_.Count == 0);
+        if (!plan.DryRun) CleanUpHookJobs(o, plan);
 
         // Disruption budgets and spread are independent of where traffic goes.
         if (spec.PdbMaxUnavailable is { } maxUnavailable)
@@ -107,12 +108,15 @@ internal static partial class PolicyPlanner
         for (var i = 0; i < spec.Targets.Count; i++)
         {
             var name = spec.Targets[i].Name;
+            var kind = spec.Targets[i].Kind;
             if (!o.Deployments.TryGetValue(name, out var d))
-                return $"spec.targets[{i}].name: Deployment \"{name}\" not found in namespace {o.Policy.Metadata.NamespaceProperty}";
+                return $"spec.targets[{i}].name: {kind} \"{name}\" not found in namespace {o.Policy.Metadata.NamespaceProperty}";
+            if (Workloads.KindOf(d) != kind)
+                return $"spec.targets[{i}].kind: \"{name}\" is a {Workloads.KindOf(d)}, not a {kind}";
             if (d.Spec.Selector?.MatchLabels is not { Count: > 0 })
-                return $"spec.targets[{i}].name: Deployment \"{name}\" has no spec.selector.matchLabels; the Service can only be steered by labels";
+                return $"spec.targets[{i}].name: {kind} \"{name}\" has no spec.selector.matchLabels; the Service can only be steered by labels";
             if (d.Spec.Selector.MatchExpressions is { Count: > 0 })
-                return $"spec.targets[{i}].name: Deployment \"{name}\" selects pods with matchExpressions; only matchLabels can steer a Service";
+                return $"spec.targets[{i}].name: {kind} \"{name}\" selects pods with matchExpressions; only matchLabels can steer a Service";
         }
         if (o.Service is null)
             return $"spec.service.name: Service \"{spec.ServiceName}\" not found in namespace {o.Policy.Metadata.NamespaceProperty}";
@@ -205,6 +209,6 @@ internal static partial class PolicyPlanner
     {
         Count = f.Count, Circuit = f.Circuit, CircuitOpenedAt = f.CircuitOpenedAt,
         RecentFailovers = f.RecentFailovers is null ? null : [.. f.RecentFailovers],
-        Pending = f.Pending, Last = f.Last,
+        Pending = f.Pending, Last = f.Last, SteppedFailovers = f.SteppedFailovers, Fenced = f.Fenced is null ? null : [.. f.Fenced],
     };
 }

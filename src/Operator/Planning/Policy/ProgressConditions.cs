@@ -16,7 +16,8 @@ internal static class ProgressConditions
 
     /// <summary>Ready reasons that need a person or a recovering target: retrying alone changes nothing.</summary>
     private static readonly HashSet<string> StalledReasons =
-        [Reasons.InvalidSpec, Reasons.Forbidden, Reasons.NoHealthyTarget, Reasons.CircuitOpen, Reasons.FailoverDisabled];
+        [Reasons.InvalidSpec, Reasons.Forbidden, Reasons.NoHealthyTarget, Reasons.CircuitOpen, Reasons.FailoverDisabled,
+            Reasons.FenceFailed, Reasons.PromoteFailed];
 
     public static void Set(Plan plan, Observation o)
     {

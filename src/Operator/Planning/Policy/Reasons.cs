@@ -17,6 +17,18 @@ internal static class Reasons
     public const string FailbackPending = "FailbackPending";
     public const string TrafficSteered = "TrafficSteered";
     public const string WaitingForStandby = "WaitingForStandby";
+    /// <summary>Failover hooks: a stepped failover or failback began (fence, promote, switch).</summary>
+    public const string FailoverStarted = "FailoverStarted";
+    /// <summary>Failover hooks: the old target is being fenced (or, fencing Required, still has a ready pod).</summary>
+    public const string Fencing = "Fencing";
+    /// <summary>Failover hooks: the new target is being promoted.</summary>
+    public const string Promoting = "Promoting";
+    /// <summary>Failover hooks: ScaleToZero scaled the old target to 0.</summary>
+    public const string Fenced = "Fenced";
+    /// <summary>Failover hooks: the fence failed or timed out; traffic stayed.</summary>
+    public const string FenceFailed = "FenceFailed";
+    /// <summary>Failover hooks: the promote failed or timed out; traffic stayed.</summary>
+    public const string PromoteFailed = "PromoteFailed";
     public const string ScaledUp = "ScaledUp";
     public const string HpaMinRaised = "HpaMinReplicasRaised";
     public const string CircuitOpen = "CircuitOpen";

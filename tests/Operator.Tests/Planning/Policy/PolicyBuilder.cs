@@ -49,6 +49,9 @@ internal sealed class PolicyBuilder
 
     public List<PodGateAction> PodGates { get; } = [];
 
+    /// <summary>The policy's failover hook Jobs as the cache holds them.</summary>
+    public List<V1Job> HookJobs { get; } = [];
+
     /// <summary>What the prober's observer guard says (null: the operator trusts its view).</summary>
     public string? ObserverSuspect { get; set; }
 
@@ -95,6 +98,7 @@ internal sealed class PolicyBuilder
             ScaledObjects = ScaledObjects.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<ScaledObject>)kv.Value),
             PodGates = PodGates,
             ObserverSuspect = ObserverSuspect,
+            HookJobs = HookJobs,
         };
 
     /// <summary>
@@ -108,6 +112,8 @@ internal sealed class PolicyBuilder
         if (plan.DryRun) return plan;
         if (plan.Selector is not null) Service.Spec.Selector = plan.Selector;
         foreach (var s in plan.Scale) Deployments[s.Target].Spec.Replicas = s.Replicas;
+        foreach (var j in plan.HookJobs.Where(j => HookJobs.All(h => h.Metadata.Name != j.Metadata.Name))) HookJobs.Add(j);
+        HookJobs.RemoveAll(j => plan.DeleteJobs.Contains(j.Metadata.Name));
         foreach (var a in plan.Autoscalers)
         {
             var so = ScaledObjects[a.Target].Single(x => x.Metadata.Name == a.Name);
