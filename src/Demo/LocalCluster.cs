@@ -26,7 +26,8 @@ internal sealed class LocalCluster : IAsyncDisposable
     /// Sent by this process's client (the node simulator and the caller), so that the API server's
     /// audit log tells its requests apart from the operator's; none by default.
     /// </param>
-    public static async Task<LocalCluster> StartAsync(string name, ILoggerFactory loggers, bool installCrds = true, string? userAgent = null)
+    public static async Task<LocalCluster> StartAsync(string name, ILoggerFactory loggers, bool installCrds = true, string? userAgent = null,
+        int nodes = 2)
     {
         var root = FindRepoRoot();
         var cluster = new LocalCluster(root, Path.Combine(root, ".local", name));
@@ -35,7 +36,7 @@ internal sealed class LocalCluster : IAsyncDisposable
         var client = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(cluster.Kubeconfig));
         if (userAgent is not null) client.HttpClient.DefaultRequestHeaders.UserAgent.ParseAdd(userAgent);
         cluster.Client = client;
-        cluster._simulator = new NodeSimulator.NodeSimulator(cluster.Client, new NodeSimulator.NodeSimulatorOptions(), loggers.CreateLogger("NodeSimulator"));
+        cluster._simulator = new NodeSimulator.NodeSimulator(cluster.Client, new NodeSimulator.NodeSimulatorOptions { Nodes = nodes }, loggers.CreateLogger("NodeSimulator"));
         await cluster._simulator.StartAsync(CancellationToken.None);
         if (!installCrds) return cluster;
         var (c2, o2) = await cluster.KubectlAsync("apply", "--validate=false", "-f", Path.Combine(root, "config", "crd"));

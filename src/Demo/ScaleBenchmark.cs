@@ -120,7 +120,8 @@ internal sealed partial class ScaleBenchmark(string[] args)
         Phase("starting the local control plane and the node simulator");
         var sw = Stopwatch.StartNew();
         LocalCluster cluster;
-        try { cluster = await LocalCluster.StartAsync("bench-scale", loggers, userAgent: DemoUserAgent); }
+        // A simulated node holds 1,000 pods: one per 600 apps (a primary each, a warm standby for half), and one spare.
+        try { cluster = await LocalCluster.StartAsync("bench-scale", loggers, userAgent: DemoUserAgent, nodes: 2 + _policies / 600); }
         finally { Environment.SetEnvironmentVariable("RESILIENCE_APISERVER_ARGS", previousArgs); }
         await using var _ = cluster;
         Console.WriteLine($"  up in {sw.Elapsed.TotalSeconds:0.0}s; kubeconfig {cluster.Kubeconfig}; logs in {work}");
