@@ -74,8 +74,35 @@ public sealed class ResilienceRunStatus
     public DateTime? LastFailureTime { get; set; }
     /// <summary>What happened last, in words.</summary>
     public string? Message { get; set; }
-    /// <summary>Succeeded: True when Completed, False when Failed (the reason says why), Unknown before.</summary>
+    /// <summary>
+    /// Succeeded: True when Completed, False when Failed (the reason says why), Unknown before. A backup also
+    /// has `Suspect` (True: never chosen automatically for a restore; the reason and message say why) and
+    /// `Verified` (the result of its restore test).
+    /// </summary>
     public IList<V1Condition>? Conditions { get; set; }
+    /// <summary>For a backup: the target it copied and whether that target passed its health checks when the backup started and ended.</summary>
+    public BackupSourceStatus? Source { get; set; }
+    /// <summary>For a restore: why its backup was chosen (named in spec.backup, or the last known good one and why).</summary>
+    public string? BackupReason { get; set; }
+}
+
+/// <summary>
+/// The health of the target a backup copied, from the policy's health checks (status.targets[]): a check
+/// that already failed counts as failing even before healthCheck.retries declare the target failed.
+/// </summary>
+public sealed class BackupSourceStatus
+{
+    /// <summary>The target copied (`TARGET`).</summary>
+    public string? Target { get; set; }
+    /// <summary>Whether the target's latest health check passed when the backup started; absent when not known (not checked yet).</summary>
+    public bool? HealthyAtStart { get; set; }
+    /// <summary>Whether the target's latest health check passed when the backup completed; absent when not known.</summary>
+    public bool? HealthyAtEnd { get; set; }
+    /// <summary>
+    /// When the operator saw the backup complete: it completed no later than this (its completionTime, from the
+    /// Job, has whole seconds).
+    /// </summary>
+    public DateTime? CompletedBy { get; set; }
 }
 
 /// <summary>A list of ResilienceBackup.</summary>

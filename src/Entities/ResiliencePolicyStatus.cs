@@ -120,8 +120,15 @@ public sealed class IncidentStatus
     public DateTime? RecoveredAt { get; set; }
     /// <summary>The ResilienceRestore that repairs the target (deterministic from the incident).</summary>
     public string? Restore { get; set; }
-    /// <summary>The backup that restore applies: the newest completed one at detection.</summary>
+    /// <summary>
+    /// The backup that restore applies: the newest completed backup that is not suspect and completed before
+    /// lastPassingCheck, a verified one preferred.
+    /// </summary>
     public string? Backup { get; set; }
+    /// <summary>The last passing health check of the target before it failed: the incident began after it.</summary>
+    public DateTime? LastPassingCheck { get; set; }
+    /// <summary>Why that backup was chosen, or why none was.</summary>
+    public string? BackupReason { get; set; }
 }
 
 /// <summary>Measured objectives.</summary>
@@ -173,6 +180,8 @@ public sealed class TargetStatus
     /// a failover candidate (it is scaled up when traffic must move to it). Absent otherwise.
     /// </summary>
     public bool? Cold { get; set; }
+    /// <summary>The first failed check of the current run of failed checks; absent while the latest check passed.</summary>
+    public DateTime? FirstFailureTime { get; set; }
 }
 
 /// <summary>Failover history.</summary>

@@ -31,10 +31,18 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
         if (backup is null || backup.Metadata.DeletionTimestamp is not null) return ReconcileResult.Done;
         // Its last status write or Job not in the cache yet: deciding now would start an attempt twice.
         expectations.ThrowIfAwaited(key);
-        if (backup.Status?.Phase is RunPhase.Completed or RunPhase.Failed) return ReconcileResult.Done;
         var now = time.GetUtcNow().UtcDateTime;
         var ns = key.Namespace;
         var policy = caches.Policies.Get(ns, backup.Spec.Policy);
+        if (backup.Status?.Phase is RunPhase.Completed or RunPhase.Failed)
+        {
+            if (backup.Status.Phase == RunPhase.Completed && !LastKnownGood.IsSuspect(backup))
+            {
+                var marked = JobRun.Copy(backup.Status);
+                if (await MarkSuspectAsync(backup, marked, policy, now, ct)) await WriteAsync(backup, marked, ct);
+            }
+            return ReconcileResult.Done;
+        }
         var invalid = SpecValidation.Backup(backup.Spec);
         if (invalid is not null) { }
         else if (policy is null) invalid = $"spec.policy: ResiliencePolicy \"{backup.Spec.Policy}\" not found in namespace {ns}";
@@ -54,10 +62,12 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
 
         var jobs = caches.Jobs.ByIndex(RunCaches.OwnerIndex, backup.Metadata.Uid);
         var decision = JobRun.Next(backup.Status, backup.Metadata.Name, "backup", jobs, MaxAttempts, FirstBackoff, now);
+        var target = backup.Status?.Source?.Target ?? (backup.Spec.Target is { Length: > 0 } t ? t
+            : policy!.Status?.ActiveTargets?.FirstOrDefault() ?? policy.Spec.Targets.FirstOrDefault()?.Name ?? "");
+        // The source's health as the backup starts, recorded once, with the first attempt.
+        decision.Status.Source ??= new BackupSourceStatus { Target = target, HealthyAtStart = LastKnownGood.SourceHealthy(policy, target, now) };
         if (decision.CreateAttempt is { } attempt)
         {
-            var target = backup.Spec.Target is { Length: > 0 } t ? t
-                : policy!.Status?.ActiveTargets?.FirstOrDefault() ?? policy.Spec.Targets.FirstOrDefault()?.Name ?? "";
             var job = BackupJobs.Build(backup, Labels.Backup, policy!.Metadata.Name, policy.Spec.Backup!.Template!, attempt,
                 backup.Metadata.Name, backup.Spec.Location, target);
             if (await writer.CreateJobAsync(job, ct) is { } created) expectations.Expect(key, caches.Jobs, created, created: true);
@@ -65,6 +75,12 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
         }
         foreach (var e in decision.Events) await events.RecordAsync(backup, e.Type, e.Reason, e.Message, ct);
         var before = backup.Status?.Phase;
+        if (decision.Status.Phase == RunPhase.Completed && before != RunPhase.Completed)
+        {
+            decision.Status.Source.HealthyAtEnd = LastKnownGood.SourceHealthy(policy, target, decision.Status.CompletionTime ?? now);
+            decision.Status.Source.CompletedBy = now;
+            await MarkSuspectAsync(backup, decision.Status, policy, now, ct);
+        }
         await WriteAsync(backup, decision.Status, ct);
         if (decision.Status.Phase != before && decision.Status.Phase is RunPhase.Completed or RunPhase.Failed)
         {
@@ -74,6 +90,31 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
             Count(ns, backup, decision.Status.Phase.Value, decision.Status.CompletionTime ?? now);
         }
         return decision.RequeueAfter is { } after ? ReconcileResult.After(after) : ReconcileResult.Done;
+    }
+
+    /// <summary>
+    /// Sets condition Suspect on a completed backup: True (with an event) when its source was failing or it
+    /// completed after an incident began, else False; whether that changed anything.
+    /// </summary>
+    private async Task<bool> MarkSuspectAsync(ResilienceBackup backup, ResilienceRunStatus status, ResiliencePolicy? policy, DateTime now,
+        CancellationToken ct)
+    {
+        var probe = new ResilienceBackup { Metadata = backup.Metadata, Spec = backup.Spec, Status = status };
+        var why = LastKnownGood.SuspectReason(probe, policy);
+        status.Conditions ??= [];
+        var old = ConditionSet.Find(status.Conditions, LastKnownGood.Suspect);
+        if (why is null)
+        {
+            if (old is not null) return false;
+            ConditionSet.Set(status.Conditions, LastKnownGood.Suspect, "False", Reasons.TargetHealthy,
+                "its target passed its health checks as it started and completed", null, now);
+            return true;
+        }
+        ConditionSet.Set(status.Conditions, LastKnownGood.Suspect, "True", Reasons.SuspectBackup,
+            why + ": never chosen automatically; a ResilienceRestore naming it needs spec.allowSuspect: true", null, now);
+        await events.RecordAsync(backup, EventRecorder.Warning, Reasons.SuspectBackup, $"backup {backup.Metadata.Name} is suspect: {why}", ct);
+        logger.LogInformation("{Backup}: suspect: {Why}", ObjectKey.Of(backup), why);
+        return true;
     }
 
     private static void Count(string ns, ResilienceBackup backup, RunPhase phase, DateTime at)

@@ -109,6 +109,9 @@ internal static class RecoveryPlanner
                 if (r.Spec.Backup is { Length: > 0 } b) needed.Add(b);
                 if (r.Status?.Backup is { Length: > 0 } s) needed.Add(s);
             }
+        // The last known good backup and the newest verified one outlive any retention rule.
+        if (LastKnownGood.Choose(backups, null).Backup is { } good) needed.Add(good.Metadata.Name);
+        if (NewestCompleted(backups.Where(LastKnownGood.IsVerified)) is { } verified) needed.Add(verified.Metadata.Name);
         foreach (var group in backups.GroupBy(b => b.Spec.Location))
         {
             foreach (var (phase, keep) in new[] { (RunPhase.Completed, schedule.KeepLast), (RunPhase.Failed, schedule.KeepLast ?? DefaultFailedKept) })
@@ -169,10 +172,17 @@ internal static class RecoveryPlanner
             if (incidents.Any(i => i.Target == t.Name)) continue;
             var wasActive = active.Contains(t.Name);
             if (!wasActive && !restoring) continue;
-            var incident = new IncidentStatus { Target = t.Name, Active = wasActive, FirstFailureTime = h.FirstFailureTime, DetectedAt = h.LastTransitionTime };
+            var incident = new IncidentStatus
+            {
+                Target = t.Name, Active = wasActive, FirstFailureTime = h.FirstFailureTime, DetectedAt = h.LastTransitionTime,
+                LastPassingCheck = LastPassingCheck(h, spec.Interval),
+            };
             if (restoring)
             {
-                if (NewestCompleted(backups) is { } backup)
+                // The last known good backup: completed before the incident began, never a suspect one.
+                var (backup, why) = LastKnownGood.Choose(backups, incident.LastPassingCheck);
+                incident.BackupReason = why;
+                if (backup is not null)
                 {
                     // Recorded first, created on the next reconcile from the recorded name: a
                     // restart in between finds the incident and makes the same restore, never a second.
@@ -180,10 +190,15 @@ internal static class RecoveryPlanner
                     incident.Backup = backup.Metadata.Name;
                     plan.RequeueNoLaterThan(TimeSpan.Zero);
                 }
-                else
+                else if (NewestCompleted(backups) is null)
                 {
                     plan.Events.Add(new PlannedEvent("Warning", Reasons.NoBackupToRestore,
                         $"{t.Name} failed and there is no completed backup of {policy.Metadata.Name} to restore it from"));
+                }
+                else
+                {
+                    plan.Events.Add(new PlannedEvent("Warning", Reasons.NoGoodBackup,
+                        $"{t.Name} failed and {policy.Metadata.Name} has no good backup to restore it from ({why}); not restoring from a suspect one"));
                 }
             }
             incidents.Add(incident);
@@ -225,6 +240,14 @@ internal static class RecoveryPlanner
             if (inFlight is not null) plan.Gates[t.Name] = $"waiting for restore {inFlight.Metadata.Name} of {t.Name}";
         }
     }
+
+    /// <summary>
+    /// The last passing check before a failure: as the prober recorded it, or (a verdict taken over
+    /// after a restart) one interval before the first failed check, or before the detection.
+    /// </summary>
+    public static DateTime LastPassingCheck(TargetHealth h, TimeSpan interval) =>
+        h.LastPassedAt is { } passed && (h.FirstFailureTime is not { } first || passed < first) ? passed
+            : (h.FirstFailureTime ?? h.LastTransitionTime) - interval;
 
     // ---- after the traffic decision ----------------------------------------------------------
 
@@ -356,11 +379,17 @@ internal static class RecoveryPlanner
         var error = plan.BackupError ?? plan.RestoreError;
         var failedRestore = FailingRestore(o, status);
         var failedBackup = status.Backup?.LastFailed is { } lf ? o.Backups.FirstOrDefault(b => b.Metadata.Name == lf) : null;
+        // An incident left without a restore because every backup is suspect or too late.
+        var stranded = status.Incidents?.FirstOrDefault(i => i.Restore is null
+            && i.BackupReason?.StartsWith(LastKnownGood.NoGood, StringComparison.Ordinal) == true);
         if (error is not null) (s, reason, message) = ("False", Reasons.InvalidSpec, error);
         else if (failedRestore is not null)
             (s, reason, message) = ("False", Reasons.RestoreFailed,
                 $"restore {failedRestore.Metadata.Name} of {failedRestore.Spec.Target}: " +
                 $"{(failedRestore.Status?.Message is { Length: > 0 } rm ? rm : "failed")}");
+        else if (stranded is not null)
+            (s, reason, message) = ("False", Reasons.NoGoodBackup,
+                $"{stranded.Target} failed at {stranded.DetectedAt:O} and is not restored: {stranded.BackupReason}");
         else if (failedBackup is not null)
             (s, reason, message) = ("False", Reasons.BackupFailed,
                 $"backup {failedBackup.Metadata.Name} failed{(failedBackup.Status?.Message is { Length: > 0 } bm ? ": " + bm : "")}");
@@ -409,6 +438,6 @@ internal static class RecoveryPlanner
     private static IncidentStatus Copy(IncidentStatus i) => new()
     {
         Target = i.Target, Active = i.Active, FirstFailureTime = i.FirstFailureTime, DetectedAt = i.DetectedAt,
-        RecoveredAt = i.RecoveredAt, Restore = i.Restore, Backup = i.Backup,
+        RecoveredAt = i.RecoveredAt, Restore = i.Restore, Backup = i.Backup, LastPassingCheck = i.LastPassingCheck, BackupReason = i.BackupReason,
     };
 }

@@ -43,6 +43,12 @@ internal static class Reasons
     public const string RestoreFailed = "RestoreFailed";
     public const string RestoreCompleted = "RestoreCompleted";
     public const string NoBackupToRestore = "NoBackupToRestore";
+    /// <summary>A target failed and every completed backup is suspect or completed after the failure began: no restore.</summary>
+    public const string NoGoodBackup = "NoGoodBackup";
+    /// <summary>A backup's target was failing, or it completed after a failure began: never restored automatically.</summary>
+    public const string SuspectBackup = "Suspect";
+    /// <summary>A restore names a suspect backup without spec.allowSuspect.</summary>
+    public const string SuspectRefused = "SuspectBackupRefused";
     public const string Restoring = "Restoring";
     public const string JobStarted = "JobStarted";
     public const string AttemptFailed = "AttemptFailed";

@@ -48,6 +48,8 @@ internal static partial class SpecValidation
     {
         if (string.IsNullOrEmpty(spec.Policy)) return "spec.policy: required";
         if (string.IsNullOrEmpty(spec.Target)) return "spec.target: required";
+        if (spec.AllowSuspect == true && string.IsNullOrEmpty(spec.Backup))
+            return "spec.allowSuspect: applies only to a backup named in spec.backup (an empty spec.backup never picks a suspect one)";
         return null;
     }
 
