@@ -78,7 +78,7 @@ public sealed class ShedRecord
 public sealed class PlannedAction
 {
     /// <summary>
-    /// Scale, SetHpaMinReplicas, PatchTemplate, ApplyPdb, DeletePdb, CreateBackup, DeleteBackup, CreateRestore,
+    /// Scale, SetHpaMinReplicas, PatchTemplate, ApplyPdb, DeletePdb, CreateBackup, DeleteBackup, CreateRestore, VerifyBackup,
     /// SteerService, SetPodCondition, PauseAutoscaler, ResumeAutoscaler, Shed, Unshed.
     /// </summary>
     public string Action { get; set; } = "";
@@ -103,6 +103,12 @@ public sealed class BackupScheduleStatus
     public DateTime? LastCompletedTime { get; set; }
     /// <summary>Name of the newest failed ResilienceBackup, if it is newer than the newest completed one.</summary>
     public string? LastFailed { get; set; }
+    /// <summary>Name of the newest backup that passed its restore test.</summary>
+    public string? LastVerified { get; set; }
+    /// <summary>When the newest verified backup completed.</summary>
+    public DateTime? LastVerifiedTime { get; set; }
+    /// <summary>The due time of the newest scheduled restore test (spec.backup.verify.schedule).</summary>
+    public DateTime? LastVerifyScheduleTime { get; set; }
 }
 
 /// <summary>One failed target, from detection until it serves again (restored, when the policy restores).</summary>

@@ -249,6 +249,15 @@ internal sealed class ResiliencePolicyReconciler(
             if (await writer.CreateRestoreAsync(policy, r, ct) is { } created)
                 expectations.Expect(ObjectKey.Of(policy), caches.Restores, created, created: true);
         }
+        foreach (var v in plan.VerifyBackups)
+        {
+            // Asked for on the backup itself; its controller runs the test step by step.
+            if (caches.Backups.Get(policy.Metadata.NamespaceProperty, v.Backup) is not { Status: { } current } backup) continue;
+            logger.LogInformation("{Policy}: restore test of backup {Backup} ({By})", ObjectKey.Of(policy), v.Backup, v.RequestedBy);
+            var asked = JobRun.Copy(current);
+            asked.Verification = Verification.Request(v.RequestedBy, o.Now);
+            if (await writer.Resources.WriteStatusAsync(backup, asked, ct) is { } updated) expectations.Expect(ObjectKey.Of(policy), caches.Backups, updated);
+        }
         if (plan.Selector is not null)
         {
             logger.LogInformation("{Policy}: Service {Service} selector -> {Selector}", ObjectKey.Of(policy), o.Service!.Metadata.Name,

@@ -153,6 +153,6 @@ internal static class JobRun
                 Target = s.Source.Target, HealthyAtStart = s.Source.HealthyAtStart, HealthyAtEnd = s.Source.HealthyAtEnd,
                 CompletedBy = s.Source.CompletedBy
             },
-        BackupReason = s.BackupReason,
+        BackupReason = s.BackupReason, Verification = Verification.Copy(s.Verification),
     };
 }

@@ -30,6 +30,7 @@ internal static partial class SpecValidation
         if (DegradationPlanner.ValidateSpec(spec.Degradation, spec.Targets) is { } degradation) errors.Add(degradation);
         if (spec.Backup is { } backup && BackupSchedule.From(backup).Error is { } backupError) errors.Add(backupError);
         if (RecoveryPlanner.RestoreError(spec) is { } restoreError) errors.Add(restoreError);
+        if (RecoveryPlanner.VerifyError(spec) is { } verifyError) errors.Add(verifyError);
         if (spec.Drills is { } drills && DrillSchedule.Parse(drills.Schedule).Error is { } drillError) errors.Add(drillError);
         return errors;
     }
