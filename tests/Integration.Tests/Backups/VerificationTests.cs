@@ -144,4 +144,39 @@ public sealed class VerificationTests(ClusterFixture cluster)
         // rpoFrom Verified: no backup has passed a restore test, so the RPO is not counted from the completed ones.
         Assert.Null(policy.Status.Objectives?.RpoSeconds);
     }
+
+    [Fact(Timeout = TestDeadline.Default)]
+    public async Task VerifyBackupDrill_RunsOneRestoreTestOnDemand_PassedWithTheBackupsResult()
+    {
+        var s = await Scenario.CreateAsync(cluster, "vf-drill");
+        await s.WaitForReadyAsync("primary", 2);
+        await using var op = await OperatorRunner.StartAsync(cluster.KubeconfigPath, s.Namespace);
+        await s.ApplyPolicyAsync(Scenario.Policy(s.Namespace, spec =>
+        {
+            BackupScenario.WithBackups(spec, "*/2 * * * * *", duration: "200ms");
+            // Scheduled once a year: only the drill tests a backup here.
+            spec.Backup!.Verify = new BackupVerifySpec { Schedule = "0 0 1 1 *", Template = BackupScenario.Template("300ms") };
+            spec.Restore = new RestoreSpec { Template = BackupScenario.Template("300ms") };
+        }));
+        await s.WaitForConditionAsync("Ready", "True", timeout: TimeSpan.FromSeconds(20));
+        await BackupScenario.WaitAsync(async () => (await s.BackupsAsync()).Any(b => b.Status?.Phase == RunPhase.Completed), 20, "a completed backup");
+        await s.CreateAsync(new ResilienceDrill
+        {
+            Metadata = new() { Name = "verify-now" },
+            Spec = new ResilienceDrillSpec { Policy = "checkout", Action = DrillAction.VerifyBackup },
+        }, ResilienceDrill.KubePluralName);
+        ResilienceDrill? drill = null;
+        await BackupScenario.WaitAsync(async () =>
+        {
+            var body = await s.Client.CustomObjects.GetNamespacedCustomObjectAsync(GroupVersion.Group, GroupVersion.Version, s.Namespace,
+                ResilienceDrill.KubePluralName, "verify-now");
+            drill = KubernetesJson.Deserialize<ResilienceDrill>((System.Text.Json.JsonElement)body);
+            return drill.Status?.Phase is DrillPhase.Passed or DrillPhase.Failed or DrillPhase.Aborted;
+        }, 30, "the drill ended");
+        Assert.True(drill!.Status!.Phase == DrillPhase.Passed, $"{drill.Status.Phase}: {drill.Status.Message}");
+        var backup = (await s.BackupsAsync()).Single(b => b.Metadata.Name == drill.Status.Backup);
+        Assert.Equal((VerificationPhase.Passed, "drill/verify-now"), (backup.Status!.Verification!.Phase!.Value, backup.Status.Verification.RequestedBy));
+        // One test: no other backup was tested.
+        Assert.Single(await s.BackupsAsync(), b => b.Status?.Verification is not null);
+    }
 }

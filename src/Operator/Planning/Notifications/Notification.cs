@@ -20,9 +20,11 @@ internal enum NotificationType
     DrillPassed,
     DrillFailed,
     DrillAborted,
+    BackupVerified,
+    BackupVerificationFailed,
 }
 
-/// <summary>The object an event is about (the policy, a ResilienceRestore or a ResilienceDrill).</summary>
+/// <summary>The object an event is about (the policy, a ResilienceRestore, a ResilienceDrill or a ResilienceBackup).</summary>
 internal sealed record InvolvedObject(string Kind, string Name, string? Uid = null);
 
 /// <summary>

@@ -59,6 +59,8 @@ internal static class Reasons
     public const string NoVerifiedBackup = "NoVerifiedBackup";
     /// <summary>The newest backup tested passed.</summary>
     public const string BackupsVerified = "BackupsVerified";
+    /// <summary>A VerifyBackup drill found no completed backup to test (none, all suspect, or all tested already).</summary>
+    public const string NoBackupToVerify = "NoBackupToVerify";
     public const string Restoring = "Restoring";
     public const string JobStarted = "JobStarted";
     public const string AttemptFailed = "AttemptFailed";

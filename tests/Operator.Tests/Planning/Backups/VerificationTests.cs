@@ -174,3 +174,24 @@ public sealed class VerificationTests
         Assert.Null(ConditionSet.Find(PolicyPlanner.Plan(b.Observe(T0) with { Backups = backups }).Status.Conditions, RecoveryPlanner.BackupsVerified));
     }
 }
+
+/// <summary>The VerifyBackup drill's choice of backup.</summary>
+public sealed class VerifyBackupDrillTests
+{
+    [Fact]
+    public void BackupToVerify_NewestUntestedGood_OrRefusedNamingWhy()
+    {
+        var policy = new ResiliencePolicy { Metadata = new V1ObjectMeta { Name = "checkout" }, Spec = new ResiliencePolicySpec() };
+        Assert.Equal(Reasons.InvalidSpec, DrillPlanner.BackupToVerify(policy, []).Refusal!.Reason);
+        V1PodTemplateSpec template = new() { Spec = new V1PodSpec { Containers = [new V1Container { Name = "c", Image = "busybox" }] } };
+        policy.Spec.Backup = new BackupSpec { Schedule = "@daily", Template = template, Verify = new BackupVerifySpec { Schedule = "@daily", Template = template } };
+        policy.Spec.Restore = new RestoreSpec { Template = template };
+        Assert.Equal(Reasons.NoBackupToVerify, DrillPlanner.BackupToVerify(policy, []).Refusal!.Reason);
+        var tested = BackupPlanningTests.Backup("tested", RunPhase.Completed, T0.AddMinutes(-1));
+        tested.Status!.Verification = new BackupVerificationStatus { Phase = VerificationPhase.Passed };
+        var backups = new[] { BackupPlanningTests.Backup("untested", RunPhase.Completed, T0.AddMinutes(-2)), tested };
+        Assert.Equal(("untested", null), DrillPlanner.BackupToVerify(policy, backups));
+        tested.Status.Verification.Phase = VerificationPhase.Verifying;
+        Assert.Equal(Reasons.AnotherDrillRunning, DrillPlanner.BackupToVerify(policy, backups).Refusal!.Reason);
+    }
+}
