@@ -26,7 +26,7 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
 
     private static readonly Counter VerificationsTotal = Metrics.CreateCounter("resilience_backup_verifications_total",
         "Restore tests of backups that finished, by result (passed, failed).", "namespace", "policy", "result");
-    private static readonly Gauge LastVerified = Metrics.CreateGauge("resilience_backup_last_verified_timestamp_seconds",
+    internal static readonly Gauge LastVerified = Metrics.CreateGauge("resilience_backup_last_verified_timestamp_seconds",
         "Unix time at which the policy's newest backup that passed its restore test completed.", "namespace", "policy");
 
     public async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken ct)
@@ -178,14 +178,21 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
         {
             var passed = step.Status.Phase == VerificationPhase.Passed;
             VerificationsTotal.WithLabels(ns, backup.Spec.Policy, passed ? "passed" : "failed").Inc();
-            if (passed && backup.Status?.CompletionTime is { } done)
-                LastVerified.WithLabels(ns, backup.Spec.Policy).Set(new DateTimeOffset(BackupSchedule.Utc(done)).ToUnixTimeMilliseconds() / 1000.0);
+            if (passed && backup.Status?.CompletionTime is { } done) SetLastVerified(ns, backup.Spec.Policy, done);
         }
         status.Verification = step.Status;
         status.Conditions ??= [];
         var (cs, reason, message) = Verification.Condition(step.Status);
         ConditionSet.Set(status.Conditions, LastKnownGood.Verified, cs, reason, message, null, now);
         return true;
+    }
+
+    /// <summary>resilience_backup_last_verified_timestamp_seconds: never moved back by an older backup.</summary>
+    internal static void SetLastVerified(string ns, string policy, DateTime completed)
+    {
+        var seconds = new DateTimeOffset(BackupSchedule.Utc(completed)).ToUnixTimeMilliseconds() / 1000.0;
+        var gauge = LastVerified.WithLabels(ns, policy);
+        if (gauge.Value < seconds) gauge.Set(seconds);
     }
 
     private async Task CreateTestJobAsync(ResilienceBackup backup, ResiliencePolicy policy, V1PodTemplateSpec template, string name, string scratch,
