@@ -44,7 +44,9 @@ internal sealed class RestoreReconciler(RunCaches caches, ClusterWriter writer, 
             var name = restore.Status?.Backup is { Length: > 0 } chosen ? chosen : restore.Spec.Backup;
             if (string.IsNullOrEmpty(name))
             {
-                (backup, var why) = LastKnownGood.Choose(caches.Backups.ByIndex(RunCaches.ByPolicyIndex, ns + "/" + policy.Metadata.Name), null);
+                // While the target has an open incident, only backups completed before it began.
+                var cutoff = policy.Status?.Incidents?.Where(i => i.Target == restore.Spec.Target).Select(i => i.LastPassingCheck).Min();
+                (backup, var why) = LastKnownGood.Choose(caches.Backups.ByIndex(RunCaches.ByPolicyIndex, ns + "/" + policy.Metadata.Name), cutoff);
                 if (backup is null) invalid = $"spec.backup: empty, and ResiliencePolicy \"{policy.Metadata.Name}\" has no good backup to restore ({why})";
                 reason = "spec.backup empty: the " + why;
             }
