@@ -47,6 +47,33 @@ internal sealed class DemoRun(bool watch)
         var first = (await GetPolicy(c)).Status!.Backup!;
         Console.WriteLine($"  => backup {first.LastCompleted} completed at {first.LastCompletedTime:HH:mm:ss}; next due {first.NextScheduleTime:HH:mm:ss}");
 
+        Step("Verifying it: ResilienceDrill verify-now (VerifyBackup) restores the backup into a scratch copy of checkout-primary " +
+             "that no Service selects, runs the verify Job against it, and removes the copy");
+        ResilienceDrill? tested = null;
+        // A guard rail may refuse it (a busy machine can fail a health check now and then): wait for Ready and ask again.
+        for (var attempt = 1; attempt <= 3 && tested?.Status?.Phase is null or DrillPhase.Aborted; attempt++)
+        {
+            if (tested is not null)
+            {
+                Console.WriteLine($"  => restore test refused ({tested.Status!.Message}); asking again once the policy is Ready");
+                await WatchUntilAsync(c, s => s.Ready == "True", TimeSpan.FromSeconds(30), "policy Ready", ct);
+            }
+            var verify = new ResilienceDrill
+            {
+                Metadata = new V1ObjectMeta { Name = attempt == 1 ? "verify-now" : $"verify-now-{attempt}", NamespaceProperty = Ns },
+                Spec = new ResilienceDrillSpec { Policy = "checkout", Action = DrillAction.VerifyBackup },
+            };
+            await c.CustomObjects.CreateNamespacedCustomObjectAsync(verify, GroupVersion.Group, GroupVersion.Version, Ns,
+                ResilienceDrill.KubePluralName, cancellationToken: ct);
+            _drill = verify.Metadata.Name;
+            await WatchUntilAsync(c, s => s.Drill?.Status?.Phase is DrillPhase.Passed or DrillPhase.Failed or DrillPhase.Aborted,
+                TimeSpan.FromSeconds(60), "the restore test's verdict", ct);
+            tested = await GetDrill(c, verify.Metadata.Name);
+        }
+        _drill = null;
+        Console.WriteLine($"  => restore test {tested!.Status!.Phase}: {tested.Status.Message}");
+        if (tested.Status.Phase != DrillPhase.Passed) { Console.Error.WriteLine("demo: the restore test did not pass"); return 1; }
+
         Step("Injecting a fault: checkout-primary's pods stop being ready (sim.resilience.dev/fault=unready)");
         var faultAt = _clock.Elapsed;
         await Annotate(c, "checkout-primary", "\"unready\"");
@@ -64,11 +91,12 @@ internal sealed class DemoRun(bool watch)
                           $"switch {last?.SwitchSeconds:0.000}s after the verdict; " +
                           $"{(switchedAt - faultAt).TotalSeconds:0.00}s from fault to Service switch (bound: interval 1s x retries 2 + 2s = 4s)");
 
-        Step("onFail: FailoverAndRestore - the failed primary is restored from the newest completed backup while the standby serves");
+        Step("onFail: FailoverAndRestore - the failed primary is restored from the last known good backup " +
+             "(completed before its last passing check, a verified one preferred) while the standby serves");
         await WatchUntilAsync(c, s => s.RestorePhase == "Completed", TimeSpan.FromSeconds(60), "the restore to complete", ct);
         var incident = (await GetPolicy(c)).Status?.Incidents?.LastOrDefault(x => x.Restore is not null);
-        Console.WriteLine($"  => restore {incident?.Restore} applied backup {incident?.Backup} to {incident?.Target}; " +
-                          "traffic may return only now, once the primary is healthy");
+        Console.WriteLine($"  => restore {incident?.Restore} applied backup {incident?.Backup} to {incident?.Target} " +
+                          $"({incident?.BackupReason}); traffic may return only now, once the primary is healthy");
 
         Step("Removing the fault: checkout-primary recovers; traffic returns after failbackDelay (8s) of continuous health");
         await Annotate(c, "checkout-primary", "null");
@@ -163,6 +191,7 @@ internal sealed class DemoRun(bool watch)
         var ready = policy?.Status?.Conditions?.FirstOrDefault(x => x.Type == "Ready");
         var line = $"{string.Join(" | ", parts)} | Service -> {selected,-7} | Ready={ready?.Status ?? "-"} {ready?.Reason}";
         if (policy?.Status?.Backup?.LastCompleted is { } backup) line += $" | last backup {backup.Replace("checkout-", "", StringComparison.Ordinal)}";
+        if (policy?.Status?.Backup?.LastVerified is { } verified) line += $" (verified {verified.Replace("checkout-", "", StringComparison.Ordinal)})";
         string? restorePhase = null;
         if (policy?.Status?.Incidents?.LastOrDefault(x => x.Restore is not null)?.Restore is { } restore)
         {

@@ -36,7 +36,8 @@ internal sealed class LocalCluster : IAsyncDisposable
         var client = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(cluster.Kubeconfig));
         if (userAgent is not null) client.HttpClient.DefaultRequestHeaders.UserAgent.ParseAdd(userAgent);
         cluster.Client = client;
-        cluster._simulator = new NodeSimulator.NodeSimulator(cluster.Client, new NodeSimulator.NodeSimulatorOptions { Nodes = nodes }, loggers.CreateLogger("NodeSimulator"));
+        cluster._simulator = new NodeSimulator.NodeSimulator(cluster.Client, new NodeSimulator.NodeSimulatorOptions { Nodes = nodes },
+            loggers.CreateLogger("NodeSimulator"));
         await cluster._simulator.StartAsync(CancellationToken.None);
         if (!installCrds) return cluster;
         var (c2, o2) = await cluster.KubectlAsync("apply", "--validate=false", "-f", Path.Combine(root, "config", "crd"));

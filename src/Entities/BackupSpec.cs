@@ -30,8 +30,31 @@ public sealed class BackupSpec
     [PreserveUnknownFields]
     public V1PodTemplateSpec? Template { get; set; }
 
+    /// <summary>
+    /// Restore tests: on this schedule the newest unverified completed backup is restored into a scratch copy of its
+    /// target (never selected by the Service, removed afterwards) and the verify template judges it. Needs spec.restore.
+    /// </summary>
+    public BackupVerifySpec? Verify { get; set; }
+
     /// <summary>Five or six whitespace-separated fields, or a Cronos macro.</summary>
     public const string CronPattern = "^(@(yearly|annually|monthly|weekly|daily|midnight|hourly|every_minute|every_second)|(\\S+\\s+){4,5}\\S+)$";
+}
+
+/// <summary>Restore tests of backups.</summary>
+public sealed class BackupVerifySpec
+{
+    /// <summary>Cron schedule of the restore tests: 5 fields, or 6 with seconds first, or a macro such as `@daily`.</summary>
+    [SchemaRequired]
+    [SchemaPattern(BackupSpec.CronPattern)]
+    public string Schedule { get; set; } = "";
+
+    /// <summary>
+    /// The Job pod template that checks a restored copy (exit 0 = the backup is good). It gets `BACKUP_NAME`,
+    /// `POLICY_NAME`, `LOCATION` and `TARGET` (the scratch copy's name) in its environment.
+    /// </summary>
+    [SchemaRequired]
+    [PreserveUnknownFields]
+    public V1PodTemplateSpec? Template { get; set; }
 }
 
 /// <summary>Retention of backups, per location.</summary>

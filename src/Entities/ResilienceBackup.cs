@@ -15,6 +15,7 @@ namespace ResilienceOperator.Entities;
 [PrinterColumn("Location", "string", ".spec.location", Description = "Where the backup is written")]
 [PrinterColumn("Phase", "string", ".status.phase", Description = "Pending, Running, Completed or Failed")]
 [PrinterColumn("Completed", "date", ".status.completionTime", Description = "When the backup completed")]
+[PrinterColumn("Verified", "string", ".status.verification.phase", Description = "Verification by a restore test: Passed, Failed or Running", Priority = 1)]
 [PrinterColumn("Attempts", "integer", ".status.attempts", Description = "Job attempts so far", Priority = 1)]
 [PrinterColumn("Age", "date", ".metadata.creationTimestamp")]
 public sealed class ResilienceBackup : CustomResource<ResilienceBackupSpec, ResilienceRunStatus>
@@ -74,8 +75,76 @@ public sealed class ResilienceRunStatus
     public DateTime? LastFailureTime { get; set; }
     /// <summary>What happened last, in words.</summary>
     public string? Message { get; set; }
-    /// <summary>Succeeded: True when Completed, False when Failed (the reason says why), Unknown before.</summary>
+    /// <summary>
+    /// Succeeded: True when Completed, False when Failed (the reason says why), Unknown before. A backup also
+    /// has `Suspect` (True: never chosen automatically for a restore; the reason and message say why) and
+    /// `Verified` (the result of its restore test).
+    /// </summary>
     public IList<V1Condition>? Conditions { get; set; }
+    /// <summary>For a backup: the target it copied and whether that target passed its health checks when the backup started and ended.</summary>
+    public BackupSourceStatus? Source { get; set; }
+    /// <summary>For a backup: its restore test, step by step (a restart resumes it at the recorded step).</summary>
+    public BackupVerificationStatus? Verification { get; set; }
+    /// <summary>For a restore: why its backup was chosen (named in spec.backup, or the last known good one and why).</summary>
+    public string? BackupReason { get; set; }
+}
+
+/// <summary>A restore test of a backup: restored into a scratch copy of its target, then judged by the verify template.</summary>
+public sealed class BackupVerificationStatus
+{
+    /// <summary>Pending (asked for), Restoring (the restore Job runs into the scratch copy), Verifying (the verify Job runs), Passed or Failed.</summary>
+    public VerificationPhase? Phase { get; set; }
+    /// <summary>Who asked: `schedule` or `drill/NAME`.</summary>
+    public string? RequestedBy { get; set; }
+    /// <summary>The scratch copy of the target (a Deployment owned by the backup, never selected by the policy's Service).</summary>
+    public string? Scratch { get; set; }
+    /// <summary>Whether the scratch copy was removed after the test.</summary>
+    public bool? ScratchRemoved { get; set; }
+    /// <summary>The Job restoring the backup into the scratch copy.</summary>
+    public string? RestoreJob { get; set; }
+    /// <summary>The Job running the verify template.</summary>
+    public string? VerifyJob { get; set; }
+    /// <summary>When the test started.</summary>
+    public DateTime? StartTime { get; set; }
+    /// <summary>When the test passed or failed.</summary>
+    public DateTime? Time { get; set; }
+    /// <summary>What happened last, in words.</summary>
+    public string? Message { get; set; }
+}
+
+/// <summary>Steps of a restore test.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<VerificationPhase>))]
+public enum VerificationPhase
+{
+    /// <summary>Asked for, not started.</summary>
+    Pending,
+    /// <summary>The backup is being restored into the scratch copy.</summary>
+    Restoring,
+    /// <summary>The verify template runs against the scratch copy.</summary>
+    Verifying,
+    /// <summary>The verify template exited 0.</summary>
+    Passed,
+    /// <summary>The restore or the verify template failed.</summary>
+    Failed,
+}
+
+/// <summary>
+/// The health of the target a backup copied, from the policy's health checks (status.targets[]): a check
+/// that already failed counts as failing even before healthCheck.retries declare the target failed.
+/// </summary>
+public sealed class BackupSourceStatus
+{
+    /// <summary>The target copied (`TARGET`).</summary>
+    public string? Target { get; set; }
+    /// <summary>Whether the target's latest health check passed when the backup started; absent when not known (not checked yet).</summary>
+    public bool? HealthyAtStart { get; set; }
+    /// <summary>Whether the target's latest health check passed when the backup completed; absent when not known.</summary>
+    public bool? HealthyAtEnd { get; set; }
+    /// <summary>
+    /// When the operator saw the backup complete: it completed no later than this (its completionTime, from the
+    /// Job, has whole seconds).
+    /// </summary>
+    public DateTime? CompletedBy { get; set; }
 }
 
 /// <summary>A list of ResilienceBackup.</summary>

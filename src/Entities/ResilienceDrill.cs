@@ -14,7 +14,7 @@ namespace ResilienceOperator.Entities;
 [ShortNames("rdr")]
 [Categories("resilience")]
 [PrinterColumn("Policy", "string", ".spec.policy", Description = "The ResiliencePolicy the drill proves")]
-[PrinterColumn("Action", "string", ".spec.action", Description = "KillPods or FailTarget")]
+[PrinterColumn("Action", "string", ".spec.action", Description = "KillPods, FailTarget or VerifyBackup")]
 [PrinterColumn("Phase", "string", ".status.phase", Description = "Pending, Running, Passed, Failed or Aborted")]
 [PrinterColumn("RTO", "number", ".status.rtoSeconds", Description = "Seconds from the injection to serving again")]
 [PrinterColumn("Target", "string", ".status.target", Description = "The target the fault was injected into", Priority = 1)]
@@ -47,6 +47,11 @@ public enum DrillAction
     /// `resilience.dev/drill-replicas` and put back afterwards).
     /// </summary>
     FailTarget,
+    /// <summary>
+    /// Inject nothing: run one restore test (spec.backup.verify of the policy) of its newest completed backup that is
+    /// neither suspect nor tested yet; Passed when the backup passes, Failed when it fails or the test outlasts the RTO.
+    /// </summary>
+    VerifyBackup,
 }
 
 /// <summary>Where a drill stands.</summary>
@@ -73,7 +78,10 @@ public sealed class ResilienceDrillSpec
     [SchemaLength(1, 253)]
     public string Policy { get; set; } = "";
 
-    /// <summary>KillPods (delete pods of the active target) or FailTarget (scale the active target to zero until the drill ends).</summary>
+    /// <summary>
+    /// KillPods (delete pods of the active target), FailTarget (scale the active target to zero until the drill ends) or
+    /// VerifyBackup (one restore test of the newest untested backup).
+    /// </summary>
     [SchemaDefault("KillPods")]
     public DrillAction Action { get; set; } = DrillAction.KillPods;
 
@@ -94,6 +102,8 @@ public sealed class ResilienceDrillStatus
     public DrillPhase? Phase { get; set; }
     /// <summary>The target the fault was injected into (the policy's active target at the start).</summary>
     public string? Target { get; set; }
+    /// <summary>VerifyBackup: the backup tested.</summary>
+    public string? Backup { get; set; }
     /// <summary>KillPods: the pods deleted.</summary>
     public IList<string>? Pods { get; set; }
     /// <summary>When the fault was injected.</summary>

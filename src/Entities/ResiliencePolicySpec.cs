@@ -172,6 +172,22 @@ public sealed class ObjectivesSpec
     /// <summary>Recovery point objective: the greatest acceptable age of the newest good backup.</summary>
     [SchemaPattern(DurationFormat.Pattern)]
     public string? Rpo { get; set; }
+
+    /// <summary>
+    /// Which backups the RPO counts from: `Completed` (default) or `Verified` (only backups that passed a restore test,
+    /// spec.backup.verify).
+    /// </summary>
+    public RpoFrom? RpoFrom { get; set; }
+}
+
+/// <summary>Which backups the RPO counts from.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<RpoFrom>))]
+public enum RpoFrom
+{
+    /// <summary>The newest completed backup.</summary>
+    Completed,
+    /// <summary>The newest backup that passed its restore test.</summary>
+    Verified,
 }
 
 /// <summary>One Deployment or StatefulSet of the failover group.</summary>

@@ -78,7 +78,7 @@ public sealed class ShedRecord
 public sealed class PlannedAction
 {
     /// <summary>
-    /// Scale, SetHpaMinReplicas, PatchTemplate, ApplyPdb, DeletePdb, CreateBackup, DeleteBackup, CreateRestore,
+    /// Scale, SetHpaMinReplicas, PatchTemplate, ApplyPdb, DeletePdb, CreateBackup, DeleteBackup, CreateRestore, VerifyBackup,
     /// SteerService, SetPodCondition, PauseAutoscaler, ResumeAutoscaler, Shed, Unshed.
     /// </summary>
     public string Action { get; set; } = "";
@@ -103,6 +103,12 @@ public sealed class BackupScheduleStatus
     public DateTime? LastCompletedTime { get; set; }
     /// <summary>Name of the newest failed ResilienceBackup, if it is newer than the newest completed one.</summary>
     public string? LastFailed { get; set; }
+    /// <summary>Name of the newest backup that passed its restore test.</summary>
+    public string? LastVerified { get; set; }
+    /// <summary>When the newest verified backup completed.</summary>
+    public DateTime? LastVerifiedTime { get; set; }
+    /// <summary>The due time of the newest scheduled restore test (spec.backup.verify.schedule).</summary>
+    public DateTime? LastVerifyScheduleTime { get; set; }
 }
 
 /// <summary>One failed target, from detection until it serves again (restored, when the policy restores).</summary>
@@ -120,8 +126,15 @@ public sealed class IncidentStatus
     public DateTime? RecoveredAt { get; set; }
     /// <summary>The ResilienceRestore that repairs the target (deterministic from the incident).</summary>
     public string? Restore { get; set; }
-    /// <summary>The backup that restore applies: the newest completed one at detection.</summary>
+    /// <summary>
+    /// The backup that restore applies: the newest completed backup that is not suspect and completed before
+    /// lastPassingCheck, a verified one preferred.
+    /// </summary>
     public string? Backup { get; set; }
+    /// <summary>The last passing health check of the target before it failed: the incident began after it.</summary>
+    public DateTime? LastPassingCheck { get; set; }
+    /// <summary>Why that backup was chosen, or why none was.</summary>
+    public string? BackupReason { get; set; }
 }
 
 /// <summary>Measured objectives.</summary>
@@ -173,6 +186,8 @@ public sealed class TargetStatus
     /// a failover candidate (it is scaled up when traffic must move to it) unless failover.fenced names it. Absent otherwise.
     /// </summary>
     public bool? Cold { get; set; }
+    /// <summary>The first failed check of the current run of failed checks; absent while the latest check passed.</summary>
+    public DateTime? FirstFailureTime { get; set; }
 }
 
 /// <summary>Failover history.</summary>

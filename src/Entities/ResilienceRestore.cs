@@ -43,8 +43,17 @@ public sealed class ResilienceRestoreSpec
     [SchemaLength(1, 253)]
     public string Policy { get; set; } = "";
 
-    /// <summary>Name of a Completed ResilienceBackup of that policy; empty = the newest completed one.</summary>
+    /// <summary>
+    /// Name of a Completed ResilienceBackup of that policy; empty = the newest completed one that is not
+    /// suspect (the last known good), a verified one preferred.
+    /// </summary>
     public string? Backup { get; set; }
+
+    /// <summary>
+    /// Restore the backup named in spec.backup even when it is suspect (condition `Suspect`: its target was failing,
+    /// or it completed after a failure began). Without it a suspect backup is refused.
+    /// </summary>
+    public bool? AllowSuspect { get; set; }
 
     /// <summary>The target restored (`TARGET`): one of the policy's targets.</summary>
     [SchemaRequired]

@@ -17,6 +17,11 @@ public static class Labels
     public const string Incident = "resilience.dev/incident";
     /// <summary>On a Job: the failover hook it runs (fence or promote).</summary>
     public const string Hook = "resilience.dev/hook";
+    /// <summary>
+    /// On a scratch copy of a target (a restore test) and its pods: the ResilienceBackup tested. Its pods carry no
+    /// other label, so no Service, PodDisruptionBudget or health check of a policy selects them.
+    /// </summary>
+    public const string Scratch = "resilience.dev/scratch";
 }
 
 /// <summary>Annotations the operator reads or writes.</summary>
@@ -36,6 +41,8 @@ public static class Annotations
     public const string DrillReplicas = "resilience.dev/drill-replicas";
     /// <summary>On a KEDA ScaledObject: set beside KEDA's pause annotation when the operator paused it, so only such a pause is lifted.</summary>
     public const string PausedByOperator = "resilience.dev/paused-keda";
+    /// <summary>On a scratch copy made for a restore test: the target Deployment it copies.</summary>
+    public const string ScratchOf = "resilience.dev/scratch-of";
 }
 
 /// <summary>Finalizers the operator puts on its resources.</summary>

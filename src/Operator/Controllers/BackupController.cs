@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using ResilienceOperator.Entities;
 using ResilienceOperator.Kubernetes;
+using ResilienceOperator.Planning;
 using ResilienceOperator.Runtime;
 
 namespace ResilienceOperator.Controllers;
@@ -22,6 +23,11 @@ internal static class BackupController
             // A policy that comes into this shard's cache (a start, or a relabel to this shard) brings its unfinished backups.
             .Watches(informers.Policies, p => RunCaches.Unfinished(informers.Backups.Store, p, b => b.Status?.Phase),
                 Predicates.CreatedOnly<ResiliencePolicy>())
+            // An incident makes the backups completed after its last passing check suspect.
+            .Watches(informers.Policies, p => p.Status?.Incidents is { Count: > 0 }
+                ? informers.Backups.Store.ByIndex(RunCaches.ByPolicyIndex, p.Metadata.NamespaceProperty + "/" + p.Metadata.Name)
+                    .Where(bk => bk.Status?.Phase == RunPhase.Completed && !LastKnownGood.IsSuspect(bk)).Select(ObjectKey.Of)
+                : [])
             .OnNewTerm(expectations.Clear)
             .Workers(workers)
             .Complete(new BackupReconciler(RunCaches.Of(informers), writer, recorder, expectations, time, loggers.CreateLogger<BackupReconciler>()),

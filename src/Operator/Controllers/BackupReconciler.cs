@@ -24,6 +24,11 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
     private static readonly Gauge LastSuccess = Metrics.CreateGauge("resilience_backup_last_success_timestamp_seconds",
         "Unix time at which the policy's newest backup completed.", "namespace", "policy");
 
+    private static readonly Counter VerificationsTotal = Metrics.CreateCounter("resilience_backup_verifications_total",
+        "Restore tests of backups that finished, by result (passed, failed).", "namespace", "policy", "result");
+    internal static readonly Gauge LastVerified = Metrics.CreateGauge("resilience_backup_last_verified_timestamp_seconds",
+        "Unix time at which the policy's newest backup that passed its restore test completed.", "namespace", "policy");
+
     public async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken ct)
     {
         var backup = caches.Backups.Get(key);
@@ -31,12 +36,21 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
         if (backup is null || backup.Metadata.DeletionTimestamp is not null) return ReconcileResult.Done;
         // Its last status write or Job not in the cache yet: deciding now would start an attempt twice.
         expectations.ThrowIfAwaited(key);
-        if (backup.Status?.Phase is RunPhase.Completed or RunPhase.Failed) return ReconcileResult.Done;
         var now = time.GetUtcNow().UtcDateTime;
         var ns = key.Namespace;
         // Another shard's policy: that shard runs this backup (docs/sharding.md).
         var (mine, policy) = await caches.Shard.OwnerOfRunAsync(backup, backup.Spec.Policy, ct);
         if (!mine) return ReconcileResult.Done;
+        if (backup.Status?.Phase is RunPhase.Completed or RunPhase.Failed)
+        {
+            if (backup.Status.Phase != RunPhase.Completed) return ReconcileResult.Done;
+            var next = JobRun.Copy(backup.Status);
+            var changed = !LastKnownGood.IsSuspect(backup) && await MarkSuspectAsync(backup, next, policy, now, ct);
+            if (backup.Status.Verification is { } v && (Verification.InProgress(backup) || v.ScratchRemoved != true))
+                changed |= await VerifyAsync(backup, next, policy, now, ct);
+            if (changed) await WriteAsync(backup, next, ct);
+            return ReconcileResult.Done;
+        }
         var invalid = SpecValidation.Backup(backup.Spec);
         if (invalid is not null) { }
         else if (policy is null) invalid = $"spec.policy: ResiliencePolicy \"{backup.Spec.Policy}\" not found in namespace {ns}";
@@ -56,10 +70,12 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
 
         var jobs = caches.Jobs.ByIndex(RunCaches.OwnerIndex, backup.Metadata.Uid);
         var decision = JobRun.Next(backup.Status, backup.Metadata.Name, "backup", jobs, MaxAttempts, FirstBackoff, now);
+        var target = backup.Status?.Source?.Target ?? (backup.Spec.Target is { Length: > 0 } t ? t
+            : policy!.Status?.ActiveTargets?.FirstOrDefault() ?? policy.Spec.Targets.FirstOrDefault()?.Name ?? "");
+        // The source's health as the backup starts, recorded once, with the first attempt.
+        decision.Status.Source ??= new BackupSourceStatus { Target = target, HealthyAtStart = LastKnownGood.SourceHealthy(policy, target, now) };
         if (decision.CreateAttempt is { } attempt)
         {
-            var target = backup.Spec.Target is { Length: > 0 } t ? t
-                : policy!.Status?.ActiveTargets?.FirstOrDefault() ?? policy.Spec.Targets.FirstOrDefault()?.Name ?? "";
             var job = BackupJobs.Build(backup, Labels.Backup, policy!.Metadata.Name, policy.Spec.Backup!.Template!, attempt,
                 backup.Metadata.Name, backup.Spec.Location, target);
             if (await writer.CreateJobAsync(job, ct) is { } created) expectations.Expect(key, caches.Jobs, created, created: true);
@@ -67,6 +83,12 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
         }
         foreach (var e in decision.Events) await events.RecordAsync(backup, e.Type, e.Reason, e.Message, ct);
         var before = backup.Status?.Phase;
+        if (decision.Status.Phase == RunPhase.Completed && before != RunPhase.Completed)
+        {
+            decision.Status.Source.HealthyAtEnd = LastKnownGood.SourceHealthy(policy, target, decision.Status.CompletionTime ?? now);
+            decision.Status.Source.CompletedBy = now;
+            await MarkSuspectAsync(backup, decision.Status, policy, now, ct);
+        }
         await WriteAsync(backup, decision.Status, ct);
         if (decision.Status.Phase != before && decision.Status.Phase is RunPhase.Completed or RunPhase.Failed)
         {
@@ -80,6 +102,110 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
 
     /// <summary>The policy is deleted or handed to another shard: its backup gauge goes (the counters stay, as counters do).</summary>
     public static void ForgetSeries(ObjectKey policy) => LastSuccess.RemoveLabelled(policy.Namespace, policy.Name);
+    /// <summary>
+    /// Sets condition Suspect on a completed backup: True (with an event) when its source was failing or it
+    /// completed after an incident began, else False; whether that changed anything.
+    /// </summary>
+    private async Task<bool> MarkSuspectAsync(ResilienceBackup backup, ResilienceRunStatus status, ResiliencePolicy? policy, DateTime now,
+        CancellationToken ct)
+    {
+        var probe = new ResilienceBackup { Metadata = backup.Metadata, Spec = backup.Spec, Status = status };
+        var why = LastKnownGood.SuspectReason(probe, policy);
+        status.Conditions ??= [];
+        var old = ConditionSet.Find(status.Conditions, LastKnownGood.Suspect);
+        if (why is null)
+        {
+            if (old is not null) return false;
+            ConditionSet.Set(status.Conditions, LastKnownGood.Suspect, "False", Reasons.TargetHealthy,
+                "its target passed its health checks as it started and completed", null, now);
+            return true;
+        }
+        ConditionSet.Set(status.Conditions, LastKnownGood.Suspect, "True", Reasons.SuspectBackup,
+            why + ": never chosen automatically; a ResilienceRestore naming it needs spec.allowSuspect: true", null, now);
+        await events.RecordAsync(backup, EventRecorder.Warning, Reasons.SuspectBackup, $"backup {backup.Metadata.Name} is suspect: {why}", ct);
+        logger.LogInformation("{Backup}: suspect: {Why}", ObjectKey.Of(backup), why);
+        return true;
+    }
+
+    /// <summary>
+    /// One step of the backup's restore test (see <see cref="Verification"/>): the scratch copy, the restore
+    /// Job into it, the verify Job, the result, the scratch copy removed. Whether the status changed.
+    /// </summary>
+    private async Task<bool> VerifyAsync(ResilienceBackup backup, ResilienceRunStatus status, ResiliencePolicy? policy, DateTime now,
+        CancellationToken ct)
+    {
+        var ns = backup.Metadata.NamespaceProperty;
+        var key = ObjectKey.Of(backup);
+        var deployments = caches.Deployments!;
+        var scratch = Verification.ScratchName(backup.Metadata.Name);
+        var targetName = backup.Status?.Source?.Target ?? backup.Spec.Target ?? policy?.Spec.Targets.FirstOrDefault()?.Name ?? "";
+        var target = deployments.Get(ns, targetName);
+        string? cannot = null;
+        if (policy is null) cannot = $"ResiliencePolicy \"{backup.Spec.Policy}\" not found";
+        else if (policy.Spec.Restore?.Template?.Spec?.Containers is not { Count: > 0 })
+            cannot = $"ResiliencePolicy \"{policy.Metadata.Name}\" has no spec.restore.template to restore with";
+        else if (policy.Spec.Backup?.Verify?.Template?.Spec?.Containers is not { Count: > 0 })
+            cannot = $"ResiliencePolicy \"{policy.Metadata.Name}\" has no spec.backup.verify.template to verify with";
+        else if (target is null && Verification.InProgress(backup) && deployments.Get(ns, scratch) is null)
+            cannot = $"target Deployment {targetName} not found to copy";
+        VerifyStep step;
+        if (cannot is not null && Verification.InProgress(backup))
+        {
+            var failed = Verification.Copy(backup.Status!.Verification)!;
+            failed.Phase = VerificationPhase.Failed;
+            failed.Scratch ??= scratch;
+            failed.ScratchRemoved = true;
+            failed.Time = now;
+            failed.Message = "cannot verify: " + cannot;
+            step = new VerifyStep(failed, false, false, false, true, [new PlannedEvent("Warning", Reasons.BackupVerificationFailed, failed.Message)]);
+        }
+        else
+        {
+            step = Verification.Next(backup, deployments.Get(ns, scratch) is not null, caches.Jobs.Get(ns, Verification.RestoreJobName(backup.Metadata.Name)),
+                caches.Jobs.Get(ns, Verification.VerifyJobName(backup.Metadata.Name)), now);
+        }
+        if (step.CreateScratch && target is not null)
+        {
+            if (await writer.CreateScratchDeploymentAsync(Verification.ScratchCopy(target, backup, scratch), ct) is { } made)
+                expectations.Expect(key, deployments, made, created: true);
+            logger.LogInformation("{Backup}: restore test: scratch copy {Scratch} of {Target}", key, scratch, targetName);
+        }
+        if (step.CreateRestoreJob) await CreateTestJobAsync(backup, policy!, policy!.Spec.Restore!.Template!, step.Status.RestoreJob!, scratch, ct);
+        if (step.CreateVerifyJob) await CreateTestJobAsync(backup, policy!, policy!.Spec.Backup!.Verify!.Template!, step.Status.VerifyJob!, scratch, ct);
+        if (step.DeleteScratch)
+        {
+            await writer.DeleteScratchDeploymentAsync(ns, step.Status.Scratch ?? scratch, ct);
+            logger.LogInformation("{Backup}: restore test: scratch copy {Scratch} removed", key, step.Status.Scratch ?? scratch);
+        }
+        foreach (var e in step.Events) await events.RecordAsync(backup, e.Type, e.Reason, e.Message, ct);
+        if (step.Finished)
+        {
+            var passed = step.Status.Phase == VerificationPhase.Passed;
+            VerificationsTotal.WithLabels(ns, backup.Spec.Policy, passed ? "passed" : "failed").Inc();
+            if (passed && backup.Status?.CompletionTime is { } done) SetLastVerified(ns, backup.Spec.Policy, done);
+        }
+        status.Verification = step.Status;
+        status.Conditions ??= [];
+        var (cs, reason, message) = Verification.Condition(step.Status);
+        ConditionSet.Set(status.Conditions, LastKnownGood.Verified, cs, reason, message, null, now);
+        return true;
+    }
+
+    /// <summary>resilience_backup_last_verified_timestamp_seconds: never moved back by an older backup.</summary>
+    internal static void SetLastVerified(string ns, string policy, DateTime completed)
+    {
+        var seconds = new DateTimeOffset(BackupSchedule.Utc(completed)).ToUnixTimeMilliseconds() / 1000.0;
+        var gauge = LastVerified.WithLabels(ns, policy);
+        if (gauge.Value < seconds) gauge.Set(seconds);
+    }
+
+    private async Task CreateTestJobAsync(ResilienceBackup backup, ResiliencePolicy policy, V1PodTemplateSpec template, string name, string scratch,
+        CancellationToken ct)
+    {
+        var job = BackupJobs.Build(backup, Labels.Backup, policy.Metadata.Name, template, 1, backup.Metadata.Name, backup.Spec.Location, scratch, name);
+        if (await writer.CreateJobAsync(job, ct) is { } created) expectations.Expect(ObjectKey.Of(backup), caches.Jobs, created, created: true);
+        logger.LogInformation("{Backup}: restore test: Job {Job} against {Scratch}", ObjectKey.Of(backup), name, scratch);
+    }
 
     private static void Count(string ns, ResilienceBackup backup, RunPhase phase, DateTime at)
     {

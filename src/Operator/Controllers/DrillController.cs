@@ -23,12 +23,14 @@ internal static class DrillController
         return b
             .Index(informers.Drills.Store, DrillCaches.ByPolicyIndex, DrillCaches.PolicyOf)
             .Index(informers.Restores.Store, RunCaches.ByPolicyIndex, RunCaches.PolicyOf)
+            .Index(informers.Backups.Store, RunCaches.ByPolicyIndex, RunCaches.PolicyOf)
             .For(informers.Drills, Predicates.NotDeleted<ResilienceDrill>())
             // Its policy's changes; and a policy that comes into this shard's cache (a relabel to this shard) brings its drills.
             .Watches(informers.Policies, p => caches.DrillsOf(p.Metadata.NamespaceProperty, p.Metadata.Name).Select(ObjectKey.Of))
             .Watches(informers.Deployments, d => caches.RunningOn(d.Metadata.NamespaceProperty, d.Metadata.Name).Select(ObjectKey.Of))
             .Watches(informers.StatefulSets, d => caches.RunningOn(d.Metadata.NamespaceProperty, d.Metadata.Name).Select(ObjectKey.Of))
             .Watches(informers.Pods, p => caches.RunningOn(p).Select(ObjectKey.Of))
+            .Watches(informers.Backups, bk => caches.Verifying(bk).Select(ObjectKey.Of))
             .OnNewTerm(expectations.Clear)
             .Workers(workers)
             .Complete(new DrillReconciler(caches, writer, recorder, expectations, time, loggers.CreateLogger<DrillReconciler>()),

@@ -24,6 +24,13 @@ internal sealed record DrillCaches(
 
     /// <summary>A drill's target of either kind, in the one shape of <see cref="Workloads.View"/>.</summary>
     public V1Deployment? Workload(string ns, string name) => new WorkloadStores(Deployments, StatefulSets).Find(ns, name, WorkloadKind.Deployment);
+    /// <summary>Backups: a VerifyBackup drill asks for a restore test of one and waits for its result.</summary>
+    public Store<ResilienceBackup>? Backups { get; init; }
+
+    /// <summary>Running VerifyBackup drills testing <paramref name="backup"/>.</summary>
+    public IEnumerable<ResilienceDrill> Verifying(ResilienceBackup backup) =>
+        Drills.ByIndex(Store<ResilienceDrill>.NamespaceIndex, backup.Metadata.NamespaceProperty)
+            .Where(d => d.Status is { Phase: DrillPhase.Running } s && s.Backup == backup.Metadata.Name);
 
     /// <summary>Drills by namespace/spec.policy.</summary>
     public const string ByPolicyIndex = "drill-by-policy";
@@ -32,6 +39,7 @@ internal sealed record DrillCaches(
         new(informers.Drills.Store, informers.Policies.Store, informers.Deployments.Store, informers.Pods.Store, informers.Restores.Store, informers.Shard)
         {
             StatefulSets = informers.StatefulSets.Store,
+            Backups = informers.Backups.Store,
         };
 
     /// <summary>The <see cref="ByPolicyIndex"/> value of a drill.</summary>
@@ -128,7 +136,15 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
             var refusal = DrillPlanner.Guard(drill, policy, caches.Restores.ByIndex(RunCaches.ByPolicyIndex, ns + "/" + drill.Spec.Policy),
                 caches.DrillsOf(ns, drill.Spec.Policy), now);
             var target = policy?.Status?.ActiveTargets?.FirstOrDefault();
-            if (refusal is null) (_, refusal) = DrillPlanner.Capacity(drill, policy!, target!, caches.PodsOf(ns, target));
+            string? backup = null;
+            if (drill.Spec.Action == DrillAction.VerifyBackup)
+            {
+                // Nothing is injected: the "capacity" is a backup to test.
+                target = null;
+                if (refusal is null)
+                    (backup, refusal) = DrillPlanner.BackupToVerify(policy!, caches.Backups!.ByIndex(RunCaches.ByPolicyIndex, ns + "/" + drill.Spec.Policy));
+            }
+            else if (refusal is null) (_, refusal) = DrillPlanner.Capacity(drill, policy!, target!, caches.PodsOf(ns, target));
             if (refusal is not null)
             {
                 await EndAsync(drill, policy, DrillPhase.Aborted, refusal.Reason, refusal.Message + "; nothing was injected", null, now, ct);
@@ -142,8 +158,8 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
             var (rto, defaulted) = DrillPlanner.RtoOf(policy!);
             var status = new ResilienceDrillStatus
             {
-                Phase = DrillPhase.Running, Target = target, RtoObjectiveSeconds = rto.TotalSeconds,
-                Message = $"injecting {drill.Spec.Action} into {target}",
+                Phase = DrillPhase.Running, Target = target, Backup = backup, RtoObjectiveSeconds = rto.TotalSeconds,
+                Message = backup is null ? $"injecting {drill.Spec.Action} into {target}" : $"asking for a restore test of backup {backup}",
                 Conditions = [],
             };
             ConditionSet.Set(status.Conditions, ConditionSet.Succeeded, "Unknown", Reasons.Running,
@@ -168,6 +184,7 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
         if (status.RtoObjectiveSeconds is { } recorded) rto = TimeSpan.FromSeconds(recorded);
         var pods = caches.PodsOf(ns, target);
 
+        if (drill.Spec.Action == DrillAction.VerifyBackup) return await RunVerifyAsync(drill, policy, rto, now, ct);
         if (status.InjectedAt is null)
         {
             var next = Copy(status);
@@ -217,6 +234,53 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
         }
         // Serving again, or something exceeding maxUnavailable, arrives as a watch event; the RTO running out does not.
         return ReconcileResult.After(DrillPlanner.Deadline(status.InjectedAt.Value, rto) - now);
+    }
+
+    /// <summary>
+    /// A VerifyBackup drill: asks for the restore test on the backup (status.verification Pending, by drill/NAME), then
+    /// waits for its result (the backup's changes are mapped to this drill); Failed when it fails or outlasts the RTO.
+    /// </summary>
+    private async Task<ReconcileResult> RunVerifyAsync(ResilienceDrill drill, ResiliencePolicy policy, TimeSpan rto, DateTime now, CancellationToken ct)
+    {
+        var status = drill.Status!;
+        var backup = caches.Backups!.Get(drill.Metadata.NamespaceProperty, status.Backup ?? "");
+        if (backup?.Status is null)
+        {
+            await EndAsync(drill, policy, DrillPhase.Aborted, Reasons.NoBackupToVerify, $"backup {status.Backup} is gone", null, now, ct);
+            return ReconcileResult.Done;
+        }
+        var by = "drill/" + drill.Metadata.Name;
+        if (status.InjectedAt is null)
+        {
+            // Asked for once: a backup another test has taken meanwhile is not asked for again.
+            if (backup.Status.Verification is null)
+            {
+                var asked = JobRun.Copy(backup.Status);
+                asked.Verification = Verification.Request(by, now);
+                if (await writer.Resources.WriteStatusAsync(backup, asked, ct) is { } updated)
+                    expectations.Expect(ObjectKey.Of(drill), caches.Backups, updated);
+            }
+            var next = Copy(status);
+            next.InjectedAt = now;
+            next.Message = $"restore test of backup {backup.Metadata.Name} asked for; waiting for its result within {GoDuration.Format(rto)}";
+            drill = await WriteAsync(drill, next, ct);
+            await events.RecordAsync(drill, EventRecorder.Normal, Reasons.DrillStarted, next.Message, ct);
+            return ReconcileResult.After(rto);
+        }
+        var v = backup.Status.Verification;
+        var seconds = v?.Time is { } t ? DrillPlanner.RtoSeconds(status.InjectedAt.Value, t) : (double?)null;
+        if (v?.Phase == VerificationPhase.Passed)
+            await EndAsync(drill, policy, DrillPhase.Passed, Reasons.BackupVerified, $"backup {backup.Metadata.Name} passed its restore test: {v.Message}",
+                seconds, now, ct);
+        else if (v?.Phase == VerificationPhase.Failed)
+            await EndAsync(drill, policy, DrillPhase.Failed, Reasons.BackupVerificationFailed,
+                $"backup {backup.Metadata.Name} failed its restore test: {v.Message}", null, now, ct);
+        else if (now >= DrillPlanner.Deadline(status.InjectedAt.Value, rto))
+            await EndAsync(drill, policy, DrillPhase.Failed, Reasons.RtoExceeded,
+                $"the restore test of backup {backup.Metadata.Name} did not finish within {GoDuration.Format(rto)} ({v?.Phase?.ToString() ?? "not started"})",
+                null, now, ct);
+        else return ReconcileResult.After(DrillPlanner.Deadline(status.InjectedAt.Value, rto) - now);
+        return ReconcileResult.Done;
     }
 
     /// <summary>The verdict: status, events, metric and the policy's lastDrill, then the fault removed.</summary>
@@ -308,7 +372,8 @@ internal sealed class DrillReconciler(DrillCaches caches, DrillWriter writer, IE
 
     private static ResilienceDrillStatus Copy(ResilienceDrillStatus s) => new()
     {
-        Phase = s.Phase, Target = s.Target, Pods = s.Pods is null ? null : [.. s.Pods], InjectedAt = s.InjectedAt, RecoveredAt = s.RecoveredAt,
+        Phase = s.Phase, Target = s.Target, Backup = s.Backup, Pods = s.Pods is null ? null : [.. s.Pods], InjectedAt = s.InjectedAt,
+        RecoveredAt = s.RecoveredAt,
         RtoSeconds = s.RtoSeconds, RtoObjectiveSeconds = s.RtoObjectiveSeconds, Message = s.Message,
         Conditions = s.Conditions is null ? null : [.. s.Conditions],
     };

@@ -19,6 +19,8 @@ internal static class NotificationController
             Predicates.ResourceVersionChanged<ResiliencePolicy>())
         .Watches(informers.Restores, new EventHandlers<ResilienceRestore>(r => dispatcher.RestoreChanged(null, r), dispatcher.RestoreChanged),
             Predicates.ResourceVersionChanged<ResilienceRestore>())
+        .Watches(informers.Backups, new EventHandlers<ResilienceBackup>(bk => dispatcher.BackupChanged(null, bk), dispatcher.BackupChanged),
+            Predicates.ResourceVersionChanged<ResilienceBackup>())
         .Watches(informers.Drills, new EventHandlers<ResilienceDrill>(d => dispatcher.DrillChanged(null, d), dispatcher.DrillChanged),
             Predicates.ResourceVersionChanged<ResilienceDrill>())
         .Complete();

@@ -140,6 +140,8 @@ internal sealed class ResiliencePolicyReconciler(
         ShedDeployments.WithLabels(ns, key.Name).Set(plan.Status.Degradation?.Shed?.Count ?? 0);
         if (plan.Status.Objectives?.RpoSeconds is { } rpo) Rpo.WithLabels(ns, key.Name).Set(rpo);
         if (plan.Status.Objectives?.LastRtoSeconds is { } rto) LastRto.WithLabels(ns, key.Name).Set(rto);
+        // From status too, so the series is there again after a restart (the alert on its age needs it).
+        if (plan.Status.Backup?.LastVerifiedTime is { } verified) BackupReconciler.SetLastVerified(ns, key.Name, verified);
         if (policy.Spec.Objectives?.Rpo is { } rpoText && GoDuration.TryParse(rpoText, out var rpoObjective))
             RpoObjective.WithLabels(ns, key.Name).Set(rpoObjective.TotalSeconds);
         else
@@ -162,7 +164,7 @@ internal sealed class ResiliencePolicyReconciler(
     /// <summary>A deleted policy leaves no series behind to alert on.</summary>
     private static void ForgetSeries(ObjectKey key)
     {
-        foreach (var gauge in new[] { CircuitOpen, PolicyReady, Degraded, ShedDeployments, Rpo, RpoObjective, LastRto })
+        foreach (var gauge in new[] { CircuitOpen, PolicyReady, Degraded, ShedDeployments, Rpo, RpoObjective, LastRto, BackupReconciler.LastVerified })
             gauge.RemoveLabelled(key.Namespace, key.Name);
         foreach (var labels in TargetActive.GetAllLabelValues().Where(l => l[0] == key.Namespace && l[1] == key.Name).ToList())
             TargetActive.RemoveLabelled(labels);
@@ -275,6 +277,15 @@ internal sealed class ResiliencePolicyReconciler(
         {
             logger.LogInformation("{Policy}: hook Job {Job} of an earlier failover deleted", ObjectKey.Of(policy), name);
             await writer.DeleteJobAsync(policy.Metadata.NamespaceProperty, name, ct);
+        }
+        foreach (var v in plan.VerifyBackups)
+        {
+            // Asked for on the backup itself; its controller runs the test step by step.
+            if (caches.Backups.Get(policy.Metadata.NamespaceProperty, v.Backup) is not { Status: { } current } backup) continue;
+            logger.LogInformation("{Policy}: restore test of backup {Backup} ({By})", ObjectKey.Of(policy), v.Backup, v.RequestedBy);
+            var asked = JobRun.Copy(current);
+            asked.Verification = Verification.Request(v.RequestedBy, o.Now);
+            if (await writer.Resources.WriteStatusAsync(backup, asked, ct) is { } updated) expectations.Expect(ObjectKey.Of(policy), caches.Backups, updated);
         }
         if (plan.Selector is not null)
         {

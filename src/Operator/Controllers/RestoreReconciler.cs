@@ -33,7 +33,8 @@ internal sealed class RestoreReconciler(RunCaches caches, ClusterWriter writer, 
         var (mine, policy) = await caches.Shard.OwnerOfRunAsync(restore, restore.Spec.Policy, ct);
         if (!mine) return ReconcileResult.Done;
         ResilienceBackup? backup = null;
-        string? invalid = SpecValidation.Restore(restore.Spec), waiting = null;
+        string? invalid = SpecValidation.Restore(restore.Spec), waiting = null, reason = null;
+        var refusedSuspect = false;
         if (invalid is not null) { }
         else if (policy is null) invalid = $"spec.policy: ResiliencePolicy \"{restore.Spec.Policy}\" not found in namespace {ns}";
         else if (policy.Spec.Restore?.Template?.Spec?.Containers is not { Count: > 0 })
@@ -45,8 +46,11 @@ internal sealed class RestoreReconciler(RunCaches caches, ClusterWriter writer, 
             var name = restore.Status?.Backup is { Length: > 0 } chosen ? chosen : restore.Spec.Backup;
             if (string.IsNullOrEmpty(name))
             {
-                backup = RecoveryPlanner.NewestCompleted(caches.Backups.ByIndex(RunCaches.ByPolicyIndex, ns + "/" + policy.Metadata.Name));
-                if (backup is null) invalid = $"spec.backup: empty, and ResiliencePolicy \"{policy.Metadata.Name}\" has no completed backup to restore";
+                // While the target has an open incident, only backups completed before it began.
+                var cutoff = policy.Status?.Incidents?.Where(i => i.Target == restore.Spec.Target).Select(i => i.LastPassingCheck).Min();
+                (backup, var why) = LastKnownGood.Choose(caches.Backups.ByIndex(RunCaches.ByPolicyIndex, ns + "/" + policy.Metadata.Name), cutoff);
+                if (backup is null) invalid = $"spec.backup: empty, and ResiliencePolicy \"{policy.Metadata.Name}\" has no good backup to restore ({why})";
+                reason = "spec.backup empty: the " + why;
             }
             else
             {
@@ -58,12 +62,22 @@ internal sealed class RestoreReconciler(RunCaches caches, ClusterWriter writer, 
                     invalid = $"spec.backup: ResilienceBackup \"{name}\" failed; only a Completed backup can be restored";
                 else if (backup.Status?.Phase != RunPhase.Completed)
                     waiting = $"waiting for ResilienceBackup \"{name}\" to complete (phase {backup.Status?.Phase?.ToString() ?? "Pending"})";
+                else if (LastKnownGood.IsSuspect(backup) && restore.Spec.AllowSuspect != true)
+                    (invalid, refusedSuspect) = ($"spec.allowSuspect: ResilienceBackup \"{name}\" is suspect " +
+                        $"({ConditionSet.Find(backup.Status.Conditions, LastKnownGood.Suspect)?.Message}); "
+                        + "set spec.allowSuspect: true to restore it anyway", true);
+                else
+                    reason = restore.Metadata.Labels?.ContainsKey(Labels.Incident) == true
+                        && policy.Status?.Incidents?.FirstOrDefault(i => i.Restore == restore.Metadata.Name)?.BackupReason is { } chosenWhy
+                        ? "chosen for the incident: the " + chosenWhy
+                        : LastKnownGood.IsSuspect(backup) ? "named in spec.backup; suspect, restored because spec.allowSuspect is true"
+                        : "named in spec.backup";
             }
         }
         if (invalid is not null)
         {
-            await WriteAsync(restore, JobRun.Invalid(restore.Status, invalid, now), ct);
-            await events.RecordAsync(restore, EventRecorder.Warning, Reasons.InvalidSpec, invalid, ct);
+            await WriteAsync(restore, JobRun.Invalid(restore.Status, invalid, now, refusedSuspect ? Reasons.SuspectRefused : Reasons.InvalidSpec), ct);
+            await events.RecordAsync(restore, EventRecorder.Warning, refusedSuspect ? Reasons.SuspectRefused : Reasons.InvalidSpec, invalid, ct);
             return ReconcileResult.Done;
         }
         if (waiting is not null)
@@ -75,6 +89,7 @@ internal sealed class RestoreReconciler(RunCaches caches, ClusterWriter writer, 
         var jobs = caches.Jobs.ByIndex(RunCaches.OwnerIndex, restore.Metadata.Uid);
         var decision = JobRun.Next(restore.Status, restore.Metadata.Name, "restore", jobs, MaxAttempts, FirstBackoff, now);
         decision.Status.Backup = backup!.Metadata.Name;
+        decision.Status.BackupReason ??= reason;
         if (decision.CreateAttempt is { } attempt)
         {
             var job = BackupJobs.Build(restore, Labels.Restore, policy!.Metadata.Name, policy.Spec.Restore!.Template!, attempt,

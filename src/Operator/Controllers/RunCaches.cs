@@ -12,13 +12,19 @@ internal sealed record RunCaches(
     Store<V1Job> Jobs,
     PolicyShard Shard)
 {
+    /// <summary>Deployments: the targets a restore test copies, and the scratch copies.</summary>
+    public Store<V1Deployment>? Deployments { get; init; }
+
     /// <summary>Backups and restores by namespace/spec.policy.</summary>
     public const string ByPolicyIndex = "by-policy";
     /// <summary>Jobs by the uid of their owner (backup or restore).</summary>
     public const string OwnerIndex = "owner";
 
     public static RunCaches Of(OperatorInformers informers) =>
-        new(informers.Policies.Store, informers.Backups.Store, informers.Restores.Store, informers.Jobs.Store, informers.Shard);
+        new(informers.Policies.Store, informers.Backups.Store, informers.Restores.Store, informers.Jobs.Store, informers.Shard)
+        {
+            Deployments = informers.Deployments.Store,
+        };
 
     /// <summary>The <see cref="ByPolicyIndex"/> value of a backup.</summary>
     public static string[] PolicyOf(ResilienceBackup b) => [b.Metadata.NamespaceProperty + "/" + b.Spec.Policy];

@@ -333,7 +333,7 @@ internal sealed class HealthProber(
             if (t.LastTransitionTime is not { } since) continue;
             var cold = ColdStandby.Of(t);
             seeded[t.Name] = new TargetHealth(t.Healthy, t.ConsecutiveFailures, t.Healthy ? 1 : 0,
-                t.Healthy ? null : since, since, t.DesiredReplicas, t.ReadyReplicas, t.Message ?? "", cold)
+                cold ? null : t.FirstFailureTime ?? (t.Healthy ? null : since), since, t.DesiredReplicas, t.ReadyReplicas, t.Message ?? "", cold)
             {
                 // An open incident says the target failed; without one it was starting or scaled down.
                 Failed = !t.Healthy && !cold && policy.Status?.Incidents?.Any(i => i.Target == t.Name) == true,

@@ -302,6 +302,19 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
         ["controller"] = true, ["blockOwnerDeletion"] = true,
     };
 
+    /// <summary>
+    /// Creates the scratch copy of a target for a restore test (a Deployment owned by the backup); null when it
+    /// exists already (made before a restart). Deployments only; a StatefulSet copy would go beside it.
+    /// </summary>
+    public Task<V1Deployment?> CreateScratchDeploymentAsync(V1Deployment copy, CancellationToken ct) => Guard("deployments", "create", () =>
+        ExistingIsNull(() => client.AppsV1.CreateNamespacedDeploymentAsync(copy, copy.Metadata.NamespaceProperty, fieldManager: FieldManager,
+            cancellationToken: ct)));
+
+    /// <summary>Deletes the scratch copy of a restore test (its pods go with it); gone already is fine.</summary>
+    public Task DeleteScratchDeploymentAsync(string ns, string name, CancellationToken ct) => Guard("deployments", "delete", () =>
+        GoneIsFine(() => client.AppsV1.DeleteNamespacedDeploymentAsync(name, ns, new V1DeleteOptions { PropagationPolicy = "Background" },
+            cancellationToken: ct)));
+
     internal static V1Patch Merge(JsonObject o) => new(o.ToJsonString(), V1Patch.PatchType.MergePatch);
 
     private Task<T> Guard<T>(string resource, string verb, Func<Task<T>> call) => Guard(fence, resource, verb, call);

@@ -50,6 +50,10 @@ internal sealed class NotificationDispatcher : IAsyncDisposable
     public void RestoreChanged(ResilienceRestore? old, ResilienceRestore r) =>
         Enqueue(() => NotificationPlanner.ForRestore(old, r, _policies.Get(r.Metadata.NamespaceProperty, r.Spec.Policy), Now));
 
+    /// <summary>A backup first seen (<paramref name="old"/> null) or changed.</summary>
+    public void BackupChanged(ResilienceBackup? old, ResilienceBackup b) =>
+        Enqueue(() => NotificationPlanner.ForBackup(old, b, _policies.Get(b.Metadata.NamespaceProperty, b.Spec.Policy), Now));
+
     /// <summary>A drill first seen (<paramref name="old"/> null) or changed.</summary>
     public void DrillChanged(ResilienceDrill? old, ResilienceDrill d) =>
         Enqueue(() => NotificationPlanner.ForDrill(old, d, _policies.Get(d.Metadata.NamespaceProperty, d.Spec.Policy), Now));

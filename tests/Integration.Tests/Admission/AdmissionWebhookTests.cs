@@ -78,6 +78,10 @@ public sealed class AdmissionWebhookTests(ClusterFixture cluster)
                     "spec.backup.timeZone"),
                 ("restore-without-template", Policy(ns, "restore-without-template", GoodSpec.Replace("http: {", "onFail: Restore, http: {", StringComparison.Ordinal)),
                     "spec.restore.template"),
+                ("verify-without-restore", Policy(ns, "verify-without-restore", GoodSpec + "\n  backup: {schedule: \"0 * * * *\", " +
+                    "template: {spec: {containers: [{name: b, image: busybox}]}}, " +
+                    "verify: {schedule: \"@daily\", template: {spec: {containers: [{name: v, image: busybox}]}}}}\n"),
+                    "spec.backup.verify: needs spec.restore.template"),
                 ("bad-drill-schedule", Policy(ns, "bad-drill-schedule", GoodSpec + "\n  drills: {schedule: \"0 25 * * *\"}\n"), "spec.drills.schedule"),
             };
             var failures = new List<string>();

@@ -22,7 +22,10 @@ public sealed class RestoreTests(ClusterFixture cluster)
             spec.Objectives = new ObjectivesSpec { Rto = "30s", Rpo = "1m" };
         }));
         await s.WaitForSelectedAsync("primary", TimeSpan.FromSeconds(15));
-        await BackupScenario.WaitAsync(async () => (await s.BackupsAsync()).Any(b => b.Status?.Phase == RunPhase.Completed), 15, "a completed backup");
+        // Two: the first surely completed before a passing check (a backup completed after the last
+        // passing check before a failure is never restored for it).
+        await BackupScenario.WaitAsync(async () => (await s.BackupsAsync()).Count(b => b.Status?.Phase == RunPhase.Completed) >= 2, 15,
+            "two completed backups");
         return (s, op);
     }
 

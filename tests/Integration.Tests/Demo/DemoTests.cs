@@ -34,6 +34,7 @@ public sealed class DemoTests(ClusterFixture fixture)
         var output = await stdout + await stderr;
         Assert.True(p.ExitCode == 0, $"demo exited {p.ExitCode}:\n{output}");
         Assert.Contains("=> backup checkout-", output, StringComparison.Ordinal);
+        Assert.Contains("=> restore test Passed: backup checkout-", output, StringComparison.Ordinal);
         Assert.Contains("=> failover: checkout-primary -> checkout-standby", output, StringComparison.Ordinal);
         Assert.Contains("applied backup checkout-", output, StringComparison.Ordinal);
         Assert.Contains("=> measured RTO", output, StringComparison.Ordinal);

@@ -93,6 +93,9 @@ public sealed class AdmissionHandlerTests
     [Theory]
     [InlineData("ResilienceBackup", """{"policy":"checkout","location":"default"}""", true, null)]
     [InlineData("ResilienceRestore", """{"policy":"checkout"}""", false, "spec.target: required")]
+    [InlineData("ResilienceRestore", """{"policy":"checkout","target":"primary","allowSuspect":true}""", false,
+        "spec.allowSuspect: applies only to a backup named in spec.backup (an empty spec.backup never picks a suspect one)")]
+    [InlineData("ResilienceRestore", """{"policy":"checkout","target":"primary","backup":"b","allowSuspect":true}""", true, null)]
     [InlineData("ResilienceDrill", """{"policy":"checkout","action":"KillPods","maxUnavailable":1}""", true, null)]
     [InlineData("ResilienceDrill", """{"policy":""}""", false, "spec.policy: required")]
     public void Review_Runs_SpecChecks(string kind, string spec, bool allowed, string? message)

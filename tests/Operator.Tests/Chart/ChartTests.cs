@@ -302,7 +302,7 @@ public sealed class ChartTests
         Assert.Equal(Canonical(At(LoadAll(ruleText).Single(), "groups")), Canonical(At(rule, "spec", "groups")));
         var alerts = ((YamlSequenceNode)At(rule, "spec", "groups", "0", "rules")).Children.Select(r => Text(r, "alert")).ToList();
         Assert.Equal(["ResiliencePolicyNotReady", "ResilienceCircuitOpen", "ResilienceTargetUnhealthy", "ResilienceOperatorDown", "ResilienceFrequentFailovers",
-            "ResilienceRpoBreached", "ResilienceBackupsFailing", "ResilienceDrillFailed", "ResilienceNotificationsFailing", "ResilienceReconcileErrors",
+            "ResilienceRpoBreached", "ResilienceBackupsFailing", "ResilienceBackupNotVerified", "ResilienceDrillFailed", "ResilienceNotificationsFailing", "ResilienceReconcileErrors",
             "ResilienceObserverSuspect"], alerts);
 
         Assert.Empty(OfKind(docs, "CustomResourceDefinition"));

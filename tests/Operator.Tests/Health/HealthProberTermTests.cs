@@ -61,4 +61,25 @@ public sealed class HealthProberTermTests
             await run.WaitAsync(TimeSpan.FromSeconds(10));
         }
     }
+
+    [Fact]
+    public void Seed_FirstFailureTimeFromStatus_NoneForAColdStandby()
+    {
+        var policy = new PolicyBuilder().Policy;
+        var first = PolicyBuilder.T0.AddSeconds(-3);
+        policy.Status = new ResiliencePolicyStatus
+        {
+            Targets = [
+                // A failed check below the retries: the verdict is still healthy, the failing run began at `first`.
+                new TargetStatus { Name = "primary", Healthy = true, ConsecutiveFailures = 1, FirstFailureTime = first, LastTransitionTime = PolicyBuilder.T0.AddHours(-1) },
+                new TargetStatus { Name = "standby", Healthy = false, Cold = true, LastTransitionTime = PolicyBuilder.T0 },
+            ],
+        };
+        using var prober = new HealthProber(new Store<ResiliencePolicy>(), new Store<V1Deployment>(), new Store<V1Pod>(), _ => { }, Mock.Of<IPodGateWriter>(),
+            new FakeTimeProvider(PolicyBuilder.T0), NullLogger.Instance);
+        var verdicts = prober.Verdicts(policy);
+        // Planned back into status as it was: a restart writes nothing.
+        Assert.Equal(first, verdicts["primary"].FirstFailureTime);
+        Assert.Null(verdicts["standby"].FirstFailureTime);
+    }
 }

@@ -18,7 +18,7 @@ internal static class BackupJobs
     /// (the operator retries with its own backoff), the environment set in every container.
     /// </summary>
     public static V1Job Build(IKubernetesObject<V1ObjectMeta> owner, string ownerLabel, string policy, V1PodTemplateSpec template, int attempt,
-        string backupName, string location, string target)
+        string backupName, string location, string target, string? name = null)
     {
         // A deep copy: the template belongs to the cached policy, which nobody may change.
         var pod = KubernetesJson.Deserialize<V1PodTemplateSpec>(KubernetesJson.Serialize(template));
@@ -37,7 +37,7 @@ internal static class BackupJobs
             list.AddRange(env.Select(kv => new V1EnvVar { Name = kv.Key, Value = kv.Value }));
             c.Env = list;
         }
-        var name = BackupNames.Job(owner.Metadata.Name, attempt);
+        name ??= BackupNames.Job(owner.Metadata.Name, attempt);
         return new V1Job
         {
             ApiVersion = "batch/v1",

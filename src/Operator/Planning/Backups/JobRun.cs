@@ -107,14 +107,14 @@ internal static class JobRun
     }
 
     /// <summary>A run that cannot start: Failed at once, the message naming the field.</summary>
-    public static ResilienceRunStatus Invalid(ResilienceRunStatus? current, string message, DateTime now)
+    public static ResilienceRunStatus Invalid(ResilienceRunStatus? current, string message, DateTime now, string reason = Reasons.InvalidSpec)
     {
         var s = Copy(current);
         s.Phase = RunPhase.Failed;
         s.CompletionTime ??= now;
         s.Message = message;
         s.Conditions ??= [];
-        ConditionSet.Set(s.Conditions, ConditionSet.Succeeded, "False", Reasons.InvalidSpec, message, null, now);
+        ConditionSet.Set(s.Conditions, ConditionSet.Succeeded, "False", reason, message, null, now);
         return s;
     }
 
@@ -147,5 +147,12 @@ internal static class JobRun
     {
         Phase = s.Phase, Backup = s.Backup, JobName = s.JobName, Attempts = s.Attempts, StartTime = s.StartTime, CompletionTime = s.CompletionTime,
         LastFailureTime = s.LastFailureTime, Message = s.Message, Conditions = s.Conditions is null ? null : [.. s.Conditions],
+        Source = s.Source is null ? null
+            : new BackupSourceStatus
+            {
+                Target = s.Source.Target, HealthyAtStart = s.Source.HealthyAtStart, HealthyAtEnd = s.Source.HealthyAtEnd,
+                CompletedBy = s.Source.CompletedBy
+            },
+        BackupReason = s.BackupReason, Verification = Verification.Copy(s.Verification),
     };
 }

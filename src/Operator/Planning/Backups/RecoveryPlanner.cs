@@ -47,11 +47,13 @@ internal static class RecoveryPlanner
         plan.RestoreError = RestoreError(policy.Spec);
 
         var backups = o.Backups.Where(b => b.Metadata.DeletionTimestamp is null).ToList();
+        if (schedule is not null && plan.BackupError is null && policy.Spec.Backup?.Verify is not null) plan.BackupError = VerifyError(policy.Spec);
         if (schedule is not null)
         {
             status.Backup ??= new BackupScheduleStatus();
             Schedule(o, spec, schedule, backups, plan);
             Retain(o, schedule, backups, plan);
+            if (plan.BackupError is null) VerifySchedule(o, policy.Spec.Backup!, backups, plan);
         }
         Summarize(backups.Where(b => !plan.DeleteBackups.Contains(b.Metadata.Name)), status);
         if (policy.Spec.Backup is null && status.Backup?.LastCompleted is null) status.Backup = null;
@@ -92,6 +94,44 @@ internal static class RecoveryPlanner
         if (status.NextScheduleTime is { } next) plan.RequeueNoLaterThan(next - o.Now);
     }
 
+    // ---- restore tests -----------------------------------------------------------------------
+
+    /// <summary>What is wrong with spec.backup.verify from the spec alone; null when it is fine (shared with the admission webhook).</summary>
+    public static string? VerifyError(ResiliencePolicySpec spec)
+    {
+        if (spec.Backup?.Verify is not { } verify) return null;
+        var (_, error) = BackupSchedule.From(new BackupSpec { Schedule = verify.Schedule, TimeZone = spec.Backup.TimeZone, Template = verify.Template });
+        if (error is not null)
+            return error.Replace("spec.backup.schedule", "spec.backup.verify.schedule", StringComparison.Ordinal)
+                .Replace("spec.backup.template", "spec.backup.verify.template", StringComparison.Ordinal);
+        return spec.Restore?.Template?.Spec?.Containers is not { Count: > 0 }
+            ? "spec.backup.verify: needs spec.restore.template (a restore test restores the backup with it into a scratch copy)"
+            : null;
+    }
+
+    /// <summary>
+    /// At each due time of spec.backup.verify.schedule: a restore test of the newest completed backup that is
+    /// neither suspect nor tested yet, unless one is under way (one at a time). No catch-up of missed slots.
+    /// </summary>
+    private static void VerifySchedule(Observation o, BackupSpec backupSpec, List<ResilienceBackup> backups, Plan plan)
+    {
+        if (backupSpec.Verify is null) return;
+        var (verify, _) = BackupSchedule.From(new BackupSpec
+        {
+            Schedule = backupSpec.Verify!.Schedule, TimeZone = backupSpec.TimeZone, Template = backupSpec.Verify.Template,
+        });
+        if (verify is null) return;
+        var status = plan.Status.Backup!;
+        var from = status.LastVerifyScheduleTime ?? o.Policy.Metadata.CreationTimestamp ?? o.Now;
+        if (verify.LatestDue(from, o.Now) is { } slot)
+        {
+            if (Verification.Candidate(backups) is { } candidate)
+                plan.VerifyBackups.Add(new VerifyAction(candidate.Metadata.Name, slot, Verification.BySchedule));
+            status.LastVerifyScheduleTime = slot;
+        }
+        if (verify.Next(o.Now) is { } next) plan.RequeueNoLaterThan(next - o.Now);
+    }
+
     // ---- retention ---------------------------------------------------------------------------
 
     /// <summary>
@@ -109,6 +149,11 @@ internal static class RecoveryPlanner
                 if (r.Spec.Backup is { Length: > 0 } b) needed.Add(b);
                 if (r.Status?.Backup is { Length: > 0 } s) needed.Add(s);
             }
+        // The last known good backup and the newest verified one outlive any retention rule.
+        if (LastKnownGood.Choose(backups, null).Backup is { } good) needed.Add(good.Metadata.Name);
+        if (NewestCompleted(backups.Where(LastKnownGood.IsVerified)) is { } verified) needed.Add(verified.Metadata.Name);
+        // A backup under a restore test stays until the test ends.
+        foreach (var b in backups.Where(Verification.InProgress)) needed.Add(b.Metadata.Name);
         foreach (var group in backups.GroupBy(b => b.Spec.Location))
         {
             foreach (var (phase, keep) in new[] { (RunPhase.Completed, schedule.KeepLast), (RunPhase.Failed, schedule.KeepLast ?? DefaultFailedKept) })
@@ -146,6 +191,13 @@ internal static class RecoveryPlanner
             status.Backup.LastCompleted = newest.Metadata.Name;
             status.Backup.LastCompletedTime = newest.Status!.CompletionTime;
         }
+        // The newest verified backup, as the newest completed one: its record outlives a deletion by hand.
+        if (NewestCompleted(list.Where(Verification.Passed)) is { } verified
+            && (status.Backup.LastVerifiedTime is null || verified.Status!.CompletionTime >= status.Backup.LastVerifiedTime))
+        {
+            status.Backup.LastVerified = verified.Metadata.Name;
+            status.Backup.LastVerifiedTime = verified.Status!.CompletionTime;
+        }
         var failed = list.Where(b => b.Status?.Phase == RunPhase.Failed)
             .OrderByDescending(b => b.Status!.CompletionTime ?? DateTime.MinValue).FirstOrDefault();
         status.Backup.LastFailed = failed is not null
@@ -169,10 +221,17 @@ internal static class RecoveryPlanner
             if (incidents.Any(i => i.Target == t.Name)) continue;
             var wasActive = active.Contains(t.Name);
             if (!wasActive && !restoring) continue;
-            var incident = new IncidentStatus { Target = t.Name, Active = wasActive, FirstFailureTime = h.FirstFailureTime, DetectedAt = h.LastTransitionTime };
+            var incident = new IncidentStatus
+            {
+                Target = t.Name, Active = wasActive, FirstFailureTime = h.FirstFailureTime, DetectedAt = h.LastTransitionTime,
+                LastPassingCheck = LastPassingCheck(h, spec.Interval),
+            };
             if (restoring)
             {
-                if (NewestCompleted(backups) is { } backup)
+                // The last known good backup: completed before the incident began, never a suspect one.
+                var (backup, why) = LastKnownGood.Choose(backups, incident.LastPassingCheck);
+                incident.BackupReason = why;
+                if (backup is not null)
                 {
                     // Recorded first, created on the next reconcile from the recorded name: a
                     // restart in between finds the incident and makes the same restore, never a second.
@@ -180,10 +239,15 @@ internal static class RecoveryPlanner
                     incident.Backup = backup.Metadata.Name;
                     plan.RequeueNoLaterThan(TimeSpan.Zero);
                 }
-                else
+                else if (NewestCompleted(backups) is null)
                 {
                     plan.Events.Add(new PlannedEvent("Warning", Reasons.NoBackupToRestore,
                         $"{t.Name} failed and there is no completed backup of {policy.Metadata.Name} to restore it from"));
+                }
+                else
+                {
+                    plan.Events.Add(new PlannedEvent("Warning", Reasons.NoGoodBackup,
+                        $"{t.Name} failed and {policy.Metadata.Name} has no good backup to restore it from ({why}); not restoring from a suspect one"));
                 }
             }
             incidents.Add(incident);
@@ -226,6 +290,14 @@ internal static class RecoveryPlanner
         }
     }
 
+    /// <summary>
+    /// The last passing check before a failure: as the prober recorded it, or (a verdict taken over
+    /// after a restart) one interval before the first failed check, or before the detection.
+    /// </summary>
+    public static DateTime LastPassingCheck(TargetHealth h, TimeSpan interval) =>
+        h.LastPassedAt is { } passed && (h.FirstFailureTime is not { } first || passed < first) ? passed
+            : (h.FirstFailureTime ?? h.LastTransitionTime) - interval;
+
     // ---- after the traffic decision ----------------------------------------------------------
 
     public static void Finish(Observation o, EffectiveSpec spec, Plan plan)
@@ -249,6 +321,7 @@ internal static class RecoveryPlanner
 
         Objectives(o, spec, plan);
         BackupsCondition(o, plan, gen);
+        VerifiedCondition(o, plan, gen);
     }
 
     /// <summary>
@@ -266,7 +339,9 @@ internal static class RecoveryPlanner
         var gen = o.Policy.Metadata.Generation;
         var old = ConditionSet.Find(o.Policy.Status?.Conditions, ConditionSet.ObjectivesMet);
         TimeSpan? rpo = GoDuration.TryParse(o.Policy.Spec.Objectives?.Rpo, out var r) ? r : null;
-        var lastCompleted = status.Backup?.LastCompletedTime;
+        // spec.objectives.rpoFrom Verified: only a backup that passed its restore test bounds the data loss.
+        var fromVerified = o.Policy.Spec.Objectives?.RpoFrom == RpoFrom.Verified;
+        var lastCompleted = fromVerified ? status.Backup?.LastVerifiedTime : status.Backup?.LastCompletedTime;
         if (lastCompleted is { } done)
         {
             status.Objectives ??= new ObjectivesStatus();
@@ -288,7 +363,8 @@ internal static class RecoveryPlanner
                 rpoMet = o.Now - t <= rpoLimit;
                 if (rpoMet == false)
                     problems.Add($"RPO {GoDuration.Format(o.Now - t)} exceeds spec.objectives.rpo {o.Policy.Spec.Objectives!.Rpo}: " +
-                        $"the newest completed backup {status.Backup!.LastCompleted} completed at {t:O}");
+                        (fromVerified ? $"the newest verified backup {status.Backup!.LastVerified} completed at {t:O}"
+                            : $"the newest completed backup {status.Backup!.LastCompleted} completed at {t:O}"));
                 else plan.RequeueNoLaterThan(t + rpoLimit - o.Now);
             }
             else if (o.Policy.Spec.Backup is null)
@@ -302,12 +378,12 @@ internal static class RecoveryPlanner
                 if (o.Now - since > rpoLimit)
                 {
                     rpoMet = false;
-                    problems.Add($"no backup has completed in {GoDuration.Format(o.Now - since)}, " +
+                    problems.Add($"no backup has {(fromVerified ? "passed a restore test" : "completed")} in {GoDuration.Format(o.Now - since)}, " +
                         $"longer than spec.objectives.rpo {o.Policy.Spec.Objectives!.Rpo}");
                 }
                 else
                 {
-                    unknown = "no backup has completed yet";
+                    unknown = fromVerified ? "no backup has passed a restore test yet (spec.objectives.rpoFrom: Verified)" : "no backup has completed yet";
                     plan.RequeueNoLaterThan(since + rpoLimit - o.Now);
                 }
             }
@@ -356,11 +432,17 @@ internal static class RecoveryPlanner
         var error = plan.BackupError ?? plan.RestoreError;
         var failedRestore = FailingRestore(o, status);
         var failedBackup = status.Backup?.LastFailed is { } lf ? o.Backups.FirstOrDefault(b => b.Metadata.Name == lf) : null;
+        // An incident left without a restore because every backup is suspect or too late.
+        var stranded = status.Incidents?.FirstOrDefault(i => i.Restore is null
+            && i.BackupReason?.StartsWith(LastKnownGood.NoGood, StringComparison.Ordinal) == true);
         if (error is not null) (s, reason, message) = ("False", Reasons.InvalidSpec, error);
         else if (failedRestore is not null)
             (s, reason, message) = ("False", Reasons.RestoreFailed,
                 $"restore {failedRestore.Metadata.Name} of {failedRestore.Spec.Target}: " +
                 $"{(failedRestore.Status?.Message is { Length: > 0 } rm ? rm : "failed")}");
+        else if (stranded is not null)
+            (s, reason, message) = ("False", Reasons.NoGoodBackup,
+                $"{stranded.Target} failed at {stranded.DetectedAt:O} and is not restored: {stranded.BackupReason}");
         else if (failedBackup is not null)
             (s, reason, message) = ("False", Reasons.BackupFailed,
                 $"backup {failedBackup.Metadata.Name} failed{(failedBackup.Status?.Message is { Length: > 0 } bm ? ": " + bm : "")}");
@@ -373,6 +455,38 @@ internal static class RecoveryPlanner
         if (s == "False" && (old?.Reason != reason || old.Message != message))
             plan.Events.Add(new PlannedEvent("Warning", reason, message));
     }
+
+    /// <summary>
+    /// BackupsVerified, only while spec.backup.verify is set: True when the newest finished restore test passed,
+    /// False when it failed (with a Warning event), Unknown before one finished.
+    /// </summary>
+    private static void VerifiedCondition(Observation o, Plan plan, long? gen)
+    {
+        var conditions = plan.Status.Conditions!;
+        if (o.Policy.Spec.Backup?.Verify is null)
+        {
+            RemoveWhere(conditions, c => c.Type == BackupsVerified);
+            return;
+        }
+        var old = ConditionSet.Find(o.Policy.Status?.Conditions, BackupsVerified);
+        var newest = o.Backups.Where(b => b.Status?.Verification?.Phase is VerificationPhase.Passed or VerificationPhase.Failed)
+            .OrderByDescending(b => b.Status!.Verification!.Time ?? DateTime.MinValue).ThenByDescending(b => b.Metadata.Name, StringComparer.Ordinal)
+            .FirstOrDefault();
+        string s, reason, message;
+        if (newest is null)
+            (s, reason, message) = ("Unknown", Reasons.NoVerifiedBackup, "no restore test has finished yet");
+        else if (newest.Status!.Verification!.Phase == VerificationPhase.Passed)
+            (s, reason, message) = ("True", Reasons.BackupsVerified, $"backup {newest.Metadata.Name} passed its restore test");
+        else
+            (s, reason, message) = ("False", Reasons.BackupVerificationFailed,
+                $"backup {newest.Metadata.Name} failed its restore test: {newest.Status.Verification.Message}");
+        ConditionSet.Set(conditions, BackupsVerified, s, reason, message, gen, o.Now);
+        if (s == "False" && (old?.Status != "False" || old.Message != message))
+            plan.Events.Add(new PlannedEvent("Warning", reason, message));
+    }
+
+    /// <summary>The policy condition on restore tests (present only while spec.backup.verify is set).</summary>
+    public const string BackupsVerified = "BackupsVerified";
 
     /// <summary>A restore of an open incident, or the newest restore of a target, that failed or is retrying after a failed attempt.</summary>
     private static ResilienceRestore? FailingRestore(Observation o, ResiliencePolicyStatus status)
@@ -403,12 +517,13 @@ internal static class RecoveryPlanner
     private static BackupScheduleStatus? Copy(BackupScheduleStatus? b) => b is null ? null : new BackupScheduleStatus
     {
         LastScheduleTime = b.LastScheduleTime, NextScheduleTime = b.NextScheduleTime, LastCompleted = b.LastCompleted,
-        LastCompletedTime = b.LastCompletedTime, LastFailed = b.LastFailed,
+        LastCompletedTime = b.LastCompletedTime, LastFailed = b.LastFailed, LastVerified = b.LastVerified, LastVerifiedTime = b.LastVerifiedTime,
+        LastVerifyScheduleTime = b.LastVerifyScheduleTime,
     };
 
     private static IncidentStatus Copy(IncidentStatus i) => new()
     {
         Target = i.Target, Active = i.Active, FirstFailureTime = i.FirstFailureTime, DetectedAt = i.DetectedAt,
-        RecoveredAt = i.RecoveredAt, Restore = i.Restore, Backup = i.Backup,
+        RecoveredAt = i.RecoveredAt, Restore = i.Restore, Backup = i.Backup, LastPassingCheck = i.LastPassingCheck, BackupReason = i.BackupReason,
     };
 }

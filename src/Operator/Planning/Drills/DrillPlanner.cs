@@ -118,6 +118,23 @@ internal static class DrillPlanner
         return ([.. ready.Take(allowed)], null);
     }
 
+    /// <summary>
+    /// VerifyBackup: the backup to test — the newest completed one that is neither suspect nor tested yet — or a
+    /// refusal when the policy has no spec.backup.verify (or cannot verify) or there is no such backup, or a test runs.
+    /// </summary>
+    public static (string? Backup, DrillRefusal? Refusal) BackupToVerify(ResiliencePolicy policy, IEnumerable<ResilienceBackup> backups)
+    {
+        if (policy.Spec.Backup?.Verify is null)
+            return (null, new(Reasons.InvalidSpec, $"spec.action: VerifyBackup needs spec.backup.verify on ResiliencePolicy \"{policy.Metadata.Name}\""));
+        if (RecoveryPlanner.VerifyError(policy.Spec) is { } error) return (null, new(Reasons.InvalidSpec, $"policy {policy.Metadata.Name}: {error}"));
+        var list = backups.ToList();
+        if (list.FirstOrDefault(Verification.InProgress) is { } running)
+            return (null, new(Reasons.AnotherDrillRunning, $"guard rail: backup {running.Metadata.Name} is under a restore test; one at a time"));
+        return Verification.Candidate(list) is { } b
+            ? (b.Metadata.Name, null)
+            : (null, new(Reasons.NoBackupToVerify, $"policy {policy.Metadata.Name} has no completed backup that is neither suspect nor tested yet"));
+    }
+
     /// <summary>While running: a refusal when the drill now exceeds maxUnavailable (something else failed too), else null.</summary>
     public static DrillRefusal? Exceeds(ResilienceDrill drill, ResiliencePolicy policy, TargetPods pods)
     {

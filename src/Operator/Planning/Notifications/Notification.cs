@@ -24,9 +24,11 @@ internal enum NotificationType
     FenceFailed,
     /// <summary>A promote hook failed or timed out: the failover stopped, traffic stayed.</summary>
     PromoteFailed,
+    BackupVerified,
+    BackupVerificationFailed,
 }
 
-/// <summary>The object an event is about (the policy, a ResilienceRestore or a ResilienceDrill).</summary>
+/// <summary>The object an event is about (the policy, a ResilienceRestore, a ResilienceDrill or a ResilienceBackup).</summary>
 internal sealed record InvolvedObject(string Kind, string Name, string? Uid = null);
 
 /// <summary>

@@ -156,6 +156,31 @@ internal static class NotificationPlanner
         return result;
     }
 
+    /// <summary>A backup's restore test turned Passed or Failed → BackupVerified, BackupVerificationFailed.</summary>
+    public static IReadOnlyList<Notification> ForBackup(ResilienceBackup? old, ResilienceBackup backup, ResiliencePolicy? policy, DateTime now)
+    {
+        var hooks = Webhooks(policy);
+        if (old is null || hooks.Count == 0 || backup.Status?.Verification is not { } v) return [];
+        if (v.Phase is not (VerificationPhase.Passed or VerificationPhase.Failed) || old.Status?.Verification?.Phase == v.Phase) return [];
+        var passed = v.Phase == VerificationPhase.Passed;
+        return
+        [
+            new Notification(passed ? NotificationType.BackupVerified : NotificationType.BackupVerificationFailed, policy!.Metadata.NamespaceProperty ?? "",
+                policy.Metadata.Name, Utc(v.Time ?? now),
+                $"backup {backup.Metadata.Name} {(passed ? "passed" : "failed")} its restore test: {MessageOr(v.Message, v.Phase.ToString()!)}", hooks)
+            {
+                PolicyUid = policy.Metadata.Uid,
+                Involved = new InvolvedObject(ResilienceBackup.KubeKind, backup.Metadata.Name, backup.Metadata.Uid),
+                Subject = backup.Metadata.Name,
+                Details = new Dictionary<string, object?>
+                {
+                    ["backup"] = backup.Metadata.Name, ["location"] = backup.Spec.Location, ["scratch"] = v.Scratch,
+                    ["requestedBy"] = v.RequestedBy, ["phase"] = v.Phase.ToString(),
+                },
+            },
+        ];
+    }
+
     public static IReadOnlyList<Notification> ForDrill(ResilienceDrill? old, ResilienceDrill drill, ResiliencePolicy? policy, DateTime now)
     {
         var hooks = Webhooks(policy);

@@ -20,6 +20,8 @@ internal static class DryRun
     public const string CreateBackup = "CreateBackup";
     public const string DeleteBackup = "DeleteBackup";
     public const string CreateRestore = "CreateRestore";
+    /// <summary>A restore test of a backup asked for (spec.backup.verify).</summary>
+    public const string VerifyBackup = "VerifyBackup";
     public const string SteerService = "SteerService";
     public const string SetPodCondition = "SetPodCondition";
     public const string PauseAutoscaler = "PauseAutoscaler";
@@ -81,6 +83,9 @@ internal static class DryRun
         foreach (var r in plan.CreateRestores)
             Add(CreateRestore, $"ResilienceRestore/{r.Name}", $"restore {r.Target} from backup {r.Backup}",
                 $"{r.Target} failed at {r.DetectedAt.ToString("O", CultureInfo.InvariantCulture)}");
+        foreach (var v in plan.VerifyBackups)
+            Add(VerifyBackup, $"ResilienceBackup/{v.Backup}", "restore into a scratch copy and run spec.backup.verify.template",
+                $"spec.backup.verify schedule, slot {v.Slot.ToString("O", CultureInfo.InvariantCulture)}");
         foreach (var a in plan.Autoscalers.Where(a => a.Pause))
             Add(PauseAutoscaler, $"ScaledObject/{a.Name}", $"annotate {ScaledObject.PausedAnnotation}=true", a.Reason);
         foreach (var j in plan.HookJobs)

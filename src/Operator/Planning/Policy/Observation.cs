@@ -51,6 +51,9 @@ internal sealed record AutoscalerPauseAction(string Name, string Target, bool Pa
 /// <summary>A scheduled backup to create.</summary>
 internal sealed record BackupAction(string Name, string Location, DateTime Slot, string? Target);
 
+/// <summary>A restore test to ask for: the backup's status.verification set to Pending.</summary>
+internal sealed record VerifyAction(string Backup, DateTime Slot, string RequestedBy);
+
 /// <summary>A restore to create for an incident.</summary>
 internal sealed record RestoreAction(string Name, string Target, string Backup, DateTime DetectedAt);
 
@@ -104,6 +107,8 @@ internal sealed class Plan
     public List<BackupAction> CreateBackups { get; } = [];
     public List<string> DeleteBackups { get; } = [];
     public List<RestoreAction> CreateRestores { get; } = [];
+    /// <summary>Restore tests to ask for (spec.backup.verify).</summary>
+    public List<VerifyAction> VerifyBackups { get; } = [];
     /// <summary>Targets that must not receive traffic yet (a restore is under way), with the reason.</summary>
     public Dictionary<string, string> Gates { get; } = [];
     /// <summary>What is wrong with spec.backup, naming the field; failover carries on regardless.</summary>

@@ -148,6 +148,7 @@ internal static partial class PolicyPlanner
             LastTransitionTime = h?.LastTransitionTime,
             Message = h is null ? "not checked yet" : h.Cold ? ColdStandby.Message : h.Healthy ? "" : h.Message ?? "",
             Cold = h?.Cold == true ? true : null,
+            FirstFailureTime = h?.FirstFailureTime,
         };
     }
 

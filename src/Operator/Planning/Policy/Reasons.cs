@@ -55,6 +55,24 @@ internal static class Reasons
     public const string RestoreFailed = "RestoreFailed";
     public const string RestoreCompleted = "RestoreCompleted";
     public const string NoBackupToRestore = "NoBackupToRestore";
+    /// <summary>A target failed and every completed backup is suspect or completed after the failure began: no restore.</summary>
+    public const string NoGoodBackup = "NoGoodBackup";
+    /// <summary>A backup's target was failing, or it completed after a failure began: never restored automatically.</summary>
+    public const string SuspectBackup = "Suspect";
+    /// <summary>A restore names a suspect backup without spec.allowSuspect.</summary>
+    public const string SuspectRefused = "SuspectBackupRefused";
+    /// <summary>A backup passed its restore test.</summary>
+    public const string BackupVerified = "BackupVerified";
+    /// <summary>A backup failed its restore test (the restore into the scratch copy or the verify Job failed).</summary>
+    public const string BackupVerificationFailed = "BackupVerificationFailed";
+    /// <summary>A restore test is under way.</summary>
+    public const string Verifying = "Verifying";
+    /// <summary>No backup has passed a restore test yet.</summary>
+    public const string NoVerifiedBackup = "NoVerifiedBackup";
+    /// <summary>The newest backup tested passed.</summary>
+    public const string BackupsVerified = "BackupsVerified";
+    /// <summary>A VerifyBackup drill found no completed backup to test (none, all suspect, or all tested already).</summary>
+    public const string NoBackupToVerify = "NoBackupToVerify";
     public const string Restoring = "Restoring";
     public const string JobStarted = "JobStarted";
     public const string AttemptFailed = "AttemptFailed";

@@ -30,6 +30,7 @@ internal static partial class SpecValidation
         if (DegradationPlanner.ValidateSpec(spec.Degradation, spec.Targets) is { } degradation) errors.Add(degradation);
         if (spec.Backup is { } backup && BackupSchedule.From(backup).Error is { } backupError) errors.Add(backupError);
         if (RecoveryPlanner.RestoreError(spec) is { } restoreError) errors.Add(restoreError);
+        if (RecoveryPlanner.VerifyError(spec) is { } verifyError) errors.Add(verifyError);
         if (spec.Drills is { } drills && DrillSchedule.Parse(drills.Schedule).Error is { } drillError) errors.Add(drillError);
         return errors;
     }
@@ -48,6 +49,8 @@ internal static partial class SpecValidation
     {
         if (string.IsNullOrEmpty(spec.Policy)) return "spec.policy: required";
         if (string.IsNullOrEmpty(spec.Target)) return "spec.target: required";
+        if (spec.AllowSuspect == true && string.IsNullOrEmpty(spec.Backup))
+            return "spec.allowSuspect: applies only to a backup named in spec.backup (an empty spec.backup never picks a suspect one)";
         return null;
     }
 

@@ -50,6 +50,12 @@ internal sealed record TargetHealth(
     /// </summary>
     public DateTime? ObservedSince { get; init; }
 
+    /// <summary>
+    /// The last check of this process that passed (null before one did, and in a verdict taken over from status):
+    /// a failure began after it, so a backup completed after it may hold the failure's damage.
+    /// </summary>
+    public DateTime? LastPassedAt { get; init; }
+
     /// <summary>Whether the latest check passed (a healthy verdict may still hold a failure below the retries).</summary>
     public bool LastCheckPassed => Healthy && ConsecutiveFailures == 0;
 
@@ -66,7 +72,8 @@ internal sealed record TargetHealth(
             // counting a failure here would change its status again at the second check.
             var failing = !check.Passed && !check.Cold;
             return new TargetHealth(check.Passed, failing ? 1 : 0, check.Passed ? 1 : 0, failing ? now : null, now,
-                check.DesiredReplicas, check.ReadyPods, check.Message, check.Cold);
+                check.DesiredReplicas, check.ReadyPods, check.Message, check.Cold)
+            { LastPassedAt = check.Passed ? now : null };
         }
         // Counted up to the thresholds only: beyond them the number says nothing new, and a count
         // that grows every interval would turn every check of a failed target into a status write.
@@ -85,6 +92,7 @@ internal sealed record TargetHealth(
         {
             Failed = failed,
             ObservedSince = previous.Seeded ? now : previous.ObservedSince,
+            LastPassedAt = check.Passed ? now : previous.LastPassedAt,
         };
     }
 

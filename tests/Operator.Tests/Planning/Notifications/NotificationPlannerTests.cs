@@ -215,4 +215,26 @@ public sealed class NotificationPlannerTests
         Assert.Empty(NotificationPlanner.ForDrill(ended, ended, Policy(), Now));
         Assert.Empty(NotificationPlanner.ForDrill(Drill(DrillPhase.Pending), running, Policy(), Now));
     }
+
+    [Fact]
+    public void Backup_RestoreTestPassedOrFailed_OneNotificationEach_NothingWhileRunning()
+    {
+        ResilienceBackup Backup(VerificationPhase? phase) => new()
+        {
+            Metadata = new V1ObjectMeta { Name = "bk", NamespaceProperty = "shop", Uid = "u-bk" },
+            Spec = new ResilienceBackupSpec { Policy = "checkout" },
+            Status = new ResilienceRunStatus
+            {
+                Phase = RunPhase.Completed,
+                Verification = phase is null ? null : new BackupVerificationStatus { Phase = phase, Time = T0, Message = "verify Job exited 0", Scratch = "bk-scratch" },
+            },
+        };
+        Assert.Empty(NotificationPlanner.ForBackup(Backup(null), Backup(VerificationPhase.Verifying), Policy(), Now));
+        var passed = Assert.Single(NotificationPlanner.ForBackup(Backup(VerificationPhase.Verifying), Backup(VerificationPhase.Passed), Policy(), Now));
+        Assert.Equal((NotificationType.BackupVerified, "bk-scratch"), (passed.Type, Body(passed).GetProperty("details").GetProperty("scratch").GetString()));
+        Assert.Empty(NotificationPlanner.ForBackup(Backup(VerificationPhase.Passed), Backup(VerificationPhase.Passed), Policy(), Now));
+        var failed = Assert.Single(NotificationPlanner.ForBackup(Backup(VerificationPhase.Verifying), Backup(VerificationPhase.Failed), Policy(), Now));
+        Assert.Equal(NotificationType.BackupVerificationFailed, failed.Type);
+        Assert.Empty(NotificationPlanner.ForBackup(Backup(VerificationPhase.Verifying), Backup(VerificationPhase.Passed), Policy(webhooks: false), Now));
+    }
 }

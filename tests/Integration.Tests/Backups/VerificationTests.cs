@@ -1,0 +1,182 @@
+using System.Globalization;
+using k8s;
+using k8s.Autorest;
+using ResilienceOperator.Entities;
+using ResilienceOperator.IntegrationTests.Harness;
+using ResilienceOperator.IntegrationTests.Operator;
+
+namespace ResilienceOperator.IntegrationTests.Backups;
+
+/// <summary>
+/// Restore tests (spec.backup.verify): the backup restored into a scratch copy of its target that no
+/// Service selects, judged by the verify Job, the scratch copy removed; a good and a bad backup;
+/// retention keeps the newest verified backup; a restart resumes the same test.
+/// </summary>
+[Collection("cluster")]
+public sealed class VerificationTests(ClusterFixture cluster)
+{
+    /// <summary>A 6-field cron firing once, a few seconds from now (once a day after that).</summary>
+    private static string OnceSoon(double seconds)
+    {
+        var t = DateTime.UtcNow.AddSeconds(seconds);
+        return string.Create(CultureInfo.InvariantCulture, $"{t.Second} {t.Minute} {t.Hour} * * *");
+    }
+
+    private static async Task<(Scenario, OperatorRunner)> StartAsync(ClusterFixture cluster, string prefix, string restoreDuration, int verifyExit,
+        int? keepLast = null)
+    {
+        var s = await Scenario.CreateAsync(cluster, prefix);
+        await s.WaitForReadyAsync("primary", 2);
+        var op = await OperatorRunner.StartAsync(cluster.KubeconfigPath, s.Namespace);
+        await s.ApplyPolicyAsync(Scenario.Policy(s.Namespace, spec =>
+        {
+            BackupScenario.WithBackups(spec, "* * * * * *", duration: "200ms", keepLast: keepLast);
+            spec.Backup!.Verify = new BackupVerifySpec { Schedule = OnceSoon(7), Template = BackupScenario.Template("300ms", verifyExit) };
+            spec.Restore = new RestoreSpec { Template = BackupScenario.Template(restoreDuration) };
+            spec.Objectives = new ObjectivesSpec { Rpo = "1m", RpoFrom = RpoFrom.Verified };
+        }));
+        return (s, op);
+    }
+
+    private static async Task<ResilienceBackup> WaitForVerificationAsync(Scenario s, Func<BackupVerificationStatus, bool> done, double seconds,
+        string what, Func<Task>? meanwhile = null)
+    {
+        ResilienceBackup? found = null;
+        await BackupScenario.WaitAsync(async () =>
+        {
+            if (meanwhile is not null) await meanwhile();
+            found = (await s.BackupsAsync()).FirstOrDefault(b => b.Status?.Verification is { } v && done(v));
+            return found is not null;
+        }, seconds, what);
+        return found!;
+    }
+
+    private static async Task<bool> GoneAsync(Scenario s, string deployment)
+    {
+        try { await s.DeploymentAsync(deployment); return false; }
+        catch (HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound) { return true; }
+    }
+
+    [Fact(Timeout = TestDeadline.Default)]
+    public async Task GoodBackup_RestoredIntoAScratchCopyNoServiceSelects_Verified_ScratchGone_RetentionKeepsIt()
+    {
+        var (s, op) = await StartAsync(cluster, "vf-good", restoreDuration: "2s", verifyExit: 0, keepLast: 1);
+        await using var _ = op;
+        var scratchPods = new HashSet<string>();
+        var served = new List<string>();
+        // While the test runs: the scratch copy's pods exist, and the Service's endpoints never list one.
+        async Task WatchServiceAsync()
+        {
+            foreach (var p in (await s.Client.CoreV1.ListNamespacedPodAsync(s.Namespace, labelSelector: "resilience.dev/scratch")).Items)
+                scratchPods.Add(p.Metadata.Name);
+            var endpoints = await s.Client.CoreV1.ReadNamespacedEndpointsAsync("checkout", s.Namespace);
+            served.AddRange((endpoints.Subsets ?? []).SelectMany(x => (x.Addresses ?? []).Concat(x.NotReadyAddresses ?? []))
+                .Select(a => a.TargetRef?.Name ?? "").Where(scratchPods.Contains));
+        }
+        var backup = await WaitForVerificationAsync(s, v => v.Phase == VerificationPhase.Passed, 45, "a backup verified", WatchServiceAsync);
+        var v = backup.Status!.Verification!;
+        Assert.NotEmpty(scratchPods);
+        Assert.Empty(served);
+        Assert.Equal(("schedule", true), (v.RequestedBy, v.ScratchRemoved));
+        Assert.Equal("True", backup.Status.Conditions!.Single(c => c.Type == "Verified").Status);
+        Assert.NotNull(v.Time);
+
+        // The restore Job wrote into the scratch copy; the verify Job judged it, with the backup and the copy in its environment.
+        var jobs = await s.JobsAsync("resilience.dev/backup", backup.Metadata.Name);
+        var restoreEnv = jobs.Single(j => j.Metadata.Name == v.RestoreJob).Spec.Template.Spec.Containers[0].Env.ToDictionary(e => e.Name, e => e.Value);
+        var verifyEnv = jobs.Single(j => j.Metadata.Name == v.VerifyJob).Spec.Template.Spec.Containers[0].Env.ToDictionary(e => e.Name, e => e.Value);
+        Assert.Equal((backup.Metadata.Name, v.Scratch), (restoreEnv["BACKUP_NAME"], restoreEnv["TARGET"]));
+        Assert.Equal((backup.Metadata.Name, v.Scratch, "checkout"), (verifyEnv["BACKUP_NAME"], verifyEnv["TARGET"], verifyEnv["POLICY_NAME"]));
+        Assert.NotEqual("primary", v.Scratch);
+        await BackupScenario.WaitAsync(() => GoneAsync(s, v.Scratch!), 15, "the scratch copy removed");
+
+        // The policy: BackupsVerified, lastVerified, the RPO from the verified backup; the scratch copy never a target.
+        await s.WaitForConditionAsync("BackupsVerified", "True", "BackupsVerified");
+        var policy = await s.GetPolicyAsync();
+        Assert.Equal(backup.Metadata.Name, policy.Status!.Backup!.LastVerified);
+        Assert.Equal(["primary", "standby"], policy.Status.Targets!.Select(t => t.Name).Order());
+        Assert.Equal((policy.Status.Objectives!.MeasuredAt!.Value - policy.Status.Backup.LastVerifiedTime!.Value).TotalSeconds,
+            policy.Status.Objectives.RpoSeconds!.Value, 1);
+        Assert.Contains(await s.EventsOnceAsync(e => e.Reason == "BackupVerified", "ResilienceBackup"), e => e.InvolvedObject.Name == backup.Metadata.Name);
+
+        // keepLast 1: newer backups complete and retention deletes the older ones, never the newest verified.
+        await BackupScenario.WaitAsync(async () =>
+        {
+            var all = await s.BackupsAsync();
+            Assert.Contains(all, b => b.Metadata.Name == backup.Metadata.Name);
+            return all.Count(b => b.Status?.Phase == RunPhase.Completed && b.Status.CompletionTime > backup.Status.CompletionTime) >= 2;
+        }, 20, "newer completed backups");
+        await BackupScenario.WaitAsync(async () => (await s.BackupsAsync()).Count(b => b.Status?.Phase == RunPhase.Completed) <= 3, 10,
+            "retention at work");
+        Assert.Contains(await s.BackupsAsync(), b => b.Metadata.Name == backup.Metadata.Name);
+    }
+
+    [Fact(Timeout = TestDeadline.Default)]
+    public async Task BadBackup_VerifyJobFails_VerifiedFalse_AndARestartMidTestResumesTheSameTest()
+    {
+        var (s, op) = await StartAsync(cluster, "vf-bad", restoreDuration: "4s", verifyExit: 1);
+        var restoring = await WaitForVerificationAsync(s, v => v.Phase == VerificationPhase.Restoring, 30, "a restore test restoring");
+        var name = restoring.Metadata.Name;
+        var scratch = restoring.Status!.Verification!.Scratch!;
+        await BackupScenario.WaitAsync(async () => !await GoneAsync(s, scratch), 10, "the scratch copy");
+        var scratchUid = (await s.DeploymentAsync(scratch)).Metadata.Uid;
+        await op.DisposeAsync();
+        await using var second = await OperatorRunner.StartAsync(cluster.KubeconfigPath, s.Namespace);
+
+        var backup = await WaitForVerificationAsync(s, v => v.Phase == VerificationPhase.Failed, 30, "the restore test failed");
+        Assert.Equal(name, backup.Metadata.Name);
+        var v = backup.Status!.Verification!;
+        Assert.Contains("verify Job", v.Message, StringComparison.Ordinal);
+        var verified = backup.Status.Conditions!.Single(c => c.Type == "Verified");
+        Assert.Equal(("False", "BackupVerificationFailed"), (verified.Status, verified.Reason));
+        // Resumed, not repeated: one restore Job, one verify Job, one scratch copy (the same one), gone afterwards.
+        var jobs = await s.JobsAsync("resilience.dev/backup", name);
+        Assert.Single(jobs, j => j.Metadata.Name == v.RestoreJob);
+        Assert.Single(jobs, j => j.Metadata.Name == v.VerifyJob);
+        Assert.Equal(scratch, v.Scratch);
+        await BackupScenario.WaitAsync(() => GoneAsync(s, scratch), 15, "the scratch copy removed");
+        Assert.Contains(await s.EventsOnceAsync(e => e.Reason == "BackupVerificationFailed", "ResilienceBackup"), e => e.InvolvedObject.Name == name);
+        Assert.DoesNotContain(await s.EventsAsync("Deployment"), e => e.InvolvedObject.Name == scratch && e.InvolvedObject.Uid != scratchUid);
+
+        await s.WaitForConditionAsync("BackupsVerified", "False", "BackupVerificationFailed");
+        var policy = await s.GetPolicyAsync();
+        Assert.Null(policy.Status!.Backup!.LastVerified);
+        // rpoFrom Verified: no backup has passed a restore test, so the RPO is not counted from the completed ones.
+        Assert.Null(policy.Status.Objectives?.RpoSeconds);
+    }
+
+    [Fact(Timeout = TestDeadline.Default)]
+    public async Task VerifyBackupDrill_RunsOneRestoreTestOnDemand_PassedWithTheBackupsResult()
+    {
+        var s = await Scenario.CreateAsync(cluster, "vf-drill");
+        await s.WaitForReadyAsync("primary", 2);
+        await using var op = await OperatorRunner.StartAsync(cluster.KubeconfigPath, s.Namespace);
+        await s.ApplyPolicyAsync(Scenario.Policy(s.Namespace, spec =>
+        {
+            BackupScenario.WithBackups(spec, "*/2 * * * * *", duration: "200ms");
+            // Scheduled once a year: only the drill tests a backup here.
+            spec.Backup!.Verify = new BackupVerifySpec { Schedule = "0 0 1 1 *", Template = BackupScenario.Template("300ms") };
+            spec.Restore = new RestoreSpec { Template = BackupScenario.Template("300ms") };
+        }));
+        await s.WaitForConditionAsync("Ready", "True", timeout: TimeSpan.FromSeconds(20));
+        await BackupScenario.WaitAsync(async () => (await s.BackupsAsync()).Any(b => b.Status?.Phase == RunPhase.Completed), 20, "a completed backup");
+        await s.CreateAsync(new ResilienceDrill
+        {
+            Metadata = new() { Name = "verify-now" },
+            Spec = new ResilienceDrillSpec { Policy = "checkout", Action = DrillAction.VerifyBackup },
+        }, ResilienceDrill.KubePluralName);
+        ResilienceDrill? drill = null;
+        await BackupScenario.WaitAsync(async () =>
+        {
+            var body = await s.Client.CustomObjects.GetNamespacedCustomObjectAsync(GroupVersion.Group, GroupVersion.Version, s.Namespace,
+                ResilienceDrill.KubePluralName, "verify-now");
+            drill = KubernetesJson.Deserialize<ResilienceDrill>((System.Text.Json.JsonElement)body);
+            return drill.Status?.Phase is DrillPhase.Passed or DrillPhase.Failed or DrillPhase.Aborted;
+        }, 30, "the drill ended");
+        Assert.True(drill!.Status!.Phase == DrillPhase.Passed, $"{drill.Status.Phase}: {drill.Status.Message}");
+        var backup = (await s.BackupsAsync()).Single(b => b.Metadata.Name == drill.Status.Backup);
+        Assert.Equal((VerificationPhase.Passed, "drill/verify-now"), (backup.Status!.Verification!.Phase!.Value, backup.Status.Verification.RequestedBy));
+        // One test: no other backup was tested.
+        Assert.Single(await s.BackupsAsync(), b => b.Status?.Verification is not null);
+    }
+}
