@@ -146,6 +146,9 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
             cannot = $"ResiliencePolicy \"{policy.Metadata.Name}\" has no spec.restore.template to restore with";
         else if (policy.Spec.Backup?.Verify?.Template?.Spec?.Containers is not { Count: > 0 })
             cannot = $"ResiliencePolicy \"{policy.Metadata.Name}\" has no spec.backup.verify.template to verify with";
+        else if (policy.Spec.Targets.FirstOrDefault(t => t.Name == targetName) is { Kind: WorkloadKind.StatefulSet }
+            && Verification.InProgress(backup) && deployments.Get(ns, scratch) is null)
+            cannot = $"restore tests copy Deployment targets only, and {targetName} is a StatefulSet (spec.targets[].kind): its backups stay unverified";
         else if (target is null && Verification.InProgress(backup) && deployments.Get(ns, scratch) is null)
             cannot = $"target Deployment {targetName} not found to copy";
         VerifyStep step;
