@@ -56,17 +56,19 @@ public sealed class InstallTests(ClusterFixture cluster)
             "--namespaces", s.Namespace, "--leader-elect", "--lease-namespace", system, "--log-format", "json"))
         {
             // Backups every 2 s with retention, and a restore on failure: Jobs, backups, restores,
-            // their deletion and status all go through the chart's RBAC too.
+            // their deletion and status all go through the chart's RBAC too. keepLast 2: the backup
+            // that completes just before the fault can complete after the last passing check, and
+            // is then never restored automatically (last known good); the one before it is.
             await s.ApplyPolicyAsync(Scenario.Policy(s.Namespace, spec =>
             {
-                BackupScenario.WithBackups(spec, "*/2 * * * * *", keepLast: 1);
+                BackupScenario.WithBackups(spec, "*/2 * * * * *", keepLast: 2);
                 spec.Restore = new RestoreSpec { Template = BackupScenario.Template("1s") };
                 spec.HealthCheck!.OnFail = FailAction.FailoverAndRestore;
             }));
             await s.WaitForSelectedAsync("primary", TimeSpan.FromSeconds(30));
             await s.WaitForConditionAsync("Ready", "True");
-            // keepLast 1: two completed backups coexist only until the next reconcile deletes the
-            // older one, so count the completed backups the status has recorded one after the other.
+            // Older completed backups are deleted as newer ones complete: count the completed backups
+            // the status has recorded one after the other.
             var completed = new HashSet<string>();
             await BackupScenario.WaitAsync(async () =>
             {
