@@ -22,10 +22,14 @@ public sealed class RestoreTests(ClusterFixture cluster)
             spec.Objectives = new ObjectivesSpec { Rto = "30s", Rpo = "1m" };
         }));
         await s.WaitForSelectedAsync("primary", TimeSpan.FromSeconds(15));
-        // Two: the first surely completed before a passing check (a backup completed after the last
-        // passing check before a failure is never restored for it).
-        await BackupScenario.WaitAsync(async () => (await s.BackupsAsync()).Count(b => b.Status?.Phase == RunPhase.Completed) >= 2, 15,
-            "two completed backups");
+        // Two completed at least 2 s apart: the older surely completed before a passing check (checks
+        // every 1 s), and a backup completed after the last passing check before a failure is never
+        // restored for it. (Two Jobs started late can complete in the same second.)
+        await BackupScenario.WaitAsync(async () =>
+        {
+            var done = (await s.BackupsAsync()).Where(b => b.Status?.Phase == RunPhase.Completed).Select(b => b.Status!.CompletionTime!.Value).ToList();
+            return done.Count >= 2 && done.Max() - done.Min() >= TimeSpan.FromSeconds(2);
+        }, 20, "two completed backups at least 2 s apart");
         return (s, op);
     }
 

@@ -69,12 +69,13 @@ public sealed class InstallTests(ClusterFixture cluster)
             await s.WaitForConditionAsync("Ready", "True");
             // Older completed backups are deleted as newer ones complete: count the completed backups
             // the status has recorded one after the other.
-            var completed = new HashSet<string>();
+            // Two at least 2 s apart: the older surely completed before a passing check (every 1 s).
+            var completed = new Dictionary<string, DateTime>();
             await BackupScenario.WaitAsync(async () =>
             {
-                if ((await s.GetPolicyAsync()).Status?.Backup?.LastCompleted is { } last) completed.Add(last);
-                return completed.Count >= 2;
-            }, 30, "two completed backups");
+                if ((await s.GetPolicyAsync()).Status?.Backup is { LastCompleted: { } last, LastCompletedTime: { } at }) completed[last] = at;
+                return completed.Count >= 2 && completed.Values.Max() - completed.Values.Min() >= TimeSpan.FromSeconds(2);
+            }, 30, "two completed backups at least 2 s apart");
             await s.SetFaultAsync("primary", "unready");
             await s.WaitForSelectedAsync("standby", TimeSpan.FromSeconds(15));
             await s.WaitForConditionAsync("FailedOver", "True");
