@@ -151,7 +151,22 @@ internal static class ListWatches
         meta.ManagedFields = null;
         if (meta.Annotations is { Count: > 0 } annotations)
             foreach (var key in UnreadAnnotations) annotations.Remove(key);
+        if (obj is V1Pod pod) TrimPod(pod);
         return obj;
+    }
+
+    /// <summary>
+    /// Pods are the most numerous objects cached and the largest (containers, volumes, env,
+    /// per-container status): the operator reads only a pod's name, labels, deletion, readiness
+    /// gates, IP and conditions (health checks, readiness gates, drills). The rest goes.
+    /// </summary>
+    private static void TrimPod(V1Pod pod)
+    {
+        pod.Metadata.Annotations = null;
+        pod.Metadata.OwnerReferences = null;
+        pod.Spec = new V1PodSpec { Containers = Array.Empty<V1Container>(), ReadinessGates = pod.Spec?.ReadinessGates };
+        if (pod.Status is { } s)
+            pod.Status = new V1PodStatus { Phase = s.Phase, PodIP = s.PodIP, Conditions = s.Conditions, StartTime = s.StartTime };
     }
 
     private static async IAsyncEnumerable<(WatchEventType, T)> Trimmed<T>(IAsyncEnumerable<(WatchEventType, T)> events,

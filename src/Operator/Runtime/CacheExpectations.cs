@@ -38,8 +38,11 @@ internal sealed class CacheExpectations(TimeProvider time, TimeSpan? timeout = n
     public void Expect<T>(ObjectKey key, Store<T> store, T written, bool created = false) where T : class, IKubernetesObject<V1ObjectMeta>
     {
         var objectKey = ObjectKey.Of(written);
-        var what = $"{written.Kind ?? typeof(T).Name} {objectKey}@{written.Metadata.ResourceVersion}";
-        bool Seen() => store.Get(objectKey) is { } cached ? !Store<T>.IsOlder(cached, written) : !created;
+        var version = written.Metadata.ResourceVersion;
+        var what = $"{written.Kind ?? typeof(T).Name} {objectKey}@{version}";
+        // Only the key and the version are kept: an expectation outlives its reconcile (until the
+        // key is reconciled again), and a whole written object held that long is a second copy of it.
+        bool Seen() => store.Get(objectKey) is { } cached ? !Store<T>.IsOlder(cached.Metadata.ResourceVersion, version) : !created;
         var list = _pending.GetOrAdd(key, _ => []);
         lock (list) list.Add(new Expectation(what, Seen, time.GetUtcNow() + _timeout));
     }

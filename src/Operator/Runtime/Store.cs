@@ -62,9 +62,12 @@ internal sealed class Store<T> where T : class, IKubernetesObject<V1ObjectMeta>
     }
 
     /// <summary>resourceVersions are opaque but, from etcd, increasing integers; anything else never counts as older.</summary>
-    internal static bool IsOlder(T candidate, T than) =>
-        long.TryParse(candidate.Metadata.ResourceVersion, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var a)
-        && long.TryParse(than.Metadata.ResourceVersion, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var b)
+    internal static bool IsOlder(T candidate, T than) => IsOlder(candidate.Metadata.ResourceVersion, than.Metadata.ResourceVersion);
+
+    /// <summary>The same, for two resourceVersions.</summary>
+    internal static bool IsOlder(string? candidate, string? than) =>
+        long.TryParse(candidate, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var a)
+        && long.TryParse(than, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var b)
         && a < b;
 
     internal T? Upsert(T obj)

@@ -11,17 +11,26 @@ internal sealed class LoopbackServer : IDisposable
     private readonly int? _status;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Socket> _held = [];
+    private readonly bool _keepAlive;
+    private readonly TaskCompletionSource _clientClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <param name="status">The HTTP status to answer with; null hangs: accepts, reads, never answers.</param>
-    public LoopbackServer(IPAddress address, int? status = 200)
+    /// <param name="keepAlive">Answer as a keep-alive server does (no "Connection: close") and keep the connection open for the client.</param>
+    public LoopbackServer(IPAddress address, int? status = 200, bool keepAlive = false)
     {
         _status = status;
+        _keepAlive = keepAlive;
         _listener = new TcpListener(address, 0);
         _listener.Start();
         _ = AcceptAsync();
     }
 
+    public string? LastRequest { get; private set; }
+
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    /// <summary>Completes when a client closes a connection this keep-alive server answered on.</summary>
+    public Task ClientClosed => _clientClosed.Task;
 
     /// <summary>A port on <paramref name="address"/> where nothing listens.</summary>
     public static int ClosedPort(IPAddress address)
@@ -60,8 +69,13 @@ internal sealed class LoopbackServer : IDisposable
                 if (_status is not null && Encoding.ASCII.GetString(buffer, 0, read).Contains("\r\n\r\n", StringComparison.Ordinal)) break;
             }
             if (_status is not { } status) return;
-            await s.SendAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), SocketFlags.None, _stop.Token);
-            s.Shutdown(SocketShutdown.Both);
+            LastRequest = Encoding.ASCII.GetString(buffer, 0, read);
+            var close = _keepAlive ? "" : "Connection: close\r\n";
+            await s.SendAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 {status} X\r\nContent-Length: 0\r\n{close}\r\n"), SocketFlags.None, _stop.Token);
+            if (!_keepAlive) { s.Shutdown(SocketShutdown.Both); return; }
+            // The client's end of the connection: a read of 0 bytes (FIN) or a reset.
+            try { if (await s.ReceiveAsync(buffer, SocketFlags.None, _stop.Token) == 0) _clientClosed.TrySetResult(); }
+            catch (SocketException) { _clientClosed.TrySetResult(); }
         }
         catch (Exception)
         {

@@ -41,6 +41,19 @@ public sealed class ProbeTests
     }
 
     [Fact]
+    public async Task ProbeAsync_KeepAliveServer_ConnectionClosedAfterTheProbe()
+    {
+        // One connection per probe: a connection held open per pod between checks costs a socket and
+        // two buffers each, for every pod of every policy.
+        using var server = new LoopbackServer(IPAddress.Loopback, keepAlive: true);
+        using var f = new ProberFixture();
+        var pod = f.AddPod("primary", "primary-0", "127.0.0.1");
+        Assert.Null(await f.Prober.ProbeAsync(A, Spec(httpPort: server.Port), pod, CancellationToken.None).WaitAsync(Guard));
+        Assert.Contains("Connection: close", server.LastRequest, StringComparison.Ordinal);
+        await server.ClientClosed.WaitAsync(Guard);
+    }
+
+    [Fact]
     public async Task ProbeAsync_HttpAnswers503OnIpv6_FailsNamingTheBracketedAddress()
     {
         using var server = new LoopbackServer(IPAddress.IPv6Loopback, 503);

@@ -79,10 +79,10 @@ public sealed class ListWatchesTests
     [Fact]
     public async Task Watch_Event_CachedWithoutManagedFieldsOrLastApplied()
     {
-        var pod = """{"type":"ADDED","object":{"kind":"Pod","apiVersion":"v1",""" + HeavyMetadata.ReplaceLineEndings("") + "}}";
+        var deployment = """{"type":"ADDED","object":{"kind":"Deployment","apiVersion":"apps/v1",""" + HeavyMetadata.ReplaceLineEndings("") + "}}";
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        var events = new List<V1Pod>();
-        await foreach (var (_, p) in ListWatches.Pods(Client(new(HttpStatusCode.OK, pod + "\n"))).Watch("ns", "5", 60, cts.Token)) events.Add(p);
+        var events = new List<V1Deployment>();
+        await foreach (var (_, d) in ListWatches.Deployments(Client(new(HttpStatusCode.OK, deployment + "\n"))).Watch("ns", "5", 60, cts.Token)) events.Add(d);
 
         var meta = Assert.Single(events).Metadata;
         Assert.Null(meta.ManagedFields);
@@ -93,12 +93,44 @@ public sealed class ListWatchesTests
     [Fact]
     public async Task List_Page_CachedWithoutManagedFieldsOrLastApplied()
     {
-        var list = """{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"50"},"items":[{""" + HeavyMetadata.ReplaceLineEndings("") + "}]}";
-        var page = await ListWatches.Pods(Client(new(HttpStatusCode.OK, list))).List("ns", 500, null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+        var list = """{"kind":"DeploymentList","apiVersion":"apps/v1","metadata":{"resourceVersion":"50"},"items":[{""" + HeavyMetadata.ReplaceLineEndings("") + "}]}";
+        var page = await ListWatches.Deployments(Client(new(HttpStatusCode.OK, list))).List("ns", 500, null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
 
         var meta = Assert.Single(page.Items).Metadata;
         Assert.Null(meta.ManagedFields);
         Assert.Equal(new Dictionary<string, string> { ["keep"] = "me" }, meta.Annotations);
+    }
+
+    private const string HeavyPod = """
+        {"kind":"Pod","apiVersion":"v1",
+         "metadata":{"name":"p1","namespace":"ns","resourceVersion":"41","labels":{"app":"web"},"deletionTimestamp":"2026-01-02T03:04:05Z",
+           "annotations":{"note":"x"},"ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"web-1","uid":"u1"}]},
+         "spec":{"containers":[{"name":"app","image":"web:1","env":[{"name":"A","value":"1"}],"ports":[{"containerPort":8080}]}],
+           "volumes":[{"name":"data","emptyDir":{}}],"readinessGates":[{"conditionType":"resilience.dev/healthy"}]},
+         "status":{"phase":"Running","podIP":"10.0.0.7","hostIP":"10.1.0.1",
+           "conditions":[{"type":"Ready","status":"True"}],"containerStatuses":[{"name":"app","ready":true,"restartCount":3,"image":"web:1","imageID":"x"}]}}
+        """;
+
+    [Fact]
+    public async Task List_Pod_CachedWithOnlyWhatChecksAndDrillsRead()
+    {
+        var list = """{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"50"},"items":[""" + HeavyPod.ReplaceLineEndings("") + "]}";
+        var page = await ListWatches.Pods(Client(new(HttpStatusCode.OK, list))).List("ns", 500, null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+
+        var pod = Assert.Single(page.Items);
+        // Kept: what health checks, readiness gates and drills decide with.
+        Assert.Equal(("p1", "ns", "41", "web"), (pod.Metadata.Name, pod.Metadata.NamespaceProperty, pod.Metadata.ResourceVersion, pod.Metadata.Labels["app"]));
+        Assert.NotNull(pod.Metadata.DeletionTimestamp);
+        Assert.Equal("resilience.dev/healthy", Assert.Single(pod.Spec.ReadinessGates).ConditionType);
+        Assert.Equal(("Running", "10.0.0.7"), (pod.Status.Phase, pod.Status.PodIP));
+        Assert.Equal(("Ready", "True"), (Assert.Single(pod.Status.Conditions).Type, pod.Status.Conditions[0].Status));
+        // Dropped: what nothing reads.
+        Assert.Empty(pod.Spec.Containers);
+        Assert.Null(pod.Spec.Volumes);
+        Assert.Null(pod.Status.ContainerStatuses);
+        Assert.Null(pod.Status.HostIP);
+        Assert.Null(pod.Metadata.Annotations);
+        Assert.Null(pod.Metadata.OwnerReferences);
     }
 
     [Fact]
