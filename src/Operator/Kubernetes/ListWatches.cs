@@ -127,7 +127,7 @@ internal static class ListWatches
             try
             {
                 var page = await list(ns, limit, cont, ct);
-                foreach (var item in page.Items) Trim(item);
+                foreach (var item in page.Items) CacheTransform.Apply(item);
                 return page;
             }
             catch (HttpOperationException ex) when (ex.Response?.StatusCode == HttpStatusCode.Gone)
@@ -137,44 +137,12 @@ internal static class ListWatches
         },
         (ns, rv, timeout, ct) => Trimmed(watch(ns, rv, timeout, ct), ct));
 
-    /// <summary>Annotations the API server or kubectl keep for themselves, which no decision reads.</summary>
-    private static readonly string[] UnreadAnnotations = ["kubectl.kubernetes.io/last-applied-configuration"];
-
-    /// <summary>
-    /// What is cached is what decisions read (client-go's informer transform): managedFields and
-    /// kubectl's last-applied copy are often the largest part of an object and nothing reads them.
-    /// No cached object is ever written back (writes are patches), so nothing is lost by it.
-    /// </summary>
-    internal static T Trim<T>(T obj) where T : IKubernetesObject<V1ObjectMeta>
-    {
-        if (obj.Metadata is not { } meta) return obj;
-        meta.ManagedFields = null;
-        if (meta.Annotations is { Count: > 0 } annotations)
-            foreach (var key in UnreadAnnotations) annotations.Remove(key);
-        if (obj is V1Pod pod) TrimPod(pod);
-        return obj;
-    }
-
-    /// <summary>
-    /// Pods are the most numerous objects cached and the largest (containers, volumes, env,
-    /// per-container status): the operator reads only a pod's name, labels, deletion, readiness
-    /// gates, IP and conditions (health checks, readiness gates, drills). The rest goes.
-    /// </summary>
-    private static void TrimPod(V1Pod pod)
-    {
-        pod.Metadata.Annotations = null;
-        pod.Metadata.OwnerReferences = null;
-        pod.Spec = new V1PodSpec { Containers = Array.Empty<V1Container>(), ReadinessGates = pod.Spec?.ReadinessGates };
-        if (pod.Status is { } s)
-            pod.Status = new V1PodStatus { Phase = s.Phase, PodIP = s.PodIP, Conditions = s.Conditions, StartTime = s.StartTime };
-    }
-
     private static async IAsyncEnumerable<(WatchEventType, T)> Trimmed<T>(IAsyncEnumerable<(WatchEventType, T)> events,
         [EnumeratorCancellation] CancellationToken ct)
         where T : IKubernetesObject<V1ObjectMeta>
     {
         await foreach (var (type, obj) in events.WithCancellation(ct))
-            yield return (type, obj is null ? obj! : Trim(obj));
+            yield return (type, obj is null ? obj! : CacheTransform.Apply(obj));
     }
 
     /// <summary>

@@ -108,7 +108,7 @@ public sealed class ListWatchesTests
          "spec":{"containers":[{"name":"app","image":"web:1","env":[{"name":"A","value":"1"}],"ports":[{"containerPort":8080}]}],
            "volumes":[{"name":"data","emptyDir":{}}],"readinessGates":[{"conditionType":"resilience.dev/healthy"}]},
          "status":{"phase":"Running","podIP":"10.0.0.7","hostIP":"10.1.0.1",
-           "conditions":[{"type":"Ready","status":"True"}],"containerStatuses":[{"name":"app","ready":true,"restartCount":3,"image":"web:1","imageID":"x"}]}}
+           "conditions":[{"type":"PodScheduled","status":"True"},{"type":"Ready","status":"True","message":"long text"}],"containerStatuses":[{"name":"app","ready":true,"restartCount":3,"image":"web:1","imageID":"x"}]}}
         """;
 
     [Fact]
@@ -124,6 +124,7 @@ public sealed class ListWatchesTests
         Assert.Equal("resilience.dev/healthy", Assert.Single(pod.Spec.ReadinessGates).ConditionType);
         Assert.Equal(("Running", "10.0.0.7"), (pod.Status.Phase, pod.Status.PodIP));
         Assert.Equal(("Ready", "True"), (Assert.Single(pod.Status.Conditions).Type, pod.Status.Conditions[0].Status));
+        Assert.Null(pod.Status.Conditions[0].Message);
         // Dropped: what nothing reads.
         Assert.Empty(pod.Spec.Containers);
         Assert.Null(pod.Spec.Volumes);
@@ -131,6 +132,53 @@ public sealed class ListWatchesTests
         Assert.Null(pod.Status.HostIP);
         Assert.Null(pod.Metadata.Annotations);
         Assert.Null(pod.Metadata.OwnerReferences);
+    }
+
+    [Fact]
+    public async Task List_Pods_ShareRepeatedStringsAndTheEmptySpec()
+    {
+        var items = string.Join(",", Enumerable.Range(0, 2).Select(i =>
+            $$$"""{"metadata":{"name":"p{{{i}}}","namespace":"shop","labels":{"app":"web"}},"spec":{"containers":[{"name":"app"}]},"status":{"phase":"Running"}}"""));
+        var list = """{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"50"},"items":[""" + items + "]}";
+        var page = await ListWatches.Pods(Client(new(HttpStatusCode.OK, list))).List("shop", 500, null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+
+        var (a, b) = (page.Items[0], page.Items[1]);
+        Assert.Same(a.Metadata.NamespaceProperty, b.Metadata.NamespaceProperty);
+        Assert.Same(a.Metadata.Labels.Single().Key, b.Metadata.Labels.Single().Key);
+        Assert.Same(a.Metadata.Labels["app"], b.Metadata.Labels["app"]);
+        Assert.Same(a.Status.Phase, b.Status.Phase);
+        Assert.Same(a.Spec, b.Spec);
+        Assert.Equal("p1", b.Metadata.Name);
+    }
+
+    [Fact]
+    public async Task List_Deployment_CachedWithoutStatusConditions()
+    {
+        var list = """
+            {"kind":"DeploymentList","apiVersion":"apps/v1","metadata":{"resourceVersion":"50"},"items":[{"metadata":{"name":"web","namespace":"shop"},
+             "spec":{"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"app","image":"web:1"}]}}},
+             "status":{"replicas":2,"readyReplicas":1,"conditions":[{"type":"Available","status":"True","message":"Deployment has minimum availability."}]}}]}
+            """.ReplaceLineEndings("");
+        var page = await ListWatches.Deployments(Client(new(HttpStatusCode.OK, list))).List("shop", 500, null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+
+        var d = Assert.Single(page.Items);
+        Assert.Null(d.Status.Conditions);
+        Assert.Equal((2, 1), (d.Status.Replicas, d.Status.ReadyReplicas));
+        // The template stays whole: a restore test copies it.
+        Assert.Equal("web:1", Assert.Single(d.Spec.Template.Spec.Containers).Image);
+        Assert.Same(d.Spec.Selector.MatchLabels["app"], d.Spec.Template.Metadata.Labels["app"]);
+    }
+
+    [Fact]
+    public void StringPool_PastItsBound_ReturnsStringsAsGiven()
+    {
+        var pool = new StringPool(1);
+        var first = pool.Get(new string('a', 3));
+        Assert.Same(first, pool.Get(new string('a', 3)));
+        var other = new string('b', 3);
+        Assert.Same(other, pool.Get(other));
+        Assert.NotSame(pool.Get(new string('b', 3)), other);
+        Assert.Equal(1, pool.Count);
     }
 
     [Fact]

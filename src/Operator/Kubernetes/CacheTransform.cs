@@ -1,0 +1,126 @@
+using System.Collections.Concurrent;
+using k8s;
+using k8s.Models;
+using ResilienceOperator.Entities;
+
+namespace ResilienceOperator.Kubernetes;
+
+/// <summary>
+/// What is cached is what decisions read (client-go's informer transform), applied to every
+/// listed and watched object before the informer stores it. No cached object is ever written
+/// back (writes are patches) and readers never mutate what they get, so nothing is lost by it and
+/// strings may be shared between objects.
+/// </summary>
+internal static class CacheTransform
+{
+    /// <summary>Annotations the API server or kubectl keep for themselves, which no decision reads.</summary>
+    private static readonly string[] UnreadAnnotations = ["kubectl.kubernetes.io/last-applied-configuration"];
+
+    /// <summary>The pod conditions health checks, readiness gates and drills read.</summary>
+    private static readonly HashSet<string> ReadPodConditions = new(StringComparer.Ordinal) { "Ready", "ContainersReady", PodConditions.Healthy };
+
+    /// <summary>A pod's spec when it has no readiness gate of the operator's: one shared, never-mutated instance.</summary>
+    private static readonly V1PodSpec NoGateSpec = new() { Containers = Array.Empty<V1Container>() };
+
+    /// <summary>
+    /// Strings that repeat across objects (namespaces, label keys and values, condition types,
+    /// statuses and reasons), one instance each. Bounded: past the bound, strings are kept as read.
+    /// </summary>
+    internal static readonly StringPool Strings = new(100_000);
+
+    public static T Apply<T>(T obj) where T : IKubernetesObject<V1ObjectMeta>
+    {
+        if (obj.Metadata is not { } meta) return obj;
+        meta.ManagedFields = null;
+        if (meta.Annotations is { Count: > 0 } annotations)
+            foreach (var key in UnreadAnnotations) annotations.Remove(key);
+        switch (obj)
+        {
+            case V1Pod pod: TrimPod(pod); break;
+            case V1Deployment d:
+                if (d.Status is { } ds) ds.Conditions = null;
+                Share(d.Spec?.Selector);
+                Share(d.Spec?.Template?.Metadata);
+                break;
+            case V1StatefulSet s:
+                if (s.Status is { } ss) ss.Conditions = null;
+                Share(s.Spec?.Selector);
+                Share(s.Spec?.Template?.Metadata);
+                break;
+            case V1Service svc when svc.Spec?.Selector is { Count: > 0 } selector:
+                svc.Spec.Selector = Share(selector);
+                break;
+        }
+        Share(meta);
+        return obj;
+    }
+
+    /// <summary>
+    /// Pods are the most numerous objects cached and the largest (containers, volumes, env,
+    /// per-container status): the operator reads only a pod's name, labels, deletion, readiness
+    /// gate, IP and readiness conditions (health checks, readiness gates, drills). The rest goes.
+    /// Deployment status conditions go as well: nothing reads them.
+    /// </summary>
+    private static void TrimPod(V1Pod pod)
+    {
+        pod.Metadata.Annotations = null;
+        pod.Metadata.OwnerReferences = null;
+        pod.Metadata.GenerateName = null;
+        var gates = pod.Spec?.ReadinessGates?.Where(g => g.ConditionType == PodConditions.Healthy).ToList();
+        pod.Spec = gates is { Count: > 0 } ? new V1PodSpec { Containers = Array.Empty<V1Container>(), ReadinessGates = gates } : NoGateSpec;
+        if (pod.Status is not { } s) return;
+        var conditions = s.Conditions?.Where(c => ReadPodConditions.Contains(c.Type)).ToList();
+        foreach (var c in conditions ?? [])
+        {
+            c.Type = Strings.Get(c.Type);
+            c.Status = Strings.Get(c.Status);
+            c.Reason = Strings.Get(c.Reason);
+            c.Message = null;
+        }
+        pod.Status = new V1PodStatus { Phase = Strings.Get(s.Phase), PodIP = s.PodIP, Conditions = conditions, StartTime = s.StartTime };
+    }
+
+    private static void Share(V1ObjectMeta? meta)
+    {
+        if (meta is null) return;
+        meta.NamespaceProperty = Strings.Get(meta.NamespaceProperty);
+        if (meta.Labels is { Count: > 0 } labels) meta.Labels = Share(labels);
+        if (meta.Annotations is { Count: > 0 } annotations)
+        {
+            var shared = new Dictionary<string, string>(annotations.Count, StringComparer.Ordinal);
+            foreach (var (k, v) in annotations) shared[Strings.Get(k)!] = v;
+            meta.Annotations = shared;
+        }
+    }
+
+    private static void Share(V1LabelSelector? selector)
+    {
+        if (selector?.MatchLabels is { Count: > 0 } labels) selector.MatchLabels = Share(labels);
+    }
+
+    /// <summary>Label values that change with every rollout: pooled, they would fill the pool with dead strings.</summary>
+    private static readonly HashSet<string> ChurningLabels = new(StringComparer.Ordinal) { "pod-template-hash", "controller-revision-hash" };
+
+    /// <summary>A copy of a label map with pooled keys and values.</summary>
+    private static Dictionary<string, string> Share(IDictionary<string, string> labels)
+    {
+        var shared = new Dictionary<string, string>(labels.Count, StringComparer.Ordinal);
+        foreach (var (k, v) in labels) shared[Strings.Get(k)!] = ChurningLabels.Contains(k) ? v : Strings.Get(v)!;
+        return shared;
+    }
+}
+
+/// <summary>One instance per distinct string, up to a bound; past it, strings are returned as given.</summary>
+internal sealed class StringPool(int capacity)
+{
+    private readonly ConcurrentDictionary<string, string> _strings = new(StringComparer.Ordinal);
+
+    public int Count => _strings.Count;
+
+    public string? Get(string? s)
+    {
+        if (string.IsNullOrEmpty(s)) return s;
+        if (_strings.TryGetValue(s, out var pooled)) return pooled;
+        return _strings.Count < capacity ? _strings.GetOrAdd(s, s) : s;
+    }
+}
