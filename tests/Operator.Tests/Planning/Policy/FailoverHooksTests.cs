@@ -256,6 +256,35 @@ public sealed class FailoverHooksTests
     }
 
     [Theory]
+    [InlineData(true, false, "spec.failover.hooks.fence: not allowed with spec.mode ActiveActive")]
+    [InlineData(false, true, "spec.failover.hooks.promote: not allowed with spec.mode ActiveActive")]
+    [InlineData(true, true, "spec.failover.hooks.fence, spec.failover.hooks.promote: not allowed with spec.mode ActiveActive")]
+    public void ActiveActiveWithHooks_RefusedAtAdmissionAndByTheReconcilerNamingTheField(bool fence, bool promote, string expected)
+    {
+        var b = new PolicyBuilder();
+        b.Policy.Spec.Mode = ResilienceMode.ActiveActive;
+        b.Policy.Spec.Failover!.Hooks = new FailoverHooksSpec
+        {
+            Fence = fence ? new FenceHookSpec { ScaleToZero = true } : null,
+            Promote = promote ? new HookSpec { Template = Template() } : null,
+        };
+        var webhook = Assert.Single(SpecValidation.Policy(b.Policy.Spec));
+        Assert.StartsWith(expected, webhook, StringComparison.Ordinal);
+        var plan = b.PlanAndApply(T0);
+        Assert.True(plan.Invalid);
+        Assert.Empty(plan.HookJobs);
+        var ready = ConditionSet.Find(plan.Status.Conditions, ConditionSet.Ready)!;
+        Assert.Equal(("False", Reasons.InvalidSpec, webhook), (ready.Status, ready.Reason, ready.Message));
+
+        // The same hooks in ActivePassive are fine, and so is ActiveActive without them.
+        b.Policy.Spec.Mode = ResilienceMode.ActivePassive;
+        Assert.Empty(SpecValidation.Policy(b.Policy.Spec));
+        b.Policy.Spec.Mode = ResilienceMode.ActiveActive;
+        b.Policy.Spec.Failover.Hooks = new FailoverHooksSpec();
+        Assert.Empty(SpecValidation.Policy(b.Policy.Spec));
+    }
+
+    [Theory]
     [InlineData(true, true, "spec.failover.hooks.fence: set template or scaleToZero, not both")]
     [InlineData(false, false, "spec.failover.hooks.fence: set template (a Job) or scaleToZero: true")]
     public void FenceSpec_TemplateXorScaleToZero(bool template, bool scaleToZero, string error)
