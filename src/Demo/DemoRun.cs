@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using k8s;
 using k8s.Models;
@@ -14,8 +13,7 @@ namespace ResilienceOperator.Demo;
 internal sealed class DemoRun(bool watch)
 {
     private const string Ns = "demo";
-    private readonly Stopwatch _clock = new();
-    private string _lastLine = "";
+    private readonly StatusWatch _watch = new();
     private string? _drill;
 
     public async Task<int> RunAsync(CancellationToken ct)
@@ -38,7 +36,7 @@ internal sealed class DemoRun(bool watch)
         using var opClient = Kubernetes.ApiClient.Create(KubernetesClientConfiguration.BuildConfigFromConfigFile(cluster.Kubeconfig));
         using var host = new OperatorHost(opClient, new OperatorOptions { Namespaces = [Ns], Port = 0 }, loggers);
         var opTask = Task.Run(() => host.RunAsync(stop.Token), CancellationToken.None);
-        _clock.Start();
+        _watch.Clock.Start();
         var c = cluster.Client;
 
         await WatchUntilAsync(c, s => s.Ready == "True", TimeSpan.FromSeconds(60), "policy Ready", ct);
@@ -75,10 +73,10 @@ internal sealed class DemoRun(bool watch)
         if (tested.Status.Phase != DrillPhase.Passed) { Console.Error.WriteLine("demo: the restore test did not pass"); return 1; }
 
         Step("Injecting a fault: checkout-primary's pods stop being ready (sim.resilience.dev/fault=unready)");
-        var faultAt = _clock.Elapsed;
+        var faultAt = _watch.Clock.Elapsed;
         await Annotate(c, "checkout-primary", "\"unready\"");
         await WatchUntilAsync(c, s => s.Selected == "standby", TimeSpan.FromSeconds(30), "traffic on checkout-standby", ct);
-        var switchedAt = _clock.Elapsed;
+        var switchedAt = _watch.Clock.Elapsed;
         // The Service moves first; the failover record follows in the next status write.
         var policy = await GetPolicy(c);
         for (var i = 0; i < 50 && policy.Status?.Failover?.Last?.To is null; i++)
@@ -100,7 +98,7 @@ internal sealed class DemoRun(bool watch)
 
         Step("Removing the fault: checkout-primary recovers; traffic returns after failbackDelay (8s) of continuous health");
         await Annotate(c, "checkout-primary", "null");
-        var healedAt = _clock.Elapsed;
+        var healedAt = _watch.Clock.Elapsed;
         await WatchUntilAsync(c, s => s.Selected == "primary", TimeSpan.FromSeconds(40), "traffic back on checkout-primary", ct);
         policy = await GetPolicy(c);
         for (var i = 0; i < 50 && policy.Status?.Objectives?.LastRtoSeconds is null; i++)
@@ -108,7 +106,7 @@ internal sealed class DemoRun(bool watch)
             await Task.Delay(100, ct);
             policy = await GetPolicy(c);
         }
-        Console.WriteLine($"  => failback {(_clock.Elapsed - healedAt).TotalSeconds:0.0}s after the fault was removed; " +
+        Console.WriteLine($"  => failback {(_watch.Clock.Elapsed - healedAt).TotalSeconds:0.0}s after the fault was removed; " +
                           $"failovers so far: {policy.Status?.Failover?.Count}");
         var objectives = policy.Status?.Objectives;
         Console.WriteLine($"  => measured RTO {objectives?.LastRtoSeconds:0.0}s (objective 30s, met: {objectives?.RtoMet}); " +
@@ -153,23 +151,8 @@ internal sealed class DemoRun(bool watch)
 
     private sealed record Snapshot(string Line, string? Selected, string? Ready, ResiliencePolicy? Policy, string? RestorePhase, ResilienceDrill? Drill);
 
-    private async Task WatchUntilAsync(IKubernetes c, Func<Snapshot, bool> done, TimeSpan timeout, string what, CancellationToken ct = default)
-    {
-        var deadline = timeout == Timeout.InfiniteTimeSpan ? DateTime.MaxValue : DateTime.UtcNow + timeout;
-        while (true)
-        {
-            ct.ThrowIfCancellationRequested();
-            var s = await Observe(c);
-            if (s.Line != _lastLine)
-            {
-                Console.WriteLine($"  t+{_clock.Elapsed.TotalSeconds,6:0.0}s  {s.Line}");
-                _lastLine = s.Line;
-            }
-            if (done(s)) return;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"demo: waited {timeout.TotalSeconds}s for {what}");
-            await Task.Delay(200, ct);
-        }
-    }
+    private Task WatchUntilAsync(IKubernetes c, Func<Snapshot, bool> done, TimeSpan timeout, string what, CancellationToken ct = default) =>
+        _watch.UntilAsync(() => Observe(c), s => s.Line, done, timeout, what, ct);
 
     private async Task<Snapshot> Observe(IKubernetes c)
     {
@@ -230,7 +213,7 @@ internal sealed class DemoRun(bool watch)
     private void Step(string text)
     {
         Console.WriteLine();
-        Console.WriteLine($"== [{_clock.Elapsed.TotalSeconds:0.0}s] {text}");
+        Console.WriteLine($"== [{_watch.Clock.Elapsed.TotalSeconds:0.0}s] {text}");
     }
 
     private static string Indent(string s) => string.Join(Environment.NewLine, s.TrimEnd().Split('\n').Select(l => "  " + l));

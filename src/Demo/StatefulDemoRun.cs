@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using k8s;
 using k8s.Models;
@@ -15,8 +14,7 @@ namespace ResilienceOperator.Demo;
 internal sealed class StatefulDemoRun
 {
     private const string Ns = "demo-stateful";
-    private readonly Stopwatch _clock = new();
-    private string _lastLine = "";
+    private readonly StatusWatch _watch = new();
 
     public async Task<int> RunAsync(CancellationToken ct)
     {
@@ -48,7 +46,7 @@ internal sealed class StatefulDemoRun
         using var opClient = Kubernetes.ApiClient.Create(KubernetesClientConfiguration.BuildConfigFromConfigFile(cluster.Kubeconfig));
         using var host = new OperatorHost(opClient, new OperatorOptions { Namespaces = [Ns], Port = 0 }, loggers);
         var opTask = Task.Run(() => host.RunAsync(stop.Token), CancellationToken.None);
-        _clock.Start();
+        _watch.Clock.Start();
         await WatchUntilAsync(c, s => s.Ready == "True" && s.Selected == "pg-a", TimeSpan.FromSeconds(90), "policy Ready on pg-a", ct);
 
         Step("Injecting a fault: pg-a fails its checks but its pods stay Ready (it could still take writes: sim.resilience.dev/fault=http-fail)");
@@ -140,23 +138,8 @@ internal sealed class StatefulDemoRun
 
     private sealed record Snapshot(string Line, string? Selected, string? Ready, ResiliencePolicy? Policy);
 
-    private async Task WatchUntilAsync(IKubernetes c, Func<Snapshot, bool> done, TimeSpan timeout, string what, CancellationToken ct)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            ct.ThrowIfCancellationRequested();
-            var s = await Observe(c);
-            if (s.Line != _lastLine)
-            {
-                Console.WriteLine($"  t+{_clock.Elapsed.TotalSeconds,6:0.0}s  {s.Line}");
-                _lastLine = s.Line;
-            }
-            if (done(s)) return;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"demo: waited {timeout.TotalSeconds}s for {what}");
-            await Task.Delay(200, ct);
-        }
-    }
+    private Task WatchUntilAsync(IKubernetes c, Func<Snapshot, bool> done, TimeSpan timeout, string what, CancellationToken ct) =>
+        _watch.UntilAsync(() => Observe(c), s => s.Line, done, timeout, what, ct);
 
     private static async Task<Snapshot> Observe(IKubernetes c)
     {
@@ -184,7 +167,7 @@ internal sealed class StatefulDemoRun
     private void Step(string text)
     {
         Console.WriteLine();
-        Console.WriteLine($"== [{_clock.Elapsed.TotalSeconds:0.0}s] {text}");
+        Console.WriteLine($"== [{_watch.Clock.Elapsed.TotalSeconds:0.0}s] {text}");
     }
 
     private static string Indent(string s) => string.Join(Environment.NewLine, s.TrimEnd().Split('\n').Select(l => "  " + l));

@@ -346,7 +346,10 @@ public sealed class FailoverSpec
     [SchemaDefault("BestEffort")]
     public FencingMode Fencing { get; set; } = FencingMode.BestEffort;
 
-    /// <summary>Run before traffic moves, in this order: fence the target losing traffic, promote the one taking it, switch the Service.</summary>
+    /// <summary>
+    /// Run before traffic moves, in this order: fence the target losing traffic, promote the one taking it, switch the Service.
+    /// ActivePassive only: refused with mode ActiveActive (every target serves, none to fence or promote).
+    /// </summary>
     public FailoverHooksSpec? Hooks { get; set; }
 }
 

@@ -61,6 +61,11 @@ internal sealed class ResiliencePolicyReconciler(
     private static readonly Histogram FailoverSeconds = Metrics.CreateHistogram("resilience_failover_seconds",
         "Seconds from the first failed check of the active target to the Service switch.",
         new HistogramConfiguration { LabelNames = ["namespace", "policy"], Buckets = [0.5, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144] });
+    private static readonly Counter HookRuns = Metrics.CreateCounter("resilience_failover_hook_runs_total",
+        "Failover hook runs (fence, promote) that finished, by result (succeeded, failed, timeout).", "namespace", "policy", "hook", "result");
+    private static readonly Histogram HookSeconds = Metrics.CreateHistogram("resilience_failover_hook_duration_seconds",
+        "Seconds failover hook runs (fence, promote) took, per namespace.",
+        new HistogramConfiguration { LabelNames = ["namespace", "hook"], Buckets = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800] });
     private static readonly Gauge CircuitOpen = Metrics.CreateGauge("resilience_circuit_open",
         "1 while the policy's failover circuit breaker is open.", "namespace", "policy");
     private static readonly Gauge PolicyReady = Metrics.CreateGauge("resilience_policy_ready",
@@ -151,6 +156,8 @@ internal sealed class ResiliencePolicyReconciler(
         // A target dropped from the spec: its series goes (the previous status names it, no scan of all series).
         foreach (var gone in (previousTargets ?? []).Where(o => plan.Status.Targets?.Any(t => t.Name == o.Name) != true))
             TargetActive.RemoveLabelled(ns, key.Name, gone.Name);
+        // After the status write: the decision that finished a hook run records its next step, so no later one counts it again.
+        CountHookRuns(ns, key.Name, plan.HookRuns);
         var last = plan.Status.Failover?.Last;
         if (last is not null && last.Time == now)
         {
@@ -161,13 +168,25 @@ internal sealed class ResiliencePolicyReconciler(
         return plan.RequeueAfter is { } after ? ReconcileResult.After(after) : ReconcileResult.Done;
     }
 
+    /// <summary>Counts finished fence and promote hook runs: per policy, and their durations per namespace.</summary>
+    internal static void CountHookRuns(string ns, string policy, IEnumerable<HookRun> runs)
+    {
+        foreach (var run in runs)
+        {
+            HookRuns.WithLabels(ns, policy, run.Hook, run.Result).Inc();
+            HookSeconds.WithLabels(ns, run.Hook).Observe(run.Seconds);
+        }
+    }
+
     /// <summary>A deleted policy leaves no series behind to alert on.</summary>
-    private static void ForgetSeries(ObjectKey key)
+    internal static void ForgetSeries(ObjectKey key)
     {
         foreach (var gauge in new[] { CircuitOpen, PolicyReady, Degraded, ShedDeployments, Rpo, RpoObjective, LastRto, BackupReconciler.LastVerified })
             gauge.RemoveLabelled(key.Namespace, key.Name);
         foreach (var labels in TargetActive.GetAllLabelValues().Where(l => l[0] == key.Namespace && l[1] == key.Name).ToList())
             TargetActive.RemoveLabelled(labels);
+        foreach (var labels in HookRuns.GetAllLabelValues().Where(l => l[0] == key.Namespace && l[1] == key.Name).ToList())
+            HookRuns.RemoveLabelled(labels);
         BackupReconciler.ForgetSeries(key);
     }
 

@@ -25,6 +25,9 @@ public sealed class StatefulRestartTests(ClusterFixture cluster)
             await StatefulScenario.WaitForPendingStepAsync(s, "Promote", TimeSpan.FromSeconds(60));
             await ClusterFixture.WaitUntilAsync(async () => (await StatefulScenario.HookJobsAsync(s, "promote")).Count == 1,
                 TimeSpan.FromSeconds(20), "the promote Job exists");
+            // The fence that finished is counted once, by the process whose status write recorded it.
+            await ClusterFixture.WaitUntilAsync(async () => await HookRunsAsync(first, s.Namespace, "fence", "succeeded") == 1,
+                TimeSpan.FromSeconds(10), "the fence run counted");
             await first.KillAsync();
         }
         var pending = (await s.GetPolicyAsync()).Status!.Failover!.Pending!;
@@ -45,5 +48,13 @@ public sealed class StatefulRestartTests(ClusterFixture cluster)
         Assert.Equal(pending.FencedAt, last.FencedAt);
         Assert.True(last.PromotedAt <= last.Time, $"promoted {last.PromotedAt:O}, switched {last.Time:O}");
         Assert.Equal(1, (await s.GetPolicyAsync()).Status!.Failover!.SteppedFailovers);
+
+        // The successor counts the promote it saw finish, and not the fence its predecessor counted.
+        Assert.Equal(1, await HookRunsAsync(restarted, s.Namespace, "promote", "succeeded"));
+        Assert.Equal(0, await HookRunsAsync(restarted, s.Namespace, "fence", "succeeded"));
+        Assert.Equal(1, await restarted.MetricAsync("resilience_failover_hook_duration_seconds_count", $"namespace=\"{s.Namespace}\"", "hook=\"promote\""));
     }
+
+    private static Task<double?> HookRunsAsync(OperatorProcess op, string ns, string hook, string result) =>
+        op.MetricAsync("resilience_failover_hook_runs_total", $"namespace=\"{ns}\"", $"hook=\"{hook}\"", $"result=\"{result}\"");
 }

@@ -52,6 +52,21 @@ public sealed class AdmissionHandlerTests
     }
 
     [Fact]
+    public void Review_ActiveActiveWithAPromoteHook_DeniedNamingTheField()
+    {
+        const string spec = """
+            {"mode":"ActiveActive","targets":[{"name":"a"},{"name":"b"}],"service":{"name":"checkout"},
+             "failover":{"hooks":{"promote":{"template":{"spec":{"containers":[{"name":"p","image":"busybox"}]}}}}}}
+            """;
+        var response = AdmissionHandler.Review(Request("ResiliencePolicy", "CREATE", spec))["response"]!;
+        Assert.False(response["allowed"]!.GetValue<bool>());
+        Assert.StartsWith("spec.failover.hooks.promote: not allowed with spec.mode ActiveActive", response["status"]!["message"]!.GetValue<string>(),
+            StringComparison.Ordinal);
+        var passive = spec.Replace("\"ActiveActive\"", "\"ActivePassive\"", StringComparison.Ordinal);
+        Assert.True(AdmissionHandler.Review(Request("ResiliencePolicy", "CREATE", passive))["response"]!["allowed"]!.GetValue<bool>());
+    }
+
+    [Fact]
     public void Review_GoodPolicy_AllowedV1beta1Echoed()
     {
         var review = AdmissionHandler.Review(Request("ResiliencePolicy", "CREATE", Good, apiVersion: "admission.k8s.io/v1beta1"));

@@ -96,6 +96,29 @@ internal static class LastKnownGood
         return (good[0], $"newest completed backup{when} (none of them verified)" + SkippedSuffix(completed, good, good[0]));
     }
 
+    /// <summary>
+    /// The latest moment the target is known to have passed a check: the prober's own record, or, in a verdict taken
+    /// over from status after a restart (status.targets[] records no time of each check), the start of its healthy
+    /// run; null when none is known.
+    /// </summary>
+    public static DateTime? LastPassed(TargetHealth? h) => h?.LastPassedAt ?? (h is { Healthy: true, Cold: false } ? h.LastTransitionTime : null);
+
+    /// <summary>The target a backup copied: as its status records it, else spec.target, else the active target.</summary>
+    public static string TargetOf(ResilienceBackup b, string active) =>
+        b.Status?.Source?.Target is { Length: > 0 } s ? s : b.Spec.Target is { Length: > 0 } t ? t : active;
+
+    /// <summary>
+    /// The newest completed backup that is not suspect and that its target passed a health check after
+    /// (<paramref name="lastPassed"/> of the target, at or after <see cref="CompletedBy"/>): one an incident of that
+    /// target beginning now may restore. A newer one may still be refused, having completed after the fault began.
+    /// Null when none is known.
+    /// </summary>
+    public static ResilienceBackup? CheckedAfter(IEnumerable<ResilienceBackup> backups, Func<string, DateTime?> lastPassed, string active) =>
+        backups.Where(b => b.Status?.Phase == RunPhase.Completed && b.Metadata.DeletionTimestamp is null && !IsSuspect(b)
+                && lastPassed(TargetOf(b, active)) is { } pass && CompletedBy(b) <= pass)
+            .OrderByDescending(b => b.Status!.CompletionTime ?? DateTime.MinValue).ThenByDescending(b => b.Metadata.Name, StringComparer.Ordinal)
+            .FirstOrDefault();
+
     private static string SkippedSuffix(List<ResilienceBackup> completed, List<ResilienceBackup> good, ResilienceBackup chosen)
     {
         var skipped = completed.Count(b => (b.Status!.CompletionTime ?? DateTime.MinValue) >= (chosen.Status!.CompletionTime ?? DateTime.MinValue)

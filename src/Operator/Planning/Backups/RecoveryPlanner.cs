@@ -52,7 +52,7 @@ internal static class RecoveryPlanner
         {
             status.Backup ??= new BackupScheduleStatus();
             Schedule(o, spec, schedule, backups, plan);
-            Retain(o, schedule, backups, plan);
+            Retain(o, spec, schedule, backups, plan);
             if (plan.BackupError is null) VerifySchedule(o, policy.Spec.Backup!, backups, plan);
         }
         Summarize(backups.Where(b => !plan.DeleteBackups.Contains(b.Metadata.Name)), status);
@@ -137,9 +137,9 @@ internal static class RecoveryPlanner
     /// <summary>
     /// Per location: completed backups beyond keepLast or older than maxAge go, the newest
     /// completed one never; failed ones are kept to the same count (5 without keepLast). A backup
-    /// that a restore still needs is kept.
+    /// that a restore still needs is kept, and so is the newest one its target passed a health check after.
     /// </summary>
-    private static void Retain(Observation o, BackupSchedule schedule, List<ResilienceBackup> backups, Plan plan)
+    private static void Retain(Observation o, EffectiveSpec spec, BackupSchedule schedule, List<ResilienceBackup> backups, Plan plan)
     {
         var needed = new HashSet<string>(StringComparer.Ordinal);
         foreach (var i in plan.Status.Incidents ?? []) if (i.Backup is not null) needed.Add(i.Backup);
@@ -154,6 +154,17 @@ internal static class RecoveryPlanner
         if (NewestCompleted(backups.Where(LastKnownGood.IsVerified)) is { } verified) needed.Add(verified.Metadata.Name);
         // A backup under a restore test stays until the test ends.
         foreach (var b in backups.Where(Verification.InProgress)) needed.Add(b.Metadata.Name);
+        // An incident restores only a backup that completed before its target's last passing check: the newest
+        // completed one may postdate it (suspect once the incident opens). So the newest backup its target passed
+        // a check after stays until a newer one has such a check too; while none is known (after a restart, before
+        // a check of this process passed), no completed backup that is not suspect goes. Both are looked at again
+        // one health check interval later.
+        var active = o.Policy.Status?.ActiveTargets?.FirstOrDefault() ?? spec.ByPriority[0].Name;
+        var held = new HashSet<string>(StringComparer.Ordinal);
+        if (LastKnownGood.CheckedAfter(backups, t => LastKnownGood.LastPassed(o.Health.GetValueOrDefault(t)), active) is { } checkedAfter)
+            held.Add(checkedAfter.Metadata.Name);
+        else
+            foreach (var b in backups.Where(b => b.Status?.Phase == RunPhase.Completed && !LastKnownGood.IsSuspect(b))) held.Add(b.Metadata.Name);
         foreach (var group in backups.GroupBy(b => b.Spec.Location))
         {
             foreach (var (phase, keep) in new[] { (RunPhase.Completed, schedule.KeepLast), (RunPhase.Failed, schedule.KeepLast ?? DefaultFailedKept) })
@@ -164,11 +175,16 @@ internal static class RecoveryPlanner
                 for (var i = phase == RunPhase.Completed ? 1 : 0; i < done.Count; i++)
                 {
                     var b = done[i];
+                    if (needed.Contains(b.Metadata.Name)) continue;
                     var age = o.Now - (b.Status!.CompletionTime ?? o.Now);
                     var beyond = keep is { } k && i >= k;
                     var tooOld = schedule.MaxAge is { } max && age > max;
-                    if ((beyond || tooOld) && !needed.Contains(b.Metadata.Name)) plan.DeleteBackups.Add(b.Metadata.Name);
-                    else if (schedule.MaxAge is { } m && !needed.Contains(b.Metadata.Name)) plan.RequeueNoLaterThan(m - age);
+                    if (beyond || tooOld)
+                    {
+                        if (held.Contains(b.Metadata.Name)) plan.RequeueNoLaterThan(spec.Interval);
+                        else plan.DeleteBackups.Add(b.Metadata.Name);
+                    }
+                    else if (schedule.MaxAge is { } m) plan.RequeueNoLaterThan(m - age);
                 }
             }
         }

@@ -76,6 +76,7 @@ internal sealed record EffectiveSpec(
             && spec.Targets.Select((t, i) => (t, i)).FirstOrDefault(x => x.t.Kind == WorkloadKind.StatefulSet) is { t: not null } stateful)
             return (null, $"spec.targets[{stateful.i}].kind: StatefulSet targets cannot run ActiveActive unless spec.multiWriter is true " +
                 "(a single-writer store served from two targets at once is split brain)");
+        if (FailoverHooks.ModeError(spec.Mode, fo.Hooks) is { } modeError) return (null, modeError);
         var (hooks, hookError) = FailoverHooks.From(fo);
         if (hookError is not null) return (null, hookError);
         var red = spec.Redundancy;

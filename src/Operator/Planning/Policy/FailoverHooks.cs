@@ -21,6 +21,21 @@ internal sealed record FailoverHooks(
 
     public bool HasFence => FenceTemplate is not null || FenceScaleToZero;
 
+    /// <summary>
+    /// Why spec.failover.hooks cannot be used with spec.mode; null when it can. In ActiveActive every target serves at
+    /// once: there is no single primary to fence, nor one to promote in its place. Part of <see cref="EffectiveSpec.From"/>,
+    /// so the admission webhook denies it and the reconciler reports it as Ready=False, reason InvalidSpec, in the same words.
+    /// </summary>
+    public static string? ModeError(ResilienceMode mode, FailoverHooksSpec? hooks)
+    {
+        if (mode != ResilienceMode.ActiveActive || hooks is null) return null;
+        var fields = new[] { hooks.Fence is null ? null : "spec.failover.hooks.fence", hooks.Promote is null ? null : "spec.failover.hooks.promote" }
+            .OfType<string>().ToList();
+        return fields.Count == 0 ? null
+            : $"{string.Join(", ", fields)}: not allowed with spec.mode ActiveActive (every target serves at once: " +
+                "there is no single primary to fence or to promote another in its place)";
+    }
+
     public static (FailoverHooks? Hooks, string? Error) From(FailoverSpec fo)
     {
         var fence = fo.Hooks?.Fence;

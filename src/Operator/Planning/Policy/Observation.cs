@@ -76,6 +76,13 @@ internal sealed record TemplateAction(string Target, bool? ReadinessGate, Spread
 /// <summary>An operator-owned PodDisruptionBudget.</summary>
 internal sealed record PdbAction(string Name, string Target, int MaxUnavailable, IDictionary<string, string> Selector);
 
+/// <summary>
+/// A fence or promote hook run that finished in this decision (<paramref name="Result"/>: succeeded, failed or timeout),
+/// with how long it ran. The decision that finishes it records the next step (or the failure) in status, so a later
+/// one never reports the same run again.
+/// </summary>
+internal sealed record HookRun(string Hook, string Result, double Seconds);
+
 /// <summary>An event to record on the policy.</summary>
 internal sealed record PlannedEvent(string Type, string Reason, string Message);
 
@@ -119,6 +126,8 @@ internal sealed class Plan
     public List<V1Job> HookJobs { get; } = [];
     /// <summary>Hook Jobs of earlier failovers to delete.</summary>
     public List<string> DeleteJobs { get; } = [];
+    /// <summary>Fence and promote hook runs that finished in this decision, to count once the status recording them is written.</summary>
+    public List<HookRun> HookRuns { get; } = [];
     /// <summary>A failover held because the operator suspects its own view: why, with the share.</summary>
     public string? ObserverHold { get; set; }
 

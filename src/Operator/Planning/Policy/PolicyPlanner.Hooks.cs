@@ -19,6 +19,9 @@ internal static partial class PolicyPlanner
     public const string StepSwitch = "Switch";
     public const string HookFence = "fence";
     public const string HookPromote = "promote";
+    public const string HookSucceeded = "succeeded";
+    public const string HookFailed = "failed";
+    public const string HookTimeout = "timeout";
     public const string FromTargetEnv = "FROM_TARGET";
     public const string ToTargetEnv = "TO_TARGET";
 
@@ -127,11 +130,15 @@ internal static partial class PolicyPlanner
             if ((workload.Spec.Replicas ?? 1) == 0 && ReadyPods(o, from) == 0)
             {
                 p.FencedAt = o.Now;
+                plan.HookRuns.Add(new HookRun(HookFence, HookSucceeded, Seconds(p.StepStartedAt, o.Now)));
                 return (true, null);
             }
             if (TimedOut(o, p, hooks.FenceTimeout, plan) is { } late)
+            {
+                plan.HookRuns.Add(new HookRun(HookFence, HookTimeout, Seconds(p.StepStartedAt, o.Now)));
                 return (false, $"fence of {from} (ScaleToZero) timed out after {GoDuration.Format(hooks.FenceTimeout)}: " +
                     $"{ReadyPods(o, from)} pod(s) still ready{late}");
+            }
             plan.RequeueNoLaterThan(TimeSpan.FromSeconds(1));
             return (false, null);
         }
@@ -159,16 +166,32 @@ internal static partial class PolicyPlanner
             plan.RequeueNoLaterThan(timeout);
             return (null, null);
         }
-        if (JobRun.Succeeded(job)) return (job.Status?.CompletionTime ?? o.Now, null);
+        // How long it ran: from the Job's start (else the step's) to its end (else now).
+        var started = job.Status?.StartTime ?? p.StepStartedAt;
+        if (JobRun.Succeeded(job))
+        {
+            var done = job.Status?.CompletionTime ?? o.Now;
+            plan.HookRuns.Add(new HookRun(hook, HookSucceeded, Seconds(started, done)));
+            return (done, null);
+        }
         if (JobRun.Failed(job))
         {
-            var why = job.Status?.Conditions?.FirstOrDefault(c => c.Type == "Failed" && c.Status == "True") is { } c
-                ? $"{c.Reason}{(string.IsNullOrEmpty(c.Message) ? "" : ": " + c.Message)}" : Reasons.JobFailed;
+            var failed = job.Status?.Conditions?.FirstOrDefault(c => c.Type == "Failed" && c.Status == "True");
+            var why = failed is { } c ? $"{c.Reason}{(string.IsNullOrEmpty(c.Message) ? "" : ": " + c.Message)}" : Reasons.JobFailed;
+            // Kubernetes ends the Job at the hook's timeout (activeDeadlineSeconds): that is a timeout, not a failure of the hook.
+            var result = failed?.Reason == "DeadlineExceeded" ? HookTimeout : HookFailed;
+            plan.HookRuns.Add(new HookRun(hook, result, Seconds(started, failed?.LastTransitionTime ?? o.Now)));
             return (null, $"{hook} Job {name} failed ({why})");
         }
-        if (TimedOut(o, p, timeout, plan) is { } late) return (null, $"{hook} Job {name} timed out after {GoDuration.Format(timeout)}{late}");
+        if (TimedOut(o, p, timeout, plan) is { } late)
+        {
+            plan.HookRuns.Add(new HookRun(hook, HookTimeout, Seconds(started, o.Now)));
+            return (null, $"{hook} Job {name} timed out after {GoDuration.Format(timeout)}{late}");
+        }
         return (null, null);
     }
+
+    private static double Seconds(DateTime? from, DateTime to) => from is { } f && to > f ? Math.Round((to - f).TotalSeconds, 3) : 0;
 
     /// <summary>Null while the step is within <paramref name="timeout"/> (a requeue is planned for its end); else a suffix for the message.</summary>
     private static string? TimedOut(Observation o, PendingFailover p, TimeSpan timeout, Plan plan)

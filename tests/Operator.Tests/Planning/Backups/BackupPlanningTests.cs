@@ -179,10 +179,62 @@ public sealed class BackupPlanningTests
             Spec = new ResilienceRestoreSpec { Policy = "checkout", Target = "primary", Backup = "c0" },
             Status = new ResilienceRunStatus { Phase = RunPhase.Running },
         };
+        b.Health["primary"] = b.Health["primary"] with { LastPassedAt = T0 }; // a check passed after every backup
         var whileRunning = Plan(b, T0.AddSeconds(1), backups, [restoring]);
         Assert.Equal(["c1"], whileRunning.DeleteBackups); // c0 is beyond keepLast but being restored from
         restoring.Status.Phase = RunPhase.Completed;
         Assert.Equal(["c1", "c0"], Plan(b, T0.AddSeconds(2), backups, [restoring]).DeleteBackups);
+    }
+
+    [Fact]
+    public void Retention_KeepLast1_KeepsTheOlderBackupUntilACheckPassesAfterTheNewest()
+    {
+        var b = WithBackups(keepLast: 1);
+        b.Policy.Spec.HealthCheck!.OnFail = FailAction.FailoverAndRestore;
+        var backups = new[] { Backup("older", RunPhase.Completed, T0.AddSeconds(-10)), Backup("newest", RunPhase.Completed, T0) };
+        // The last passing check was before the newest completed (its completionTime, in whole seconds, means up to T0+1 s).
+        b.Health["primary"] = b.Health["primary"] with { LastPassedAt = T0.AddSeconds(0.5) };
+        var plan = Plan(b, T0.AddSeconds(1.2), backups);
+        Assert.Empty(plan.DeleteBackups);
+        Assert.True(plan.RequeueAfter <= TimeSpan.FromSeconds(1)); // looked at again one interval later
+        Assert.Equal("newest", plan.Status.Backup!.LastCompleted);
+
+        // The primary fails now: its incident restores the older backup, which is still there.
+        b.Policy.Status = plan.Status;
+        b.Health["primary"] = Unhealthy(T0.AddSeconds(1.5), T0.AddSeconds(2.5)) with { LastPassedAt = T0.AddSeconds(0.5) };
+        var incident = Assert.Single(Plan(b, T0.AddSeconds(2.5), backups).Status.Incidents!);
+        Assert.Equal("older", incident.Backup);
+
+        // Without the fault, once a check passes after the newest completed, the older one goes.
+        b.Policy.Status = plan.Status;
+        b.Health["primary"] = Healthy(T0.AddMinutes(-10)) with { LastPassedAt = T0.AddSeconds(1.5) };
+        Assert.Equal(["older"], Plan(b, T0.AddSeconds(1.6), backups).DeleteBackups);
+    }
+
+    [Fact]
+    public void Retention_AfterARestart_NoGoodBackupGoesUntilACheckOfThisProcessPassesAfterOne()
+    {
+        var b = WithBackups(keepLast: 1);
+        var backups = new[] { Backup("older", RunPhase.Completed, T0.AddSeconds(-10)), Backup("newest", RunPhase.Completed, T0) };
+        // Taken over from status: healthy since before both backups, but the time of its latest passing check is unknown.
+        b.Health["primary"] = Healthy(T0.AddMinutes(-10)) with { Seeded = true };
+        var plan = Plan(b, T0.AddSeconds(5), backups);
+        Assert.Empty(plan.DeleteBackups);
+        Assert.True(plan.RequeueAfter <= TimeSpan.FromSeconds(1));
+        // Its first check passes: now the newest has a passing check after it.
+        b.Health["primary"] = b.Health["primary"] with { Seeded = false, LastPassedAt = T0.AddSeconds(6) };
+        Assert.Equal(["older"], Plan(b, T0.AddSeconds(6.1), backups).DeleteBackups);
+    }
+
+    [Fact]
+    public void Retention_HealthyRunStartedAfterABackup_CountsAsACheckAfterIt()
+    {
+        var b = WithBackups(keepLast: 1);
+        var backups = new[] { Backup("oldest", RunPhase.Completed, T0.AddMinutes(-20)), Backup("older", RunPhase.Completed, T0.AddMinutes(-5)),
+            Backup("newest", RunPhase.Completed, T0) };
+        // A verdict taken over from status: its healthy run began with a passing check at T0-1 min, after "older".
+        b.Health["primary"] = Healthy(T0.AddMinutes(-1)) with { Seeded = true };
+        Assert.Equal(["oldest"], Plan(b, T0.AddSeconds(5), backups).DeleteBackups);
     }
 
     [Fact]

@@ -117,6 +117,7 @@ public sealed class LastKnownGoodTests
         var b = Restoring();
         b.Policy.Spec.Backup!.Retention = new RetentionSpec { KeepLast = 1 };
         var backups = new[] { Backup("verified", T0.AddMinutes(-3), verified: true), Backup("b1", T0.AddMinutes(-2)), Backup("b2", T0.AddMinutes(-1)) };
+        b.Health["primary"] = b.Health["primary"] with { LastPassedAt = T0 }; // a check passed after every backup
         var plan = PolicyPlanner.Plan(b.Observe(T0) with { Backups = backups });
         Assert.Equal(["b1"], plan.DeleteBackups);
     }

@@ -67,6 +67,7 @@ public sealed class VerificationTests
         {
             Completed("under-test", T0.AddMinutes(-5), VerificationPhase.Restoring), Completed("older", T0.AddMinutes(-6)), Completed("new", T0.AddMinutes(-1)),
         };
+        b.Health["primary"] = b.Health["primary"] with { LastPassedAt = T0.AddSeconds(10) }; // a check passed after every backup
         var plan = PolicyPlanner.Plan(b.Observe(T0.AddSeconds(10.2)) with { Backups = backups });
         Assert.Empty(plan.VerifyBackups);
         // Retention keeps the backup under test while it is tested.

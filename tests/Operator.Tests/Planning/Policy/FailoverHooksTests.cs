@@ -139,6 +139,71 @@ public sealed class FailoverHooksTests
     }
 
     [Fact]
+    public void HookRuns_EachFinishedRunReportedOnce_NeverAtTheReconcilesBeforeOrAfter()
+    {
+        var b = Stateful();
+        b.Health["primary"] = Unhealthy(T0.AddSeconds(10), T0.AddSeconds(11));
+        Assert.Empty(b.PlanAndApply(T0.AddSeconds(11)).HookRuns);
+        Assert.Empty(b.PlanAndApply(T0.AddSeconds(12)).HookRuns); // the fence runs
+
+        Finish(b, PolicyPlanner.HookFence, T0.AddSeconds(14)); // started at T0+13 s
+        // The same decision made twice (a status write lost in between) reports it twice, but the
+        // reconciler counts only after the status write that records the finished step.
+        Assert.Equal([new HookRun(PolicyPlanner.HookFence, PolicyPlanner.HookSucceeded, 1)], PolicyPlanner.Plan(b.Observe(T0.AddSeconds(14.5))).HookRuns);
+        Assert.Equal([new HookRun(PolicyPlanner.HookFence, PolicyPlanner.HookSucceeded, 1)], b.PlanAndApply(T0.AddSeconds(14.5)).HookRuns);
+        Assert.Empty(b.PlanAndApply(T0.AddSeconds(15)).HookRuns); // the promote runs; the fence is not reported again
+
+        Finish(b, PolicyPlanner.HookPromote, T0.AddSeconds(18));
+        Assert.Equal([new HookRun(PolicyPlanner.HookPromote, PolicyPlanner.HookSucceeded, 1)], b.PlanAndApply(T0.AddSeconds(18.5)).HookRuns);
+        Assert.Empty(b.PlanAndApply(T0.AddSeconds(19)).HookRuns);
+        Assert.Empty(b.PlanAndApply(T0.AddSeconds(30)).HookRuns);
+    }
+
+    [Fact]
+    public void HookRuns_FailedAndTimedOut_ReportedOnceEach()
+    {
+        var failing = Stateful();
+        failing.Health["primary"] = Unhealthy(T0.AddSeconds(10), T0.AddSeconds(11));
+        failing.PlanAndApply(T0.AddSeconds(11));
+        Finish(failing, PolicyPlanner.HookFence, T0.AddSeconds(12));
+        failing.PlanAndApply(T0.AddSeconds(12));
+        Finish(failing, PolicyPlanner.HookPromote, T0.AddSeconds(15), ok: false);
+        // No start or end time on the Job: from the step's start (the fence's end) to now.
+        Assert.Equal([new HookRun(PolicyPlanner.HookPromote, PolicyPlanner.HookFailed, 3)], failing.PlanAndApply(T0.AddSeconds(15)).HookRuns);
+        Assert.Empty(failing.PlanAndApply(T0.AddSeconds(30)).HookRuns);
+
+        // Past its timeout (1m) by the operator's clock.
+        var late = Stateful();
+        late.Health["primary"] = Unhealthy(T0.AddSeconds(10), T0.AddSeconds(11));
+        late.PlanAndApply(T0.AddSeconds(11));
+        late.HookJobs[0].Status = new V1JobStatus { Active = 1, StartTime = T0.AddSeconds(12) };
+        Assert.Equal([new HookRun(PolicyPlanner.HookFence, PolicyPlanner.HookTimeout, 60)], late.PlanAndApply(T0.AddSeconds(72)).HookRuns);
+        Assert.Empty(late.PlanAndApply(T0.AddSeconds(80)).HookRuns);
+
+        // Ended by Kubernetes at its activeDeadlineSeconds: a timeout too, not a failure of the hook.
+        var deadline = Stateful();
+        deadline.Health["primary"] = Unhealthy(T0.AddSeconds(10), T0.AddSeconds(11));
+        deadline.PlanAndApply(T0.AddSeconds(11));
+        deadline.HookJobs[0].Status = new V1JobStatus
+        {
+            Failed = 1, StartTime = T0.AddSeconds(11),
+            Conditions = [new V1JobCondition { Type = "Failed", Status = "True", Reason = "DeadlineExceeded", LastTransitionTime = T0.AddSeconds(71) }],
+        };
+        Assert.Equal([new HookRun(PolicyPlanner.HookFence, PolicyPlanner.HookTimeout, 60)], deadline.PlanAndApply(T0.AddSeconds(71.5)).HookRuns);
+    }
+
+    [Fact]
+    public void HookRuns_ScaleToZeroFence_ReportedAsAFenceRun()
+    {
+        var b = Stateful(promote: false, scaleToZero: true);
+        b.Health["primary"] = Unhealthy(T0.AddSeconds(10), T0.AddSeconds(11)) with { ReadyPods = 1 };
+        Assert.Empty(b.PlanAndApply(T0.AddSeconds(11)).HookRuns);
+        b.Health["primary"] = b.Health["primary"] with { ReadyPods = 0 };
+        Assert.Equal([new HookRun(PolicyPlanner.HookFence, PolicyPlanner.HookSucceeded, 2)], b.PlanAndApply(T0.AddSeconds(13)).HookRuns);
+        Assert.Empty(b.PlanAndApply(T0.AddSeconds(14)).HookRuns);
+    }
+
+    [Fact]
     public void FencingRequired_WithoutHook_WaitsForNoReadyPod()
     {
         var b = Stateful(fence: false, promote: false, fencing: FencingMode.Required);
@@ -253,6 +318,35 @@ public sealed class FailoverHooksTests
         Assert.Contains(SpecValidation.Policy(spec), e => e.StartsWith("spec.targets[1].kind:", StringComparison.Ordinal) && e.Contains("spec.multiWriter", StringComparison.Ordinal));
         spec.MultiWriter = true;
         Assert.Empty(SpecValidation.Policy(spec));
+    }
+
+    [Theory]
+    [InlineData(true, false, "spec.failover.hooks.fence: not allowed with spec.mode ActiveActive")]
+    [InlineData(false, true, "spec.failover.hooks.promote: not allowed with spec.mode ActiveActive")]
+    [InlineData(true, true, "spec.failover.hooks.fence, spec.failover.hooks.promote: not allowed with spec.mode ActiveActive")]
+    public void ActiveActiveWithHooks_RefusedAtAdmissionAndByTheReconcilerNamingTheField(bool fence, bool promote, string expected)
+    {
+        var b = new PolicyBuilder();
+        b.Policy.Spec.Mode = ResilienceMode.ActiveActive;
+        b.Policy.Spec.Failover!.Hooks = new FailoverHooksSpec
+        {
+            Fence = fence ? new FenceHookSpec { ScaleToZero = true } : null,
+            Promote = promote ? new HookSpec { Template = Template() } : null,
+        };
+        var webhook = Assert.Single(SpecValidation.Policy(b.Policy.Spec));
+        Assert.StartsWith(expected, webhook, StringComparison.Ordinal);
+        var plan = b.PlanAndApply(T0);
+        Assert.True(plan.Invalid);
+        Assert.Empty(plan.HookJobs);
+        var ready = ConditionSet.Find(plan.Status.Conditions, ConditionSet.Ready)!;
+        Assert.Equal(("False", Reasons.InvalidSpec, webhook), (ready.Status, ready.Reason, ready.Message));
+
+        // The same hooks in ActivePassive are fine, and so is ActiveActive without them.
+        b.Policy.Spec.Mode = ResilienceMode.ActivePassive;
+        Assert.Empty(SpecValidation.Policy(b.Policy.Spec));
+        b.Policy.Spec.Mode = ResilienceMode.ActiveActive;
+        b.Policy.Spec.Failover.Hooks = new FailoverHooksSpec();
+        Assert.Empty(SpecValidation.Policy(b.Policy.Spec));
     }
 
     [Theory]
