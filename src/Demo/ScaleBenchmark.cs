@@ -150,10 +150,10 @@ internal sealed partial class ScaleBenchmark(string[] args)
 
         Phase("waiting for every policy to be Ready=True");
         var ready = await WaitAsync(async () => (await CountPoliciesAsync(c, "Ready", "True", ct)) == _policies,
-            Deadline(TimeSpan.FromMinutes(5), 1.0), $"operator start -> all {_policies} policies Ready=True", op, ct, synced);
+            Deadline(TimeSpan.FromMinutes(5), 1.0), $"operator start -> all {_policies} policies Ready=True", op, ct, synced, PolicyPollMs);
         var readyMark = AuditLog.Mark();
         sampler.Mark("all Ready");
-        Row("operator start -> all policies Ready=True", $"{(synced + ready).TotalSeconds:0.00}s (polled every 1s; {ready.TotalSeconds:0.00}s after synced)");
+        Row("operator start -> all policies Ready=True", $"{(synced + ready).TotalSeconds:0.00}s (polled every {PolicyPollMs / 1000.0:0.#}s; {ready.TotalSeconds:0.00}s after synced)");
         var metrics = await op.MetricsAsync();
         QueueRows(metrics, "at all Ready");
         Row("  reconciles so far",
@@ -166,7 +166,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
 
         Phase("waiting for every policy to serve from its primary (FailedOver=False), then a quiet window");
         await WaitAsync(async () => (await CountPoliciesAsync(c, "FailedOver", "False", ct)) == _policies,
-            Deadline(TimeSpan.FromMinutes(3), 0.5), "all policies on their primary (FailedOver=False)", op, ct);
+            Deadline(TimeSpan.FromMinutes(3), 0.5), "all policies on their primary (FailedOver=False)", op, ct, pollMs: PolicyPollMs);
         await Task.Delay(TimeSpan.FromSeconds(5), ct); // the last status writes land
         var restStart = AuditLog.Mark();
         var apiBefore = await ApiServerWritesAsync(cluster, ct);
@@ -371,7 +371,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
             var list = await c.AppsV1.ListDeploymentForAllNamespacesAsync(labelSelector: "bench=scale", cancellationToken: ct);
             var notReady = list.Items.Count(d => (d.Status?.ReadyReplicas ?? 0) != (d.Spec.Replicas ?? 1));
             return list.Items.Count == 2 * _policies && notReady == 0;
-        }, deadline, $"all {2 * _policies} Deployments ready ({pods} pods)", null, ct);
+        }, deadline, $"all {2 * _policies} Deployments ready ({pods} pods)", null, ct, pollMs: PolicyPollMs);
     }
 
     private static async Task<int> CountPoliciesAsync(IKubernetes c, string type, string status, CancellationToken ct)
@@ -395,6 +395,12 @@ internal sealed partial class ScaleBenchmark(string[] args)
     // ---------------------------------------------------------------- waiting and phases
 
     /// <summary>A phase deadline: a base plus a share per policy, generous (N=1000 at 1 s per policy gets about 17 min).</summary>
+    /// <summary>
+    /// How often the policies are listed while waiting for them: every second up to 2,000, less often
+    /// past that (a LIST of 10,000 policies is ~30 MB the API server serializes, on the operator's cores).
+    /// </summary>
+    private int PolicyPollMs => Math.Max(1000, _policies / 2);
+
     private TimeSpan Deadline(TimeSpan baseline, double secondsPerPolicy) => baseline + TimeSpan.FromSeconds(secondsPerPolicy * _policies);
 
     private static async Task<TimeSpan> WaitAsync(Func<Task<bool>> condition, TimeSpan deadline, string phase, OperatorProcess? op, CancellationToken ct,
