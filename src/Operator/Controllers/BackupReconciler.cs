@@ -146,6 +146,8 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
         var target = workloads.Get(ns, targetName, kind);
         string? cannot = null;
         if (policy is null) cannot = $"ResiliencePolicy \"{backup.Spec.Policy}\" not found";
+        // Its finalizer removes the scratch copies of tests under way: never make one again.
+        else if (policy.Metadata.DeletionTimestamp is not null) cannot = $"ResiliencePolicy \"{policy.Metadata.Name}\" is being deleted";
         else if (policy.Spec.Restore?.Template?.Spec?.Containers is not { Count: > 0 })
             cannot = $"ResiliencePolicy \"{policy.Metadata.Name}\" has no spec.restore.template to restore with";
         else if (policy.Spec.Backup?.Verify?.Template?.Spec?.Containers is not { Count: > 0 })
