@@ -96,7 +96,7 @@ public sealed class BackupVerificationStatus
     public VerificationPhase? Phase { get; set; }
     /// <summary>Who asked: `schedule` or `drill/NAME`.</summary>
     public string? RequestedBy { get; set; }
-    /// <summary>The scratch copy of the target (a Deployment owned by the backup, never selected by the policy's Service).</summary>
+    /// <summary>The scratch copy of the target (of the target's kind, owned by the backup, never selected by the policy's Service).</summary>
     public string? Scratch { get; set; }
     /// <summary>Whether the scratch copy was removed after the test.</summary>
     public bool? ScratchRemoved { get; set; }

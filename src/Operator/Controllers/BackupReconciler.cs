@@ -136,21 +136,24 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
     {
         var ns = backup.Metadata.NamespaceProperty;
         var key = ObjectKey.Of(backup);
-        var deployments = caches.Deployments!;
+        var workloads = new WorkloadStores(caches.Deployments!, caches.StatefulSets!);
         var scratch = Verification.ScratchName(backup.Metadata.Name);
         var targetName = backup.Status?.Source?.Target ?? backup.Spec.Target ?? policy?.Spec.Targets.FirstOrDefault()?.Name ?? "";
-        var target = deployments.Get(ns, targetName);
+        // The copy is of the target's kind; with the policy gone, of the kind of the copy that is there.
+        var declared = policy?.Spec.Targets.FirstOrDefault(t => t.Name == targetName)?.Kind;
+        var kind = declared ?? (workloads.StatefulSets.Get(ns, scratch) is not null ? WorkloadKind.StatefulSet : WorkloadKind.Deployment);
+        var scratchExists = workloads.Get(ns, scratch, kind) is not null;
+        var target = workloads.Get(ns, targetName, kind);
         string? cannot = null;
         if (policy is null) cannot = $"ResiliencePolicy \"{backup.Spec.Policy}\" not found";
+        // Its finalizer removes the scratch copies of tests under way: never make one again.
+        else if (policy.Metadata.DeletionTimestamp is not null) cannot = $"ResiliencePolicy \"{policy.Metadata.Name}\" is being deleted";
         else if (policy.Spec.Restore?.Template?.Spec?.Containers is not { Count: > 0 })
             cannot = $"ResiliencePolicy \"{policy.Metadata.Name}\" has no spec.restore.template to restore with";
         else if (policy.Spec.Backup?.Verify?.Template?.Spec?.Containers is not { Count: > 0 })
             cannot = $"ResiliencePolicy \"{policy.Metadata.Name}\" has no spec.backup.verify.template to verify with";
-        else if (policy.Spec.Targets.FirstOrDefault(t => t.Name == targetName) is { Kind: WorkloadKind.StatefulSet }
-            && Verification.InProgress(backup) && deployments.Get(ns, scratch) is null)
-            cannot = $"restore tests copy Deployment targets only, and {targetName} is a StatefulSet (spec.targets[].kind): its backups stay unverified";
-        else if (target is null && Verification.InProgress(backup) && deployments.Get(ns, scratch) is null)
-            cannot = $"target Deployment {targetName} not found to copy";
+        else if (target is null && Verification.InProgress(backup) && !scratchExists)
+            cannot = $"target {kind} {targetName} not found to copy";
         VerifyStep step;
         if (cannot is not null && Verification.InProgress(backup))
         {
@@ -164,21 +167,39 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
         }
         else
         {
-            step = Verification.Next(backup, deployments.Get(ns, scratch) is not null, caches.Jobs.Get(ns, Verification.RestoreJobName(backup.Metadata.Name)),
+            step = Verification.Next(backup, scratchExists, caches.Jobs.Get(ns, Verification.RestoreJobName(backup.Metadata.Name)),
                 caches.Jobs.Get(ns, Verification.VerifyJobName(backup.Metadata.Name)), now);
         }
         if (step.CreateScratch && target is not null)
         {
-            if (await writer.CreateScratchDeploymentAsync(Verification.ScratchCopy(target, backup, scratch), ct) is { } made)
-                expectations.Expect(key, deployments, made, created: true);
-            logger.LogInformation("{Backup}: restore test: scratch copy {Scratch} of {Target}", key, scratch, targetName);
+            if (kind == WorkloadKind.StatefulSet)
+            {
+                if (await writer.CreateScratchStatefulSetAsync(Verification.ScratchCopy(workloads.StatefulSets.Get(ns, targetName)!, backup, scratch), ct)
+                    is { } made)
+                    expectations.Expect(key, workloads.StatefulSets, made, created: true);
+            }
+            else if (await writer.CreateScratchDeploymentAsync(Verification.ScratchCopy(target, backup, scratch), ct) is { } made)
+            {
+                expectations.Expect(key, workloads.Deployments, made, created: true);
+            }
+            logger.LogInformation("{Backup}: restore test: scratch copy {Scratch} of {Kind} {Target}", key, scratch, kind, targetName);
         }
         if (step.CreateRestoreJob) await CreateTestJobAsync(backup, policy!, policy!.Spec.Restore!.Template!, step.Status.RestoreJob!, scratch, ct);
         if (step.CreateVerifyJob) await CreateTestJobAsync(backup, policy!, policy!.Spec.Backup!.Verify!.Template!, step.Status.VerifyJob!, scratch, ct);
         if (step.DeleteScratch)
         {
-            await writer.DeleteScratchDeploymentAsync(ns, step.Status.Scratch ?? scratch, ct);
-            logger.LogInformation("{Backup}: restore test: scratch copy {Scratch} removed", key, step.Status.Scratch ?? scratch);
+            var removed = step.Status.Scratch ?? scratch;
+            // Kind unknown (the policy gone) and no copy cached: a StatefulSet's claims may outlive it, so both kinds go.
+            if (kind == WorkloadKind.StatefulSet || (declared is null && workloads.Deployments.Get(ns, removed) is null))
+            {
+                var claims = await writer.DeleteScratchStatefulSetAsync(ns, removed, backup.Metadata.Name, ct);
+                logger.LogInformation("{Backup}: restore test: scratch copy {Scratch} removed with {Claims} PersistentVolumeClaim(s)", key, removed, claims);
+            }
+            if (kind == WorkloadKind.Deployment)
+            {
+                await writer.DeleteScratchDeploymentAsync(ns, removed, ct);
+                logger.LogInformation("{Backup}: restore test: scratch copy {Scratch} removed", key, removed);
+            }
         }
         foreach (var e in step.Events) await events.RecordAsync(backup, e.Type, e.Reason, e.Message, ct);
         if (step.Finished)

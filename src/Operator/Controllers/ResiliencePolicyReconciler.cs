@@ -386,6 +386,17 @@ internal sealed class ResiliencePolicyReconciler(
                     $"ScaledObject {so.Metadata.Name} of {t.Name} resumed: the policy is deleted", ct);
             }
         }
+        // A restore test under way: the garbage collector takes its backup and scratch StatefulSet with the policy, but not
+        // the claims the StatefulSet controller made for it, which nothing owns.
+        foreach (var b in caches.Backups.ByIndex(RunCaches.ByPolicyIndex, ns + "/" + policy.Metadata.Name))
+        {
+            if (b.Status?.Verification is not { } v || v.ScratchRemoved == true) continue;
+            var scratch = v.Scratch ?? Verification.ScratchName(b.Metadata.Name);
+            if (caches.StatefulSets.Get(ns, scratch)?.Metadata.Labels?.ContainsKey(Labels.Scratch) != true) continue;
+            var claims = await writer.DeleteScratchStatefulSetAsync(ns, scratch, b.Metadata.Name, ct);
+            logger.LogInformation("{Policy}: restore test of {Backup} given up: scratch copy {Scratch} removed with {Claims} PersistentVolumeClaim(s)",
+                ObjectKey.Of(policy), b.Metadata.Name, scratch, claims);
+        }
         await writer.Resources.SetFinalizerAsync(policy, Finalizers.Policy, false, ct);
         prober.Forget(ObjectKey.Of(policy));
         logger.LogInformation("{Policy}: finalized", ObjectKey.Of(policy));

@@ -15,6 +15,9 @@ internal sealed record RunCaches(
     /// <summary>Deployments: the targets a restore test copies, and the scratch copies.</summary>
     public Store<V1Deployment>? Deployments { get; init; }
 
+    /// <summary>StatefulSets: the targets of kind StatefulSet a restore test copies, and their scratch copies.</summary>
+    public Store<V1StatefulSet>? StatefulSets { get; init; }
+
     /// <summary>Backups and restores by namespace/spec.policy.</summary>
     public const string ByPolicyIndex = "by-policy";
     /// <summary>Jobs by the uid of their owner (backup or restore).</summary>
@@ -24,6 +27,7 @@ internal sealed record RunCaches(
         new(informers.Policies.Store, informers.Backups.Store, informers.Restores.Store, informers.Jobs.Store, informers.Shard)
         {
             Deployments = informers.Deployments.Store,
+            StatefulSets = informers.StatefulSets.Store,
         };
 
     /// <summary>The <see cref="ByPolicyIndex"/> value of a backup.</summary>

@@ -303,8 +303,8 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
     };
 
     /// <summary>
-    /// Creates the scratch copy of a target for a restore test (a Deployment owned by the backup); null when it
-    /// exists already (made before a restart). Deployments only; a StatefulSet copy would go beside it.
+    /// Creates the scratch copy of a Deployment target for a restore test (a Deployment owned by the backup); null
+    /// when it exists already (made before a restart).
     /// </summary>
     public Task<V1Deployment?> CreateScratchDeploymentAsync(V1Deployment copy, CancellationToken ct) => Guard("deployments", "create", () =>
         ExistingIsNull(() => client.AppsV1.CreateNamespacedDeploymentAsync(copy, copy.Metadata.NamespaceProperty, fieldManager: FieldManager,
@@ -314,6 +314,37 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
     public Task DeleteScratchDeploymentAsync(string ns, string name, CancellationToken ct) => Guard("deployments", "delete", () =>
         GoneIsFine(() => client.AppsV1.DeleteNamespacedDeploymentAsync(name, ns, new V1DeleteOptions { PropagationPolicy = "Background" },
             cancellationToken: ct)));
+
+    /// <summary>
+    /// Creates the scratch copy of a StatefulSet target for a restore test (a StatefulSet owned by the backup); null
+    /// when it exists already (made before a restart).
+    /// </summary>
+    public Task<V1StatefulSet?> CreateScratchStatefulSetAsync(V1StatefulSet copy, CancellationToken ct) => Guard("statefulsets", "create", () =>
+        ExistingIsNull(() => client.AppsV1.CreateNamespacedStatefulSetAsync(copy, copy.Metadata.NamespaceProperty, fieldManager: FieldManager,
+            cancellationToken: ct)));
+
+    /// <summary>
+    /// Deletes the scratch StatefulSet of a restore test (its pods go with it), then the claims the StatefulSet
+    /// controller made from its volumeClaimTemplates: deleting a StatefulSet leaves them. The claims are found by
+    /// the scratch label the controller copies from the selector and by their names (<c>&lt;template&gt;-&lt;scratch&gt;-N</c>);
+    /// gone already is fine. How many claims were deleted.
+    /// </summary>
+    public async Task<int> DeleteScratchStatefulSetAsync(string ns, string name, string backup, CancellationToken ct)
+    {
+        await Guard("statefulsets", "delete", () =>
+            GoneIsFine(() => client.AppsV1.DeleteNamespacedStatefulSetAsync(name, ns, new V1DeleteOptions { PropagationPolicy = "Background" },
+                cancellationToken: ct)));
+        var claims = await Guard("persistentvolumeclaims", "list", () =>
+            client.CoreV1.ListNamespacedPersistentVolumeClaimAsync(ns, labelSelector: Verification.ScratchSelector(backup), cancellationToken: ct));
+        var deleted = 0;
+        foreach (var claim in claims.Items.Where(c => Verification.IsScratchClaim(c.Metadata.Name, name) && c.Metadata.DeletionTimestamp is null))
+        {
+            await Guard("persistentvolumeclaims", "delete", () =>
+                GoneIsFine(() => client.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync(claim.Metadata.Name, ns, cancellationToken: ct)));
+            deleted++;
+        }
+        return deleted;
+    }
 
     internal static V1Patch Merge(JsonObject o) => new(o.ToJsonString(), V1Patch.PatchType.MergePatch);
 

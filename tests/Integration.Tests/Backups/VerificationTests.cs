@@ -1,6 +1,7 @@
 using System.Globalization;
 using k8s;
 using k8s.Autorest;
+using k8s.Models;
 using ResilienceOperator.Entities;
 using ResilienceOperator.IntegrationTests.Harness;
 using ResilienceOperator.IntegrationTests.Operator;
@@ -109,6 +110,102 @@ public sealed class VerificationTests(ClusterFixture cluster)
         await BackupScenario.WaitAsync(async () => (await s.BackupsAsync()).Count(b => b.Status?.Phase == RunPhase.Completed) <= 3, 10,
             "retention at work");
         Assert.Contains(await s.BackupsAsync(), b => b.Metadata.Name == backup.Metadata.Name);
+    }
+
+    /// <summary>
+    /// A StatefulSet target with a volumeClaimTemplate (data). The local control plane binds no volumes, so the
+    /// scheduler would keep its pods Pending; they are placed on a simulated node by spec.nodeName, which runs
+    /// them without mounting anything. The claims themselves are real: made by the StatefulSet controller.
+    /// </summary>
+    private static async Task<V1StatefulSet> StatefulSetWithClaimsAsync(Scenario s, string name)
+    {
+        var node = (await s.Client.CoreV1.ListNodeAsync()).Items.Select(n => n.Metadata.Name).Order(StringComparer.Ordinal).First();
+        var set = StatefulScenario.StatefulSet(name, s.Namespace, 2);
+        set.Spec.Template.Spec.NodeName = node;
+        set.Spec.VolumeClaimTemplates =
+        [
+            new V1PersistentVolumeClaim
+            {
+                Metadata = new V1ObjectMeta { Name = "data" },
+                Spec = new V1PersistentVolumeClaimSpec
+                {
+                    AccessModes = ["ReadWriteOnce"],
+                    Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new("1Gi") } },
+                },
+            },
+        ];
+        return await s.Client.AppsV1.CreateNamespacedStatefulSetAsync(set, s.Namespace);
+    }
+
+    [Fact(Timeout = TestDeadline.Default)]
+    public async Task StatefulSetTarget_RestoredIntoAScratchStatefulSet_Verified_ScratchSetAndItsClaimsGone()
+    {
+        var ns = await cluster.CreateNamespaceAsync("vf-sts");
+        var s = new Scenario(cluster, ns);
+        foreach (var name in new[] { "primary", "standby" }) await StatefulSetWithClaimsAsync(s, name);
+        await s.Client.CoreV1.CreateNamespacedServiceAsync(
+            ClusterFixture.Service("checkout", ns, new Dictionary<string, string> { ["app"] = "checkout" }), ns);
+        foreach (var name in new[] { "primary", "standby" }) await StatefulScenario.WaitForReadyAsync(s, name, 2);
+        // With the operator's own ClusterRole (config/rbac/role.yaml, nothing removed): it may make and delete the scratch set and its claims.
+        await using var rbac = await LimitedCredentials.CreateAsync(cluster, ns, resource: "-", verb: "-");
+        await using var op = await OperatorRunner.StartAsync(rbac.Kubeconfig, ns);
+        await s.ApplyPolicyAsync(Scenario.Policy(ns, spec =>
+        {
+            foreach (var t in spec.Targets) t.Kind = WorkloadKind.StatefulSet;
+            BackupScenario.WithBackups(spec, "* * * * * *", duration: "200ms");
+            spec.Backup!.Verify = new BackupVerifySpec { Schedule = OnceSoon(7), Template = BackupScenario.Template("300ms") };
+            spec.Restore = new RestoreSpec { Template = BackupScenario.Template("2s") };
+        }));
+
+        V1StatefulSet? scratchSet = null;
+        var scratchPods = new HashSet<string>();
+        var scratchClaims = new HashSet<string>();
+        var served = new List<string>();
+        // While the test runs: the scratch StatefulSet, its pods and its claims exist, and the Service's endpoints never list a scratch pod.
+        async Task WatchAsync()
+        {
+            var sets = await s.Client.AppsV1.ListNamespacedStatefulSetAsync(ns, labelSelector: "resilience.dev/scratch");
+            scratchSet ??= sets.Items.FirstOrDefault();
+            foreach (var p in (await s.Client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: "resilience.dev/scratch")).Items)
+                scratchPods.Add(p.Metadata.Name);
+            foreach (var c in (await s.Client.CoreV1.ListNamespacedPersistentVolumeClaimAsync(ns, labelSelector: "resilience.dev/scratch")).Items)
+                scratchClaims.Add(c.Metadata.Name);
+            var endpoints = await s.Client.CoreV1.ReadNamespacedEndpointsAsync("checkout", ns);
+            served.AddRange((endpoints.Subsets ?? []).SelectMany(x => (x.Addresses ?? []).Concat(x.NotReadyAddresses ?? []))
+                .Select(a => a.TargetRef?.Name ?? "").Where(scratchPods.Contains));
+        }
+        var backup = await WaitForVerificationAsync(s, v => v.Phase == VerificationPhase.Passed, 60, "a backup of a StatefulSet target verified", WatchAsync);
+        var v = backup.Status!.Verification!;
+        Assert.Equal("primary", backup.Status.Source!.Target);
+        Assert.Equal(("schedule", true), (v.RequestedBy, v.ScratchRemoved));
+        Assert.Equal("True", backup.Status.Conditions!.Single(c => c.Type == "Verified").Status);
+        Assert.Contains("verify Job", v.Message, StringComparison.Ordinal);
+
+        // The scratch copy was a StatefulSet of its own, with the target's claim template, its pods and claims labelled as scratch only.
+        Assert.NotNull(scratchSet);
+        Assert.Equal((v.Scratch, "primary"), (scratchSet!.Metadata.Name, scratchSet.Metadata.Annotations["resilience.dev/scratch-of"]));
+        Assert.Equal(("ResilienceBackup", backup.Metadata.Name), (scratchSet.Metadata.OwnerReferences.Single().Kind, scratchSet.Metadata.OwnerReferences[0].Name));
+        Assert.Equal("data", Assert.Single(scratchSet.Spec.VolumeClaimTemplates).Metadata.Name);
+        Assert.DoesNotContain("app", scratchSet.Spec.Template.Metadata.Labels.Keys);
+        Assert.Contains($"{v.Scratch}-0", scratchPods);
+        Assert.Contains($"data-{v.Scratch}-0", scratchClaims);
+        Assert.Empty(served);
+        var jobs = await s.JobsAsync("resilience.dev/backup", backup.Metadata.Name);
+        var restoreEnv = jobs.Single(j => j.Metadata.Name == v.RestoreJob).Spec.Template.Spec.Containers[0].Env.ToDictionary(e => e.Name, e => e.Value);
+        Assert.Equal((backup.Metadata.Name, v.Scratch), (restoreEnv["BACKUP_NAME"], restoreEnv["TARGET"]));
+        Assert.Contains(await s.EventsOnceAsync(e => e.Reason == "BackupVerified", "ResilienceBackup"), e => e.InvolvedObject.Name == backup.Metadata.Name);
+
+        // Afterwards: neither the scratch StatefulSet nor its claims remain; the targets' own claims are untouched.
+        await BackupScenario.WaitAsync(async () =>
+        {
+            var sets = await s.Client.AppsV1.ListNamespacedStatefulSetAsync(ns, labelSelector: "resilience.dev/scratch");
+            var claims = await s.Client.CoreV1.ListNamespacedPersistentVolumeClaimAsync(ns, labelSelector: "resilience.dev/scratch");
+            return sets.Items.Count == 0 && claims.Items.Count == 0;
+        }, 20, "the scratch StatefulSet and its PersistentVolumeClaims removed");
+        var left = (await s.Client.CoreV1.ListNamespacedPersistentVolumeClaimAsync(ns)).Items;
+        Assert.DoesNotContain(left, c => c.Metadata.Name.Contains(v.Scratch!, StringComparison.Ordinal));
+        Assert.Equal(["data-primary-0", "data-primary-1", "data-standby-0", "data-standby-1"],
+            left.Where(c => c.Metadata.DeletionTimestamp is null).Select(c => c.Metadata.Name).Order(StringComparer.Ordinal));
     }
 
     [Fact(Timeout = TestDeadline.Default)]

@@ -131,35 +131,85 @@ internal static class Verification
     /// only with <see cref="Labels.Scratch"/> (never the target's labels, so no Service, PodDisruptionBudget
     /// or health check of a policy selects them), the operator's readiness gate removed.
     /// </summary>
-    public static V1Deployment ScratchCopy(V1Deployment target, ResilienceBackup owner, string name)
+    public static V1Deployment ScratchCopy(V1Deployment target, ResilienceBackup owner, string name) => new()
     {
-        var template = k8s.KubernetesJson.Deserialize<V1PodTemplateSpec>(k8s.KubernetesJson.Serialize(target.Spec.Template));
-        var labels = new Dictionary<string, string> { [Labels.Scratch] = owner.Metadata.Name };
+        ApiVersion = "apps/v1",
+        Kind = "Deployment",
+        Metadata = ScratchMetadata(target.Metadata, owner, name),
+        Spec = new V1DeploymentSpec
+        {
+            Replicas = 1,
+            Selector = new V1LabelSelector { MatchLabels = ScratchLabels(owner) },
+            Template = ScratchTemplate(target.Spec.Template, owner),
+        },
+    };
+
+    /// <summary>
+    /// A copy of a target StatefulSet to restore into, in the shape of the Deployment copy (one replica,
+    /// owned by the backup, selector and pods labelled only with <see cref="Labels.Scratch"/>, no readiness
+    /// gate), with the target's volumeClaimTemplates: the StatefulSet controller makes a claim per template,
+    /// <c>&lt;template&gt;-&lt;scratch&gt;-0</c>, labelled with the selector's labels, so
+    /// <see cref="IsScratchClaim"/> and <see cref="ScratchSelector"/> find them to delete after the test
+    /// (deleting a StatefulSet leaves its claims). serviceName stays: the Service does not select the pods.
+    /// </summary>
+    public static V1StatefulSet ScratchCopy(V1StatefulSet target, ResilienceBackup owner, string name) => new()
+    {
+        ApiVersion = "apps/v1",
+        Kind = "StatefulSet",
+        Metadata = ScratchMetadata(target.Metadata, owner, name),
+        Spec = new V1StatefulSetSpec
+        {
+            Replicas = 1,
+            Selector = new V1LabelSelector { MatchLabels = ScratchLabels(owner) },
+            Template = ScratchTemplate(target.Spec.Template, owner),
+            ServiceName = target.Spec.ServiceName,
+            PodManagementPolicy = target.Spec.PodManagementPolicy,
+            VolumeClaimTemplates = target.Spec.VolumeClaimTemplates?.Select(c => new V1PersistentVolumeClaim
+            {
+                Metadata = new V1ObjectMeta { Name = c.Metadata?.Name, Labels = Clone(c.Metadata?.Labels), Annotations = Clone(c.Metadata?.Annotations) },
+                Spec = k8s.KubernetesJson.Deserialize<V1PersistentVolumeClaimSpec>(k8s.KubernetesJson.Serialize(c.Spec)),
+            }).ToList(),
+        },
+    };
+
+    /// <summary>The label selector of everything a restore test of <paramref name="backup"/> labels as scratch.</summary>
+    public static string ScratchSelector(string backup) => $"{Labels.Scratch}={backup}";
+
+    /// <summary>
+    /// Whether a claim is one the StatefulSet controller made for the scratch copy <paramref name="scratch"/>:
+    /// named <c>&lt;template&gt;-&lt;scratch&gt;-&lt;ordinal&gt;</c>.
+    /// </summary>
+    public static bool IsScratchClaim(string claim, string scratch)
+    {
+        var infix = "-" + scratch + "-";
+        var at = claim.LastIndexOf(infix, StringComparison.Ordinal);
+        return at > 0 && at + infix.Length < claim.Length && claim[(at + infix.Length)..].All(char.IsAsciiDigit);
+    }
+
+    private static Dictionary<string, string> ScratchLabels(ResilienceBackup owner) => new() { [Labels.Scratch] = owner.Metadata.Name };
+
+    private static V1ObjectMeta ScratchMetadata(V1ObjectMeta target, ResilienceBackup owner, string name) => new()
+    {
+        Name = name,
+        NamespaceProperty = owner.Metadata.NamespaceProperty,
+        Labels = ScratchLabels(owner),
+        Annotations = new Dictionary<string, string> { [Annotations.ScratchOf] = target.Name },
+        OwnerReferences = [OwnerReferences.ControlledBy(owner)],
+    };
+
+    /// <summary>The target's pod template, labelled only as scratch, without the operator's readiness gate.</summary>
+    private static V1PodTemplateSpec ScratchTemplate(V1PodTemplateSpec source, ResilienceBackup owner)
+    {
+        var template = k8s.KubernetesJson.Deserialize<V1PodTemplateSpec>(k8s.KubernetesJson.Serialize(source));
         template.Metadata ??= new V1ObjectMeta();
-        template.Metadata.Labels = new Dictionary<string, string>(labels);
+        template.Metadata.Labels = ScratchLabels(owner);
         if (template.Spec.ReadinessGates is { } gates)
         {
             var kept = gates.Where(g => g.ConditionType != PodConditions.Healthy).ToList();
             template.Spec.ReadinessGates = kept.Count == 0 ? null : kept;
         }
-        return new V1Deployment
-        {
-            ApiVersion = "apps/v1",
-            Kind = "Deployment",
-            Metadata = new V1ObjectMeta
-            {
-                Name = name,
-                NamespaceProperty = owner.Metadata.NamespaceProperty,
-                Labels = new Dictionary<string, string> { [Labels.Scratch] = owner.Metadata.Name },
-                Annotations = new Dictionary<string, string> { [Annotations.ScratchOf] = target.Metadata.Name },
-                OwnerReferences = [OwnerReferences.ControlledBy(owner)],
-            },
-            Spec = new V1DeploymentSpec
-            {
-                Replicas = 1,
-                Selector = new V1LabelSelector { MatchLabels = labels },
-                Template = template,
-            },
-        };
+        return template;
     }
+
+    private static Dictionary<string, string>? Clone(IDictionary<string, string>? d) => d is null ? null : new Dictionary<string, string>(d);
 }

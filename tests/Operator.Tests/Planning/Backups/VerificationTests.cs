@@ -152,6 +152,84 @@ public sealed class VerificationTests
         Assert.NotNull(target.Spec.Template.Spec.ReadinessGates); // the target itself is untouched
     }
 
+    private static V1StatefulSet StatefulSet(string name, int replicas)
+    {
+        var d = Deployment(name, replicas);
+        return new V1StatefulSet
+        {
+            ApiVersion = "apps/v1", Kind = "StatefulSet", Metadata = d.Metadata,
+            Spec = new V1StatefulSetSpec
+            {
+                Replicas = replicas, Selector = d.Spec.Selector, Template = d.Spec.Template, ServiceName = name + "-headless",
+                PodManagementPolicy = "Parallel",
+                VolumeClaimTemplates =
+                [
+                    new V1PersistentVolumeClaim
+                    {
+                        Metadata = new V1ObjectMeta { Name = "data", Labels = new Dictionary<string, string> { ["tier"] = "db" } },
+                        Spec = new V1PersistentVolumeClaimSpec
+                        {
+                            AccessModes = ["ReadWriteOnce"], StorageClassName = "fast",
+                            Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new("1Gi") } },
+                        },
+                        Status = new V1PersistentVolumeClaimStatus { Phase = "Pending" },
+                    },
+                ],
+            },
+        };
+    }
+
+    [Fact]
+    public void ScratchCopy_OfAStatefulSet_AStatefulSetInTheDeploymentCopysShape_KeepsItsVolumeClaimTemplates()
+    {
+        var target = StatefulSet("primary", 3);
+        target.Spec.Template.Spec.ReadinessGates = [new V1PodReadinessGate { ConditionType = PodConditions.Healthy }];
+        var backup = Completed("bk", T0);
+        var copy = Verification.ScratchCopy(target, backup, "bk-scratch");
+        var deploymentCopy = Verification.ScratchCopy(Deployment("primary", 3), backup, "bk-scratch");
+
+        Assert.Equal(("StatefulSet", "bk-scratch", 1), (copy.Kind, copy.Metadata.Name, copy.Spec.Replicas!.Value));
+        // The same scratch shape as a Deployment copy: the scratch label only, never the target's, so the Service never selects its pods.
+        Assert.Equal(deploymentCopy.Metadata.Labels, copy.Metadata.Labels);
+        Assert.Equal(deploymentCopy.Metadata.Annotations, copy.Metadata.Annotations);
+        Assert.Equal(new Dictionary<string, string> { [Labels.Scratch] = "bk" }, copy.Spec.Template.Metadata.Labels);
+        Assert.Equal(copy.Spec.Template.Metadata.Labels, copy.Spec.Selector.MatchLabels);
+        Assert.DoesNotContain(target.Spec.Selector.MatchLabels, l => copy.Spec.Template.Metadata.Labels.Contains(l));
+        Assert.Null(copy.Spec.Template.Spec.ReadinessGates);
+        Assert.Equal((1, "bk", "ResilienceBackup", true), (copy.Metadata.OwnerReferences.Count, copy.Metadata.OwnerReferences[0].Name,
+            copy.Metadata.OwnerReferences[0].Kind, copy.Metadata.OwnerReferences[0].Controller == true));
+        // The volumes a restore writes into: the claim templates, without the cached status; the serviceName stays.
+        var claim = Assert.Single(copy.Spec.VolumeClaimTemplates);
+        Assert.Equal(("data", "db", "fast", "1Gi"), (claim.Metadata.Name, claim.Metadata.Labels["tier"], claim.Spec.StorageClassName,
+            claim.Spec.Resources.Requests["storage"].ToString()));
+        Assert.Null(claim.Status);
+        Assert.Equal(("primary-headless", "Parallel"), (copy.Spec.ServiceName, copy.Spec.PodManagementPolicy));
+        // The target itself is untouched.
+        Assert.NotNull(target.Spec.Template.Spec.ReadinessGates);
+        Assert.NotNull(target.Spec.VolumeClaimTemplates[0].Status);
+        Assert.NotSame(target.Spec.VolumeClaimTemplates[0].Spec, claim.Spec);
+    }
+
+    [Theory]
+    [InlineData("data-bk-scratch-0", true)]
+    [InlineData("data-bk-scratch-12", true)]
+    [InlineData("logs-x-bk-scratch-1", true)]
+    [InlineData("data-bk-scratch-", false)]
+    [InlineData("data-bk-scratch-a", false)]
+    [InlineData("bk-scratch-0", false)]
+    [InlineData("data-primary-0", false)]
+    [InlineData("data-other-bk-scratch2-0", false)]
+    public void ScratchClaims_OnlyThoseTheStatefulSetControllerNamesForTheScratchCopy(string claim, bool scratch) =>
+        Assert.Equal(scratch, Verification.IsScratchClaim(claim, "bk-scratch"));
+
+    [Fact]
+    public void ScratchSelector_IsTheLabelTheScratchCopysSelectorCarries()
+    {
+        var copy = Verification.ScratchCopy(StatefulSet("primary", 1), Completed("bk", T0), "bk-scratch");
+        var (key, value) = copy.Spec.Selector.MatchLabels.Single();
+        Assert.Equal($"{key}={value}", Verification.ScratchSelector("bk"));
+    }
+
     [Fact]
     public void Conditions_BackupsVerifiedFollowsTheNewestFinishedTest_LastVerifiedAndRpoFromVerified()
     {
