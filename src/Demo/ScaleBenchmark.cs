@@ -153,7 +153,8 @@ internal sealed partial class ScaleBenchmark(string[] args)
             Deadline(TimeSpan.FromMinutes(5), 1.0), $"operator start -> all {_policies} policies Ready=True", op, ct, synced, PolicyPollMs);
         var readyMark = AuditLog.Mark();
         sampler.Mark("all Ready");
-        Row("operator start -> all policies Ready=True", $"{(synced + ready).TotalSeconds:0.00}s (polled every {PolicyPollMs / 1000.0:0.#}s; {ready.TotalSeconds:0.00}s after synced)");
+        Row("operator start -> all policies Ready=True",
+            $"{(synced + ready).TotalSeconds:0.00}s (polled every {PolicyPollMs / 1000.0:0.#}s; {ready.TotalSeconds:0.00}s after synced)");
         var metrics = await op.MetricsAsync();
         QueueRows(metrics, "at all Ready");
         Row("  reconciles so far",
