@@ -80,7 +80,12 @@ internal static class Program
                 app.MapPost(path, async (HttpRequest request) =>
                     Results.Json(Admission.AdmissionHandler.Review(await System.Text.Json.Nodes.JsonNode.ParseAsync(request.Body))));
         }
-        app.UseMetricServer("/metrics");
+        // The registry's families, then the per-policy ones kept compactly (Runtime.PolicySeries).
+        app.MapGet("/metrics", async (HttpContext ctx) =>
+        {
+            ctx.Response.ContentType = Runtime.PolicySeriesExport.ContentType;
+            await Runtime.PolicySeriesExport.WriteAsync(ctx.Response.Body, ctx.RequestAborted);
+        });
 
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         await app.StartAsync();

@@ -66,22 +66,22 @@ internal sealed class ResiliencePolicyReconciler(
     private static readonly Histogram HookSeconds = Metrics.CreateHistogram("resilience_failover_hook_duration_seconds",
         "Seconds failover hook runs (fence, promote) took, per namespace.",
         new HistogramConfiguration { LabelNames = ["namespace", "hook"], Buckets = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800] });
-    private static readonly Gauge CircuitOpen = Metrics.CreateGauge("resilience_circuit_open",
-        "1 while the policy's failover circuit breaker is open.", "namespace", "policy");
-    private static readonly Gauge PolicyReady = Metrics.CreateGauge("resilience_policy_ready",
-        "1 when the policy's Ready condition is True.", "namespace", "policy");
-    private static readonly Gauge Rpo = Metrics.CreateGauge("resilience_rpo_seconds",
-        "Measured recovery point: seconds since the newest completed backup completed.", "namespace", "policy");
-    private static readonly Gauge TargetActive = Metrics.CreateGauge("resilience_target_active",
-        "1 while the target receives the policy's traffic (the Service selects it), 0 otherwise.", "namespace", "policy", "target");
-    private static readonly Gauge RpoObjective = Metrics.CreateGauge("resilience_rpo_objective_seconds",
-        "The policy's declared recovery point objective (spec.objectives.rpo) in seconds; absent when none is declared.", "namespace", "policy");
-    private static readonly Gauge Degraded = Metrics.CreateGauge("resilience_degraded",
-        "1 while the policy is degraded (ready capacity below spec.degradation.whenReadyPercentBelow, or no healthy target).", "namespace", "policy");
-    private static readonly Gauge ShedDeployments = Metrics.CreateGauge("resilience_shed_deployments",
-        "Deployments of spec.degradation.shed currently shed.", "namespace", "policy");
-    private static readonly Gauge LastRto = Metrics.CreateGauge("resilience_last_rto_seconds",
-        "Last measured recovery time: seconds from the last passing check of the failed active target to serving again.", "namespace", "policy");
+    private static readonly PolicySeries CircuitOpen = new("resilience_circuit_open",
+        "1 while the policy's failover circuit breaker is open.");
+    private static readonly PolicySeries PolicyReady = new("resilience_policy_ready",
+        "1 when the policy's Ready condition is True.");
+    private static readonly PolicySeries Rpo = new("resilience_rpo_seconds",
+        "Measured recovery point: seconds since the newest completed backup completed.");
+    private static readonly PolicySeries TargetActive = new("resilience_target_active",
+        "1 while the target receives the policy's traffic (the Service selects it), 0 otherwise.", extraLabel: "target");
+    private static readonly PolicySeries RpoObjective = new("resilience_rpo_objective_seconds",
+        "The policy's declared recovery point objective (spec.objectives.rpo) in seconds; absent when none is declared.");
+    private static readonly PolicySeries Degraded = new("resilience_degraded",
+        "1 while the policy is degraded (ready capacity below spec.degradation.whenReadyPercentBelow, or no healthy target).");
+    private static readonly PolicySeries ShedDeployments = new("resilience_shed_deployments",
+        "Deployments of spec.degradation.shed currently shed.");
+    private static readonly PolicySeries LastRto = new("resilience_last_rto_seconds",
+        "Last measured recovery time: seconds from the last passing check of the failed active target to serving again.");
 
     public async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken ct)
     {
@@ -139,23 +139,23 @@ internal sealed class ResiliencePolicyReconciler(
         if (plan.ClearFailbackAnnotation && !plan.Invalid)
             expectations.Expect(key, caches.Policies, await writer.Resources.RemoveAnnotationAsync(policy, Annotations.Failback, ct));
         var ns = key.Namespace;
-        CircuitOpen.WithLabels(ns, key.Name).Set(plan.Status.Failover?.Circuit == "Open" ? 1 : 0);
-        PolicyReady.WithLabels(ns, key.Name).Set(ConditionSet.IsTrue(plan.Status.Conditions, ConditionSet.Ready) ? 1 : 0);
-        Degraded.WithLabels(ns, key.Name).Set(ConditionSet.IsTrue(plan.Status.Conditions, ConditionSet.Degraded) ? 1 : 0);
-        ShedDeployments.WithLabels(ns, key.Name).Set(plan.Status.Degradation?.Shed?.Count ?? 0);
-        if (plan.Status.Objectives?.RpoSeconds is { } rpo) Rpo.WithLabels(ns, key.Name).Set(rpo);
-        if (plan.Status.Objectives?.LastRtoSeconds is { } rto) LastRto.WithLabels(ns, key.Name).Set(rto);
+        CircuitOpen.Set(ns, key.Name, plan.Status.Failover?.Circuit == "Open" ? 1 : 0);
+        PolicyReady.Set(ns, key.Name, ConditionSet.IsTrue(plan.Status.Conditions, ConditionSet.Ready) ? 1 : 0);
+        Degraded.Set(ns, key.Name, ConditionSet.IsTrue(plan.Status.Conditions, ConditionSet.Degraded) ? 1 : 0);
+        ShedDeployments.Set(ns, key.Name, plan.Status.Degradation?.Shed?.Count ?? 0);
+        if (plan.Status.Objectives?.RpoSeconds is { } rpo) Rpo.Set(ns, key.Name, rpo);
+        if (plan.Status.Objectives?.LastRtoSeconds is { } rto) LastRto.Set(ns, key.Name, rto);
         // From status too, so the series is there again after a restart (the alert on its age needs it).
         if (plan.Status.Backup?.LastVerifiedTime is { } verified) BackupReconciler.SetLastVerified(ns, key.Name, verified);
         if (policy.Spec.Objectives?.Rpo is { } rpoText && GoDuration.TryParse(rpoText, out var rpoObjective))
-            RpoObjective.WithLabels(ns, key.Name).Set(rpoObjective.TotalSeconds);
+            RpoObjective.Set(ns, key.Name, rpoObjective.TotalSeconds);
         else
-            RpoObjective.RemoveLabelled(ns, key.Name);
+            RpoObjective.Remove(ns, key.Name);
         foreach (var t in plan.Status.Targets ?? [])
-            TargetActive.WithLabels(ns, key.Name, t.Name).Set(plan.Status.ActiveTargets?.Contains(t.Name) == true ? 1 : 0);
+            TargetActive.Set(ns, key.Name, t.Name, plan.Status.ActiveTargets?.Contains(t.Name) == true ? 1 : 0);
         // A target dropped from the spec: its series goes (the previous status names it, no scan of all series).
         foreach (var gone in (previousTargets ?? []).Where(o => plan.Status.Targets?.Any(t => t.Name == o.Name) != true))
-            TargetActive.RemoveLabelled(ns, key.Name, gone.Name);
+            TargetActive.Remove(ns, key.Name, gone.Name);
         // After the status write: the decision that finished a hook run records its next step, so no later one counts it again.
         CountHookRuns(ns, key.Name, plan.HookRuns);
         var last = plan.Status.Failover?.Last;
@@ -181,10 +181,9 @@ internal sealed class ResiliencePolicyReconciler(
     /// <summary>A deleted policy leaves no series behind to alert on.</summary>
     internal static void ForgetSeries(ObjectKey key)
     {
-        foreach (var gauge in new[] { CircuitOpen, PolicyReady, Degraded, ShedDeployments, Rpo, RpoObjective, LastRto, BackupReconciler.LastVerified })
-            gauge.RemoveLabelled(key.Namespace, key.Name);
-        foreach (var labels in TargetActive.GetAllLabelValues().Where(l => l[0] == key.Namespace && l[1] == key.Name).ToList())
-            TargetActive.RemoveLabelled(labels);
+        foreach (var series in new[] { CircuitOpen, PolicyReady, Degraded, ShedDeployments, Rpo, RpoObjective, LastRto, TargetActive })
+            series.RemovePolicy(key.Namespace, key.Name);
+        BackupReconciler.LastVerified.RemoveLabelled(key.Namespace, key.Name);
         foreach (var labels in HookRuns.GetAllLabelValues().Where(l => l[0] == key.Namespace && l[1] == key.Name).ToList())
             HookRuns.RemoveLabelled(labels);
         BackupReconciler.ForgetSeries(key);

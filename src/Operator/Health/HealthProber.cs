@@ -31,18 +31,18 @@ internal sealed class HealthProber(
     ObserverGuard<ObjectKey>? guard = null,
     Store<V1StatefulSet>? statefulSets = null) : IDisposable
 {
-    private static readonly Gauge TargetHealthy = Metrics.CreateGauge("resilience_target_healthy",
-        "1 when the target passes its health checks, 0 otherwise.", "namespace", "policy", "target");
+    private static readonly PolicySeries TargetHealthy = new("resilience_target_healthy",
+        "1 when the target passes its health checks, 0 otherwise.", extraLabel: "target");
     // The histogram is per namespace: per policy it would be 30 series each (12 buckets, two
     // results), 300,000 at 10,000 policies. The count per policy is the counter below.
     private static readonly Histogram ProbeSeconds = Metrics.CreateHistogram("resilience_probe_duration_seconds",
         "Duration of one HTTP or TCP probe of one pod.",
         new HistogramConfiguration { LabelNames = ["namespace", "result"], Buckets = Histogram.ExponentialBuckets(0.0005, 2.5, 12) });
-    private static readonly Counter Probes = Metrics.CreateCounter("resilience_probes_total",
-        "HTTP or TCP probes of the policy's pods, by result.", "namespace", "policy", "result");
+    private static readonly PolicySeries Probes = new("resilience_probes_total",
+        "HTTP or TCP probes of the policy's pods, by result.", counter: true, extraLabel: "result");
     private static readonly string[] ProbeResults = ["success", "failure"];
-    private static readonly Gauge LastCheck = Metrics.CreateGauge("resilience_health_check_last_timestamp_seconds",
-        "Unix time of the last completed health check of the policy.", "namespace", "policy");
+    private static readonly PolicySeries LastCheck = new("resilience_health_check_last_timestamp_seconds",
+        "Unix time of the last completed health check of the policy.");
 
     private readonly ConcurrentDictionary<ObjectKey, ConcurrentDictionary<string, TargetHealth>> _health = new();
     private static readonly Gauge ObserverSuspectGauge = Metrics.CreateGauge("resilience_observer_suspect",
@@ -147,10 +147,9 @@ internal sealed class HealthProber(
         _health.TryRemove(key, out _);
         _nextDue.TryRemove(key, out _);
         // A deleted or invalid policy's targets are no longer judged: their series go too.
-        foreach (var labels in TargetHealthy.GetAllLabelValues().Where(l => l[0] == key.Namespace && l[1] == key.Name).ToList())
-            TargetHealthy.RemoveLabelled(labels);
-        LastCheck.RemoveLabelled(key.Namespace, key.Name);
-        foreach (var result in ProbeResults) Probes.RemoveLabelled(key.Namespace, key.Name, result);
+        TargetHealthy.RemovePolicy(key.Namespace, key.Name);
+        LastCheck.Remove(key.Namespace, key.Name);
+        Probes.RemovePolicy(key.Namespace, key.Name);
         _plannedGates.TryRemove(key, out _);
         foreach (var slot in _targetSlots.Keys.Where(k => k.Policy == key).ToList()) _targetSlots.TryRemove(slot, out _);
         _guard.Forget(key);
@@ -281,7 +280,7 @@ internal sealed class HealthProber(
             else _guard.Record(key, name, results[i].Passed, previous?.Healthy == true, checkedAt, window);
             var next = TargetHealth.Next(previous, results[i], spec.Retries, spec.SuccessThreshold, now);
             state[name] = next;
-            TargetHealthy.WithLabels(key.Namespace, key.Name, name).Set(next.Healthy ? 1 : 0);
+            TargetHealthy.Set(key.Namespace, key.Name, name, next.Healthy ? 1 : 0);
             if (next.DiffersForStatus(previous))
             {
                 changed = true;
@@ -301,7 +300,7 @@ internal sealed class HealthProber(
             changed = true;
             if (gates.Count == 0) _plannedGates.TryRemove(key, out _); else _plannedGates[key] = gates;
         }
-        LastCheck.WithLabels(key.Namespace, key.Name).Set(time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
+        LastCheck.Set(key.Namespace, key.Name, time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
         // Before the enqueue: the reconcile of a verdict that just flipped must see the suspicion it caused.
         EvaluateGuard(checkedAt);
         if (changed) enqueue(key);
@@ -438,7 +437,7 @@ internal sealed class HealthProber(
         }
         var outcome = ProbeResults[error is null ? 0 : 1];
         ProbeSeconds.WithLabels(key.Namespace, outcome).Observe(sw.Elapsed.TotalSeconds);
-        Probes.WithLabels(key.Namespace, key.Name, outcome).Inc();
+        Probes.Inc(key.Namespace, key.Name, outcome);
         return error;
     }
 

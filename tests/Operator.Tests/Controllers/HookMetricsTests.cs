@@ -32,10 +32,6 @@ public sealed class HookMetricsTests
             StringComparison.Ordinal);
     }
 
-    private static async Task<string> MetricsTextAsync()
-    {
-        using var stream = new MemoryStream();
-        await Prometheus.Metrics.DefaultRegistry.CollectAndExportAsTextAsync(stream);
-        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
-    }
+    /// <summary>What /metrics serves.</summary>
+    private static Task<string> MetricsTextAsync() => ResilienceOperator.Runtime.PolicySeriesExport.TextAsync();
 }

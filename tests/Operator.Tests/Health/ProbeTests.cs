@@ -84,12 +84,8 @@ public sealed class ProbeTests
         Assert.DoesNotContain("policy=\"counted\"", await MetricsTextAsync(), StringComparison.Ordinal);
     }
 
-    private static async Task<string> MetricsTextAsync()
-    {
-        using var stream = new MemoryStream();
-        await Prometheus.Metrics.DefaultRegistry.CollectAndExportAsTextAsync(stream);
-        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
-    }
+    /// <summary>What /metrics serves.</summary>
+    private static Task<string> MetricsTextAsync() => ResilienceOperator.Runtime.PolicySeriesExport.TextAsync();
 
     [Theory]
     [InlineData("127.0.0.1")]
