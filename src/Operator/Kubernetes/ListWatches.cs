@@ -146,7 +146,8 @@ internal static class ListWatches
     }
 
     /// <summary>
-    /// One watch stream, typed kinds and custom objects alike. The client reports an ERROR event
+    /// One watch stream, typed kinds and custom objects alike. A watch that ends with no line at all
+    /// (a quiet one at its timeout) ends cleanly. The client reports an ERROR event
     /// (a v1.Status: 410 Gone, or any other failure) only through its error callback and then ends
     /// the stream as if it had closed cleanly; without the callback the informer would re-watch the
     /// same expired resourceVersion forever. The first error ends the stream and is thrown as a
@@ -171,6 +172,13 @@ internal static class ListWatches
             catch (Exception ex) when (ex is HttpOperationException or KubernetesException)
             {
                 throw WatchErrorException.From(ex);
+            }
+            catch (HttpRequestException ex) when (ex.InnerException is EndOfStreamException)
+            {
+                // The client holds a watch's response until its first line; a watch the API server
+                // ends at its timeout without sending one (no event, no bookmark) surfaces as this.
+                // It is a quiet watch that ran its course, not a failure.
+                more = false;
             }
             if (error is not null) throw WatchErrorException.From(error);
             if (!more) yield break;

@@ -57,6 +57,22 @@ public sealed class ListWatchesTests
         Assert.Contains("too old resource version", expired.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("pods")]
+    [InlineData("policies")]
+    public async Task Watch_EndsWithoutAnyLine_EndsCleanlyWithNoEvents(string kind)
+    {
+        // A quiet watch the API server ends at its timeout: headers, then an empty body.
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var client = Client(new(HttpStatusCode.OK, ""));
+        var (names, error) = kind == "pods"
+            ? await Drain(ListWatches.Pods(client).Watch("ns", "5", 60, cts.Token)).WaitAsync(TimeSpan.FromSeconds(10))
+            : await Drain<ResiliencePolicy>(ListWatches.Policies(client).Watch("ns", "5", 60, cts.Token)).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Empty(names);
+        Assert.Null(error);
+    }
+
     [Fact]
     public async Task Watch_CustomKindErrorEvent500_ThrowsWatchErrorNotExpired()
     {
