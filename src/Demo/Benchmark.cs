@@ -25,7 +25,6 @@ internal sealed class Benchmark(string[] args)
     {
         var runs = Arg("--runs", 20);
         var policies = Arg("--policies", 100);
-        var memoryPolicies = Arg("--memory-policies", 1000);
         var restMinutes = Arg("--rest-seconds", 60) / 60.0;
         var logFile = Path.Combine(Path.GetTempPath(), "resilience-operator-bench.log");
         using var loggers = LoggerFactory.Create(b => b.AddProvider(new FileLoggerProvider(logFile)).SetMinimumLevel(LogLevel.Information));
@@ -33,8 +32,6 @@ internal sealed class Benchmark(string[] args)
         await using var cluster = await LocalCluster.StartAsync("bench", loggers);
         var c = cluster.Client;
 
-        // Baseline memory of this process before the operator exists.
-        var heapBefore = Heap();
         using var opClient = Kubernetes.ApiClient.Create(KubernetesClientConfiguration.BuildConfigFromConfigFile(cluster.Kubeconfig));
         using var stop = new CancellationTokenSource();
         using var host = new OperatorHost(opClient, new OperatorOptions { Port = 0, Workers = 4 }, loggers);
@@ -43,7 +40,6 @@ internal sealed class Benchmark(string[] args)
 
         if (runs > 0) await FailoverLatencyAsync(c, runs, ct);
         if (policies > 0) await WritesAtRestAsync(c, policies, restMinutes, ct);
-        if (memoryPolicies > 0) await MemoryAsync(c, memoryPolicies, heapBefore, ct);
 
         await stop.CancelAsync();
         await op;
@@ -113,43 +109,6 @@ internal sealed class Benchmark(string[] args)
                           $"{writes / window.TotalMinutes:0.0} per minute (target 0)");
         foreach (var (what, n) in ClusterWriter.WritesByResource())
             if (n - byResource.GetValueOrDefault(what) is > 0 and var d) Console.WriteLine($"  {d} x {what}");
-    }
-
-    private static async Task MemoryAsync(IKubernetes c, int count, long heapBefore, CancellationToken ct)
-    {
-        Console.WriteLine("note: --memory-policies shares two Deployments among all policies and reads this process's managed heap; " +
-                          "bench-scale --policies N measures the operator process's resident memory with N distinct apps");
-        const string ns = "bench-memory";
-        await CreateGroupAsync(c, ns, "shared", replicas: 1, interval: "10s", retries: 3, failbackDelay: "60s");
-        var sw = Stopwatch.StartNew();
-        for (var i = 0; i < count; i++)
-        {
-            await c.CoreV1.CreateNamespacedServiceAsync(new V1Service
-            {
-                Metadata = new V1ObjectMeta { Name = $"svc{i:0000}" },
-                Spec = new V1ServiceSpec
-                {
-                    Selector = new Dictionary<string, string> { ["app"] = "shared-primary" }, Ports = [new V1ServicePort { Port = 80 }],
-                },
-            }, ns, cancellationToken: ct);
-            await CreatePolicyAsync(c, ns, $"m{i:0000}", "shared", $"svc{i:0000}", "10s", 3, "60s");
-        }
-        await WaitAsync(async () => (await ListPolicies(c, ns)).Count(p => p.Status?.ObservedGeneration == 1) >= count, TimeSpan.FromMinutes(10), ct);
-        Console.WriteLine($"{count} more policies created and reconciled in {sw.Elapsed.TotalSeconds:0.0}s");
-        await Task.Delay(TimeSpan.FromSeconds(15), ct);
-        var heap = Heap();
-        using var proc = Process.GetCurrentProcess();
-        proc.Refresh();
-        Console.WriteLine($"memory with {count + 101} policies cached and checked: " +
-                          $"managed heap +{(heap - heapBefore) / 1048576.0:0.0} MiB over the pre-operator baseline " +
-                          $"(process working set {proc.WorkingSet64 / 1048576.0:0} MiB, including the node simulator and this benchmark)");
-    }
-
-    private static long Heap()
-    {
-        GC.Collect(2, GCCollectionMode.Forced, true, true);
-        GC.WaitForPendingFinalizers();
-        return GC.GetTotalMemory(true);
     }
 
     private static async Task CreateGroupAsync(IKubernetes c, string ns, string name, int replicas, string interval, int retries,

@@ -29,7 +29,7 @@ internal static class Program
     private static int Usage()
     {
         Console.Error.WriteLine("usage: ResilienceOperator.Demo demo [--watch | --stateful] | " +
-            "bench [--runs 20] [--policies 100] [--memory-policies 1000] | " +
+            "bench [--runs 20] [--policies 100] | " +
             "bench-cluster [--starts 5] [--pods 20] | bench-leader [--runs 5] [--operator PATH.dll] | " +
             "bench-scale --policies N [--namespaces 10] [--interval 10s] [--operator PATH.dll] [--rest-seconds 60] [--in-flight 32]");
         return 2;
