@@ -99,7 +99,9 @@ internal sealed class DemoRun(bool watch)
         Step("Removing the fault: checkout-primary recovers; traffic returns after failbackDelay (8s) of continuous health");
         await Annotate(c, "checkout-primary", "null");
         var healedAt = _watch.Clock.Elapsed;
-        await WatchUntilAsync(c, s => s.Selected == "primary", TimeSpan.FromSeconds(40), "traffic back on checkout-primary", ct);
+        // The Service switches first, then the status records it; the drill's guard rails read the status.
+        await WatchUntilAsync(c, s => s.Selected == "primary" && s.Policy?.Status?.Conditions?.Any(x => x.Type == "FailedOver" && x.Status == "False") == true,
+            TimeSpan.FromSeconds(40), "traffic back on checkout-primary, and the status saying so", ct);
         policy = await GetPolicy(c);
         for (var i = 0; i < 50 && policy.Status?.Objectives?.LastRtoSeconds is null; i++)
         {
