@@ -37,6 +37,7 @@ internal static class CacheTransform
         switch (obj)
         {
             case V1Pod pod: TrimPod(pod); break;
+            // Workload status conditions: nothing reads them. The template stays whole: a restore test copies it.
             case V1Deployment d:
                 if (d.Status is { } ds) ds.Conditions = null;
                 Share(d.Spec?.Selector);
@@ -59,7 +60,6 @@ internal static class CacheTransform
     /// Pods are the most numerous objects cached and the largest (containers, volumes, env,
     /// per-container status): the operator reads only a pod's name, labels, deletion, readiness
     /// gate, IP and readiness conditions (health checks, readiness gates, drills). The rest goes.
-    /// Deployment status conditions go as well: nothing reads them.
     /// </summary>
     private static void TrimPod(V1Pod pod)
     {
