@@ -44,7 +44,11 @@ internal sealed class HealthProber(
     private static readonly PolicySeries LastCheck = new("resilience_health_check_last_timestamp_seconds",
         "Unix time of the last completed health check of the policy.");
 
-    private readonly ConcurrentDictionary<ObjectKey, ConcurrentDictionary<string, TargetHealth>> _health = new();
+    /// <summary>
+    /// The verdicts per policy. Each map is never changed once stored (a check stores a new one),
+    /// so readers share it without a lock; a map per policy costs a fraction of a concurrent one.
+    /// </summary>
+    private readonly ConcurrentDictionary<ObjectKey, Dictionary<string, TargetHealth>> _health = new();
     private static readonly Gauge ObserverSuspectGauge = Metrics.CreateGauge("resilience_observer_suspect",
         "1 while so many targets turned failing at once that the operator suspects its own view and holds failovers.");
     private static readonly Gauge FailingShare = Metrics.CreateGauge("resilience_observer_failing_share",
@@ -265,7 +269,8 @@ internal sealed class HealthProber(
         if (_parked.ContainsKey(key)) return;
         // Probed in a previous term: its results must not drive a decision in this one.
         if (term != Volatile.Read(ref _term)) return;
-        var state = _health.GetOrAdd(key, _ => Seed(policy));
+        var seen = _health.GetOrAdd(key, _ => Seed(policy));
+        var state = new Dictionary<string, TargetHealth>(spec.Targets.Count, StringComparer.Ordinal);
         var checkedAt = time.GetUtcNow();
         var now = checkedAt.UtcDateTime;
         var changed = false;
@@ -274,7 +279,7 @@ internal sealed class HealthProber(
         for (var i = 0; i < spec.Targets.Count; i++)
         {
             var name = spec.Targets[i].Name;
-            state.TryGetValue(name, out var previous);
+            seen.TryGetValue(name, out var previous);
             // A cold standby is neither passing nor failing: the guard does not count it.
             if (results[i].Cold) _guard.Remove(key, name);
             else _guard.Record(key, name, results[i].Passed, previous?.Healthy == true, checkedAt, window);
@@ -289,11 +294,9 @@ internal sealed class HealthProber(
                         key, name, next.Healthy ? "healthy" : "unhealthy", next.Message);
             }
         }
-        foreach (var stale in state.Keys.Where(n => spec.Targets.All(t => t.Name != n)).ToList())
-        {
-            state.TryRemove(stale, out _);
-            _guard.Remove(key, stale);
-        }
+        // Dropped or forgotten while this check ran (the policy was deleted or parked): nothing is kept.
+        if (!_health.TryUpdate(key, state, seen)) return;
+        foreach (var stale in seen.Keys.Where(n => !state.ContainsKey(n))) _guard.Remove(key, stale);
         IReadOnlyList<PodGateAction> gates = dryRun is null ? [] : [.. dryRun.OrderBy(g => g.Pod, StringComparer.Ordinal)];
         if (!PlannedGates(key).SequenceEqual(gates))
         {
@@ -325,9 +328,9 @@ internal sealed class HealthProber(
     }
 
     /// <summary>After a restart the verdicts come back from status, so a failover in progress is not repeated.</summary>
-    private static ConcurrentDictionary<string, TargetHealth> Seed(ResiliencePolicy policy)
+    private static Dictionary<string, TargetHealth> Seed(ResiliencePolicy policy)
     {
-        var seeded = new ConcurrentDictionary<string, TargetHealth>();
+        var seeded = new Dictionary<string, TargetHealth>(StringComparer.Ordinal);
         foreach (var t in policy.Status?.Targets ?? [])
         {
             if (t.LastTransitionTime is not { } since) continue;

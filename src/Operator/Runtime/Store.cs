@@ -14,7 +14,7 @@ internal sealed class Store<T> where T : class, IKubernetesObject<V1ObjectMeta>
 {
     private readonly ConcurrentDictionary<ObjectKey, T> _items = new();
     private readonly Dictionary<string, Func<T, IEnumerable<string>>> _indexers = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Dictionary<string, HashSet<ObjectKey>>> _indexes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<string, KeySet>> _indexes = new(StringComparer.Ordinal);
     private readonly Lock _indexLock = new();
 
     public const string NamespaceIndex = "namespace";
@@ -29,7 +29,7 @@ internal sealed class Store<T> where T : class, IKubernetesObject<V1ObjectMeta>
         lock (_indexLock)
         {
             _indexers[name] = indexer;
-            _indexes[name] = new Dictionary<string, HashSet<ObjectKey>>(StringComparer.Ordinal);
+            _indexes[name] = new Dictionary<string, KeySet>(StringComparer.Ordinal);
         }
     }
 
@@ -46,7 +46,7 @@ internal sealed class Store<T> where T : class, IKubernetesObject<V1ObjectMeta>
             if (!_indexes.TryGetValue(index, out var idx)) throw new InvalidOperationException($"no index {index}");
             if (!idx.TryGetValue(value, out var keys)) return [];
             var result = new List<T>(keys.Count);
-            foreach (var k in keys) if (_items.TryGetValue(k, out var v)) result.Add(v);
+            keys.CopyTo(_items, result);
             return result;
         }
     }
@@ -102,10 +102,7 @@ internal sealed class Store<T> where T : class, IKubernetesObject<V1ObjectMeta>
         {
             var idx = _indexes[name];
             foreach (var value in indexer(obj))
-            {
-                if (!idx.TryGetValue(value, out var set)) idx[value] = set = [];
-                set.Add(key);
-            }
+                System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(idx, value, out _).Add(key);
         }
     }
 
@@ -116,8 +113,47 @@ internal sealed class Store<T> where T : class, IKubernetesObject<V1ObjectMeta>
             var idx = _indexes[name];
             foreach (var value in indexer(obj))
             {
-                if (idx.TryGetValue(value, out var set) && set.Remove(key) && set.Count == 0) idx.Remove(value);
+                ref var set = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(idx, value);
+                if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref set) && set.Remove(key) && set.Count == 0) idx.Remove(value);
             }
         }
+    }
+}
+
+/// <summary>
+/// The keys under one index value. Most values hold one object (a policy's target, a workload's
+/// pods' label), so the first key is kept inline and a set is made only for a second: a set per
+/// value cost about 200 bytes, several per policy.
+/// </summary>
+internal struct KeySet
+{
+    private ObjectKey _one;
+    private HashSet<ObjectKey>? _more;
+
+    public readonly int Count => _more?.Count ?? (_one.Name is null ? 0 : 1);
+
+    public void Add(ObjectKey key)
+    {
+        if (_more is not null) _more.Add(key);
+        else if (_one.Name is null || _one == key) _one = key;
+        else _more = [_one, key];
+    }
+
+    public bool Remove(ObjectKey key)
+    {
+        if (_more is not null) return _more.Remove(key);
+        if (_one.Name is null || _one != key) return false;
+        _one = default;
+        return true;
+    }
+
+    /// <summary>The objects under these keys that <paramref name="items"/> holds, added to <paramref name="result"/>.</summary>
+    public readonly void CopyTo<T>(ConcurrentDictionary<ObjectKey, T> items, List<T> result)
+    {
+        if (_more is not null)
+        {
+            foreach (var k in _more) if (items.TryGetValue(k, out var v)) result.Add(v);
+        }
+        else if (_one.Name is not null && items.TryGetValue(_one, out var v)) result.Add(v);
     }
 }
