@@ -34,8 +34,16 @@ internal static class CacheTransform
         meta.ManagedFields = null;
         if (meta.Annotations is { Count: > 0 } annotations)
             foreach (var key in UnreadAnnotations) annotations.Remove(key);
+        obj.Kind = Strings.Get(obj.Kind);
+        obj.ApiVersion = Strings.Get(obj.ApiVersion);
         switch (obj)
         {
+            case ResiliencePolicy p:
+                StringSharing.Share(p, Strings, [p.Metadata.Name, p.Spec?.Service?.Name ?? p.Metadata.Name, .. (p.Spec?.Targets ?? []).Select(t => t.Name)]);
+                break;
+            case ResilienceBackup or ResilienceRestore or ResilienceDrill:
+                StringSharing.Share(obj, Strings, [meta.Name]);
+                break;
             case V1Pod pod: TrimPod(pod); break;
             // Workload status conditions: nothing reads them. The template stays whole: a restore test copies it.
             case V1Deployment d:
@@ -48,10 +56,14 @@ internal static class CacheTransform
                 Share(s.Spec?.Selector);
                 Share(s.Spec?.Template?.Metadata);
                 break;
-            case V1Service svc when svc.Spec?.Selector is { Count: > 0 } selector:
-                svc.Spec.Selector = Share(selector);
+            case V1Service svc:
+                if (svc.Spec?.Selector is { Count: > 0 } selector) svc.Spec.Selector = Share(selector);
+                StringSharing.Share(svc.Spec, Strings, [meta.Name, .. svc.Spec?.ClusterIPs ?? [], svc.Spec?.ClusterIP ?? meta.Name]);
                 break;
         }
+        if (obj is V1Deployment or V1StatefulSet or V1Service) KeepOwnAnnotations(meta);
+        if (meta.Finalizers is { Count: > 0 } finalizers)
+            for (var i = 0; i < finalizers.Count; i++) finalizers[i] = Strings.Get(finalizers[i])!;
         Share(meta);
         return obj;
     }
@@ -78,6 +90,19 @@ internal static class CacheTransform
             c.Message = null;
         }
         pod.Status = new V1PodStatus { Phase = Strings.Get(s.Phase), PodIP = s.PodIP, Conditions = conditions, StartTime = s.StartTime };
+    }
+
+    /// <summary>
+    /// A workload's or Service's annotations: only the operator's own (drill and shed marks, the
+    /// steering record) and KEDA's pause are read; the rest (revision numbers, deployment tools'
+    /// tracking data) go.
+    /// </summary>
+    private static void KeepOwnAnnotations(V1ObjectMeta meta)
+    {
+        if (meta.Annotations is not { Count: > 0 } annotations) return;
+        var kept = annotations
+            .Where(a => a.Key.StartsWith(GroupVersion.Group + "/", StringComparison.Ordinal) || a.Key == ScaledObject.PausedAnnotation).ToList();
+        meta.Annotations = kept.Count == 0 ? null : kept.ToDictionary(a => a.Key, a => a.Value, StringComparer.Ordinal);
     }
 
     private static void Share(V1ObjectMeta? meta)
@@ -110,7 +135,11 @@ internal static class CacheTransform
     }
 }
 
-/// <summary>One instance per distinct string, up to a bound; past it, strings are returned as given.</summary>
+/// <summary>
+/// One instance per distinct string, up to a bound. A full pool starts over, so strings no
+/// object holds any more (a deleted workload's name, an old status message) do not stay in it:
+/// objects cached before keep the instances they have, and later ones share new ones.
+/// </summary>
 internal sealed class StringPool(int capacity)
 {
     private readonly ConcurrentDictionary<string, string> _strings = new(StringComparer.Ordinal);
@@ -121,6 +150,7 @@ internal sealed class StringPool(int capacity)
     {
         if (string.IsNullOrEmpty(s)) return s;
         if (_strings.TryGetValue(s, out var pooled)) return pooled;
-        return _strings.Count < capacity ? _strings.GetOrAdd(s, s) : s;
+        if (_strings.Count >= capacity) _strings.Clear();
+        return _strings.GetOrAdd(s, s);
     }
 }

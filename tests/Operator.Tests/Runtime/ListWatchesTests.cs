@@ -88,12 +88,12 @@ public sealed class ListWatchesTests
 
     private const string HeavyMetadata = """
         "metadata":{"name":"p1","namespace":"ns","resourceVersion":"41","labels":{"app":"web"},
-        "annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{\"big\":true}","keep":"me"},
+        "annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{\"big\":true}","deployment.kubernetes.io/revision":"3","resilience.dev/drill":"d1"},
         "managedFields":[{"manager":"kubectl","operation":"Update","apiVersion":"v1","fieldsType":"FieldsV1","fieldsV1":{"f:metadata":{}}}]}
         """;
 
     [Fact]
-    public async Task Watch_Event_CachedWithoutManagedFieldsOrLastApplied()
+    public async Task Watch_Event_CachedWithoutManagedFieldsOrUnreadAnnotations()
     {
         var deployment = """{"type":"ADDED","object":{"kind":"Deployment","apiVersion":"apps/v1",""" + HeavyMetadata.ReplaceLineEndings("") + "}}";
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
@@ -102,19 +102,19 @@ public sealed class ListWatchesTests
 
         var meta = Assert.Single(events).Metadata;
         Assert.Null(meta.ManagedFields);
-        Assert.Equal(new Dictionary<string, string> { ["keep"] = "me" }, meta.Annotations);
+        Assert.Equal(new Dictionary<string, string> { ["resilience.dev/drill"] = "d1" }, meta.Annotations);
         Assert.Equal("web", meta.Labels["app"]);
     }
 
     [Fact]
-    public async Task List_Page_CachedWithoutManagedFieldsOrLastApplied()
+    public async Task List_Page_CachedWithoutManagedFieldsOrUnreadAnnotations()
     {
         var list = """{"kind":"DeploymentList","apiVersion":"apps/v1","metadata":{"resourceVersion":"50"},"items":[{""" + HeavyMetadata.ReplaceLineEndings("") + "}]}";
         var page = await ListWatches.Deployments(Client(new(HttpStatusCode.OK, list))).List("ns", 500, null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
 
         var meta = Assert.Single(page.Items).Metadata;
         Assert.Null(meta.ManagedFields);
-        Assert.Equal(new Dictionary<string, string> { ["keep"] = "me" }, meta.Annotations);
+        Assert.Equal(new Dictionary<string, string> { ["resilience.dev/drill"] = "d1" }, meta.Annotations);
     }
 
     private const string HeavyPod = """
@@ -186,14 +186,45 @@ public sealed class ListWatchesTests
     }
 
     [Fact]
-    public void StringPool_PastItsBound_ReturnsStringsAsGiven()
+    public async Task List_Policies_ShareTheirCommonWordsButNotTheirOwnNames()
+    {
+        static string Policy(string name) =>
+            $$$$"""
+            {"metadata":{"name":"{{{{name}}}}","namespace":"shop","finalizers":["resilience.dev/finalizer"]},
+             "spec":{"service":{"name":"{{{{name}}}}"},"targets":[{"name":"{{{{name}}}}-primary"}],"healthCheck":{"interval":"10s","http":{"path":"/healthz","port":8080}}},
+             "status":{"activeTargets":["{{{{name}}}}-primary"],"conditions":[{"type":"Ready","status":"True","reason":"Serving","message":"traffic goes to healthy {{{{name}}}}-primary"},
+               {"type":"Degraded","status":"False","reason":"NotConfigured","message":"spec.degradation is not set"}]}}
+            """;
+        var list = """{"kind":"ResiliencePolicyList","apiVersion":"resilience.dev/v1alpha1","metadata":{"resourceVersion":"50"},"items":[""" +
+            Policy("cart") + "," + Policy("checkout") + "]}";
+        var page = await ListWatches.Policies(Client(new(HttpStatusCode.OK, list.ReplaceLineEndings(""))))
+            .List("shop", 500, null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+
+        var (a, b) = (page.Items[0], page.Items[1]);
+        Assert.Same(a.Spec.HealthCheck!.Interval, b.Spec.HealthCheck!.Interval);
+        Assert.Same(a.Spec.HealthCheck.Http!.Path, b.Spec.HealthCheck.Http!.Path);
+        Assert.Same(a.Metadata.Finalizers[0], b.Metadata.Finalizers[0]);
+        var (ready, degraded) = (a.Status!.Conditions![0], a.Status.Conditions[1]);
+        Assert.Same(ready.Reason, b.Status!.Conditions![0].Reason);
+        Assert.Same(degraded.Message, b.Status.Conditions[1].Message);
+        // A string naming the policy's own objects is its own, not the pool's.
+        var pool = CacheTransform.Strings;
+        Assert.NotSame(a.Status.Conditions[0].Message, pool.Get(new string(a.Status.Conditions[0].Message)));
+        Assert.NotSame(a.Spec.Targets[0].Name, pool.Get(new string(a.Spec.Targets[0].Name)));
+        Assert.Equal("traffic goes to healthy checkout-primary", b.Status.Conditions[0].Message);
+    }
+
+    [Fact]
+    public void StringPool_Full_StartsOverWithTheNewString()
     {
         var pool = new StringPool(1);
         var first = pool.Get(new string('a', 3));
         Assert.Same(first, pool.Get(new string('a', 3)));
+
         var other = new string('b', 3);
         Assert.Same(other, pool.Get(other));
-        Assert.NotSame(pool.Get(new string('b', 3)), other);
+        Assert.Same(other, pool.Get(new string('b', 3)));
+        Assert.NotSame(first, pool.Get(new string('a', 3)));
         Assert.Equal(1, pool.Count);
     }
 
