@@ -118,11 +118,34 @@ internal sealed class HealthProber(
         if (!_parked.ContainsKey(key) && _nextDue.ContainsKey(key)) SetDue(key, DateTimeOffset.MinValue);
     }
 
-    /// <summary>The reconciler found the policy valid: checks it from now on, at once when it is not scheduled yet.</summary>
+    /// <summary>
+    /// The reconciler found the policy valid: checks it from now on when it is not scheduled yet,
+    /// at once when it is new (or was invalid), within one interval when its status already holds
+    /// verdicts (see <see cref="FirstDue"/>).
+    /// </summary>
     public void Resume(ObjectKey key)
     {
         var wasParked = _parked.TryRemove(key, out _);
-        if (wasParked || !_nextDue.ContainsKey(key)) SetDue(key, DateTimeOffset.MinValue);
+        if (wasParked) SetDue(key, DateTimeOffset.MinValue);
+        else if (!_nextDue.ContainsKey(key)) SetDue(key, FirstDue(key));
+    }
+
+    /// <summary>
+    /// After a restart or in a new term every policy comes back at once. One that a process
+    /// checked before keeps the verdicts its status records (seeded) until its first check, and
+    /// that check is spread at random over one interval, as the kubelet spreads its probe workers'
+    /// first probes after a restart: checking every policy at once queued thousands of probes
+    /// behind a few slots while the caches were relisted, failed them on their timeout, and wrote
+    /// those failures to status. A target that failed meanwhile is found at most one interval
+    /// later than the previous process would have found it.
+    /// </summary>
+    private DateTimeOffset FirstDue(ObjectKey key)
+    {
+        if (policies.Get(key) is not { } policy || policy.Status?.Targets?.Any(t => t.LastTransitionTime is not null) != true)
+            return DateTimeOffset.MinValue;
+        var (spec, error) = EffectiveSpec.From(policy.Spec);
+        if (spec is null || error is not null) return DateTimeOffset.MinValue;
+        return time.GetUtcNow() + spec.Interval * (1 - Random.Shared.NextDouble());
     }
 
     private void SetDue(ObjectKey key, DateTimeOffset due)

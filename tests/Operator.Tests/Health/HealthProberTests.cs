@@ -39,6 +39,32 @@ public sealed class HealthProberTests
     }
 
     [Fact]
+    public async Task Resume_AfterARestart_FirstCheckSpreadOverOneIntervalInsteadOfAtOnce()
+    {
+        using var f = new ProberFixture();
+        f.AddTarget("primary", 1);
+        var keys = new List<ObjectKey>();
+        for (var i = 0; i < 20; i++)
+        {
+            // Checked by a previous process: its status holds a verdict (interval 1 s).
+            var policy = ProberFixture.Policy($"app-{i}", "primary");
+            policy.Status = new() { Targets = [new() { Name = "primary", Healthy = true, LastTransitionTime = f.Time.GetUtcNow().UtcDateTime }] };
+            f.Policies.Upsert(policy);
+            keys.Add(ObjectKey.Of(policy));
+        }
+        // A new policy, never checked: at once.
+        f.AddValidPolicy(ProberFixture.Policy("new", "primary"));
+        foreach (var key in keys) f.Prober.Resume(key);
+
+        await f.RunAsync(1);
+        Assert.Equal(1, f.Prober.ChecksStarted);
+
+        await f.RunAsync(20); // one interval: each restarted policy once, the new one a second time
+        Assert.Equal(22, f.Prober.ChecksStarted);
+        Assert.All(keys, k => Assert.False(f.Prober.Snapshot(k)["primary"].Seeded));
+    }
+
+    [Fact]
     public async Task Tick_ForgottenAsInvalid_NotCheckedUntilResumed()
     {
         using var f = new ProberFixture();
