@@ -154,36 +154,13 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
             cannot = $"ResiliencePolicy \"{policy.Metadata.Name}\" has no spec.backup.verify.template to verify with";
         else if (target is null && Verification.InProgress(backup) && !scratchExists)
             cannot = $"target {kind} {targetName} not found to copy";
-        VerifyStep step;
-        if (cannot is not null && Verification.InProgress(backup))
-        {
-            var failed = Verification.Copy(backup.Status!.Verification)!;
-            failed.Phase = VerificationPhase.Failed;
-            failed.Scratch ??= scratch;
-            failed.ScratchRemoved = true;
-            failed.Time = now;
-            failed.Message = "cannot verify: " + cannot;
-            step = new VerifyStep(failed, false, false, false, true, [new PlannedEvent("Warning", Reasons.BackupVerificationFailed, failed.Message)]);
-        }
-        else
-        {
-            step = Verification.Next(backup, scratchExists, caches.Jobs.Get(ns, Verification.RestoreJobName(backup.Metadata.Name)),
+        var step = cannot is not null && Verification.InProgress(backup)
+            ? Verification.Cannot(backup.Status!.Verification!, scratch, cannot, now)
+            : Verification.Next(backup, scratchExists, caches.Jobs.Get(ns, Verification.RestoreJobName(backup.Metadata.Name)),
                 caches.Jobs.Get(ns, Verification.VerifyJobName(backup.Metadata.Name)), now);
-        }
-        if (step.CreateScratch && target is not null)
-        {
-            if (kind == WorkloadKind.StatefulSet)
-            {
-                if (await writer.CreateScratchStatefulSetAsync(Verification.ScratchCopy(workloads.StatefulSets.Get(ns, targetName)!, backup, scratch), ct)
-                    is { } made)
-                    expectations.Expect(key, workloads.StatefulSets, made, created: true);
-            }
-            else if (await writer.CreateScratchDeploymentAsync(Verification.ScratchCopy(target, backup, scratch), ct) is { } made)
-            {
-                expectations.Expect(key, workloads.Deployments, made, created: true);
-            }
-            logger.LogInformation("{Backup}: restore test: scratch copy {Scratch} of {Kind} {Target}", key, scratch, kind, targetName);
-        }
+        // The cache still showed the target, the API server no longer has it: gone, as if the cache had shown that.
+        if (step.CreateScratch && target is not null && !await CreateScratchAsync(backup, kind, targetName, scratch, ct))
+            step = Verification.Cannot(backup.Status!.Verification!, scratch, $"target {kind} {targetName} not found to copy", now);
         if (step.CreateRestoreJob) await CreateTestJobAsync(backup, policy!, policy!.Spec.Restore!.Template!, step.Status.RestoreJob!, scratch, ct);
         if (step.CreateVerifyJob) await CreateTestJobAsync(backup, policy!, policy!.Spec.Backup!.Verify!.Template!, step.Status.VerifyJob!, scratch, ct);
         if (step.DeleteScratch)
@@ -212,6 +189,31 @@ internal sealed class BackupReconciler(RunCaches caches, ClusterWriter writer, I
         status.Conditions ??= [];
         var (cs, reason, message) = Verification.Condition(step.Status);
         ConditionSet.Set(status.Conditions, LastKnownGood.Verified, cs, reason, message, null, now);
+        return true;
+    }
+
+    /// <summary>
+    /// Makes the scratch copy of a restore test from its target read whole from the API server (the cache keeps no
+    /// containers, volumes or claim templates of it); false when the target is gone (404). Any other error of the read
+    /// fails the reconcile before anything is written, and it is retried: never a verdict.
+    /// </summary>
+    private async Task<bool> CreateScratchAsync(ResilienceBackup backup, WorkloadKind kind, string targetName, string scratch, CancellationToken ct)
+    {
+        var ns = backup.Metadata.NamespaceProperty;
+        var key = ObjectKey.Of(backup);
+        if (kind == WorkloadKind.StatefulSet)
+        {
+            if (await writer.ReadStatefulSetAsync(ns, targetName, ct) is not { } set) return false;
+            if (await writer.CreateScratchStatefulSetAsync(Verification.ScratchCopy(set, backup, scratch), ct) is { } made)
+                expectations.Expect(key, caches.StatefulSets!, made, created: true);
+        }
+        else
+        {
+            if (await writer.ReadDeploymentAsync(ns, targetName, ct) is not { } d) return false;
+            if (await writer.CreateScratchDeploymentAsync(Verification.ScratchCopy(d, backup, scratch), ct) is { } made)
+                expectations.Expect(key, caches.Deployments!, made, created: true);
+        }
+        logger.LogInformation("{Backup}: restore test: scratch copy {Scratch} of {Kind} {Target}", key, scratch, kind, targetName);
         return true;
     }
 

@@ -45,16 +45,19 @@ internal static class CacheTransform
                 StringSharing.Share(obj, Strings, [meta.Name]);
                 break;
             case V1Pod pod: TrimPod(pod); break;
-            // Workload status conditions: nothing reads them. The template stays whole: a restore test copies it.
+            // Workload status conditions: nothing reads them.
             case V1Deployment d:
                 if (d.Status is { } ds) ds.Conditions = null;
                 Share(d.Spec?.Selector);
-                Share(d.Spec?.Template?.Metadata);
+                TrimTemplate(d.Spec?.Template);
                 break;
             case V1StatefulSet s:
                 if (s.Status is { } ss) ss.Conditions = null;
+                // Read: replicas, selector and template (through Workloads.View). The rest (volumeClaimTemplates,
+                // serviceName, update strategy, ...) only a restore test's scratch copy needs: it reads the target whole.
+                if (s.Spec is { } spec) s.Spec = new V1StatefulSetSpec { Replicas = spec.Replicas, Selector = spec.Selector, Template = spec.Template };
                 Share(s.Spec?.Selector);
-                Share(s.Spec?.Template?.Metadata);
+                TrimTemplate(s.Spec?.Template);
                 break;
             case V1Service svc:
                 if (svc.Spec?.Selector is { Count: > 0 } selector) svc.Spec.Selector = Share(selector);
@@ -104,6 +107,35 @@ internal static class CacheTransform
             .Where(a => a.Key.StartsWith(GroupVersion.Group + "/", StringComparison.Ordinal) || a.Key == ScaledObject.PausedAnnotation).ToList();
         meta.Annotations = kept.Count == 0 ? null : kept.ToDictionary(a => a.Key, a => a.Value, StringComparer.Ordinal);
     }
+
+    /// <summary>
+    /// A Deployment's or StatefulSet's pod template as decisions read it: its labels, its readiness gates (the
+    /// operator's gate, and the others a template patch keeps), its topology spread constraints (spread), and of each
+    /// container only the ports and the readiness probe's HTTP port (a policy's HTTP health check must name a port
+    /// a container declares). Images, env, volumes, resources, security contexts go: a restore test's scratch copy
+    /// reads its target whole from the API server.
+    /// </summary>
+    private static void TrimTemplate(V1PodTemplateSpec? template)
+    {
+        if (template is null) return;
+        if (template.Metadata is { } meta)
+            template.Metadata = new V1ObjectMeta { Labels = meta.Labels is { Count: > 0 } labels ? Share(labels) : null };
+        var spec = template.Spec;
+        var containers = spec?.Containers?.Where(c => c.Ports is { Count: > 0 } || c.ReadinessProbe?.HttpGet is not null).Select(TrimContainer).ToList();
+        template.Spec = new V1PodSpec
+        {
+            Containers = containers is { Count: > 0 } ? containers : Array.Empty<V1Container>(),
+            ReadinessGates = spec?.ReadinessGates,
+            TopologySpreadConstraints = spec?.TopologySpreadConstraints,
+        };
+    }
+
+    private static V1Container TrimContainer(V1Container c) => new()
+    {
+        Name = Strings.Get(c.Name),
+        Ports = c.Ports?.Select(p => new V1ContainerPort { ContainerPort = p.ContainerPort }).ToList(),
+        ReadinessProbe = c.ReadinessProbe?.HttpGet is { } get ? new V1Probe { HttpGet = new V1HTTPGetAction { Port = get.Port } } : null,
+    };
 
     private static void Share(V1ObjectMeta? meta)
     {

@@ -17,7 +17,8 @@ internal sealed class ForbiddenException(string message, Exception inner) : Exce
 
 /// <summary>
 /// The operator's writes to workloads (Deployments, StatefulSets, Services, HorizontalPodAutoscalers,
-/// PodDisruptionBudgets, Jobs, pods, KEDA ScaledObjects); its own resources are written through
+/// PodDisruptionBudgets, Jobs, pods, KEDA ScaledObjects), and the one read a write needs whole (a restore
+/// test's target, which the cache keeps trimmed); its own resources are written through
 /// <see cref="Resources"/>. Every write passes <see cref="Guard{T}(LeaseFence, string, string, Func{Task{T}})"/>.
 /// Patches carry the resourceVersion the decision was made on where a stale cache could undo
 /// someone else's change (replicas, selectors), so a race is a 409 and a requeue, never a blind
@@ -303,6 +304,18 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
     };
 
     /// <summary>
+    /// A restore test's target Deployment, read whole from the API server just before its scratch copy is made: the
+    /// cache keeps only what decisions read of a pod template (<see cref="CacheTransform"/>). Null when it is gone (404);
+    /// any other error fails the reconcile, which is retried. A read: neither fenced nor counted as a write.
+    /// </summary>
+    public Task<V1Deployment?> ReadDeploymentAsync(string ns, string name, CancellationToken ct) =>
+        GoneIsNull(() => client.AppsV1.ReadNamespacedDeploymentAsync(name, ns, cancellationToken: ct));
+
+    /// <summary><see cref="ReadDeploymentAsync"/> for a StatefulSet target (its volumeClaimTemplates are not cached either).</summary>
+    public Task<V1StatefulSet?> ReadStatefulSetAsync(string ns, string name, CancellationToken ct) =>
+        GoneIsNull(() => client.AppsV1.ReadNamespacedStatefulSetAsync(name, ns, cancellationToken: ct));
+
+    /// <summary>
     /// Creates the scratch copy of a Deployment target for a restore test (a Deployment owned by the backup); null
     /// when it exists already (made before a restart).
     /// </summary>
@@ -355,6 +368,13 @@ internal sealed class ClusterWriter(IKubernetes client, string pdbGroupVersion, 
     {
         try { return await create(); }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict) { return null; }
+    }
+
+    /// <summary>A read whose 404 is an answer: null, the object is gone.</summary>
+    internal static async Task<T?> GoneIsNull<T>(Func<Task<T>> read) where T : class
+    {
+        try { return await read(); }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound) { return null; }
     }
 
     /// <summary>A delete whose 404 is success: the object is gone already.</summary>

@@ -65,9 +65,11 @@ public sealed class VerificationTests(ClusterFixture cluster)
         await using var _ = op;
         var scratchPods = new HashSet<string>();
         var served = new List<string>();
-        // While the test runs: the scratch copy's pods exist, and the Service's endpoints never list one.
+        V1Deployment? scratchCopy = null;
+        // While the test runs: the scratch copy and its pods exist, and the Service's endpoints never list one.
         async Task WatchServiceAsync()
         {
+            scratchCopy ??= (await s.Client.AppsV1.ListNamespacedDeploymentAsync(s.Namespace, labelSelector: "resilience.dev/scratch")).Items.FirstOrDefault();
             foreach (var p in (await s.Client.CoreV1.ListNamespacedPodAsync(s.Namespace, labelSelector: "resilience.dev/scratch")).Items)
                 scratchPods.Add(p.Metadata.Name);
             var endpoints = await s.Client.CoreV1.ReadNamespacedEndpointsAsync("checkout", s.Namespace);
@@ -78,6 +80,11 @@ public sealed class VerificationTests(ClusterFixture cluster)
         var v = backup.Status!.Verification!;
         Assert.NotEmpty(scratchPods);
         Assert.Empty(served);
+        // The copy has the target's whole pod template, read from the API server: the cache keeps no image or probe path of it.
+        Assert.NotNull(scratchCopy);
+        var app = Assert.Single(scratchCopy!.Spec.Template.Spec.Containers);
+        Assert.Equal(("sim/app:1", "/healthz"), (app.Image, app.ReadinessProbe.HttpGet.Path));
+        Assert.Equal(1, scratchCopy.Spec.Template.Spec.TerminationGracePeriodSeconds);
         Assert.Equal(("schedule", true), (v.RequestedBy, v.ScratchRemoved));
         Assert.Equal("True", backup.Status.Conditions!.Single(c => c.Type == "Verified").Status);
         Assert.NotNull(v.Time);
@@ -186,6 +193,12 @@ public sealed class VerificationTests(ClusterFixture cluster)
         Assert.Equal((v.Scratch, "primary"), (scratchSet!.Metadata.Name, scratchSet.Metadata.Annotations["resilience.dev/scratch-of"]));
         Assert.Equal(("ResilienceBackup", backup.Metadata.Name), (scratchSet.Metadata.OwnerReferences.Single().Kind, scratchSet.Metadata.OwnerReferences[0].Name));
         Assert.Equal("data", Assert.Single(scratchSet.Spec.VolumeClaimTemplates).Metadata.Name);
+        // The target read whole from the API server (the cache keeps none of these): its image, probe, node, serviceName.
+        var target = await s.Client.AppsV1.ReadNamespacedStatefulSetAsync("primary", ns);
+        var app = Assert.Single(scratchSet.Spec.Template.Spec.Containers);
+        Assert.Equal(("sim/app:1", "/healthz"), (app.Image, app.ReadinessProbe.HttpGet.Path));
+        Assert.Equal(target.Spec.Template.Spec.NodeName, scratchSet.Spec.Template.Spec.NodeName);
+        Assert.Equal(("primary", "Parallel"), (scratchSet.Spec.ServiceName, scratchSet.Spec.PodManagementPolicy));
         Assert.DoesNotContain("app", scratchSet.Spec.Template.Metadata.Labels.Keys);
         Assert.Contains($"{v.Scratch}-0", scratchPods);
         Assert.Contains($"data-{v.Scratch}-0", scratchClaims);

@@ -168,11 +168,12 @@ public sealed class ListWatchesTests
     }
 
     [Fact]
-    public async Task List_Deployment_CachedWithoutStatusConditions()
+    public async Task List_Deployment_CachedWithoutStatusConditionsOrWhatThePodTemplateHasUnread()
     {
         var list = """
             {"kind":"DeploymentList","apiVersion":"apps/v1","metadata":{"resourceVersion":"50"},"items":[{"metadata":{"name":"web","namespace":"shop"},
-             "spec":{"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"app","image":"web:1"}]}}},
+             "spec":{"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},
+             "spec":{"containers":[{"name":"app","image":"web:1","ports":[{"containerPort":8080}]},{"name":"sidecar","image":"log:2"}]}}},
              "status":{"replicas":2,"readyReplicas":1,"conditions":[{"type":"Available","status":"True","message":"Deployment has minimum availability."}]}}]}
             """.ReplaceLineEndings("");
         var page = await ListWatches.Deployments(Client(new(HttpStatusCode.OK, list))).List("shop", 500, null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
@@ -180,8 +181,10 @@ public sealed class ListWatchesTests
         var d = Assert.Single(page.Items);
         Assert.Null(d.Status.Conditions);
         Assert.Equal((2, 1), (d.Status.Replicas, d.Status.ReadyReplicas));
-        // The template stays whole: a restore test copies it.
-        Assert.Equal("web:1", Assert.Single(d.Spec.Template.Spec.Containers).Image);
+        // Of the pod template's containers only the ports stay (a restore test reads its target whole from the API server).
+        var app = Assert.Single(d.Spec.Template.Spec.Containers);
+        Assert.Equal(8080, Assert.Single(app.Ports).ContainerPort);
+        Assert.Null(app.Image);
         Assert.Same(d.Spec.Selector.MatchLabels["app"], d.Spec.Template.Metadata.Labels["app"]);
     }
 

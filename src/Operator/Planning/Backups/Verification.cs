@@ -101,6 +101,21 @@ internal static class Verification
         }
     }
 
+    /// <summary>
+    /// A test that cannot go on (its policy or templates gone, or its target gone before the scratch copy was made):
+    /// Failed with why; the scratch copy, if any, goes.
+    /// </summary>
+    public static VerifyStep Cannot(BackupVerificationStatus v, string scratch, string why, DateTime now)
+    {
+        var failed = Copy(v)!;
+        failed.Phase = VerificationPhase.Failed;
+        failed.Scratch ??= scratch;
+        failed.ScratchRemoved = true;
+        failed.Time = now;
+        failed.Message = "cannot verify: " + why;
+        return new VerifyStep(failed, false, false, false, true, [new PlannedEvent("Warning", Reasons.BackupVerificationFailed, failed.Message)]);
+    }
+
     private static VerifyStep End(BackupVerificationStatus s, bool passed, string message, List<PlannedEvent> events, DateTime now)
     {
         s.Phase = passed ? VerificationPhase.Passed : VerificationPhase.Failed;

@@ -252,6 +252,24 @@ public sealed class VerificationTests
         b.Policy.Spec.Backup!.Verify = null;
         Assert.Null(ConditionSet.Find(PolicyPlanner.Plan(b.Observe(T0) with { Backups = backups }).Status.Conditions, RecoveryPlanner.BackupsVerified));
     }
+
+    [Fact]
+    public void Cannot_TargetGoneBeforeTheCopy_FailedWithWhy_NothingMade_ScratchRemoved_OriginalUntouched()
+    {
+        var v = new BackupVerificationStatus
+        {
+            Phase = VerificationPhase.Restoring, RequestedBy = "schedule", RestoreJob = "b-restore-test", StartTime = T0,
+        };
+        var step = Verification.Cannot(v, "b-scratch", "target Deployment primary not found to copy", T0.AddSeconds(5));
+        Assert.Equal((false, false, false, true, true), (step.CreateScratch, step.CreateRestoreJob, step.CreateVerifyJob, step.DeleteScratch, step.Finished));
+        Assert.Equal((VerificationPhase.Failed, "b-scratch", true, T0.AddSeconds(5)),
+            (step.Status.Phase, step.Status.Scratch, step.Status.ScratchRemoved, step.Status.Time));
+        Assert.Equal("cannot verify: target Deployment primary not found to copy", step.Status.Message);
+        Assert.Equal(("schedule", "b-restore-test", T0), (step.Status.RequestedBy, step.Status.RestoreJob, step.Status.StartTime));
+        var e = Assert.Single(step.Events);
+        Assert.Equal(("Warning", Reasons.BackupVerificationFailed, step.Status.Message), (e.Type, e.Reason, e.Message));
+        Assert.Equal(VerificationPhase.Restoring, v.Phase);
+    }
 }
 
 /// <summary>The VerifyBackup drill's choice of backup.</summary>
