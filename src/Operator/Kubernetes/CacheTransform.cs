@@ -158,12 +158,45 @@ internal static class CacheTransform
     /// <summary>Label values that change with every rollout: pooled, they would fill the pool with dead strings.</summary>
     private static readonly HashSet<string> ChurningLabels = new(StringComparer.Ordinal) { "pod-template-hash", "controller-revision-hash" };
 
-    /// <summary>A copy of a label map with pooled keys and values.</summary>
+    /// <summary>
+    /// Label maps that repeat (a Deployment's labels, its selector and its template's labels; the
+    /// Service selecting the same pods; the pods of one ReplicaSet), one instance each. Bounded like
+    /// <see cref="Strings"/>; a full pool starts over.
+    /// </summary>
+    private static readonly ConcurrentDictionary<Dictionary<string, string>, Dictionary<string, string>> Maps = new(LabelMapComparer.Instance);
+    private const int MapsCapacity = 100_000;
+
+    /// <summary>A label map with pooled keys and values, the same instance as an equal map cached before.</summary>
     private static Dictionary<string, string> Share(IDictionary<string, string> labels)
     {
         var shared = new Dictionary<string, string>(labels.Count, StringComparer.Ordinal);
         foreach (var (k, v) in labels) shared[Strings.Get(k)!] = ChurningLabels.Contains(k) ? v : Strings.Get(v)!;
-        return shared;
+        if (Maps.TryGetValue(shared, out var pooled)) return pooled;
+        if (Maps.Count >= MapsCapacity) Maps.Clear();
+        return Maps.GetOrAdd(shared, shared);
+    }
+
+    /// <summary>Label maps compared by their pairs.</summary>
+    private sealed class LabelMapComparer : IEqualityComparer<Dictionary<string, string>>
+    {
+        public static readonly LabelMapComparer Instance = new();
+
+        public bool Equals(Dictionary<string, string>? x, Dictionary<string, string>? y)
+        {
+            if (ReferenceEquals(x, y)) return true;
+            if (x is null || y is null || x.Count != y.Count) return false;
+            foreach (var (k, v) in x)
+                if (!y.TryGetValue(k, out var w) || !string.Equals(v, w, StringComparison.Ordinal)) return false;
+            return true;
+        }
+
+        public int GetHashCode(Dictionary<string, string> map)
+        {
+            // Independent of the order of the pairs.
+            var hash = map.Count;
+            foreach (var (k, v) in map) hash += HashCode.Combine(StringComparer.Ordinal.GetHashCode(k), StringComparer.Ordinal.GetHashCode(v));
+            return hash;
+        }
     }
 }
 

@@ -185,7 +185,7 @@ public sealed class ListWatchesTests
         var app = Assert.Single(d.Spec.Template.Spec.Containers);
         Assert.Equal(8080, Assert.Single(app.Ports).ContainerPort);
         Assert.Null(app.Image);
-        Assert.Same(d.Spec.Selector.MatchLabels["app"], d.Spec.Template.Metadata.Labels["app"]);
+        Assert.Same(d.Spec.Selector.MatchLabels, d.Spec.Template.Metadata.Labels);
     }
 
     [Fact]
@@ -215,6 +215,21 @@ public sealed class ListWatchesTests
         Assert.NotSame(a.Status.Conditions[0].Message, pool.Get(new string(a.Status.Conditions[0].Message)));
         Assert.NotSame(a.Spec.Targets[0].Name, pool.Get(new string(a.Spec.Targets[0].Name)));
         Assert.Equal("traffic goes to healthy checkout-primary", b.Status.Conditions[0].Message);
+    }
+
+    [Fact]
+    public async Task List_Pods_EqualLabelMapsShareOneInstance()
+    {
+        static string Pod(string name, string hash) =>
+            $$$$"""{"metadata":{"name":"{{{{name}}}}","namespace":"shop","labels":{"app":"web","pod-template-hash":"{{{{hash}}}}"}}}""";
+        var list = """{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"50"},"items":[""" +
+            string.Join(",", Pod("a", "h1"), Pod("b", "h1"), Pod("c", "h2")) + "]}";
+        var page = await ListWatches.Pods(Client(new(HttpStatusCode.OK, list))).List("shop", 500, null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+
+        var (a, b, c) = (page.Items[0].Metadata.Labels, page.Items[1].Metadata.Labels, page.Items[2].Metadata.Labels);
+        Assert.Same(a, b);
+        Assert.NotSame(a, c);
+        Assert.Equal("h2", c["pod-template-hash"]);
     }
 
     [Fact]
