@@ -698,7 +698,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private readonly List<(double T, int Pid, long Kb, long AnonKb)> _rss = [];
         private readonly List<(double T, string Mark)> _marks = [];
-        private readonly List<(double T, int Pid, double SinceStart, double? Heap, double? Private, long RssKb)> _heap = [];
+        private readonly List<(double T, int Pid, double SinceStart, double? Heap, double? Private, long RssKb, string Gc)> _heap = [];
         private volatile OperatorProcess? _op;
         private double _opStart;
 
@@ -727,12 +727,28 @@ internal sealed partial class ScaleBenchmark(string[] args)
                         if (m.Count > 0)
                             lock (_rss)
                                 _heap.Add((_clock.Elapsed.TotalSeconds, op.Pid, _clock.Elapsed.TotalSeconds - _opStart,
-                                    Sum(m, "dotnet_total_memory_bytes"), Sum(m, "process_private_memory_bytes"), kb));
+                                    Sum(m, "dotnet_total_memory_bytes"), Sum(m, "process_private_memory_bytes"), kb, GcParts(m)));
                     }
                 }
                 tick++;
                 try { await Task.Delay(1000, _stop.Token); } catch (OperationCanceledException) { }
             }
+        }
+
+        /// <summary>
+        /// What the runtime's own meters say of the heap after the last collection: memory the GC
+        /// committed, and per generation the size (live and not yet collected) and the free space in it.
+        /// </summary>
+        private static string GcParts(List<PromText.Sample> m)
+        {
+            const string Committed = "system_runtime_dotnet_gc_last_collection_memory_committed_size";
+            if (!m.Any(s => s.Name == Committed)) return "GC breakdown not exported";
+            string Gen(string metric, string gen) =>
+                m.FirstOrDefault(s => s.Name == metric && s.Labels.GetValueOrDefault("gc_heap_generation") == gen) is { } s ? $"{s.Value / 1048576:0}" : "?";
+            var gens = new[] { "gen0", "gen1", "gen2", "loh" };
+            return $"GC committed {Sum(m, Committed) / 1048576:0} MiB, size " +
+                string.Join("/", gens.Select(g => Gen("system_runtime_dotnet_gc_last_collection_heap_size", g))) + " MiB, free " +
+                string.Join("/", gens.Select(g => Gen("system_runtime_dotnet_gc_last_collection_heap_fragmentation_size", g))) + " MiB (gen0/gen1/gen2/LOH)";
         }
 
         /// <summary>
@@ -781,7 +797,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
                 {
                     var phase = _marks.LastOrDefault(m => m.T <= h.T).Mark ?? "";
                     return $"pid {h.Pid} t+{h.SinceStart,4:0}s ({phase}): dotnet_total_memory_bytes {Mib(h.Heap)}, " +
-                        $"process_private_memory_bytes {Mib(h.Private)}, VmRSS {h.RssKb / 1024.0:0} MiB";
+                        $"process_private_memory_bytes {Mib(h.Private)}, VmRSS {h.RssKb / 1024.0:0} MiB; {h.Gc}";
                 }).ToList();
             }
             static string Mib(double? b) => b is { } v ? $"{v / 1048576:0.0} MiB" : "not exported";
