@@ -48,6 +48,8 @@ internal static class CacheTransform
             // Workload status conditions: nothing reads them.
             case V1Deployment d:
                 if (d.Status is { } ds) ds.Conditions = null;
+                // Read: replicas, selector and template; the update strategy and the rest go.
+                if (d.Spec is { } dspec) d.Spec = new V1DeploymentSpec { Replicas = dspec.Replicas, Selector = dspec.Selector, Template = dspec.Template };
                 Share(d.Spec?.Selector);
                 TrimTemplate(d.Spec?.Template);
                 break;
@@ -122,13 +124,25 @@ internal static class CacheTransform
             template.Metadata = new V1ObjectMeta { Labels = meta.Labels is { Count: > 0 } labels ? Share(labels) : null };
         var spec = template.Spec;
         var containers = spec?.Containers?.Where(c => c.Ports is { Count: > 0 } || c.ReadinessProbe?.HttpGet is not null).Select(TrimContainer).ToList();
-        template.Spec = new V1PodSpec
+        var trimmed = new V1PodSpec
         {
             Containers = containers is { Count: > 0 } ? containers : Array.Empty<V1Container>(),
             ReadinessGates = spec?.ReadinessGates,
             TopologySpreadConstraints = spec?.TopologySpreadConstraints,
         };
+        // Trimmed, most templates look alike (one container, one port, the same gates): one instance each.
+        var key = KubernetesJson.Serialize(trimmed);
+        if (!TemplateSpecs.TryGetValue(key, out var shared))
+        {
+            if (TemplateSpecs.Count >= TemplateSpecsCapacity) TemplateSpecs.Clear();
+            shared = TemplateSpecs.GetOrAdd(key, trimmed);
+        }
+        template.Spec = shared;
     }
+
+    /// <summary>Trimmed pod template specs by their JSON, one instance each; bounded like <see cref="Strings"/>.</summary>
+    private static readonly ConcurrentDictionary<string, V1PodSpec> TemplateSpecs = new(StringComparer.Ordinal);
+    private const int TemplateSpecsCapacity = 10_000;
 
     private static V1Container TrimContainer(V1Container c) => new()
     {

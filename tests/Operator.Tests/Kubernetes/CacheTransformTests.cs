@@ -100,6 +100,35 @@ public sealed class CacheTransformTests
     }
 
     [Fact]
+    public void Deployments_AlikeOnceTrimmed_ShareOnePodSpec_OthersKeepTheirOwn()
+    {
+        V1Deployment Deployment(string name, int port)
+        {
+            var template = Template();
+            template.Spec.Containers[0].Ports[0].ContainerPort = port;
+            template.Spec.Containers[0].Image = "registry.example/" + name;
+            var meta = Metadata();
+            meta.Name = name;
+            return CacheTransform.Apply(new V1Deployment
+            {
+                Metadata = meta,
+                Spec = new V1DeploymentSpec
+                {
+                    Selector = new V1LabelSelector { MatchLabels = Labels }, Template = template,
+                    Strategy = new V1DeploymentStrategy { Type = "RollingUpdate" },
+                },
+            });
+        }
+
+        var (a, b, c) = (Deployment("cart", 8080), Deployment("checkout", 8080), Deployment("search", 9090));
+
+        Assert.Same(a.Spec.Template.Spec, b.Spec.Template.Spec);
+        Assert.NotSame(a.Spec.Template.Spec, c.Spec.Template.Spec);
+        Assert.Equal([9090], c.Spec.Template.Spec.Containers.Single().Ports.Select(p => p.ContainerPort));
+        Assert.Null(a.Spec.Strategy);
+    }
+
+    [Fact]
     public void StatefulSet_KeepsLabelsSelectorReplicasGatesSpreadAndPorts_LosesContainersAndClaimTemplates()
     {
         var s = CacheTransform.Apply(new V1StatefulSet
