@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace ResilienceOperator.Runtime;
@@ -10,12 +9,12 @@ namespace ResilienceOperator.Runtime;
 /// more), kept compactly and exported on /metrics after the registry's families
 /// (<see cref="PolicySeriesExport"/>). A labelled series of the metrics library costs about
 /// 700 bytes; the families every policy has (ten series each) were the largest part of the memory
-/// a policy costs. Here a series is one dictionary entry holding a boxed value, and its label
-/// values are the strings the caller already holds (the policy's key).
+/// a policy costs. Here a series is one dictionary entry holding its value, and its label values
+/// are the strings the caller already holds (the policy's key).
 /// </summary>
 internal sealed class PolicySeries
 {
-    private readonly ConcurrentDictionary<(string Namespace, string Policy, string Extra), StrongBox<double>> _series = new();
+    private readonly ConcurrentDictionary<(string Namespace, string Policy, string Extra), double> _series = new();
     private readonly string? _extraLabel;
 
     /// <param name="name">The family's name.</param>
@@ -43,24 +42,15 @@ internal sealed class PolicySeries
     public void Set(string ns, string policy, string extra, double value)
     {
         if (IsCounter) throw new InvalidOperationException($"{Name} is a counter: it is only incremented");
-        Volatile.Write(ref Box(ns, policy, extra).Value, value);
+        _series[Key(ns, policy, extra)] = value;
     }
 
-    public void Inc(string ns, string policy, string extra = "")
-    {
-        var box = Box(ns, policy, extra);
-        double seen, next;
-        do
-        {
-            seen = Volatile.Read(ref box.Value);
-            next = seen + 1;
-        }
-        while (Interlocked.CompareExchange(ref box.Value, next, seen) != seen);
-    }
+    public void Inc(string ns, string policy, string extra = "") =>
+        _series.AddOrUpdate(Key(ns, policy, extra), 1, static (_, seen) => seen + 1);
 
     /// <summary>The series' value, or null when there is no such series.</summary>
     public double? Value(string ns, string policy, string extra = "") =>
-        _series.TryGetValue((ns, policy, extra), out var box) ? Volatile.Read(ref box.Value) : null;
+        _series.TryGetValue((ns, policy, extra), out var value) ? value : null;
 
     public void Remove(string ns, string policy, string extra = "") => _series.TryRemove((ns, policy, extra), out _);
 
@@ -72,11 +62,11 @@ internal sealed class PolicySeries
             if (key.Namespace == ns && key.Policy == policy) _series.TryRemove(key, out _);
     }
 
-    private StrongBox<double> Box(string ns, string policy, string extra)
+    private (string, string, string) Key(string ns, string policy, string extra)
     {
         if ((_extraLabel is null) != (extra.Length == 0))
             throw new ArgumentException(_extraLabel is null ? $"{Name} has no third label" : $"{Name} needs a {_extraLabel}", nameof(extra));
-        return _series.GetOrAdd((ns, policy, extra), static _ => new StrongBox<double>());
+        return (ns, policy, extra);
     }
 
     /// <summary>The family in the Prometheus text format (version 0.0.4), written in pieces of about 32 KiB.</summary>
@@ -86,7 +76,7 @@ internal sealed class PolicySeries
         text.Append("# HELP ").Append(Name).Append(' ').Append(Help.Replace("\\", "\\\\", StringComparison.Ordinal)
             .Replace("\n", "\\n", StringComparison.Ordinal)).Append('\n');
         text.Append("# TYPE ").Append(Name).Append(IsCounter ? " counter\n" : " gauge\n");
-        foreach (var (key, box) in _series)
+        foreach (var (key, value) in _series)
         {
             text.Append(Name).Append("{namespace=\"");
             Escape(text, key.Namespace).Append("\",policy=\"");
@@ -96,7 +86,7 @@ internal sealed class PolicySeries
                 text.Append(',').Append(_extraLabel).Append("=\"");
                 Escape(text, key.Extra).Append('"');
             }
-            text.Append("} ").Append(Format(Volatile.Read(ref box.Value))).Append('\n');
+            text.Append("} ").Append(Format(value)).Append('\n');
             if (text.Length < 32 * 1024) continue;
             await to.WriteAsync(text, ct);
             text.Clear();
