@@ -69,12 +69,6 @@ internal sealed class HealthProber(
     private int _checksStarted;
     private readonly ConcurrentDictionary<ObjectKey, IReadOnlyList<PodGateAction>> _plannedGates = new();
     private readonly SemaphoreSlim _probeSlots = new(maxConcurrentProbes);
-    /// <summary>
-    /// A share of the slots per target of a policy, taken before a shared one: a target with many
-    /// hung pods holds at most this many shared slots, so other policies, and the same policy's
-    /// standby it must fail over to, still find theirs free.
-    /// </summary>
-    private readonly ConcurrentDictionary<(ObjectKey Policy, string Target), SemaphoreSlim> _targetSlots = new();
     private int _term;
     private readonly HttpClient _http = new(new SocketsHttpHandler
     {
@@ -178,7 +172,6 @@ internal sealed class HealthProber(
         LastCheck.Remove(key.Namespace, key.Name);
         Probes.RemovePolicy(key.Namespace, key.Name);
         _plannedGates.TryRemove(key, out _);
-        foreach (var slot in _targetSlots.Keys.Where(k => k.Policy == key).ToList()) _targetSlots.TryRemove(slot, out _);
         _guard.Forget(key);
     }
 
@@ -395,7 +388,8 @@ internal sealed class HealthProber(
         string? probeError = null;
         if (spec.Http is not null || spec.Tcp is not null)
         {
-            var outcomes = await Task.WhenAll(ready.Select(p => ProbeAsync(ObjectKey.Of(policy), spec, p, ct, target)));
+            using var targetSlots = TargetSlots();
+            var outcomes = await Task.WhenAll(ready.Select(p => ProbeAsync(ObjectKey.Of(policy), spec, p, ct, targetSlots)));
             passing = [.. ready.Where((_, i) => outcomes[i] is null)];
             probeError = outcomes.FirstOrDefault(o => o is not null);
         }
@@ -408,8 +402,15 @@ internal sealed class HealthProber(
         return new CheckResult(passed, desired, ready.Count, passing.Count, message);
     }
 
-    /// <summary>One HTTP or TCP probe of one pod: null when it passes, else why not.</summary>
-    internal async Task<string?> ProbeAsync(ObjectKey key, EffectiveSpec spec, V1Pod pod, CancellationToken ct, string target = "")
+    /// <summary>
+    /// A share of the probe slots for one target's probes in one check, taken before a shared one: a
+    /// target with many hung pods holds at most this many shared slots, so other policies, and the
+    /// same policy's standby it must fail over to, still find theirs free.
+    /// </summary>
+    internal SemaphoreSlim TargetSlots() => new(Math.Max(1, Math.Min(maxProbesPerTarget, maxConcurrentProbes)));
+
+    /// <summary>One HTTP or TCP probe of one pod (with its target's <see cref="TargetSlots"/>): null when it passes, else why not.</summary>
+    internal async Task<string?> ProbeAsync(ObjectKey key, EffectiveSpec spec, V1Pod pod, CancellationToken ct, SemaphoreSlim? targetSlots = null)
     {
         // The timeout starts before the wait for a slot: a probe that cannot even start in time
         // fails like one that got no answer, and no hung target elsewhere stretches a check.
@@ -417,14 +418,13 @@ internal sealed class HealthProber(
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
         var sw = Stopwatch.StartNew();
         var podIp = pod.Status?.PodIP;
-        var policySlots = _targetSlots.GetOrAdd((key, target), _ => new SemaphoreSlim(Math.Max(1, Math.Min(maxProbesPerTarget, maxConcurrentProbes))));
-        var holdsPolicySlot = false;
+        var holdsTargetSlot = false;
         var holdsSlot = false;
         string? error = null;
         try
         {
-            await policySlots.WaitAsync(cts.Token);
-            holdsPolicySlot = true;
+            if (targetSlots is not null) await targetSlots.WaitAsync(cts.Token);
+            holdsTargetSlot = true;
             await _probeSlots.WaitAsync(cts.Token);
             holdsSlot = true;
             if (!IPAddress.TryParse(podIp, out var ip)) return $"{podIp}: not an IP address";
@@ -459,7 +459,7 @@ internal sealed class HealthProber(
         finally
         {
             if (holdsSlot) _probeSlots.Release();
-            if (holdsPolicySlot) policySlots.Release();
+            if (holdsTargetSlot) targetSlots?.Release();
         }
         var outcome = ProbeResults[error is null ? 0 : 1];
         ProbeSeconds.WithLabels(key.Namespace, outcome).Observe(sw.Elapsed.TotalSeconds);

@@ -139,7 +139,8 @@ public sealed class ProbeTests
         using var f = new ProberFixture(maxConcurrentProbes: 4, maxProbesPerTarget: 2);
         var pod = f.AddPod("primary", "primary-0", "127.0.0.1");
         var hungSpec = Spec(timeout: "30s", httpPort: hung.Port);
-        var stuck = Enumerable.Range(0, 6).Select(_ => f.Prober.ProbeAsync(A, hungSpec, pod, CancellationToken.None)).ToList();
+        using var slotsOfA = f.Prober.TargetSlots();
+        var stuck = Enumerable.Range(0, 6).Select(_ => f.Prober.ProbeAsync(A, hungSpec, pod, CancellationToken.None, slotsOfA)).ToList();
 
         // Policy A holds 2 of the 4 shared slots, however many pods hang: B finds one free.
         Assert.Null(await f.Prober.ProbeAsync(B, Spec(timeout: "30s", httpPort: ok.Port), pod, CancellationToken.None).WaitAsync(Guard));
@@ -157,10 +158,13 @@ public sealed class ProbeTests
         using var ok = new LoopbackServer(IPAddress.Loopback);
         using var f = new ProberFixture(maxConcurrentProbes: 4, maxProbesPerTarget: 2);
         var pod = f.AddPod("primary", "primary-0", "127.0.0.1");
-        var stuck = Enumerable.Range(0, 6).Select(_ => f.Prober.ProbeAsync(A, Spec(timeout: "30s", httpPort: hung.Port), pod, CancellationToken.None, "primary")).ToList();
+        using var primarySlots = f.Prober.TargetSlots();
+        using var standbySlots = f.Prober.TargetSlots();
+        var stuck = Enumerable.Range(0, 6)
+            .Select(_ => f.Prober.ProbeAsync(A, Spec(timeout: "30s", httpPort: hung.Port), pod, CancellationToken.None, primarySlots)).ToList();
 
         // The failover candidate of the same policy is not starved by its hung primary.
-        Assert.Null(await f.Prober.ProbeAsync(A, Spec(timeout: "30s", httpPort: ok.Port), pod, CancellationToken.None, "standby").WaitAsync(Guard));
+        Assert.Null(await f.Prober.ProbeAsync(A, Spec(timeout: "30s", httpPort: ok.Port), pod, CancellationToken.None, standbySlots).WaitAsync(Guard));
 
         f.Time.Advance(TimeSpan.FromSeconds(30));
         await Task.WhenAll(stuck).WaitAsync(Guard);
