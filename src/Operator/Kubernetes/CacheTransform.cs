@@ -76,25 +76,35 @@ internal static class CacheTransform
     /// <summary>
     /// Pods are the most numerous objects cached and the largest (containers, volumes, env,
     /// per-container status): the operator reads only a pod's name, labels, deletion, readiness
-    /// gate, IP and readiness conditions (health checks, readiness gates, drills). The rest goes.
+    /// gate, IP and the type and status of its readiness conditions (health checks, readiness
+    /// gates, drills). The rest goes, and what is left of the spec and the conditions is one shared
+    /// instance per shape.
     /// </summary>
     private static void TrimPod(V1Pod pod)
     {
         pod.Metadata.Annotations = null;
         pod.Metadata.OwnerReferences = null;
         pod.Metadata.GenerateName = null;
-        var gates = pod.Spec?.ReadinessGates?.Where(g => g.ConditionType == PodConditions.Healthy).ToList();
-        pod.Spec = gates is { Count: > 0 } ? new V1PodSpec { Containers = Array.Empty<V1Container>(), ReadinessGates = gates } : NoGateSpec;
+        pod.Spec = pod.Spec?.ReadinessGates?.Any(g => g.ConditionType == PodConditions.Healthy) == true ? GateSpec : NoGateSpec;
         if (pod.Status is not { } s) return;
-        var conditions = s.Conditions?.Where(c => ReadPodConditions.Contains(c.Type)).ToList();
-        foreach (var c in conditions ?? [])
-        {
-            c.Type = Strings.Get(c.Type);
-            c.Status = Strings.Get(c.Status);
-            c.Reason = Strings.Get(c.Reason);
-            c.Message = null;
-        }
-        pod.Status = new V1PodStatus { Phase = Strings.Get(s.Phase), PodIP = s.PodIP, Conditions = conditions, StartTime = s.StartTime };
+        pod.Status = new V1PodStatus { PodIP = s.PodIP, Conditions = SharedConditions(s.Conditions) };
+    }
+
+    /// <summary>A pod's spec with the operator's readiness gate: one shared, never-mutated instance.</summary>
+    private static readonly V1PodSpec GateSpec = new()
+    {
+        Containers = Array.Empty<V1Container>(), ReadinessGates = [new V1PodReadinessGate { ConditionType = PodConditions.Healthy }],
+    };
+
+    /// <summary>The read conditions (type and status), one list per combination.</summary>
+    private static readonly ConcurrentDictionary<string, IList<V1PodCondition>> PodConditionSets = new(StringComparer.Ordinal);
+
+    private static IList<V1PodCondition>? SharedConditions(IList<V1PodCondition>? conditions)
+    {
+        if (conditions is null) return null;
+        var read = conditions.Where(c => ReadPodConditions.Contains(c.Type) && c.Status is "True" or "False" or "Unknown").ToList();
+        var key = string.Join(';', read.Select(c => c.Type + "=" + c.Status));
+        return PodConditionSets.GetOrAdd(key, _ => [.. read.Select(c => new V1PodCondition { Type = Strings.Get(c.Type), Status = Strings.Get(c.Status) })]);
     }
 
     /// <summary>
