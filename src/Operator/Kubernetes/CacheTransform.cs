@@ -62,8 +62,9 @@ internal static class CacheTransform
                 TrimTemplate(s.Spec?.Template);
                 break;
             case V1Service svc:
-                if (svc.Spec?.Selector is { Count: > 0 } selector) svc.Spec.Selector = Share(selector);
-                StringSharing.Share(svc.Spec, Strings, [meta.Name, .. svc.Spec?.ClusterIPs ?? [], svc.Spec?.ClusterIP ?? meta.Name]);
+                // Read: the selector (the operator steers traffic by it). Ports, IPs and the status go.
+                svc.Spec = new V1ServiceSpec { Selector = svc.Spec?.Selector is { Count: > 0 } selector ? Share(selector) : null };
+                svc.Status = null;
                 break;
         }
         if (obj is V1Deployment or V1StatefulSet or V1Service) KeepOwnAnnotations(meta);

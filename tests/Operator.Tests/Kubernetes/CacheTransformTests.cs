@@ -100,6 +100,31 @@ public sealed class CacheTransformTests
     }
 
     [Fact]
+    public void Service_KeepsItsSelectorAndTheOperatorsAnnotations_LosesPortsAndIPs()
+    {
+        var svc = CacheTransform.Apply(new V1Service
+        {
+            Metadata = new V1ObjectMeta
+            {
+                Name = "checkout", NamespaceProperty = "shop",
+                Annotations = new Dictionary<string, string> { [Annotations.SteeredBy] = "checkout", ["meta.helm.sh/release-name"] = "shop" },
+            },
+            Spec = new V1ServiceSpec
+            {
+                Selector = Labels, ClusterIP = "10.0.0.10", ClusterIPs = ["10.0.0.10"], Type = "ClusterIP",
+                Ports = [new V1ServicePort { Port = 80, TargetPort = 8080 }],
+            },
+            Status = new V1ServiceStatus { LoadBalancer = new V1LoadBalancerStatus() },
+        });
+
+        Assert.Equal(Labels, svc.Spec.Selector);
+        Assert.Equal(new Dictionary<string, string> { [Annotations.SteeredBy] = "checkout" }, svc.Metadata.Annotations);
+        Assert.Null(svc.Spec.Ports);
+        Assert.Null(svc.Spec.ClusterIP);
+        Assert.Null(svc.Status);
+    }
+
+    [Fact]
     public void Deployments_AlikeOnceTrimmed_ShareOnePodSpec_OthersKeepTheirOwn()
     {
         V1Deployment Deployment(string name, int port)
