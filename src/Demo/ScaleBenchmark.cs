@@ -470,8 +470,14 @@ internal sealed partial class ScaleBenchmark(string[] args)
                           $"({interval.TotalSeconds:0.###}s) --rest-seconds {_restSeconds} --in-flight {_inFlight}; " +
                           "half cold standbys (0 replicas), half warm (1); health check http /healthz, timeout 1s, retries 2; " +
                           $"operator {dll} (--workers default, leader election off; " +
-                          $"GC settings of the image: {string.Join(" ", OperatorProcess.ImageGcSettings().Select(g => g.Name + "=" + g.Value))})");
+                          $"GC settings of the image: {string.Join(" ", OperatorProcess.ImageGcSettings().Select(g => g.Name + "=" + g.Value))}" +
+                          (InheritedGcSettings() is { Length: > 0 } inherited ? $"; from this environment, over the image's: {inherited}" : "") + ")");
     }
+
+    /// <summary>DOTNET_GC* variables set where the benchmark runs: the operator inherits them.</summary>
+    private static string InheritedGcSettings() =>
+        string.Join(" ", Environment.GetEnvironmentVariables().Keys.Cast<string>().Where(k => k.StartsWith("DOTNET_GC", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal).Select(k => k + "=" + Environment.GetEnvironmentVariable(k)));
 
     private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
 
@@ -609,7 +615,8 @@ internal sealed partial class ScaleBenchmark(string[] args)
                 dll, "--kubeconfig", kubeconfig, "--port", port.ToString(CultureInfo.InvariantCulture), "--bind-address", "127.0.0.1",
                 "--leader-elect=false", "--log-level", "Warning",
             }) psi.ArgumentList.Add(a);
-            foreach (var (name, value) in ImageGcSettings()) psi.Environment[name] = value;
+            // The image's GC settings, unless this environment sets the same one (to measure another).
+            foreach (var (name, value) in ImageGcSettings()) psi.Environment.TryAdd(name, value);
             var log = new StreamWriter(logFile, append: false) { AutoFlush = true };
             var process = Process.Start(psi)!;
             lock (Started) Started.Add(process);

@@ -46,7 +46,8 @@ internal static class StringSharing
 
     private static string Get(string s, StringPool pool, IReadOnlyCollection<string> own)
     {
-        foreach (var name in own) if (s.Contains(name, StringComparison.Ordinal)) return s;
+        // A bookmark's object, or one without a spec, names nothing of its own.
+        foreach (var name in own) if (!string.IsNullOrEmpty(name) && s.Contains(name, StringComparison.Ordinal)) return s;
         return pool.Get(s)!;
     }
 

@@ -74,6 +74,21 @@ public sealed class ListWatchesTests
     }
 
     [Fact]
+    public async Task Watch_PolicyBookmark_PassesThroughTheCacheTransformWithoutEndingTheWatch()
+    {
+        // A bookmark carries an object with a resourceVersion only: no name, no spec.
+        var bookmark = """{"type":"BOOKMARK","object":{"kind":"ResiliencePolicy","apiVersion":"resilience.dev/v1alpha1","metadata":{"resourceVersion":"44"}}}""";
+        var policy = """{"type":"MODIFIED","object":{"kind":"ResiliencePolicy","apiVersion":"resilience.dev/v1alpha1","metadata":{"name":"web","namespace":"ns","resourceVersion":"45"},"spec":{}}}""";
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var events = new List<(WatchEventType, ResiliencePolicy)>();
+        await foreach (var e in ListWatches.Policies(Client(new(HttpStatusCode.OK, bookmark + "\n" + policy + "\n"))).Watch("ns", "5", 60, cts.Token)) events.Add(e);
+
+        Assert.Equal([WatchEventType.Bookmark, WatchEventType.Modified], events.Select(e => e.Item1));
+        Assert.Equal("44", events[0].Item2.Metadata.ResourceVersion);
+        Assert.Equal("web", events[1].Item2.Metadata.Name);
+    }
+
+    [Fact]
     public async Task Watch_CustomKindErrorEvent500_ThrowsWatchErrorNotExpired()
     {
         var policy = """{"type":"MODIFIED","object":{"kind":"ResiliencePolicy","apiVersion":"resilience.dev/v1alpha1","metadata":{"name":"web","namespace":"ns","resourceVersion":"41"},"spec":{}}}""";
