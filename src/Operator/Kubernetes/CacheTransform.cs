@@ -16,8 +16,6 @@ internal static class CacheTransform
     /// <summary>Annotations the API server or kubectl keep for themselves, which no decision reads.</summary>
     private static readonly string[] UnreadAnnotations = ["kubectl.kubernetes.io/last-applied-configuration"];
 
-    /// <summary>The pod conditions health checks, readiness gates and drills read.</summary>
-    private static readonly HashSet<string> ReadPodConditions = new(StringComparer.Ordinal) { "Ready", "ContainersReady", PodConditions.Healthy };
 
     /// <summary>A pod's spec when it has no readiness gate of the operator's: one shared, never-mutated instance.</summary>
     private static readonly V1PodSpec NoGateSpec = new() { Containers = Array.Empty<V1Container>() };
@@ -97,15 +95,36 @@ internal static class CacheTransform
         Containers = Array.Empty<V1Container>(), ReadinessGates = [new V1PodReadinessGate { ConditionType = PodConditions.Healthy }],
     };
 
-    /// <summary>The read conditions (type and status), one list per combination.</summary>
-    private static readonly ConcurrentDictionary<string, IList<V1PodCondition>> PodConditionSets = new(StringComparer.Ordinal);
+    /// <summary>The pod conditions health checks, readiness gates and drills read (their type and status only).</summary>
+    private static readonly string[] ReadPodConditionTypes = ["Ready", "ContainersReady", PodConditions.Healthy];
+    private static readonly string[] ConditionStatuses = ["True", "False", "Unknown"];
+
+    /// <summary>The read conditions, one list per combination, by <see cref="ConditionsCode"/>.</summary>
+    private static readonly IList<V1PodCondition>?[] PodConditionSets = new IList<V1PodCondition>?[1 << (2 * 3)];
 
     private static IList<V1PodCondition>? SharedConditions(IList<V1PodCondition>? conditions)
     {
         if (conditions is null) return null;
-        var read = conditions.Where(c => ReadPodConditions.Contains(c.Type) && c.Status is "True" or "False" or "Unknown").ToList();
-        var key = string.Join(';', read.Select(c => c.Type + "=" + c.Status));
-        return PodConditionSets.GetOrAdd(key, _ => [.. read.Select(c => new V1PodCondition { Type = Strings.Get(c.Type), Status = Strings.Get(c.Status) })]);
+        var code = ConditionsCode(conditions);
+        if (Volatile.Read(ref PodConditionSets[code]) is { } shared) return shared;
+        var made = new List<V1PodCondition>();
+        for (var t = 0; t < ReadPodConditionTypes.Length; t++)
+            if ((code >> (2 * t) & 3) is var status and > 0)
+                made.Add(new V1PodCondition { Type = ReadPodConditionTypes[t], Status = ConditionStatuses[status - 1] });
+        return Interlocked.CompareExchange(ref PodConditionSets[code], made, null) ?? made;
+    }
+
+    /// <summary>Two bits per read condition type: 0 absent, else 1 + the index of its status (other statuses count as absent).</summary>
+    private static int ConditionsCode(IList<V1PodCondition> conditions)
+    {
+        var code = 0;
+        foreach (var c in conditions)
+        {
+            var t = Array.IndexOf(ReadPodConditionTypes, c.Type);
+            var status = Array.IndexOf(ConditionStatuses, c.Status);
+            if (t >= 0 && status >= 0) code |= (status + 1) << (2 * t);
+        }
+        return code;
     }
 
     /// <summary>
@@ -142,7 +161,12 @@ internal static class CacheTransform
             TopologySpreadConstraints = spec?.TopologySpreadConstraints,
         };
         // Trimmed, most templates look alike (one container, one port, the same gates): one instance each.
-        var key = KubernetesJson.Serialize(trimmed);
+        // Spread constraints are rare and nested: a template with them keeps its own.
+        if (trimmed.TopologySpreadConstraints is { Count: > 0 } || TemplateKey(trimmed) is not { } key)
+        {
+            template.Spec = trimmed;
+            return;
+        }
         if (!TemplateSpecs.TryGetValue(key, out var shared))
         {
             if (TemplateSpecs.Count >= TemplateSpecsCapacity) TemplateSpecs.Clear();
@@ -151,7 +175,21 @@ internal static class CacheTransform
         template.Spec = shared;
     }
 
-    /// <summary>Trimmed pod template specs by their JSON, one instance each; bounded like <see cref="Strings"/>.</summary>
+    /// <summary>What is left of a trimmed pod template spec as text (containers' names and ports, probe ports, gates).</summary>
+    private static string? TemplateKey(V1PodSpec spec)
+    {
+        var key = new System.Text.StringBuilder();
+        foreach (var c in spec.Containers)
+        {
+            key.Append(c.Name).Append(':');
+            foreach (var p in c.Ports ?? []) key.Append(p.ContainerPort).Append(',');
+            key.Append(':').Append(c.ReadinessProbe?.HttpGet?.Port?.Value).Append(';');
+        }
+        foreach (var g in spec.ReadinessGates ?? []) key.Append('|').Append(g.ConditionType);
+        return key.ToString();
+    }
+
+    /// <summary>Trimmed pod template specs by <see cref="TemplateKey"/>, one instance each; bounded like <see cref="Strings"/>.</summary>
     private static readonly ConcurrentDictionary<string, V1PodSpec> TemplateSpecs = new(StringComparer.Ordinal);
     private const int TemplateSpecsCapacity = 10_000;
 

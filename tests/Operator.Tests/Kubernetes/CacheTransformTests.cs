@@ -100,6 +100,29 @@ public sealed class CacheTransformTests
     }
 
     [Fact]
+    public void Pods_ReadConditionsKeptByTypeAndStatus_SharedBetweenPodsThatAgree()
+    {
+        V1Pod Pod(string name, params (string Type, string Status)[] conditions) => CacheTransform.Apply(new V1Pod
+        {
+            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "shop" },
+            Status = new V1PodStatus
+            {
+                PodIP = "10.0.0.1",
+                Conditions = [.. conditions.Select(c => new V1PodCondition { Type = c.Type, Status = c.Status, LastTransitionTime = DateTime.UtcNow })],
+            },
+        });
+
+        var a = Pod("a", ("PodScheduled", "True"), ("Ready", "True"), (PodConditions.Healthy, "True"));
+        var b = Pod("b", (PodConditions.Healthy, "True"), ("Ready", "True"));
+        var c = Pod("c", ("Ready", "False"), ("ContainersReady", "True"), (PodConditions.Healthy, "False"));
+
+        Assert.Same(a.Status.Conditions, b.Status.Conditions);
+        Assert.Equal([("Ready", "True"), (PodConditions.Healthy, "True")], a.Status.Conditions.Select(x => (x.Type, x.Status)));
+        Assert.Equal([("Ready", "False"), ("ContainersReady", "True"), (PodConditions.Healthy, "False")], c.Status.Conditions.Select(x => (x.Type, x.Status)));
+        Assert.Null(c.Status.Conditions[0].LastTransitionTime);
+    }
+
+    [Fact]
     public void Service_KeepsItsSelectorAndTheOperatorsAnnotations_LosesPortsAndIPs()
     {
         var svc = CacheTransform.Apply(new V1Service
@@ -125,11 +148,12 @@ public sealed class CacheTransformTests
     }
 
     [Fact]
-    public void Deployments_AlikeOnceTrimmed_ShareOnePodSpec_OthersKeepTheirOwn()
+    public void Deployments_AlikeOnceTrimmed_ShareOnePodSpec_OthersAndThoseWithSpreadKeepTheirOwn()
     {
-        V1Deployment Deployment(string name, int port)
+        V1Deployment Deployment(string name, int port, bool spread = false)
         {
             var template = Template();
+            if (!spread) template.Spec.TopologySpreadConstraints = null;
             template.Spec.Containers[0].Ports[0].ContainerPort = port;
             template.Spec.Containers[0].Image = "registry.example/" + name;
             var meta = Metadata();
@@ -146,9 +170,13 @@ public sealed class CacheTransformTests
         }
 
         var (a, b, c) = (Deployment("cart", 8080), Deployment("checkout", 8080), Deployment("search", 9090));
+        var (d, e) = (Deployment("spread-1", 8080, spread: true), Deployment("spread-2", 8080, spread: true));
 
         Assert.Same(a.Spec.Template.Spec, b.Spec.Template.Spec);
         Assert.NotSame(a.Spec.Template.Spec, c.Spec.Template.Spec);
+        // Spread constraints are kept as read, in a spec of the template's own.
+        Assert.NotSame(d.Spec.Template.Spec, e.Spec.Template.Spec);
+        Assert.Single(d.Spec.Template.Spec.TopologySpreadConstraints);
         Assert.Equal([9090], c.Spec.Template.Spec.Containers.Single().Ports.Select(p => p.ContainerPort));
         Assert.Null(a.Spec.Strategy);
     }
