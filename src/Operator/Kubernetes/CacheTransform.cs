@@ -167,12 +167,7 @@ internal static class CacheTransform
             template.Spec = trimmed;
             return;
         }
-        if (!TemplateSpecs.TryGetValue(key, out var shared))
-        {
-            if (TemplateSpecs.Count >= TemplateSpecsCapacity) TemplateSpecs.Clear();
-            shared = TemplateSpecs.GetOrAdd(key, trimmed);
-        }
-        template.Spec = shared;
+        template.Spec = TemplateSpecs.Get(key, trimmed);
     }
 
     /// <summary>What is left of a trimmed pod template spec as text (containers' names and ports, probe ports, gates).</summary>
@@ -190,8 +185,7 @@ internal static class CacheTransform
     }
 
     /// <summary>Trimmed pod template specs by <see cref="TemplateKey"/>, one instance each; bounded like <see cref="Strings"/>.</summary>
-    private static readonly ConcurrentDictionary<string, V1PodSpec> TemplateSpecs = new(StringComparer.Ordinal);
-    private const int TemplateSpecsCapacity = 10_000;
+    private static readonly SharingPool<string, V1PodSpec> TemplateSpecs = new(10_000, StringComparer.Ordinal);
 
     private static V1Container TrimContainer(V1Container c) => new()
     {
@@ -226,17 +220,14 @@ internal static class CacheTransform
     /// Service selecting the same pods; the pods of one ReplicaSet), one instance each. Bounded like
     /// <see cref="Strings"/>; a full pool starts over.
     /// </summary>
-    private static readonly ConcurrentDictionary<Dictionary<string, string>, Dictionary<string, string>> Maps = new(LabelMapComparer.Instance);
-    private const int MapsCapacity = 100_000;
+    private static readonly SharingPool<Dictionary<string, string>, Dictionary<string, string>> Maps = new(100_000, LabelMapComparer.Instance);
 
     /// <summary>A label map with pooled keys and values, the same instance as an equal map cached before.</summary>
     private static Dictionary<string, string> Share(IDictionary<string, string> labels)
     {
         var shared = new Dictionary<string, string>(labels.Count, StringComparer.Ordinal);
         foreach (var (k, v) in labels) shared[Strings.Get(k)!] = ChurningLabels.Contains(k) ? v : Strings.Get(v)!;
-        if (Maps.TryGetValue(shared, out var pooled)) return pooled;
-        if (Maps.Count >= MapsCapacity) Maps.Clear();
-        return Maps.GetOrAdd(shared, shared);
+        return Maps.Get(shared, shared);
     }
 
     /// <summary>Label maps compared by their pairs.</summary>
@@ -264,21 +255,31 @@ internal static class CacheTransform
 }
 
 /// <summary>
-/// One instance per distinct string, up to a bound. A full pool starts over, so strings no
-/// object holds any more (a deleted workload's name, an old status message) do not stay in it:
-/// objects cached before keep the instances they have, and later ones share new ones.
+/// One shared value per distinct key, up to a bound. A full pool starts over, so values no object
+/// holds any more (a deleted workload's name, an old status message) do not stay in it: objects
+/// cached before keep the instances they have, and later ones share new ones.
 /// </summary>
+internal sealed class SharingPool<TKey, TValue>(int capacity, IEqualityComparer<TKey> comparer) where TKey : notnull
+{
+    private readonly ConcurrentDictionary<TKey, TValue> _values = new(comparer);
+
+    public int Count => _values.Count;
+
+    /// <summary>The value pooled under <paramref name="key"/>, or <paramref name="value"/>, pooled from now on.</summary>
+    public TValue Get(TKey key, TValue value)
+    {
+        if (_values.TryGetValue(key, out var pooled)) return pooled;
+        if (_values.Count >= capacity) _values.Clear();
+        return _values.GetOrAdd(key, value);
+    }
+}
+
+/// <summary>One instance per distinct string (<see cref="SharingPool{TKey, TValue}"/>).</summary>
 internal sealed class StringPool(int capacity)
 {
-    private readonly ConcurrentDictionary<string, string> _strings = new(StringComparer.Ordinal);
+    private readonly SharingPool<string, string> _strings = new(capacity, StringComparer.Ordinal);
 
     public int Count => _strings.Count;
 
-    public string? Get(string? s)
-    {
-        if (string.IsNullOrEmpty(s)) return s;
-        if (_strings.TryGetValue(s, out var pooled)) return pooled;
-        if (_strings.Count >= capacity) _strings.Clear();
-        return _strings.GetOrAdd(s, s);
-    }
+    public string? Get(string? s) => string.IsNullOrEmpty(s) ? s : _strings.Get(s, s);
 }
