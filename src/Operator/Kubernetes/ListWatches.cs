@@ -17,93 +17,84 @@ namespace ResilienceOperator.Kubernetes;
 internal static class ListWatches
 {
     /// <summary>The policies; with a <paramref name="labelSelector"/> (a shard) only those it matches, filtered by the API server.</summary>
-    public static ListWatch<ResiliencePolicy> Policies(IKubernetes c, string? labelSelector = null) => Custom<ResiliencePolicy, ResiliencePolicyList>(c,
-        GroupVersion.Group, GroupVersion.Version, ResiliencePolicy.KubePluralName, l => (l.Items, l.Metadata),
-        string.IsNullOrEmpty(labelSelector) ? null : labelSelector);
+    public static ListWatch<ResiliencePolicy> Policies(IKubernetes c, string? labelSelector = null) => Custom<ResiliencePolicy>(c,
+        GroupVersion.Group, GroupVersion.Version, ResiliencePolicy.KubePluralName, string.IsNullOrEmpty(labelSelector) ? null : labelSelector);
 
     public static ListWatch<PodDisruptionBudgetObject> Pdbs(IKubernetes c, string groupVersion) =>
-        Custom<PodDisruptionBudgetObject, PodDisruptionBudgetList>(c, "policy", groupVersion.Split('/')[1], "poddisruptionbudgets",
-            l => (l.Items, l.Metadata), Labels.Policy);
+        Custom<PodDisruptionBudgetObject>(c, "policy", groupVersion.Split('/')[1], "poddisruptionbudgets", Labels.Policy);
 
-    public static ListWatch<ResilienceBackup> Backups(IKubernetes c) => Custom<ResilienceBackup, ResilienceBackupList>(c,
-        GroupVersion.Group, GroupVersion.Version, ResilienceBackup.KubePluralName, l => (l.Items, l.Metadata));
+    public static ListWatch<ResilienceBackup> Backups(IKubernetes c) => Custom<ResilienceBackup>(c,
+        GroupVersion.Group, GroupVersion.Version, ResilienceBackup.KubePluralName);
 
-    public static ListWatch<ResilienceRestore> Restores(IKubernetes c) => Custom<ResilienceRestore, ResilienceRestoreList>(c,
-        GroupVersion.Group, GroupVersion.Version, ResilienceRestore.KubePluralName, l => (l.Items, l.Metadata));
+    public static ListWatch<ResilienceRestore> Restores(IKubernetes c) => Custom<ResilienceRestore>(c,
+        GroupVersion.Group, GroupVersion.Version, ResilienceRestore.KubePluralName);
 
-    public static ListWatch<ResilienceDrill> Drills(IKubernetes c) => Custom<ResilienceDrill, ResilienceDrillList>(c,
-        GroupVersion.Group, GroupVersion.Version, ResilienceDrill.KubePluralName, l => (l.Items, l.Metadata));
+    public static ListWatch<ResilienceDrill> Drills(IKubernetes c) => Custom<ResilienceDrill>(c,
+        GroupVersion.Group, GroupVersion.Version, ResilienceDrill.KubePluralName);
 
     /// <summary>KEDA ScaledObjects (only when the API server serves keda.sh/v1alpha1).</summary>
-    public static ListWatch<ScaledObject> ScaledObjects(IKubernetes c) => Custom<ScaledObject, ScaledObjectList>(c,
-        ScaledObject.Group, ScaledObject.Version, ScaledObject.Plural, l => (l.Items, l.Metadata));
+    public static ListWatch<ScaledObject> ScaledObjects(IKubernetes c) => Custom<ScaledObject>(c,
+        ScaledObject.Group, ScaledObject.Version, ScaledObject.Plural);
 
     /// <summary>Only the operator's own Jobs (backup and restore attempts, failover hooks), by their policy label.</summary>
-    public static ListWatch<V1Job> Jobs(IKubernetes c) => Typed<V1Job, V1JobList>((ns, q, ct) => ns is null
-        ? c.BatchV1.ListJobForAllNamespacesWithHttpMessagesAsync(allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue, labelSelector: Labels.Policy,
-            limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct)
-        : c.BatchV1.ListNamespacedJobWithHttpMessagesAsync(ns, allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue, labelSelector: Labels.Policy,
-            limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct));
+    public static ListWatch<V1Job> Jobs(IKubernetes c) => Typed<V1Job, V1JobList>(c, "apis/batch/v1", "jobs", Labels.Policy,
+        (ns, q, ct) => ns is null
+        ? c.BatchV1.ListJobForAllNamespacesWithHttpMessagesAsync(allowWatchBookmarks: true, labelSelector: Labels.Policy,
+            resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: true, cancellationToken: ct)
+        : c.BatchV1.ListNamespacedJobWithHttpMessagesAsync(ns, allowWatchBookmarks: true, labelSelector: Labels.Policy,
+            resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: true, cancellationToken: ct));
 
-    public static ListWatch<V1Deployment> Deployments(IKubernetes c) => Typed<V1Deployment, V1DeploymentList>((ns, q, ct) => ns is null
-        ? c.AppsV1.ListDeploymentForAllNamespacesWithHttpMessagesAsync(allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue,
-            limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct)
-        : c.AppsV1.ListNamespacedDeploymentWithHttpMessagesAsync(ns, allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue,
-            limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct));
+    public static ListWatch<V1Deployment> Deployments(IKubernetes c) => Typed<V1Deployment, V1DeploymentList>(c, "apis/apps/v1", "deployments", null,
+        (ns, q, ct) => ns is null
+        ? c.AppsV1.ListDeploymentForAllNamespacesWithHttpMessagesAsync(allowWatchBookmarks: true,
+            resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: true, cancellationToken: ct)
+        : c.AppsV1.ListNamespacedDeploymentWithHttpMessagesAsync(ns, allowWatchBookmarks: true,
+            resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: true, cancellationToken: ct));
 
     /// <summary>StatefulSets (targets of kind StatefulSet), trimmed like every other kind.</summary>
-    public static ListWatch<V1StatefulSet> StatefulSets(IKubernetes c) => Typed<V1StatefulSet, V1StatefulSetList>((ns, q, ct) => ns is null
-        ? c.AppsV1.ListStatefulSetForAllNamespacesWithHttpMessagesAsync(allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue,
-            limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct)
-        : c.AppsV1.ListNamespacedStatefulSetWithHttpMessagesAsync(ns, allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue,
-            limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct));
+    public static ListWatch<V1StatefulSet> StatefulSets(IKubernetes c) => Typed<V1StatefulSet, V1StatefulSetList>(c, "apis/apps/v1", "statefulsets", null,
+        (ns, q, ct) => ns is null
+        ? c.AppsV1.ListStatefulSetForAllNamespacesWithHttpMessagesAsync(allowWatchBookmarks: true,
+            resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: true, cancellationToken: ct)
+        : c.AppsV1.ListNamespacedStatefulSetWithHttpMessagesAsync(ns, allowWatchBookmarks: true,
+            resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: true, cancellationToken: ct));
 
-    public static ListWatch<V1Pod> Pods(IKubernetes c) => Typed<V1Pod, V1PodList>((ns, q, ct) => ns is null
-        ? c.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue,
-            limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct)
-        : c.CoreV1.ListNamespacedPodWithHttpMessagesAsync(ns, allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue,
-            limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct));
+    public static ListWatch<V1Pod> Pods(IKubernetes c) => Typed<V1Pod, V1PodList>(c, "api/v1", "pods", null,
+        (ns, q, ct) => ns is null
+        ? c.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(allowWatchBookmarks: true,
+            resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: true, cancellationToken: ct)
+        : c.CoreV1.ListNamespacedPodWithHttpMessagesAsync(ns, allowWatchBookmarks: true,
+            resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: true, cancellationToken: ct));
 
-    public static ListWatch<V1Service> Services(IKubernetes c) => Typed<V1Service, V1ServiceList>((ns, q, ct) => ns is null
-        ? c.CoreV1.ListServiceForAllNamespacesWithHttpMessagesAsync(allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue,
-            limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct)
-        : c.CoreV1.ListNamespacedServiceWithHttpMessagesAsync(ns, allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue,
-            limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct));
+    public static ListWatch<V1Service> Services(IKubernetes c) => Typed<V1Service, V1ServiceList>(c, "api/v1", "services", null,
+        (ns, q, ct) => ns is null
+        ? c.CoreV1.ListServiceForAllNamespacesWithHttpMessagesAsync(allowWatchBookmarks: true,
+            resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: true, cancellationToken: ct)
+        : c.CoreV1.ListNamespacedServiceWithHttpMessagesAsync(ns, allowWatchBookmarks: true,
+            resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: true, cancellationToken: ct));
 
     public static ListWatch<V1HorizontalPodAutoscaler> Hpas(IKubernetes c) =>
-        Typed<V1HorizontalPodAutoscaler, V1HorizontalPodAutoscalerList>((ns, q, ct) => ns is null
-        ? c.AutoscalingV1.ListHorizontalPodAutoscalerForAllNamespacesWithHttpMessagesAsync(allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue,
-            limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct)
-        : c.AutoscalingV1.ListNamespacedHorizontalPodAutoscalerWithHttpMessagesAsync(ns, allowWatchBookmarks: q.Bookmarks, continueParameter: q.Continue,
-            limit: q.Limit, resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: q.Watch, cancellationToken: ct));
+        Typed<V1HorizontalPodAutoscaler, V1HorizontalPodAutoscalerList>(c, "apis/autoscaling/v1", "horizontalpodautoscalers", null,
+        (ns, q, ct) => ns is null
+        ? c.AutoscalingV1.ListHorizontalPodAutoscalerForAllNamespacesWithHttpMessagesAsync(allowWatchBookmarks: true,
+            resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: true, cancellationToken: ct)
+        : c.AutoscalingV1.ListNamespacedHorizontalPodAutoscalerWithHttpMessagesAsync(ns, allowWatchBookmarks: true,
+            resourceVersion: q.ResourceVersion, timeoutSeconds: q.Timeout, watch: true, cancellationToken: ct));
 
-    /// <summary>The query of one LIST page (watch null) or one watch (from a resourceVersion, with bookmarks and a timeout).</summary>
-    private sealed record Query(bool? Watch, bool? Bookmarks, string? ResourceVersion, int? Limit, string? Continue, int? Timeout);
+    /// <summary>The query of one watch (from a resourceVersion, with bookmarks and a server-side timeout), in the client's typed call for the kind.</summary>
+    private sealed record Query(string ResourceVersion, int Timeout);
 
-    /// <summary>A built-in kind, listed and watched through the client's one typed list call for it.</summary>
-    private static ListWatch<T> Typed<T, TList>(Func<string?, Query, CancellationToken, Task<HttpOperationResponse<TList>>> call)
-        where T : IKubernetesObject<V1ObjectMeta>
-        where TList : IItems<T>, IMetadata<V1ListMeta> => Make<T>(
-        async (ns, limit, cont, ct) =>
-        {
-            using var response = await call(ns, new Query(null, null, null, limit, cont, null), ct);
-            return Page(response.Body.Items, response.Body.Metadata);
-        },
-        (ns, rv, timeout, ct) => Watch<T, TList>(call(ns, new Query(true, true, rv, null, null, timeout), ct), ct));
+    /// <summary>
+    /// A built-in kind: listed as a stream from its path (<c>PREFIX[/namespaces/NS]/PLURAL</c>),
+    /// watched through the client's one typed list call for it.
+    /// </summary>
+    private static ListWatch<T> Typed<T, TList>(IKubernetes c, string prefix, string plural, string? labelSelector,
+        Func<string?, Query, CancellationToken, Task<HttpOperationResponse<TList>>> call)
+        where T : class, IKubernetesObject<V1ObjectMeta> => Make<T>(c, prefix, plural, labelSelector,
+        (ns, rv, timeout, ct) => Watch<T, TList>(call(ns, new Query(rv, timeout), ct), ct));
 
-    private static ListWatch<T> Custom<T, TList>(IKubernetes c, string group, string version, string plural,
-        Func<TList, (IList<T> Items, V1ListMeta Metadata)> unpack, string? labelSelector = null)
-        where T : IKubernetesObject<V1ObjectMeta> => Make<T>(
-        async (ns, limit, cont, ct) =>
-        {
-            var body = ns is null
-                ? await c.CustomObjects.ListClusterCustomObjectAsync(group, version, plural,
-                    labelSelector: labelSelector, limit: limit, continueParameter: cont, cancellationToken: ct)
-                : await c.CustomObjects.ListNamespacedCustomObjectAsync(group, version, ns, plural,
-                    labelSelector: labelSelector, limit: limit, continueParameter: cont, cancellationToken: ct);
-            var (items, meta) = unpack(KubernetesJson.Deserialize<TList>((JsonElement)body));
-            return Page(items, meta);
-        },
+    private static ListWatch<T> Custom<T>(IKubernetes c, string group, string version, string plural, string? labelSelector = null)
+        where T : class, IKubernetesObject<V1ObjectMeta> => Make<T>(c, $"apis/{group}/{version}", plural, labelSelector,
         (ns, rv, timeout, ct) => Watch<T, object>(ns is null
             ? c.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync(group, version, plural,
                 labelSelector: labelSelector, watch: true, resourceVersion: rv, allowWatchBookmarks: true,
@@ -112,23 +103,20 @@ internal static class ListWatches
                 labelSelector: labelSelector, watch: true, resourceVersion: rv, allowWatchBookmarks: true,
                 timeoutSeconds: timeout, cancellationToken: ct), ct));
 
-    private static ListPage<T> Page<T>(IList<T>? items, V1ListMeta? meta) =>
-        new(items ?? [], meta?.ResourceVersion ?? "", string.IsNullOrEmpty(meta?.ContinueProperty) ? null : meta.ContinueProperty);
-
     /// <summary>
-    /// Every kind goes through here so that list errors reach the informer in the ListWatch
+    /// Every kind goes through here: its LIST is read as a stream (<see cref="StreamingList"/>),
+    /// each item trimmed as it is decoded, and list errors reach the informer in the ListWatch
     /// contract's terms: an expired continue token is a <see cref="WatchExpiredException"/>.
     /// </summary>
-    private static ListWatch<T> Make<T>(Func<string?, int?, string?, CancellationToken, Task<ListPage<T>>> list,
+    private static ListWatch<T> Make<T>(IKubernetes c, string prefix, string plural, string? labelSelector,
         Func<string?, string, int, CancellationToken, IAsyncEnumerable<(WatchEventType, T)>> watch)
-        where T : IKubernetesObject<V1ObjectMeta> => new(
-        async (ns, limit, cont, ct) =>
+        where T : class, IKubernetesObject<V1ObjectMeta> => new(
+        async (ns, query, ct) =>
         {
             try
             {
-                var page = await list(ns, limit, cont, ct);
-                foreach (var item in page.Items) CacheTransform.Apply(item);
-                return page;
+                var path = ns is null ? $"{prefix}/{plural}" : $"{prefix}/namespaces/{Uri.EscapeDataString(ns)}/{plural}";
+                return await StreamingList.GetAsync<T>(c, path, labelSelector, query, CacheTransform.Apply, ct);
             }
             catch (HttpOperationException ex) when (ex.Response?.StatusCode == HttpStatusCode.Gone)
             {

@@ -110,7 +110,7 @@ internal sealed class Informer<T>(
             {
                 if (cursor.ResourceVersion is null)
                 {
-                    cursor.ResourceVersion = await ListAsync(ns, ct);
+                    cursor.ResourceVersion = await ListAsync(ns, firstSync, ct);
                     reachability?.Answered();
                     justListed = true;
                     if (firstSync) { Interlocked.Increment(ref _synced); firstSync = false; }
@@ -177,15 +177,19 @@ internal sealed class Informer<T>(
     }
 
     /// <summary>
-    /// A full LIST, page by page, then the cache made equal to it; returns its resourceVersion.
-    /// A continue token can expire between pages (410): the list then starts again as one
-    /// unpaginated request, which cannot expire half-way (client-go's pager does the same).
+    /// A full LIST, then the cache made equal to it; returns its resourceVersion. The first list
+    /// asks for resourceVersion 0, as client-go's reflector does: any recent state, which the API
+    /// server serves from its watch cache without reading etcd, in one response (read as a stream,
+    /// item by item). A relist (after 410) asks for the latest state instead, page by page from
+    /// etcd: this cache has already seen newer objects than a lagging watch cache might hold, and
+    /// must not go back in time. A continue token can expire between pages (410): the list then
+    /// starts again as one unpaginated request, which cannot expire half-way (client-go's pager
+    /// does the same).
     /// </summary>
-    private async Task<string> ListAsync(string? ns, CancellationToken ct)
+    private async Task<string> ListAsync(string? ns, bool first, CancellationToken ct)
     {
         var items = new List<T>();
-        string? cont = null;
-        int? limit = PageSize;
+        var query = new ListQuery(PageSize, null, first ? "0" : null);
         string rv;
         while (true)
         {
@@ -193,20 +197,19 @@ internal sealed class Informer<T>(
             ListPage<T> page;
             try
             {
-                page = await listWatch.List(ns, limit, cont, ct);
+                page = await listWatch.List(ns, query, ct);
             }
-            catch (Exception ex) when (cont is not null && WatchErrorException.From(ex) is WatchExpiredException)
+            catch (Exception ex) when (query.Continue is not null && WatchErrorException.From(ex) is WatchExpiredException)
             {
                 logger.LogInformation("{Informer} ({Namespace}): list continue token expired, listing again in one request", Name, ns ?? "*");
                 items.Clear();
-                cont = null;
-                limit = null;
+                query = new ListQuery(null, null);
                 continue;
             }
             items.AddRange(page.Items);
             rv = page.ResourceVersion;
             if (string.IsNullOrEmpty(page.Continue)) break;
-            cont = page.Continue;
+            query = new ListQuery(query.Limit, page.Continue); // the token holds the resourceVersion
         }
         var seen = new HashSet<ObjectKey>();
         foreach (var item in items)

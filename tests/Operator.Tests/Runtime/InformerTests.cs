@@ -71,6 +71,21 @@ public sealed class InformerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task List_FirstFromTheWatchCache_RelistAfter410FromEtcd()
+    {
+        _api.SetObjects("10", FakeListWatch.Object("a", "5"));
+        _api.Script((_, _) => Events(Expired(), []));
+        Start();
+        await _api.WatchOpenedAsync();
+        await _time.PassNextDelayAsync();
+        await _api.WatchOpenedAsync();
+
+        // resourceVersion 0 (any recent state, from the API server's watch cache) only before this
+        // cache has seen anything: a relist must not go back to an older state than it has seen.
+        Assert.Equal(["0", null], _api.Lists.Select(q => q.ResourceVersion));
+    }
+
+    [Fact]
     public async Task Watch_Expired410_ObjectsDeletedDuringTheGapReportedAsDeleted()
     {
         _api.SetObjects("10", FakeListWatch.Object("a", "5"), FakeListWatch.Object("b", "6"), FakeListWatch.Object("c", "7"));
@@ -237,7 +252,8 @@ public sealed class InformerTests : IAsyncLifetime
 
         Assert.Equal(1200, _informer.Store.Count);
         Assert.True(_informer.HasSynced);
-        Assert.Equal([(500, null), (500, "500"), (500, "1000")], _api.Lists);
+        // The first list asks for resourceVersion 0; the pages after it carry only the continue token.
+        Assert.Equal([new ListQuery(500, null, "0"), new ListQuery(500, "500"), new ListQuery(500, "1000")], _api.Lists);
         Assert.Equal(3, _informer.ListCalls);
     }
 
@@ -251,7 +267,7 @@ public sealed class InformerTests : IAsyncLifetime
         Assert.Equal("10", await _api.WatchOpenedAsync());
 
         Assert.Equal(1200, _informer.Store.Count);
-        Assert.Equal((null, null), _api.Lists[2]); // started again, in one request that cannot expire half-way
+        Assert.Equal(new ListQuery(null, null), _api.Lists[2]); // started again, in one request that cannot expire half-way
         Assert.Equal(3, _api.ListCount);
         Assert.Empty(_deleted);
     }

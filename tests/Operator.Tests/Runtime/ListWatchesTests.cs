@@ -125,7 +125,7 @@ public sealed class ListWatchesTests
     public async Task List_Page_CachedWithoutManagedFieldsOrUnreadAnnotations()
     {
         var list = """{"kind":"DeploymentList","apiVersion":"apps/v1","metadata":{"resourceVersion":"50"},"items":[{""" + HeavyMetadata.ReplaceLineEndings("") + "}]}";
-        var page = await ListWatches.Deployments(Client(new(HttpStatusCode.OK, list))).List("ns", 500, null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+        var page = await ListWatches.Deployments(Client(new(HttpStatusCode.OK, list))).List("ns", new ListQuery(500, null), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
 
         var meta = Assert.Single(page.Items).Metadata;
         Assert.Null(meta.ManagedFields);
@@ -146,7 +146,7 @@ public sealed class ListWatchesTests
     public async Task List_Pod_CachedWithOnlyWhatChecksAndDrillsRead()
     {
         var list = """{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"50"},"items":[""" + HeavyPod.ReplaceLineEndings("") + "]}";
-        var page = await ListWatches.Pods(Client(new(HttpStatusCode.OK, list))).List("ns", 500, null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+        var page = await ListWatches.Pods(Client(new(HttpStatusCode.OK, list))).List("ns", new ListQuery(500, null), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
 
         var pod = Assert.Single(page.Items);
         // Kept: what health checks, readiness gates and drills decide with.
@@ -175,7 +175,7 @@ public sealed class ListWatchesTests
             "status":{"phase":"Running","conditions":[{"type":"Ready","status":"True","lastTransitionTime":"2026-01-02T03:04:0{{{i}}}Z"}]}}
             """));
         var list = """{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"50"},"items":[""" + items + "]}";
-        var page = await ListWatches.Pods(Client(new(HttpStatusCode.OK, list))).List("shop", 500, null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+        var page = await ListWatches.Pods(Client(new(HttpStatusCode.OK, list))).List("shop", new ListQuery(500, null), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
 
         var (a, b) = (page.Items[0], page.Items[1]);
         Assert.Same(a.Metadata.NamespaceProperty, b.Metadata.NamespaceProperty);
@@ -195,7 +195,7 @@ public sealed class ListWatchesTests
              "spec":{"containers":[{"name":"app","image":"web:1","ports":[{"containerPort":8080}]},{"name":"sidecar","image":"log:2"}]}}},
              "status":{"replicas":2,"readyReplicas":1,"conditions":[{"type":"Available","status":"True","message":"Deployment has minimum availability."}]}}]}
             """.ReplaceLineEndings("");
-        var page = await ListWatches.Deployments(Client(new(HttpStatusCode.OK, list))).List("shop", 500, null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+        var page = await ListWatches.Deployments(Client(new(HttpStatusCode.OK, list))).List("shop", new ListQuery(500, null), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
 
         var d = Assert.Single(page.Items);
         Assert.Null(d.Status.Conditions);
@@ -220,7 +220,7 @@ public sealed class ListWatchesTests
         var list = """{"kind":"ResiliencePolicyList","apiVersion":"resilience.dev/v1alpha1","metadata":{"resourceVersion":"50"},"items":[""" +
             Policy("cart") + "," + Policy("checkout") + "]}";
         var page = await ListWatches.Policies(Client(new(HttpStatusCode.OK, list.ReplaceLineEndings(""))))
-            .List("shop", 500, null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+            .List("shop", new ListQuery(500, null), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
 
         var (a, b) = (page.Items[0], page.Items[1]);
         Assert.Same(a.Spec.HealthCheck!.Interval, b.Spec.HealthCheck!.Interval);
@@ -243,7 +243,7 @@ public sealed class ListWatchesTests
             $$$$"""{"metadata":{"name":"{{{{name}}}}","namespace":"shop","labels":{"app":"web","pod-template-hash":"{{{{hash}}}}"}}}""";
         var list = """{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"50"},"items":[""" +
             string.Join(",", Pod("a", "h1"), Pod("b", "h1"), Pod("c", "h2")) + "]}";
-        var page = await ListWatches.Pods(Client(new(HttpStatusCode.OK, list))).List("shop", 500, null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+        var page = await ListWatches.Pods(Client(new(HttpStatusCode.OK, list))).List("shop", new ListQuery(500, null), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
 
         var (a, b, c) = (page.Items[0].Metadata.Labels, page.Items[1].Metadata.Labels, page.Items[2].Metadata.Labels);
         Assert.Same(a, b);
@@ -284,7 +284,7 @@ public sealed class ListWatchesTests
         var handler = new CannedHandler(HttpStatusCode.Gone, status);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
 
-        var ex = await Assert.ThrowsAsync<WatchExpiredException>(() => ListWatches.Deployments(Client(handler)).List("ns", 500, "tok", cts.Token).WaitAsync(TimeSpan.FromSeconds(10)));
+        var ex = await Assert.ThrowsAsync<WatchExpiredException>(() => ListWatches.Deployments(Client(handler)).List("ns", new ListQuery(500, "tok"), cts.Token).WaitAsync(TimeSpan.FromSeconds(10)));
 
         Assert.Equal(410, ex.Code);
         var query = Assert.Single(handler.Requests).Query;

@@ -53,7 +53,7 @@ internal sealed class FakeListWatch
     private List<V1ConfigMap> _objects = [];
     private string _resourceVersion = "10";
 
-    public List<(int? Limit, string? Continue)> Lists { get; } = [];
+    public List<ListQuery> Lists { get; } = [];
     public List<string> WatchResourceVersions { get; } = [];
     /// <summary>The server-side timeout each watch asked for, in order.</summary>
     public List<int> WatchTimeouts { get; } = [];
@@ -81,11 +81,12 @@ internal sealed class FakeListWatch
     public static V1ConfigMap Object(string name, string resourceVersion) =>
         new() { Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "ns", ResourceVersion = resourceVersion } };
 
-    private Task<ListPage<V1ConfigMap>> ListAsync(string? ns, int? limit, string? cont, CancellationToken ct)
+    private Task<ListPage<V1ConfigMap>> ListAsync(string? ns, ListQuery query, CancellationToken ct)
     {
+        var (limit, cont) = (query.Limit, query.Continue);
         lock (_lock)
         {
-            Lists.Add((limit, cont));
+            Lists.Add(query);
             if (cont is not null && ExpireNextContinue)
             {
                 ExpireNextContinue = false;
