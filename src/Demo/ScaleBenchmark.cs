@@ -14,7 +14,7 @@ using ResilienceOperator.Entities;
 namespace ResilienceOperator.Demo;
 
 /// <summary>
-/// The operator at scale, run the way users run it: its own process (the built src/Operator, or
+/// The operator at scale, run the way users run it: its own process (published as the image is, or
 /// <c>--operator PATH.dll</c>) against the local control plane, with N distinct applications
 /// (primary, cold or warm standby, Service, ResiliencePolicy) spread over namespaces. Prints the
 /// time to synced caches and to all policies Ready, the process's resident memory, API traffic by
@@ -61,8 +61,8 @@ internal sealed partial class ScaleBenchmark(string[] args)
             Console.Error.WriteLine($"bench-scale: --interval {_interval} is not a duration like 10s, 500ms or 1m");
             return 2;
         }
-        var dll = _operator ?? OperatorDll();
-        if (!File.Exists(dll)) { Console.Error.WriteLine($"bench-scale: {dll} not found"); return 2; }
+        var dll = _operator ?? await PublishAsImageAsync(outer);
+        if (dll is null || !File.Exists(dll)) { Console.Error.WriteLine($"bench-scale: {dll ?? "the published operator"} not found"); return 2; }
 
         // SIGTERM and SIGHUP end the run like Ctrl-C does, so everything started is stopped.
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(outer);
@@ -470,13 +470,14 @@ internal sealed partial class ScaleBenchmark(string[] args)
                           $"({interval.TotalSeconds:0.###}s) --rest-seconds {_restSeconds} --in-flight {_inFlight}; " +
                           "half cold standbys (0 replicas), half warm (1); health check http /healthz, timeout 1s, retries 2; " +
                           $"operator {dll} (--workers default, leader election off; " +
-                          $"GC settings of the image: {string.Join(" ", OperatorProcess.ImageGcSettings().Select(g => g.Name + "=" + g.Value))}" +
-                          (InheritedGcSettings() is { Length: > 0 } inherited ? $"; from this environment, over the image's: {inherited}" : "") + ")");
+                          $"runtime settings of the image: {string.Join(" ", OperatorProcess.ImageRuntimeSettings().Select(g => g.Name + "=" + g.Value))}" +
+                          (InheritedRuntimeSettings() is { Length: > 0 } inherited ? $"; from this environment, over the image's: {inherited}" : "") + ")");
     }
 
-    /// <summary>DOTNET_GC* variables set where the benchmark runs: the operator inherits them.</summary>
-    private static string InheritedGcSettings() =>
-        string.Join(" ", Environment.GetEnvironmentVariables().Keys.Cast<string>().Where(k => k.StartsWith("DOTNET_GC", StringComparison.Ordinal))
+    /// <summary>DOTNET_* variables set where the benchmark runs: the operator inherits them.</summary>
+    private static string InheritedRuntimeSettings() =>
+        string.Join(" ", Environment.GetEnvironmentVariables().Keys.Cast<string>().Where(k => k.StartsWith("DOTNET_", StringComparison.Ordinal)
+                && k != "DOTNET_ROOT" && !k.StartsWith("DOTNET_CLI", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal).Select(k => k + "=" + Environment.GetEnvironmentVariable(k)));
 
     private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
@@ -564,14 +565,33 @@ internal sealed partial class ScaleBenchmark(string[] args)
         return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo);
     }
 
-    private static string OperatorDll()
+    /// <summary>
+    /// The operator as the image holds it (<see cref="ImagePublish"/>: the Dockerfile's publish
+    /// command, ReadyToRun included), published into .local/bench-scale-operator; null when it fails.
+    /// </summary>
+    private static async Task<string?> PublishAsImageAsync(CancellationToken ct)
+    {
+        if (RepoRoot() is not { } root) return null;
+        var output = Path.Combine(root, ".local", "bench-scale-operator");
+        Console.WriteLine($"publishing the operator with the Dockerfile's command into {output}");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in ImagePublish.Arguments(root, output)) psi.ArgumentList.Add(a);
+        psi.WorkingDirectory = root;
+        using var publish = Process.Start(psi)!;
+        var stdout = publish.StandardOutput.ReadToEndAsync(ct);
+        var stderr = publish.StandardError.ReadToEndAsync(ct);
+        await publish.WaitForExitAsync(ct);
+        if (publish.ExitCode == 0) return Path.Combine(output, "ResilienceOperator.dll");
+        Console.Error.WriteLine($"bench-scale: dotnet publish exited {publish.ExitCode}\n{await stdout}{await stderr}");
+        return null;
+    }
+
+    /// <summary>The repository this benchmark was built from: the folder up from it that holds the Dockerfile.</summary>
+    private static string? RepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var dll = Path.Combine(dir.FullName, "src", "Operator", "bin", "Release", "net10.0", "ResilienceOperator.dll");
-            if (File.Exists(dll)) return dll;
-        }
-        return "src/Operator/bin/Release/net10.0/ResilienceOperator.dll (build with dotnet build src/Demo -c Release)";
+            if (File.Exists(Path.Combine(dir.FullName, "Dockerfile"))) return dir.FullName;
+        return null;
     }
 
     // ---------------------------------------------------------------- the operator process
@@ -615,8 +635,9 @@ internal sealed partial class ScaleBenchmark(string[] args)
                 dll, "--kubeconfig", kubeconfig, "--port", port.ToString(CultureInfo.InvariantCulture), "--bind-address", "127.0.0.1",
                 "--leader-elect=false", "--log-level", "Warning",
             }) psi.ArgumentList.Add(a);
-            // The image's GC settings, unless this environment sets the same one (to measure another).
-            foreach (var (name, value) in ImageGcSettings()) psi.Environment.TryAdd(name, value);
+            // The image's runtime settings, unless this environment sets the same one (to measure
+            // another, or DOTNET_EnableDiagnostics=1 to take a heap dump).
+            foreach (var (name, value) in ImageRuntimeSettings()) psi.Environment.TryAdd(name, value);
             var log = new StreamWriter(logFile, append: false) { AutoFlush = true };
             var process = Process.Start(psi)!;
             lock (Started) Started.Add(process);
@@ -628,20 +649,14 @@ internal sealed partial class ScaleBenchmark(string[] args)
         }
 
         /// <summary>
-        /// The GC settings the image gives the operator (the Dockerfile's <c>ENV DOTNET_GC…</c>):
-        /// the benchmark runs the operator as the image does.
+        /// The runtime settings the image gives the operator (the Dockerfile's <c>ENV DOTNET_…</c>:
+        /// GC, diagnostics): the benchmark runs the operator as the image does.
         /// </summary>
-        public static IEnumerable<(string Name, string Value)> ImageGcSettings()
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                var dockerfile = Path.Combine(dir.FullName, "Dockerfile");
-                if (!File.Exists(dockerfile)) continue;
-                return [.. System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(dockerfile), @"\b(DOTNET_GC\w+)=(\S+)")
-                    .Select(m => (m.Groups[1].Value, m.Groups[2].Value))];
-            }
-            return [];
-        }
+        public static IEnumerable<(string Name, string Value)> ImageRuntimeSettings() =>
+            RepoRoot() is { } root
+                ? [.. System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(Path.Combine(root, "Dockerfile")), @"\b(DOTNET_\w+)=(\S+)")
+                    .Select(m => (m.Groups[1].Value, m.Groups[2].Value))]
+                : [];
 
         public async Task<bool> ReadyAsync()
         {

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using k8s;
 using k8s.Models;
+using ResilienceOperator.Demo;
 using ResilienceOperator.Entities;
 using ResilienceOperator.IntegrationTests.Backups;
 using ResilienceOperator.IntegrationTests.Harness;
@@ -268,7 +269,7 @@ public sealed class InstallTests(ClusterFixture cluster)
 
 /// <summary>
 /// The operator as the image runs it: published with the Dockerfile's command
-/// (dotnet publish -c Release -p:UseAppHost=false) and started as a separate process.
+/// (<see cref="ImagePublish"/>, for this machine's architecture) and started as a separate process.
 /// </summary>
 internal sealed class PublishedOperator : IAsyncDisposable
 {
@@ -315,18 +316,7 @@ internal sealed class PublishedOperator : IAsyncDisposable
         {
             if (_published is not null) return _published;
             var output = Path.Combine(repoRoot, ".local", $"publish-{Environment.ProcessId}");
-            // The Dockerfile's own command, with the output folder moved out of the image's /app
-            // and the restore it does in an earlier layer folded in.
-            var line = File.ReadLines(Path.Combine(repoRoot, "Dockerfile")).Single(l => l.StartsWith("RUN dotnet publish ", StringComparison.Ordinal));
-            var args = line["RUN dotnet ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(a => a != "--no-restore").ToList();
-            // The image's target architecture (-a $TARGETARCH, set by BuildKit) is left out: the
-            // test publishes for this machine.
-            var arch = args.IndexOf("-a");
-            if (arch >= 0) args.RemoveRange(arch, 2);
-            var o = args.IndexOf("-o");
-            if (o < 0) throw new InvalidOperationException("the Dockerfile's publish command has no -o: " + line);
-            args[o + 1] = output;
-            var r = await InstallTests.RunAsync("dotnet", [.. args, "--nologo", "-v", "quiet"]);
+            var r = await InstallTests.RunAsync("dotnet", [.. ImagePublish.Arguments(repoRoot, output)]);
             if (r.Code != 0) throw new InvalidOperationException("dotnet publish failed:\n" + r.Output);
             return _published = Path.Combine(output, "ResilienceOperator.dll");
         }
