@@ -7,6 +7,7 @@ using k8s.Models;
 using ResilienceOperator.Demo;
 using ResilienceOperator.Entities;
 using ResilienceOperator.IntegrationTests.Backups;
+using ResilienceOperator.IntegrationTests.Chaos;
 using ResilienceOperator.IntegrationTests.Harness;
 using ResilienceOperator.IntegrationTests.Operator;
 
@@ -195,6 +196,134 @@ public sealed class InstallTests(ClusterFixture cluster)
     }
 
     [Fact(Timeout = TestDeadline.Default)]
+    public async Task HelmInstall_TwoShards_ADeploymentAndLeaseEach_RunAsTheirDeploymentsSayEachReconcilesOnlyItsOwn()
+    {
+        const string ShardLabel = "resilience.dev/shard";
+        var deadline = TimeSpan.FromSeconds(60);
+        var system = await cluster.CreateNamespaceAsync("resilience-shards");
+        var a = await Scenario.CreateAsync(cluster, "chart-shard-a");
+        var b = await Scenario.CreateAsync(cluster, "chart-shard-b");
+        var chart = Path.Combine(cluster.RepoRoot, "charts", "resilience-operator");
+        // Two named shards and the default shard (on by default), each leading through its Lease.
+        var install = await RunAsync("helm", ["install", "sharded", chart, "-n", system, "--kubeconfig", cluster.KubeconfigPath, "--take-ownership",
+            "--set", "shards[0].name=a", "--set", "shards[1].name=b", "--set", "leaderElection.enabled=true",
+            "--set", $"watchNamespaces={{{a.Namespace},{b.Namespace}}}", .. NoWebhook]);
+        Assert.True(install.Code == 0, install.Output);
+        try
+        {
+            // What the API server now holds: a Deployment per shard, each with its own selector and Lease.
+            const string Fullname = "sharded-resilience-operator";
+            var deployments = (await cluster.Client.AppsV1.ListNamespacedDeploymentAsync(system, labelSelector: "app.kubernetes.io/instance=sharded"))
+                .Items.ToDictionary(d => d.Metadata.Name);
+            Assert.Equal([Fullname + "-a", Fullname + "-b", Fullname + "-default"], deployments.Keys.Order(StringComparer.Ordinal));
+            static IList<string> Args(V1Deployment d) => Assert.Single(d.Spec.Template.Spec.Containers).Args;
+            static string Arg(V1Deployment d, string option)
+            {
+                var args = Args(d);
+                Assert.True(args.Count(x => x == option) == 1, $"{option} is not once among the arguments of {d.Metadata.Name}: {string.Join(' ', args)}");
+                return args[args.IndexOf(option) + 1];
+            }
+            var (deploymentA, deploymentB) = (deployments[Fullname + "-a"], deployments[Fullname + "-b"]);
+            var deploymentDefault = deployments[Fullname + "-default"];
+            Assert.Equal($"{ShardLabel}=a", Arg(deploymentA, "--shard-selector"));
+            Assert.Equal($"{ShardLabel}=b", Arg(deploymentB, "--shard-selector"));
+            Assert.Equal($"!{ShardLabel}", Arg(deploymentDefault, "--shard-selector"));
+            Assert.Equal(Fullname + "-leader-a", Arg(deploymentA, "--lease-name"));
+            Assert.Equal(Fullname + "-leader-b", Arg(deploymentB, "--lease-name"));
+            Assert.Equal(Fullname + "-leader", Arg(deploymentDefault, "--lease-name"));
+            Assert.All(deployments.Values, d =>
+            {
+                Assert.Contains("--leader-elect", Args(d));
+                Assert.Equal($"{a.Namespace},{b.Namespace}", Arg(d, "--namespaces"));
+                Assert.All(d.Spec.Selector.MatchLabels, l => Assert.Equal(l.Value, d.Spec.Template.Metadata.Labels[l.Key]));
+            });
+            Assert.Equal(3, deployments.Values.Select(d => string.Join(",", d.Spec.Selector.MatchLabels.OrderBy(l => l.Key))).Distinct().Count());
+
+            // The RBAC lets each shard's ServiceAccount read, create and renew its own Lease.
+            foreach (var d in deployments.Values)
+            {
+                var account = $"system:serviceaccount:{system}:{d.Spec.Template.Spec.ServiceAccountName}";
+                foreach (var verb in new[] { "get", "create", "update" })
+                {
+                    var canI = await RunAsync("kubectl", "--kubeconfig", cluster.KubeconfigPath, "auth", "can-i", verb,
+                        $"leases.coordination.k8s.io/{Arg(d, "--lease-name")}", "-n", system, "--as", account);
+                    Assert.True(canI.Stdout.Trim() == "yes", canI.Output);
+                }
+            }
+
+            // Shards a and b run the way their Deployments say: the container's arguments and environment as installed,
+            // as the Deployment's ServiceAccount. Only what a pod gives the process is put in by hand: a TokenRequest
+            // token instead of the in-cluster config, the metrics port (StartAsync's free loopback port instead of the
+            // container port), and POD_NAMESPACE from its fieldRef.
+            async Task<PublishedOperator> StartShardAsync(V1Deployment d)
+            {
+                var pod = d.Spec.Template.Spec;
+                var container = Assert.Single(pod.Containers);
+                var token = await RunAsync("kubectl", "--kubeconfig", cluster.KubeconfigPath, "create", "token", pod.ServiceAccountName,
+                    "-n", system, "--duration", "1h");
+                Assert.True(token.Code == 0, token.Output);
+                var kubeconfig = await LimitedCredentials.TokenKubeconfigAsync(cluster, token.Stdout.Trim());
+                var args = container.Args.ToList();
+                var port = args.IndexOf("--port");
+                Assert.True(port >= 0, string.Join(' ', args));
+                args.RemoveRange(port, 2);
+                var env = container.Env.ToDictionary(e => e.Name, e => e.Value ?? e.ValueFrom?.FieldRef?.FieldPath switch
+                {
+                    "metadata.namespace" => d.Metadata.NamespaceProperty,
+                    var other => throw new InvalidOperationException($"{d.Metadata.Name}: {e.Name} from {other ?? "?"} is not known outside a pod"),
+                });
+                Assert.Equal(system, env["POD_NAMESPACE"]);
+                return await PublishedOperator.StartAsync(cluster.RepoRoot, kubeconfig, FreePort(), env, [.. args]);
+            }
+            foreach (var s in new[] { a, b })
+                foreach (var d in new[] { "primary", "standby" }) await s.WaitForReadyAsync(d, 2, deadline);
+            await using var shardA = await StartShardAsync(deploymentA);
+            await using var shardB = await StartShardAsync(deploymentB);
+
+            foreach (var (s, shard) in new[] { (a, "a"), (b, "b") })
+            {
+                var policy = Scenario.Policy(s.Namespace);
+                policy.Metadata.Labels = new Dictionary<string, string> { [ShardLabel] = shard };
+                await s.ApplyPolicyAsync(policy);
+            }
+            await a.WaitForConditionAsync("Ready", "True", timeout: deadline);
+            await b.WaitForConditionAsync("Ready", "True", timeout: deadline);
+
+            // Each shard has the series of its own policy and never the other's: it does not even cache it.
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            async Task<int> PolicySeriesAsync(PublishedOperator shard, string ns) =>
+                PrometheusText.Count(await http.GetStringAsync(new Uri($"http://127.0.0.1:{shard.Port}/metrics")),
+                    "resilience_policy_ready", $"namespace=\"{ns}\"", "policy=\"checkout\"");
+            await ClusterFixture.WaitUntilAsync(
+                async () => await PolicySeriesAsync(shardA, a.Namespace) == 1 && await PolicySeriesAsync(shardB, b.Namespace) == 1,
+                deadline, "each shard has the Ready series of its own policy");
+            Assert.Equal(0, await PolicySeriesAsync(shardA, b.Namespace));
+            Assert.Equal(0, await PolicySeriesAsync(shardB, a.Namespace));
+
+            // Each leads through its own Lease in the release namespace; the default shard's Lease is nobody's.
+            var leases = (await cluster.Client.CoordinationV1.ListNamespacedLeaseAsync(system)).Items.ToDictionary(l => l.Metadata.Name);
+            Assert.Equal([Fullname + "-leader-a", Fullname + "-leader-b"], leases.Keys.Order(StringComparer.Ordinal));
+            var (holderA, holderB) = (leases[Fullname + "-leader-a"].Spec.HolderIdentity, leases[Fullname + "-leader-b"].Spec.HolderIdentity);
+            Assert.False(string.IsNullOrEmpty(holderA));
+            Assert.False(string.IsNullOrEmpty(holderB));
+            Assert.NotEqual(holderA, holderB);
+            Assert.Contains(holderA, shardA.Output, StringComparison.Ordinal);
+            Assert.Contains(holderB, shardB.Output, StringComparison.Ordinal);
+
+            // The chart's RBAC is enough for both: not one request was refused.
+            foreach (var shard in new[] { shardA, shardB })
+            {
+                Assert.DoesNotContain("forbidden", shard.Output, StringComparison.OrdinalIgnoreCase);
+                Assert.DoesNotContain("\"Forbidden\"", shard.Output, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            await RunAsync("helm", "uninstall", "sharded", "-n", system, "--kubeconfig", cluster.KubeconfigPath);
+        }
+    }
+
+    [Fact(Timeout = TestDeadline.Default)]
     public async Task MissingPermission_ReadyFalseForbiddenAndWarningEvent_NoCrashNoHotLoop()
     {
         var s = await Scenario.CreateAsync(cluster, "forbidden");
@@ -278,17 +407,30 @@ internal sealed class PublishedOperator : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private PublishedOperator(Process process) => _process = process;
+    private PublishedOperator(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+    }
+
+    /// <summary>The loopback port of /metrics, /healthz and /readyz.</summary>
+    public int Port { get; }
 
     public string Output { get { lock (_output) return _output.ToString(); } }
 
-    public static async Task<PublishedOperator> StartAsync(string repoRoot, string kubeconfig, int port, params string[] args)
+    public static Task<PublishedOperator> StartAsync(string repoRoot, string kubeconfig, int port, params string[] args) =>
+        StartAsync(repoRoot, kubeconfig, port, new Dictionary<string, string>(), args);
+
+    /// <summary>Starts it with <paramref name="environment"/> added to this process's environment.</summary>
+    public static async Task<PublishedOperator> StartAsync(string repoRoot, string kubeconfig, int port, IReadOnlyDictionary<string, string> environment,
+        params string[] args)
     {
         var dll = await PublishAsync(repoRoot);
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { dll, "--kubeconfig", kubeconfig, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind-address", "127.0.0.1" }.Concat(args))
             psi.ArgumentList.Add(a);
-        var op = new PublishedOperator(Process.Start(psi)!);
+        foreach (var (name, value) in environment) psi.Environment[name] = value;
+        var op = new PublishedOperator(Process.Start(psi)!, port);
         op._process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (op._output) op._output.AppendLine(e.Data); };
         op._process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (op._output) op._output.AppendLine(e.Data); };
         op._process.BeginOutputReadLine();
