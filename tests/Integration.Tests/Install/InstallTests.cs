@@ -196,23 +196,29 @@ public sealed class InstallTests(ClusterFixture cluster)
     }
 
     [Fact(Timeout = TestDeadline.Default)]
-    public async Task HelmInstall_TwoShards_ADeploymentAndLeaseEach_RunAsTheirDeploymentsSayEachReconcilesOnlyItsOwn()
+    public async Task HelmInstall_TwoShardsAndTheDefault_ADeploymentAndLeaseEach_RunAsTheirDeploymentsSayEachReconcilesOnlyItsOwn()
     {
         const string ShardLabel = "resilience.dev/shard";
+        const string Fullname = "sharded-resilience-operator";
         var deadline = TimeSpan.FromSeconds(60);
         var system = await cluster.CreateNamespaceAsync("resilience-shards");
-        var a = await Scenario.CreateAsync(cluster, "chart-shard-a");
-        var b = await Scenario.CreateAsync(cluster, "chart-shard-b");
+        // A namespace and a policy per shard: labelled for a and b, unlabelled for the default shard.
+        var shards = new Dictionary<string, Scenario>
+        {
+            ["a"] = await Scenario.CreateAsync(cluster, "chart-shard-a"),
+            ["b"] = await Scenario.CreateAsync(cluster, "chart-shard-b"),
+            ["default"] = await Scenario.CreateAsync(cluster, "chart-shard-default"),
+        };
+        var namespaces = string.Join(",", shards.Values.Select(s => s.Namespace));
         var chart = Path.Combine(cluster.RepoRoot, "charts", "resilience-operator");
         // Two named shards and the default shard (on by default), each leading through its Lease.
         var install = await RunAsync("helm", ["install", "sharded", chart, "-n", system, "--kubeconfig", cluster.KubeconfigPath, "--take-ownership",
             "--set", "shards[0].name=a", "--set", "shards[1].name=b", "--set", "leaderElection.enabled=true",
-            "--set", $"watchNamespaces={{{a.Namespace},{b.Namespace}}}", .. NoWebhook]);
+            "--set", $"watchNamespaces={{{namespaces}}}", .. NoWebhook]);
         Assert.True(install.Code == 0, install.Output);
         try
         {
             // What the API server now holds: a Deployment per shard, each with its own selector and Lease.
-            const string Fullname = "sharded-resilience-operator";
             var deployments = (await cluster.Client.AppsV1.ListNamespacedDeploymentAsync(system, labelSelector: "app.kubernetes.io/instance=sharded"))
                 .Items.ToDictionary(d => d.Metadata.Name);
             Assert.Equal([Fullname + "-a", Fullname + "-b", Fullname + "-default"], deployments.Keys.Order(StringComparer.Ordinal));
@@ -223,21 +229,22 @@ public sealed class InstallTests(ClusterFixture cluster)
                 Assert.True(args.Count(x => x == option) == 1, $"{option} is not once among the arguments of {d.Metadata.Name}: {string.Join(' ', args)}");
                 return args[args.IndexOf(option) + 1];
             }
-            var (deploymentA, deploymentB) = (deployments[Fullname + "-a"], deployments[Fullname + "-b"]);
-            var deploymentDefault = deployments[Fullname + "-default"];
-            Assert.Equal($"{ShardLabel}=a", Arg(deploymentA, "--shard-selector"));
-            Assert.Equal($"{ShardLabel}=b", Arg(deploymentB, "--shard-selector"));
-            Assert.Equal($"!{ShardLabel}", Arg(deploymentDefault, "--shard-selector"));
-            Assert.Equal(Fullname + "-leader-a", Arg(deploymentA, "--lease-name"));
-            Assert.Equal(Fullname + "-leader-b", Arg(deploymentB, "--lease-name"));
-            Assert.Equal(Fullname + "-leader", Arg(deploymentDefault, "--lease-name"));
-            Assert.All(deployments.Values, d =>
+            var selectors = new Dictionary<string, string> { ["a"] = $"{ShardLabel}=a", ["b"] = $"{ShardLabel}=b", ["default"] = $"!{ShardLabel}" };
+            // The default shard keeps the release's Lease; a named shard gets its own.
+            var leaseNames = new Dictionary<string, string>
             {
+                ["a"] = Fullname + "-leader-a", ["b"] = Fullname + "-leader-b", ["default"] = Fullname + "-leader",
+            };
+            foreach (var shard in shards.Keys)
+            {
+                var d = deployments[$"{Fullname}-{shard}"];
+                Assert.Equal(selectors[shard], Arg(d, "--shard-selector"));
+                Assert.Equal(leaseNames[shard], Arg(d, "--lease-name"));
                 Assert.Contains("--leader-elect", Args(d));
-                Assert.Equal($"{a.Namespace},{b.Namespace}", Arg(d, "--namespaces"));
+                Assert.Equal(namespaces, Arg(d, "--namespaces"));
+                Assert.Equal(shard, d.Spec.Selector.MatchLabels["resilience.dev/operator-shard"]);
                 Assert.All(d.Spec.Selector.MatchLabels, l => Assert.Equal(l.Value, d.Spec.Template.Metadata.Labels[l.Key]));
-            });
-            Assert.Equal(3, deployments.Values.Select(d => string.Join(",", d.Spec.Selector.MatchLabels.OrderBy(l => l.Key))).Distinct().Count());
+            }
 
             // The RBAC lets each shard's ServiceAccount read, create and renew its own Lease.
             foreach (var d in deployments.Values)
@@ -251,9 +258,9 @@ public sealed class InstallTests(ClusterFixture cluster)
                 }
             }
 
-            // Shards a and b run the way their Deployments say: the container's arguments and environment as installed,
-            // as the Deployment's ServiceAccount. Only what a pod gives the process is put in by hand: a TokenRequest
-            // token instead of the in-cluster config, the metrics port (StartAsync's free loopback port instead of the
+            // Each shard runs the way its Deployment says: the container's arguments and environment as installed, as the
+            // Deployment's ServiceAccount. Only what a pod gives the process is put in by hand: a TokenRequest token
+            // instead of the in-cluster config, the metrics port (StartAsync's free loopback port instead of the
             // container port), and POD_NAMESPACE from its fieldRef.
             async Task<PublishedOperator> StartShardAsync(V1Deployment d)
             {
@@ -275,46 +282,49 @@ public sealed class InstallTests(ClusterFixture cluster)
                 Assert.Equal(system, env["POD_NAMESPACE"]);
                 return await PublishedOperator.StartAsync(cluster.RepoRoot, kubeconfig, FreePort(), env, [.. args]);
             }
-            foreach (var s in new[] { a, b })
+            foreach (var s in shards.Values)
                 foreach (var d in new[] { "primary", "standby" }) await s.WaitForReadyAsync(d, 2, deadline);
-            await using var shardA = await StartShardAsync(deploymentA);
-            await using var shardB = await StartShardAsync(deploymentB);
+            await using var shardA = await StartShardAsync(deployments[Fullname + "-a"]);
+            await using var shardB = await StartShardAsync(deployments[Fullname + "-b"]);
+            await using var shardDefault = await StartShardAsync(deployments[Fullname + "-default"]);
+            var operators = new Dictionary<string, PublishedOperator> { ["a"] = shardA, ["b"] = shardB, ["default"] = shardDefault };
 
-            foreach (var (s, shard) in new[] { (a, "a"), (b, "b") })
+            foreach (var (shard, s) in shards)
             {
                 var policy = Scenario.Policy(s.Namespace);
-                policy.Metadata.Labels = new Dictionary<string, string> { [ShardLabel] = shard };
+                if (shard != "default") policy.Metadata.Labels = new Dictionary<string, string> { [ShardLabel] = shard };
                 await s.ApplyPolicyAsync(policy);
             }
-            await a.WaitForConditionAsync("Ready", "True", timeout: deadline);
-            await b.WaitForConditionAsync("Ready", "True", timeout: deadline);
+            foreach (var s in shards.Values) await s.WaitForConditionAsync("Ready", "True", timeout: deadline);
 
-            // Each shard has the series of its own policy and never the other's: it does not even cache it.
+            // Each shard has the series of its own policy and never another shard's: it does not even cache them.
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-            async Task<int> PolicySeriesAsync(PublishedOperator shard, string ns) =>
-                PrometheusText.Count(await http.GetStringAsync(new Uri($"http://127.0.0.1:{shard.Port}/metrics")),
+            async Task<int> PolicySeriesAsync(PublishedOperator op, string ns) =>
+                PrometheusText.Count(await http.GetStringAsync(new Uri($"http://127.0.0.1:{op.Port}/metrics")),
                     "resilience_policy_ready", $"namespace=\"{ns}\"", "policy=\"checkout\"");
-            await ClusterFixture.WaitUntilAsync(
-                async () => await PolicySeriesAsync(shardA, a.Namespace) == 1 && await PolicySeriesAsync(shardB, b.Namespace) == 1,
-                deadline, "each shard has the Ready series of its own policy");
-            Assert.Equal(0, await PolicySeriesAsync(shardA, b.Namespace));
-            Assert.Equal(0, await PolicySeriesAsync(shardB, a.Namespace));
-
-            // Each leads through its own Lease in the release namespace; the default shard's Lease is nobody's.
-            var leases = (await cluster.Client.CoordinationV1.ListNamespacedLeaseAsync(system)).Items.ToDictionary(l => l.Metadata.Name);
-            Assert.Equal([Fullname + "-leader-a", Fullname + "-leader-b"], leases.Keys.Order(StringComparer.Ordinal));
-            var (holderA, holderB) = (leases[Fullname + "-leader-a"].Spec.HolderIdentity, leases[Fullname + "-leader-b"].Spec.HolderIdentity);
-            Assert.False(string.IsNullOrEmpty(holderA));
-            Assert.False(string.IsNullOrEmpty(holderB));
-            Assert.NotEqual(holderA, holderB);
-            Assert.Contains(holderA, shardA.Output, StringComparison.Ordinal);
-            Assert.Contains(holderB, shardB.Output, StringComparison.Ordinal);
-
-            // The chart's RBAC is enough for both: not one request was refused.
-            foreach (var shard in new[] { shardA, shardB })
+            async Task<bool> EachHasItsOwnAsync()
             {
-                Assert.DoesNotContain("forbidden", shard.Output, StringComparison.OrdinalIgnoreCase);
-                Assert.DoesNotContain("\"Forbidden\"", shard.Output, StringComparison.Ordinal);
+                foreach (var (shard, s) in shards)
+                    if (await PolicySeriesAsync(operators[shard], s.Namespace) != 1) return false;
+                return true;
+            }
+            await ClusterFixture.WaitUntilAsync(EachHasItsOwnAsync, deadline, "each shard has the Ready series of its own policy");
+            foreach (var (shard, op) in operators)
+                foreach (var (other, s) in shards.Where(x => x.Key != shard))
+                    Assert.True(await PolicySeriesAsync(op, s.Namespace) == 0, $"shard {shard} has series of shard {other}'s policy");
+
+            // Each leads through its own Lease in the release namespace, held by that shard's process.
+            var leases = (await cluster.Client.CoordinationV1.ListNamespacedLeaseAsync(system)).Items.ToDictionary(l => l.Metadata.Name);
+            Assert.Equal(leaseNames.Values.Order(StringComparer.Ordinal), leases.Keys.Order(StringComparer.Ordinal));
+            var holders = shards.Keys.ToDictionary(shard => shard, shard => leases[leaseNames[shard]].Spec.HolderIdentity);
+            Assert.All(holders.Values, h => Assert.False(string.IsNullOrEmpty(h)));
+            Assert.Equal(3, holders.Values.Distinct().Count());
+            foreach (var (shard, op) in operators)
+            {
+                Assert.Contains(holders[shard], op.Output, StringComparison.Ordinal);
+                // The chart's RBAC is enough for every shard: not one request was refused.
+                Assert.DoesNotContain("forbidden", op.Output, StringComparison.OrdinalIgnoreCase);
+                Assert.DoesNotContain("\"Forbidden\"", op.Output, StringComparison.Ordinal);
             }
         }
         finally
