@@ -236,6 +236,9 @@ internal sealed partial class ScaleBenchmark(string[] args)
                    $"{beforeSync.OperatorWrites()} before synced; self-reported since start " +
                    $"{(selfRestart is { } s2 ? s2.ToString("0", CultureInfo.InvariantCulture) : "not exported")}";
         });
+        var transitions = await TransitionsSinceAsync(c, restartMark, ct);
+        Row("conditions changed in the first minute after restart", transitions.Count == 0 ? "none"
+            : $"{transitions.Count}: {string.Join("; ", transitions.Take(5))}{(transitions.Count > 5 ? "; ..." : "")}");
         Row("operator LIST / WATCH after restart", () =>
         {
             var all = audit.Count(restartMark, restartEnd);
@@ -382,6 +385,18 @@ internal sealed partial class ScaleBenchmark(string[] args)
         return list.Items.Count(p => p.Status?.Conditions?.Any(x => x.Type == type && x.Status == status) == true);
     }
 
+    /// <summary>
+    /// The policy conditions that changed since <paramref name="since"/> (by their lastTransitionTime),
+    /// as "namespace/name Type=Status Reason: message": what a status write after a restart changed, and why.
+    /// </summary>
+    private static async Task<List<string>> TransitionsSinceAsync(IKubernetes c, DateTime since, CancellationToken ct)
+    {
+        var list = KubernetesJson.Deserialize<ResiliencePolicyList>((JsonElement)await c.CustomObjects.ListClusterCustomObjectAsync(
+            GroupVersion.Group, GroupVersion.Version, ResiliencePolicy.KubePluralName, cancellationToken: ct));
+        return [.. list.Items.SelectMany(p => (p.Status?.Conditions ?? []).Where(x => x.LastTransitionTime >= since)
+            .Select(x => $"{p.Metadata.NamespaceProperty}/{p.Metadata.Name} {x.Type}={x.Status} {x.Reason}: {x.Message}"))];
+    }
+
     /// <summary>Sum of apiserver_request_total over the write verbs, every client; null when /metrics cannot be read.</summary>
     private static async Task<double?> ApiServerWritesAsync(LocalCluster cluster, CancellationToken ct)
     {
@@ -474,10 +489,13 @@ internal sealed partial class ScaleBenchmark(string[] args)
                           (InheritedRuntimeSettings() is { Length: > 0 } inherited ? $"; from this environment, over the image's: {inherited}" : "") + ")");
     }
 
-    /// <summary>DOTNET_* variables set where the benchmark runs: the operator inherits them.</summary>
+    /// <summary>
+    /// The runtime's DOTNET_ settings (GCgen0size, TieredPGO…: mixed case, unlike the host's and the
+    /// SDK's DOTNET_ROOT, DOTNET_NOLOGO…) set where the benchmark runs: the operator inherits them.
+    /// </summary>
     private static string InheritedRuntimeSettings() =>
-        string.Join(" ", Environment.GetEnvironmentVariables().Keys.Cast<string>().Where(k => k.StartsWith("DOTNET_", StringComparison.Ordinal)
-                && k != "DOTNET_ROOT" && !k.StartsWith("DOTNET_CLI", StringComparison.Ordinal))
+        string.Join(" ", Environment.GetEnvironmentVariables().Keys.Cast<string>()
+            .Where(k => k.StartsWith("DOTNET_", StringComparison.Ordinal) && k["DOTNET_".Length..].Any(char.IsLower))
             .Order(StringComparer.Ordinal).Select(k => k + "=" + Environment.GetEnvironmentVariable(k)));
 
     private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
