@@ -491,11 +491,13 @@ internal sealed partial class ScaleBenchmark(string[] args)
 
     /// <summary>
     /// The runtime's DOTNET_ settings (GCgen0size, TieredPGO…: mixed case, unlike the host's and the
-    /// SDK's DOTNET_ROOT, DOTNET_NOLOGO…) set where the benchmark runs: the operator inherits them.
+    /// SDK's DOTNET_ROOT, DOTNET_NOLOGO…) and glibc's MALLOC_ settings set where the benchmark runs:
+    /// the operator inherits them.
     /// </summary>
     private static string InheritedRuntimeSettings() =>
         string.Join(" ", Environment.GetEnvironmentVariables().Keys.Cast<string>()
-            .Where(k => k.StartsWith("DOTNET_", StringComparison.Ordinal) && k["DOTNET_".Length..].Any(char.IsLower))
+            .Where(k => (k.StartsWith("DOTNET_", StringComparison.Ordinal) && k["DOTNET_".Length..].Any(char.IsLower))
+                || k.StartsWith("MALLOC_", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal).Select(k => k + "=" + Environment.GetEnvironmentVariable(k)));
 
     private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
@@ -667,12 +669,13 @@ internal sealed partial class ScaleBenchmark(string[] args)
         }
 
         /// <summary>
-        /// The runtime settings the image gives the operator (the Dockerfile's <c>ENV DOTNET_…</c>:
-        /// GC, diagnostics): the benchmark runs the operator as the image does.
+        /// The runtime settings the image gives the operator (the Dockerfile's <c>ENV DOTNET_…</c>
+        /// and <c>MALLOC_…</c>: GC, JIT, diagnostics, glibc's heap): the benchmark runs the operator
+        /// as the image does.
         /// </summary>
         public static IEnumerable<(string Name, string Value)> ImageRuntimeSettings() =>
             RepoRoot() is { } root
-                ? [.. System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(Path.Combine(root, "Dockerfile")), @"\b(DOTNET_\w+)=(\S+)")
+                ? [.. System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(Path.Combine(root, "Dockerfile")), @"\b((?:DOTNET|MALLOC)_\w+)=(\S+)")
                     .Select(m => (m.Groups[1].Value, m.Groups[2].Value))]
                 : [];
 
