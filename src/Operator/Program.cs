@@ -30,7 +30,7 @@ internal static class Program
         if (request is CommandLineRequest.GenerateCrds generate) return Crds.CrdGenerator.Generate(generate.Output);
         var options = ((CommandLineRequest.Run)request).Options;
 
-        var config = options.Kubeconfig is not null ? KubernetesClientConfiguration.BuildConfigFromConfigFile(options.Kubeconfig)
+        var config = options.Kubeconfig is not null ? Kubernetes.Kubeconfig.Load(options.Kubeconfig)
             : KubernetesClientConfiguration.IsInCluster() ? KubernetesClientConfiguration.InClusterConfig()
             : KubernetesClientConfiguration.BuildDefaultConfig();
         using var client = Kubernetes.ApiClient.Create(config);
