@@ -34,6 +34,12 @@ internal static partial class PolicyPlanner
         string? reason = null;
         var blocked = (Reason: (string?)null, Message: "");
 
+        // The Service already selects where a pending failover was going: the switch was made and
+        // its status write was not (the process stopped in between, or the write failed). Record
+        // that failover now, once: the count, the circuit's window and the last failover come with it.
+        if (!plan.DryRun && fo.Pending is { } done && actual is not null && actual == done.To && done.From != done.To
+            && byName.ContainsKey(done.From) && o.Health.ContainsKey(done.From))
+            Switch(o, spec, plan, done.From, done.To, done.Reason ?? Reasons.Failover);
         if (fo.Pending is { } pending && (!byName.ContainsKey(pending.To) || pending.From != current))
             fo.Pending = null;
         // A move stopped by a failed hook starts over (with new Jobs) once the spec changes.

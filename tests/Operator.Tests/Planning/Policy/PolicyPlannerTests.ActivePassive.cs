@@ -102,6 +102,29 @@ public sealed partial class PolicyPlannerTests
     }
 
     [Fact]
+    public void Plan_ServiceSwitchedButItsStatusWriteLost_FailoverRecordedOnce()
+    {
+        var b = new PolicyBuilder();
+        b.Policy.Spec.Redundancy!.StandbyReplicas = 0;
+        b.Deployments["standby"].Spec.Replicas = 0;
+        b.Health["standby"] = Cold(T0);
+        b.PlanAndApply(T0);
+        b.Health["primary"] = Unhealthy(T0.AddSeconds(10), T0.AddSeconds(11));
+        b.PlanAndApply(T0.AddSeconds(11)); // the standby is scaled up; the failover is pending
+        // The Service was switched to the standby, then the process stopped before writing status.
+        b.Service.Spec.Selector = new Dictionary<string, string> { ["app"] = "standby" };
+        b.Health["standby"] = Healthy(T0.AddSeconds(14));
+
+        var next = b.PlanAndApply(T0.AddSeconds(20));
+
+        Assert.Null(next.Selector);
+        Assert.Null(next.Status.Failover!.Pending);
+        Assert.Equal(1, next.Status.Failover.Count);
+        Assert.Equal(("primary", "standby", Reasons.Failover), (next.Status.Failover.Last!.From, next.Status.Failover.Last.To, next.Status.Failover.Last.Reason));
+        Assert.Equal(1, b.PlanAndApply(T0.AddSeconds(30)).Status.Failover!.Count); // recorded once, not again
+    }
+
+    [Fact]
     public void Plan_NoHealthyTarget_TrafficStaysAndWarns()
     {
         var b = new PolicyBuilder();
