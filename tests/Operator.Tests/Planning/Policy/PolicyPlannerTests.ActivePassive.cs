@@ -80,8 +80,8 @@ public sealed partial class PolicyPlannerTests
         Assert.True(asked.ClearFailbackAnnotation);
     }
 
-    [Fact]
-    public void Plan_ColdStandby_ScaledUpAndAwaitedBeforeSwitch()
+    /// <summary>A policy with a cold standby whose primary failed at T0+11s: the standby is being scaled up, the failover pending.</summary>
+    private static (PolicyBuilder B, Plan Waiting) ColdStandbyFailoverPending()
     {
         var b = new PolicyBuilder();
         b.Policy.Spec.Redundancy!.StandbyReplicas = 0;
@@ -89,7 +89,13 @@ public sealed partial class PolicyPlannerTests
         b.Health["standby"] = Cold(T0);
         b.PlanAndApply(T0);
         b.Health["primary"] = Unhealthy(T0.AddSeconds(10), T0.AddSeconds(11));
-        var waiting = b.PlanAndApply(T0.AddSeconds(11));
+        return (b, b.PlanAndApply(T0.AddSeconds(11)));
+    }
+
+    [Fact]
+    public void Plan_ColdStandby_ScaledUpAndAwaitedBeforeSwitch()
+    {
+        var (b, waiting) = ColdStandbyFailoverPending();
         Assert.Null(waiting.Selector);
         Assert.Contains(waiting.Scale, s => s.Target == "standby" && s.Replicas == 3);
         Assert.Equal("standby", waiting.Status.Failover!.Pending!.To);
@@ -104,13 +110,7 @@ public sealed partial class PolicyPlannerTests
     [Fact]
     public void Plan_ServiceSwitchedButItsStatusWriteLost_FailoverRecordedOnce()
     {
-        var b = new PolicyBuilder();
-        b.Policy.Spec.Redundancy!.StandbyReplicas = 0;
-        b.Deployments["standby"].Spec.Replicas = 0;
-        b.Health["standby"] = Cold(T0);
-        b.PlanAndApply(T0);
-        b.Health["primary"] = Unhealthy(T0.AddSeconds(10), T0.AddSeconds(11));
-        b.PlanAndApply(T0.AddSeconds(11)); // the standby is scaled up; the failover is pending
+        var (b, _) = ColdStandbyFailoverPending();
         // The Service was switched to the standby, then the process stopped before writing status.
         b.Service.Spec.Selector = new Dictionary<string, string> { ["app"] = "standby" };
         b.Health["standby"] = Healthy(T0.AddSeconds(14));
