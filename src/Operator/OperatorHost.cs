@@ -39,10 +39,14 @@ internal sealed class OperatorHost(
 
     public async Task RunAsync(CancellationToken ct)
     {
-        var pdbVersion = await DiscoverPdbVersionAsync(ct);
+        // The two start-up questions to the API server are asked together: each is a round trip
+        // before the first LIST, and a busy API server makes a round trip long.
+        var (pdbVersionTask, kedaTask) = (DiscoverPdbVersionAsync(ct), ServesScaledObjectsAsync(ct));
+        await Task.WhenAll(pdbVersionTask, kedaTask);
+        var pdbVersion = await pdbVersionTask;
         _log.LogInformation("PodDisruptionBudgets through {Version}", pdbVersion);
         IReadOnlyList<string?> namespaces = options.Namespaces.Count == 0 ? [null] : [.. options.Namespaces];
-        var informers = new OperatorInformers(client, namespaces, pdbVersion, await ServesScaledObjectsAsync(ct),
+        var informers = new OperatorInformers(client, namespaces, pdbVersion, await kedaTask,
             loggers.CreateLogger("Informer"), _reachability, options.ShardSelector);
         if (!options.ShardSelector.IsEverything)
             _log.LogInformation("shard: only the ResiliencePolicies matching {Selector}, leading through Lease {Lease}",
