@@ -111,11 +111,14 @@ internal sealed partial class ScaleBenchmark(string[] args)
             rules:
             - level: None
               verbs: ["get"]
+            - level: Request
+              verbs: ["patch", "update"]
+              resources: [{group: "resilience.dev", resources: ["resiliencepolicies/status"]}]
             - level: Metadata
             """, ct);
         var previousArgs = Environment.GetEnvironmentVariable("RESILIENCE_APISERVER_ARGS");
         Environment.SetEnvironmentVariable("RESILIENCE_APISERVER_ARGS",
-            $"{previousArgs} --audit-policy-file {policyFile} --audit-log-path {audit.Path} --audit-log-maxsize 0 --audit-log-mode blocking".Trim());
+            $"{previousArgs} --audit-policy-file {policyFile} --audit-log-path {audit.Path} --audit-log-maxsize 1000000 --audit-log-mode blocking".Trim());
 
         Phase("starting the local control plane and the node simulator");
         var sw = Stopwatch.StartNew();
@@ -145,6 +148,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
         sampler.Watch(op);
         Phase($"operator started (pid {op.Pid}, port {op.Port}); waiting for /readyz");
         var synced = await WaitAsync(op.ReadyAsync, Deadline(TimeSpan.FromMinutes(2), 0.3), "operator start -> /readyz (caches synced)", op, ct);
+        var syncedMark = AuditLog.Mark();
         sampler.Mark("synced");
         Row("operator start -> caches synced (/readyz 200)", $"{synced.TotalSeconds:0.00}s");
 
@@ -218,6 +222,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
         sw.Restart();
         var exited = await op.TerminateAsync();
         Row("operator SIGTERM -> exit", exited ? $"{sw.Elapsed.TotalSeconds:0.00}s" : $"did not exit within 30s (killed)");
+        Row("  the API server alone: the start's LISTs replayed", await ListFloorAsync(c, audit.ListUris(startMark, syncedMark), ct));
         var restartMark = AuditLog.Mark();
         op = OperatorProcess.Start(dll, cluster.Kubeconfig, Path.Combine(work, "operator-2.log"));
         sampler.Watch(op);
@@ -228,7 +233,8 @@ internal sealed partial class ScaleBenchmark(string[] args)
         await Task.Delay(TimeSpan.FromSeconds(60), ct);
         var restartEnd = AuditLog.Mark();
         sampler.Mark("restart +60s");
-        var selfRestart = Sum(await op.MetricsAsync(), "resilience_api_writes_total");
+        var restartMetrics = await op.MetricsAsync();
+        var selfRestart = Sum(restartMetrics, "resilience_api_writes_total");
         Row("API writes in the first minute after restart, operator", () =>
         {
             var (beforeSync, afterSync) = (audit.Count(restartMark, synced2Mark), audit.Count(synced2Mark, restartEnd));
@@ -236,6 +242,12 @@ internal sealed partial class ScaleBenchmark(string[] args)
                    $"{beforeSync.OperatorWrites()} before synced; self-reported since start " +
                    $"{(selfRestart is { } s2 ? s2.ToString("0", CultureInfo.InvariantCulture) : "not exported")}";
         });
+        Row("  what those writes recorded (request bodies)", () =>
+        {
+            var bodies = audit.Bodies(synced2Mark, restartEnd);
+            return bodies.Count == 0 ? "none" : string.Join("; ", bodies.Take(4)) + (bodies.Count > 4 ? $"; ... ({bodies.Count} in all)" : "");
+        });
+        Row("  failed probes, restarted process (start -> synced + 60s)", ProbeFailures(restartMetrics));
         var transitions = await TransitionsSinceAsync(c, restartMark, ct);
         Row("conditions changed in the first minute after restart", transitions.Count == 0 ? "none"
             : $"{transitions.Count}: {string.Join("; ", transitions.Take(5))}{(transitions.Count > 5 ? "; ..." : "")}");
@@ -530,6 +542,61 @@ internal sealed partial class ScaleBenchmark(string[] args)
 
     private static double? Sum(List<PromText.Sample> m, string name) =>
         m.Count == 0 ? null : m.Any(s => s.Name == name) ? m.Where(s => s.Name == name).Sum(s => s.Value) : null;
+
+    /// <summary>
+    /// How long the API server takes to serve the operator's start-up LISTs (the same request URIs,
+    /// all at once, as the operator sends them) to a client that only reads the bytes: the part of
+    /// "caches synced" that is the API server's, on the same two cores, with no operator running.
+    /// </summary>
+    private static async Task<string> ListFloorAsync(IKubernetes client, List<string> uris, CancellationToken ct)
+    {
+        if (uris.Count == 0) return "no LIST in the audit log";
+        var k = (k8s.Kubernetes)client;
+        var root = k.BaseUri.AbsoluteUri.TrimEnd('/');
+        async Task<long> Read(string uri)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, root + uri);
+            if (k.Credentials is not null) await k.Credentials.ProcessHttpRequestAsync(request, ct);
+            using var response = await k.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+            // The start-up check for KEDA's API is a LIST that is answered 404 without it.
+            if (response.StatusCode is not (HttpStatusCode.OK or HttpStatusCode.NotFound))
+                throw new HttpRequestException($"replaying LIST {uri}: {(int)response.StatusCode} {response.StatusCode}");
+            await using var body = await response.Content.ReadAsStreamAsync(ct);
+            var buffer = new byte[81920];
+            long n = 0;
+            for (int read; (read = await body.ReadAsync(buffer, ct)) > 0;) n += read;
+            return n;
+        }
+        var times = new List<double>();
+        long bytes = 0;
+        for (var run = 0; run < 3; run++)
+        {
+            var sw = Stopwatch.StartNew();
+            bytes = (await Task.WhenAll(uris.Select(Read))).Sum();
+            times.Add(sw.Elapsed.TotalSeconds);
+        }
+        times.Sort();
+        return $"{times[1]:0.00}s median of 3 ({string.Join(", ", times.Select(t => t.ToString("0.00", CultureInfo.InvariantCulture)))}): " +
+               $"{uris.Count} requests, {bytes / 1048576.0:0} MiB of JSON, read and discarded, no operator running";
+    }
+
+    /// <summary>Failed probes by the operator's own count, with how many took the whole timeout.</summary>
+    private static string ProbeFailures(List<PromText.Sample> m)
+    {
+        var all = Sum(m, "resilience_probes_total");
+        if (all is null) return "not exported";
+        var failed = m.Where(s => s.Name == "resilience_probes_total" && s.Labels.GetValueOrDefault("result") == "failure").Sum(s => s.Value);
+        // Failures that took at least the 1 s timeout: the histogram's buckets are per namespace.
+        if (failed == 0) return $"0 of {all:0} probes failed";
+        if (failed == 0) return $"0 of {all:0} probes failed";
+        var buckets = m.Where(s => s.Name == "resilience_probe_duration_seconds_bucket" && s.Labels.GetValueOrDefault("result") == "failure").ToList();
+        var total = buckets.Where(s => s.Labels.GetValueOrDefault("le") == "+Inf").Sum(s => s.Value);
+        static double Le(PromText.Sample s) =>
+            double.TryParse(s.Labels.GetValueOrDefault("le"), NumberStyles.Float, CultureInfo.InvariantCulture, out var le) ? le : double.PositiveInfinity;
+        var bound = buckets.Select(Le).Where(le => le < 1).DefaultIfEmpty(0).Max();
+        var under = buckets.Where(s => Le(s) == bound).Sum(s => s.Value);
+        return $"{failed:0} of {all:0} probes failed; {total - under:0} of those took over {bound:0.00} s (timeout 1 s)";
+    }
 
     private static string Delta(double? before, double? after, double minutes) =>
         before is { } b && after is { } a ? $"{(a - b) / minutes:0.0}/min" : "not exported";
@@ -864,7 +931,9 @@ internal sealed partial class ScaleBenchmark(string[] args)
     private sealed class AuditLog(string path)
     {
         public string Path { get; } = path;
-        private List<(DateTime Received, string Client, string Agent, string Verb, string Resource)>? _entries;
+        private List<Entry>? _entries;
+
+        private sealed record Entry(DateTime Received, string Client, string Agent, string Verb, string Resource, string Name, string Uri, string? Body);
 
         public static DateTime Mark() => DateTime.UtcNow;
 
@@ -877,9 +946,44 @@ internal sealed partial class ScaleBenchmark(string[] args)
             return counts;
         }
 
-        private List<(DateTime, string, string, string, string)> Load()
+        /// <summary>The request URIs of the operator's LISTs received in the window, read from the file as it is now.</summary>
+        public List<string> ListUris(DateTime from, DateTime to) =>
+            [.. Load().Where(e => e.Received >= from && e.Received < to && e.Client == "operator" && e.Verb == "list").Select(e => e.Uri)];
+
+        /// <summary>The operator's request bodies in the window: the audit policy logs them for policy status writes only.</summary>
+        public List<string> Bodies(DateTime from, DateTime to)
         {
-            var entries = new List<(DateTime, string, string, string, string)>();
+            _entries ??= Load();
+            return _entries.Where(e => e.Received >= from && e.Received < to && e.Client == "operator" && e.Body is not null)
+                .Select(e => $"{e.Verb} {e.Resource} {e.Name}: {StatusSummary(e.Body!)}").ToList();
+        }
+
+        /// <summary>The status a write set, in short: each target's verdict and each condition (the whole body when it holds no status).</summary>
+        private static string StatusSummary(string body)
+        {
+            using var doc = JsonDocument.Parse(body);
+            var root = doc.RootElement;
+            // The operator writes status as a JSON patch ("test" of the resourceVersion, then "add" of /status).
+            var status = root.ValueKind == JsonValueKind.Array
+                ? root.EnumerateArray().Where(op => op.TryGetProperty("path", out var path) && path.GetString() == "/status")
+                    .Select(op => op.TryGetProperty("value", out var v) ? v : default).FirstOrDefault()
+                : root.TryGetProperty("status", out var st) ? st : default;
+            if (status.ValueKind != JsonValueKind.Object) return body.Length > 300 ? body[..300] + "..." : body;
+            var parts = new List<string>();
+            if (status.TryGetProperty("targets", out var targets) && targets.ValueKind == JsonValueKind.Array)
+                foreach (var t in targets.EnumerateArray())
+                    parts.Add($"{Str(t, "name")} healthy={Str(t, "healthy")} consecutiveFailures={Str(t, "consecutiveFailures")}" +
+                              (Str(t, "message") is { Length: > 0 } m ? $" \"{m}\"" : ""));
+            if (status.TryGetProperty("conditions", out var conditions) && conditions.ValueKind == JsonValueKind.Array)
+                parts.Add("conditions " + string.Join(",", conditions.EnumerateArray().Select(c => $"{Str(c, "type")}={Str(c, "status")}")));
+            return string.Join(" | ", parts);
+            static string Str(JsonElement e, string name) => e.TryGetProperty(name, out var v)
+                ? v.ValueKind == JsonValueKind.String ? v.GetString() ?? "" : v.GetRawText() : "";
+        }
+
+        private List<Entry> Load()
+        {
+            var entries = new List<Entry>();
             if (!File.Exists(Path)) return entries;
             var seen = new HashSet<string>();
             using var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
@@ -895,13 +999,17 @@ internal sealed partial class ScaleBenchmark(string[] args)
                     DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
                 var verb = e.GetProperty("verb").GetString() ?? "";
                 var agent = e.TryGetProperty("userAgent", out var ua) ? ua.GetString() ?? "" : "";
-                var resource = "";
+                var (resource, name) = ("", "");
                 if (e.TryGetProperty("objectRef", out var o))
                 {
                     if (o.TryGetProperty("resource", out var r)) resource = r.GetString() ?? "";
                     if (o.TryGetProperty("subresource", out var sub)) resource += "/" + sub.GetString();
+                    if (o.TryGetProperty("namespace", out var ns)) name = ns.GetString() + "/";
+                    if (o.TryGetProperty("name", out var n)) name += n.GetString();
                 }
-                entries.Add((received, Client(agent), agent, verb, resource));
+                var body = e.TryGetProperty("requestObject", out var ro) ? ro.GetRawText() : null;
+                var uri = e.TryGetProperty("requestURI", out var u) ? u.GetString() ?? "" : "";
+                entries.Add(new Entry(received, Client(agent), agent, verb, resource, name, uri, body));
             }
             return entries;
         }
