@@ -116,7 +116,7 @@ internal static class ListWatches
             try
             {
                 var path = ns is null ? $"{prefix}/{plural}" : $"{prefix}/namespaces/{Uri.EscapeDataString(ns)}/{plural}";
-                return await StreamingList.GetAsync<T>(c, path, labelSelector, query, CacheTransform.Apply, ct);
+                return await StreamingList.GetAsync<T>(c, path, labelSelector, query, CacheTransform.Apply, TrimmedDecoding.Options, ct);
             }
             catch (HttpOperationException ex) when (ex.Response?.StatusCode == HttpStatusCode.Gone)
             {

@@ -18,9 +18,9 @@ namespace ResilienceOperator.Kubernetes;
 internal static class StreamingList
 {
     /// <summary>The client's serializer options (its converters for dates, quantities, int-or-string…), read once.</summary>
-    private static readonly JsonSerializerOptions Options = ClientOptions();
+    internal static JsonSerializerOptions ClientOptions { get; } = GetClientOptions();
 
-    private static JsonSerializerOptions ClientOptions()
+    private static JsonSerializerOptions GetClientOptions()
     {
         JsonSerializerOptions? options = null;
         KubernetesJson.AddJsonOptions(o => options = o); // hands over the client's options instance, changing nothing
@@ -34,7 +34,7 @@ internal static class StreamingList
     /// (410 for an expired continue token included), as the client's own calls do.
     /// </summary>
     public static async Task<ListPage<T>> GetAsync<T>(IKubernetes client, string path, string? labelSelector, ListQuery query, Func<T, T> each,
-        CancellationToken ct)
+        JsonSerializerOptions options, CancellationToken ct)
         where T : class
     {
         var k = client as k8s.Kubernetes ?? throw new ArgumentException("a list is read through k8s.Kubernetes", nameof(client));
@@ -52,7 +52,7 @@ internal static class StreamingList
             };
         }
         await using var stream = await response.Content.ReadAsStreamAsync(ct);
-        return await ReadAsync(stream, each, ct);
+        return await ReadAsync(stream, each, ct, options: options);
     }
 
     /// <summary>The query string of one LIST request.</summary>
@@ -67,10 +67,11 @@ internal static class StreamingList
     }
 
     /// <summary>Decodes a list (<c>{"metadata":{…},"items":[…]}</c>) from <paramref name="stream"/>, item by item.</summary>
-    internal static async Task<ListPage<T>> ReadAsync<T>(Stream stream, Func<T, T> each, CancellationToken ct, int initialBuffer = 64 * 1024)
+    internal static async Task<ListPage<T>> ReadAsync<T>(Stream stream, Func<T, T> each, CancellationToken ct, int initialBuffer = 64 * 1024,
+        JsonSerializerOptions? options = null)
         where T : class
     {
-        var decoder = new Decoder<T>(each);
+        var decoder = new Decoder<T>(each, options ?? ClientOptions);
         var buffer = ArrayPool<byte>.Shared.Rent(initialBuffer);
         var filled = 0;
         try
@@ -110,7 +111,7 @@ internal static class StreamingList
     /// Decodes as much of the list as the bytes so far hold, one whole value at a time, and says
     /// how many bytes it has used: the rest (part of a value) is offered again with more bytes.
     /// </summary>
-    private sealed class Decoder<T>(Func<T, T> each) where T : class
+    private sealed class Decoder<T>(Func<T, T> each, JsonSerializerOptions options) where T : class
     {
         private JsonReaderState _state;
         private Position _at;
@@ -150,14 +151,14 @@ internal static class StreamingList
                     if (!reader.Read()) return false;
                     if (items && reader.TokenType == JsonTokenType.StartArray) { _at = Position.InItems; return true; }
                     if (!Whole(reader)) return false;
-                    if (metadata && reader.TokenType == JsonTokenType.StartObject) Metadata = JsonSerializer.Deserialize<V1ListMeta>(ref reader, Options);
+                    if (metadata && reader.TokenType == JsonTokenType.StartObject) Metadata = JsonSerializer.Deserialize<V1ListMeta>(ref reader, options);
                     else reader.TrySkip(); // kind, apiVersion, "items": null (whole, as checked)
                     return true;
                 case Position.InItems:
                     if (!reader.Read()) return false;
                     if (reader.TokenType == JsonTokenType.EndArray) { _at = Position.InList; return true; }
                     if (!Whole(reader)) return false;
-                    if (JsonSerializer.Deserialize<T>(ref reader, Options) is { } item) Items.Add(each(item));
+                    if (JsonSerializer.Deserialize<T>(ref reader, options) is { } item) Items.Add(each(item));
                     return true;
                 default:
                     if (reader.Read()) throw new JsonException("the list response goes on after the list");
