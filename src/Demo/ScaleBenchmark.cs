@@ -177,7 +177,8 @@ internal sealed partial class ScaleBenchmark(string[] args)
         await Task.Delay(TimeSpan.FromSeconds(5), ct); // the last status writes land
         var restStart = AuditLog.Mark();
         var apiBefore = await ApiServerWritesAsync(cluster, ct);
-        var selfBefore = Sum(await op.MetricsAsync(), "resilience_api_writes_total");
+        var restStartMetrics = await op.MetricsAsync();
+        var selfBefore = Sum(restStartMetrics, "resilience_api_writes_total");
         sampler.Mark("rest start");
         var lags = new List<double>();
         var lagExported = true;
@@ -214,6 +215,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
             return $"{rest.Operator("list")} / {rest.Operator("watch")} in {restSeconds:0}s";
         });
         Row("  work queue depth at rest", Depths(restMetrics));
+        Row("  work queue waits at rest (items queued in the window)", QueueWaitsBetween(restStartMetrics, restMetrics));
         Row("probe lag (now - last check) at rest", !lagExported ? "not exported" : lags.Count == 0 ? "no samples" :
             $"p50 {Percentile(lags, 50):0.00}s, p99 {Percentile(lags, 99):0.00}s, max {lags.Max():0.00}s over {lags.Count} samples " +
             $"(interval {_interval}; from resilience_health_check_last_timestamp_seconds)");
@@ -607,6 +609,31 @@ internal sealed partial class ScaleBenchmark(string[] args)
     private static string Delta(double? before, double? after, double minutes) =>
         before is { } b && after is { } a ? $"{(a - b) / minutes:0.0}/min" : "not exported";
 
+    /// <summary>One queue's wait histogram: its count, sum and cumulative buckets.</summary>
+    private static (double Count, double Sum, List<(double Le, double Count)> Buckets) QueueWaits(List<PromText.Sample> m, string queue) =>
+        (m.Where(s => s.Name == "workqueue_queue_duration_seconds_count" && s.Labels.GetValueOrDefault("name") == queue).Sum(s => s.Value),
+         m.Where(s => s.Name == "workqueue_queue_duration_seconds_sum" && s.Labels.GetValueOrDefault("name") == queue).Sum(s => s.Value),
+         m.Where(s => s.Name == "workqueue_queue_duration_seconds_bucket" && s.Labels.GetValueOrDefault("name") == queue)
+            .Select(s => (Le: s.Labels["le"] == "+Inf" ? double.PositiveInfinity : double.Parse(s.Labels["le"], CultureInfo.InvariantCulture), s.Value))
+            .OrderBy(b => b.Le).ToList());
+
+    /// <summary>The waits of the items queued between two samples of /metrics (the histograms' differences), per queue.</summary>
+    private static string QueueWaitsBetween(List<PromText.Sample> before, List<PromText.Sample> after)
+    {
+        var queues = after.Where(s => s.Name == "workqueue_queue_duration_seconds_count").Select(s => s.Labels.GetValueOrDefault("name") ?? "").Distinct();
+        var parts = new List<string>();
+        foreach (var q in queues)
+        {
+            var (b, a) = (QueueWaits(before, q), QueueWaits(after, q));
+            var count = a.Count - b.Count;
+            if (count <= 0) continue;
+            var buckets = a.Buckets.Select(x => (x.Le, x.Count - b.Buckets.Where(y => y.Le == x.Le).Sum(y => y.Count))).ToList();
+            var (p99, bound) = HistogramQuantile(0.99, buckets);
+            parts.Add($"'{q}' {count:0} items, p99 ~{p99 * 1000:0.0}ms (bucket <= {bound * 1000:0.#}ms)");
+        }
+        return parts.Count == 0 ? "none: nothing was queued, so nothing waited" : string.Join("; ", parts);
+    }
+
     private void QueueRows(List<PromText.Sample> m, string when)
     {
         var queues = m.Where(s => s.Name == "workqueue_queue_duration_seconds_count" && s.Value > 0)
@@ -614,11 +641,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
         if (queues.Count == 0) { Row($"  work queue wait {when}", "not exported"); return; }
         foreach (var q in queues)
         {
-            var count = m.Where(s => s.Name == "workqueue_queue_duration_seconds_count" && s.Labels.GetValueOrDefault("name") == q).Sum(s => s.Value);
-            var sum = m.Where(s => s.Name == "workqueue_queue_duration_seconds_sum" && s.Labels.GetValueOrDefault("name") == q).Sum(s => s.Value);
-            var buckets = m.Where(s => s.Name == "workqueue_queue_duration_seconds_bucket" && s.Labels.GetValueOrDefault("name") == q)
-                .Select(s => (Le: s.Labels["le"] == "+Inf" ? double.PositiveInfinity : double.Parse(s.Labels["le"], CultureInfo.InvariantCulture), s.Value))
-                .OrderBy(b => b.Le).ToList();
+            var (count, sum, buckets) = QueueWaits(m, q);
             var (p99, bound) = HistogramQuantile(0.99, buckets);
             var depth = m.Where(s => s.Name == "workqueue_depth" && s.Labels.GetValueOrDefault("name") == q).Sum(s => s.Value);
             Row($"  work queue '{q}' {when}", $"{count:0} items, wait mean {sum / count * 1000:0.0}ms, " +
