@@ -199,8 +199,8 @@ up() {
   # stay Terminating for good (restore tests of StatefulSet targets delete their scratch claims).
   # No Endpoints controller: the simulated pods have loopback IPs, which an Endpoints object may not
   # hold, so it would retry every Service for good (about 20 failed writes and events a second at
-  # 1,000 Services, taking CPU from everything else). EndpointSlices accept them; nothing here
-  # reads either.
+  # 1,000 Services, taking CPU from everything else). EndpointSlices accept them: the tests that
+  # check what a Service serves read those.
   if [ -x "$dir/kube-controller-manager" ]; then
     start kube-controller-manager "$dir/kube-controller-manager" \
       --kubeconfig "$RUN/admin.kubeconfig" --authentication-kubeconfig "$RUN/admin.kubeconfig" \
