@@ -594,13 +594,10 @@ internal sealed partial class ScaleBenchmark(string[] args)
         var all = Sum(m, "resilience_probes_total");
         if (all is null) return "not exported";
         var failed = m.Where(s => s.Name == "resilience_probes_total" && s.Labels.GetValueOrDefault("result") == "failure").Sum(s => s.Value);
+        if (failed == 0) return $"0 of {all:0} probes failed";
         // Failures that took at least the 1 s timeout: the histogram's buckets are per namespace.
-        if (failed == 0) return $"0 of {all:0} probes failed";
-        if (failed == 0) return $"0 of {all:0} probes failed";
         var buckets = m.Where(s => s.Name == "resilience_probe_duration_seconds_bucket" && s.Labels.GetValueOrDefault("result") == "failure").ToList();
-        var total = buckets.Where(s => s.Labels.GetValueOrDefault("le") == "+Inf").Sum(s => s.Value);
-        static double Le(PromText.Sample s) =>
-            double.TryParse(s.Labels.GetValueOrDefault("le"), NumberStyles.Float, CultureInfo.InvariantCulture, out var le) ? le : double.PositiveInfinity;
+        var total = buckets.Where(s => double.IsPositiveInfinity(Le(s))).Sum(s => s.Value);
         var bound = buckets.Select(Le).Where(le => le < 1).DefaultIfEmpty(0).Max();
         var under = buckets.Where(s => Le(s) == bound).Sum(s => s.Value);
         return $"{failed:0} of {all:0} probes failed; {total - under:0} of those took over {bound:0.00} s (timeout 1 s)";
@@ -614,8 +611,11 @@ internal sealed partial class ScaleBenchmark(string[] args)
         (m.Where(s => s.Name == "workqueue_queue_duration_seconds_count" && s.Labels.GetValueOrDefault("name") == queue).Sum(s => s.Value),
          m.Where(s => s.Name == "workqueue_queue_duration_seconds_sum" && s.Labels.GetValueOrDefault("name") == queue).Sum(s => s.Value),
          m.Where(s => s.Name == "workqueue_queue_duration_seconds_bucket" && s.Labels.GetValueOrDefault("name") == queue)
-            .Select(s => (Le: s.Labels["le"] == "+Inf" ? double.PositiveInfinity : double.Parse(s.Labels["le"], CultureInfo.InvariantCulture), s.Value))
-            .OrderBy(b => b.Le).ToList());
+            .Select(s => (Le: Le(s), s.Value)).OrderBy(b => b.Le).ToList());
+
+    /// <summary>A histogram bucket's upper bound ("+Inf" is infinity).</summary>
+    private static double Le(PromText.Sample s) =>
+        double.TryParse(s.Labels.GetValueOrDefault("le"), NumberStyles.Float, CultureInfo.InvariantCulture, out var le) ? le : double.PositiveInfinity;
 
     /// <summary>The waits of the items queued between two samples of /metrics (the histograms' differences), per queue.</summary>
     private static string QueueWaitsBetween(List<PromText.Sample> before, List<PromText.Sample> after)
