@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Prometheus;
 
 namespace ResilienceOperator.Runtime;
 
@@ -20,6 +21,9 @@ internal sealed class HeapCompaction(Func<bool> quiet, ILogger log, TimeProvider
     public static readonly TimeSpan MinSpacing = TimeSpan.FromMinutes(5);
     public const long MinFreeBytes = 8L << 20;
     public const double MinFreeRatio = 0.10;
+
+    private static readonly Counter Compactions = Metrics.CreateCounter("resilience_heap_compactions_total",
+        "Compactions of the old generation's free space the operator made once quiet.");
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly IHeapCollector _heap = heap ?? RuntimeHeap.Instance;
@@ -45,6 +49,7 @@ internal sealed class HeapCompaction(Func<bool> quiet, ILogger log, TimeProvider
         _last = now;
         var clock = Stopwatch.StartNew();
         _heap.Compact();
+        Compactions.Inc();
         var after = _heap.OldGeneration();
         log.LogInformation(
             "compacted the old generation while quiet: {Before:0.0} MiB ({Free:0.0} MiB free) -> {After:0.0} MiB ({FreeAfter:0.0} MiB free) in {Ms} ms",
