@@ -207,6 +207,9 @@ internal sealed partial class ScaleBenchmark(string[] args)
             return $"{rest.OperatorWrites() / restMinutes:0.0} (audit log){rest.OperatorBreakdown(" ")}; " +
                 $"self-reported resilience_api_writes_total {Delta(selfBefore, selfAfter, restMinutes)}";
         });
+        Row("  what those writes recorded (request bodies)", () => Recorded(audit.Bodies(restStart, restEnd)));
+        Row("  failed probes in the window", FailedProbesBetween(restStartMetrics, restMetrics));
+        Row("  failed probes, first process (start -> end of the window)", ProbeFailures(restMetrics));
         Row("  same window, other clients (audit log)", () => audit.Count(restStart, restEnd).OthersWrites(restMinutes));
         Row("  same window, all clients (apiserver_request_total)", apiBefore is null || apiAfter is null ? "unavailable"
             : $"{(apiAfter.Value - apiBefore.Value) / restMinutes:0.0}/min " +
@@ -254,11 +257,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
                    $"{beforeSync.OperatorWrites()} before synced; self-reported since start " +
                    $"{(selfRestart is { } s2 ? s2.ToString("0", CultureInfo.InvariantCulture) : "not exported")}";
         });
-        Row("  what those writes recorded (request bodies)", () =>
-        {
-            var bodies = audit.Bodies(synced2Mark, restartEnd);
-            return bodies.Count == 0 ? "none" : string.Join("; ", bodies.Take(4)) + (bodies.Count > 4 ? $"; ... ({bodies.Count} in all)" : "");
-        });
+        Row("  what those writes recorded (request bodies)", () => Recorded(audit.Bodies(synced2Mark, restartEnd)));
         Row("  failed probes, restarted process (start -> synced + 60s)", ProbeFailures(restartMetrics));
         var transitions = await TransitionsSinceAsync(c, restartMark, ct);
         Row("conditions changed in the first minute after restart", transitions.Count == 0 ? "none"
@@ -609,6 +608,19 @@ internal sealed partial class ScaleBenchmark(string[] args)
         var bound = buckets.Select(Le).Where(le => le < 1).DefaultIfEmpty(0).Max();
         var under = buckets.Where(s => Le(s) == bound).Sum(s => s.Value);
         return $"{failed:0} of {all:0} probes failed; {total - under:0} of those took over {bound:0.00} s (timeout 1 s)";
+    }
+
+    /// <summary>What policy status writes recorded: the first four request bodies and how many there were.</summary>
+    private static string Recorded(List<string> bodies) =>
+        bodies.Count == 0 ? "none" : string.Join("; ", bodies.Take(4)) + (bodies.Count > 4 ? $"; ... ({bodies.Count} in all)" : "");
+
+    private static string FailedProbesBetween(List<PromText.Sample> before, List<PromText.Sample> after)
+    {
+        static double Failed(List<PromText.Sample> m) =>
+            m.Where(s => s.Name == "resilience_probes_total" && s.Labels.GetValueOrDefault("result") == "failure").Sum(s => s.Value);
+        return Sum(before, "resilience_probes_total") is { } b && Sum(after, "resilience_probes_total") is { } a
+            ? $"{Failed(after) - Failed(before):0} of {a - b:0} probes failed"
+            : "not exported";
     }
 
     private static string Delta(double? before, double? after, double minutes) =>
