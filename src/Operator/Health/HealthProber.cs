@@ -29,7 +29,8 @@ internal sealed class HealthProber(
     int maxConcurrentProbes = 64,
     int maxProbesPerTarget = 16,
     ObserverGuard<ObjectKey>? guard = null,
-    Store<V1StatefulSet>? statefulSets = null) : IDisposable
+    Store<V1StatefulSet>? statefulSets = null,
+    Func<TimeSpan>? runtimePauses = null) : IDisposable
 {
     private static readonly PolicySeries TargetHealthy = new("resilience_target_healthy",
         "1 when the target passes its health checks, 0 otherwise.", extraLabel: "target");
@@ -41,6 +42,10 @@ internal sealed class HealthProber(
     private static readonly PolicySeries Probes = new("resilience_probes_total",
         "HTTP or TCP probes of the policy's pods, by result.", counter: true, extraLabel: "result");
     private static readonly string[] ProbeResults = ["success", "failure"];
+    private static readonly Counter RepeatedProbes = Metrics.CreateCounter("resilience_probes_repeated_total",
+        "Probes that timed out while the operator itself stood still (a garbage collection's pause, a timer firing late) and were repeated at once.");
+    /// <summary>How long this process's garbage collector has paused it since it started.</summary>
+    private readonly Func<TimeSpan> _runtimePauses = runtimePauses ?? GC.GetTotalPauseDuration;
     private static readonly PolicySeries LastCheck = new("resilience_health_check_last_timestamp_seconds",
         "Unix time of the last completed health check of the policy.");
 
@@ -418,25 +423,54 @@ internal sealed class HealthProber(
     /// </summary>
     internal SemaphoreSlim TargetSlots() => new(Math.Max(1, Math.Min(maxProbesPerTarget, maxConcurrentProbes)));
 
-    /// <summary>One HTTP or TCP probe of one pod (with its target's <see cref="TargetSlots"/>): null when it passes, else why not.</summary>
+    /// <summary>
+    /// One HTTP or TCP probe of one pod (with its target's <see cref="TargetSlots"/>): null when it passes, else why not.
+    /// A timeout the operator spent standing still itself (<see cref="StallAllowance"/>) says nothing of the pod: the
+    /// probe is repeated at once, once, and the repeat's answer counts.
+    /// </summary>
     internal async Task<string?> ProbeAsync(ObjectKey key, EffectiveSpec spec, V1Pod pod, CancellationToken ct, SemaphoreSlim? targetSlots = null)
+    {
+        var sw = Stopwatch.StartNew();
+        var (error, stalled) = await ProbeOnceAsync(spec, pod, targetSlots, ct);
+        if (stalled)
+        {
+            RepeatedProbes.Inc();
+            (error, _) = await ProbeOnceAsync(spec, pod, targetSlots, ct);
+        }
+        var outcome = ProbeResults[error is null ? 0 : 1];
+        ProbeSeconds.WithLabels(key.Namespace, outcome).Observe(sw.Elapsed.TotalSeconds);
+        Probes.Inc(key.Namespace, key.Name, outcome);
+        return error;
+    }
+
+    /// <summary>
+    /// How much of a probe's timeout the operator may spend standing still itself before the timeout is no longer the
+    /// pod's: a quarter of it, at most 100 ms. Standing still is what the garbage collector paused the process for
+    /// during the probe, or how late the timeout was noticed (a starved process): a blocking collection of a large
+    /// heap on two busy cores outlasted probes' 1 s timeouts whose answers had arrived meanwhile.
+    /// </summary>
+    internal static TimeSpan StallAllowance(TimeSpan timeout) => timeout / 4 < MaxStallAllowance ? timeout / 4 : MaxStallAllowance;
+
+    private static readonly TimeSpan MaxStallAllowance = TimeSpan.FromMilliseconds(100);
+
+    private async Task<(string? Error, bool Stalled)> ProbeOnceAsync(EffectiveSpec spec, V1Pod pod, SemaphoreSlim? targetSlots, CancellationToken ct)
     {
         // The timeout starts before the wait for a slot: a probe that cannot even start in time
         // fails like one that got no answer, and no hung target elsewhere stretches a check.
         using var timeout = new CancellationTokenSource(spec.Timeout, time);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
-        var sw = Stopwatch.StartNew();
+        var started = time.GetTimestamp();
+        var pausedBefore = _runtimePauses();
         var podIp = pod.Status?.PodIP;
         var holdsTargetSlot = false;
         var holdsSlot = false;
-        string? error = null;
         try
         {
             if (targetSlots is not null) await targetSlots.WaitAsync(cts.Token);
             holdsTargetSlot = true;
             await _probeSlots.WaitAsync(cts.Token);
             holdsSlot = true;
-            if (!IPAddress.TryParse(podIp, out var ip)) return $"{podIp}: not an IP address";
+            if (!IPAddress.TryParse(podIp, out var ip)) return ($"{podIp}: not an IP address", false);
             if (spec.Http is { } http)
             {
                 // An IPv6 literal goes in brackets in a URL.
@@ -447,33 +481,32 @@ internal sealed class HealthProber(
                 request.Headers.ConnectionClose = true;
                 using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token);
                 var code = (int)response.StatusCode;
-                if (code is < 200 or >= 400) error = $"HTTP {code} from {host}:{http.Port}{http.Path}";
+                if (code is < 200 or >= 400) return ($"HTTP {code} from {host}:{http.Port}{http.Path}", false);
             }
             else if (spec.Tcp is { } tcp)
             {
                 using var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
                 await socket.ConnectAsync(ip, tcp.Port, cts.Token);
             }
+            return (null, false);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            error = holdsSlot
+            var allowance = StallAllowance(spec.Timeout);
+            var stalled = time.GetElapsedTime(started) - spec.Timeout >= allowance || _runtimePauses() - pausedBefore >= allowance;
+            return (holdsSlot
                 ? $"no answer from {podIp} within {GoDuration.Format(spec.Timeout)}"
-                : $"{podIp} not probed: no probe slot free within {GoDuration.Format(spec.Timeout)}";
+                : $"{podIp} not probed: no probe slot free within {GoDuration.Format(spec.Timeout)}", stalled);
         }
         catch (Exception ex) when (ex is HttpRequestException or SocketException or FormatException)
         {
-            error = $"{podIp}: {ex.Message}";
+            return ($"{podIp}: {ex.Message}", false);
         }
         finally
         {
             if (holdsSlot) _probeSlots.Release();
             if (holdsTargetSlot) targetSlots?.Release();
         }
-        var outcome = ProbeResults[error is null ? 0 : 1];
-        ProbeSeconds.WithLabels(key.Namespace, outcome).Observe(sw.Elapsed.TotalSeconds);
-        Probes.Inc(key.Namespace, key.Name, outcome);
-        return error;
     }
 
     private async Task WriteGatesAsync(ObjectKey key, string target, IReadOnlyList<V1Pod> all, IReadOnlyList<V1Pod> passing,

@@ -14,18 +14,26 @@ internal sealed class LoopbackServer : IDisposable
     private readonly bool _keepAlive;
     private readonly TaskCompletionSource _clientClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    private readonly int _hangFirst;
+    private int _connections;
+
     /// <param name="status">The HTTP status to answer with; null hangs: accepts, reads, never answers.</param>
     /// <param name="keepAlive">Answer as a keep-alive server does (no "Connection: close") and keep the connection open for the client.</param>
-    public LoopbackServer(IPAddress address, int? status = 200, bool keepAlive = false)
+    /// <param name="hangFirst">How many connections hang (accepted, read, never answered) before the server answers with <paramref name="status"/>.</param>
+    public LoopbackServer(IPAddress address, int? status = 200, bool keepAlive = false, int hangFirst = 0)
     {
         _status = status;
         _keepAlive = keepAlive;
+        _hangFirst = hangFirst;
         _listener = new TcpListener(address, 0);
         _listener.Start();
         _ = AcceptAsync();
     }
 
     public string? LastRequest { get; private set; }
+
+    /// <summary>Connections accepted so far.</summary>
+    public int Connections => Volatile.Read(ref _connections);
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
@@ -57,6 +65,7 @@ internal sealed class LoopbackServer : IDisposable
 
     private async Task ServeAsync(Socket s)
     {
+        var status = Interlocked.Increment(ref _connections) <= _hangFirst ? null : _status;
         try
         {
             var buffer = new byte[4096];
@@ -66,9 +75,9 @@ internal sealed class LoopbackServer : IDisposable
                 var n = await s.ReceiveAsync(buffer.AsMemory(read), SocketFlags.None, _stop.Token);
                 if (n == 0) return;
                 read += n;
-                if (_status is not null && Encoding.ASCII.GetString(buffer, 0, read).Contains("\r\n\r\n", StringComparison.Ordinal)) break;
+                if (status is not null && Encoding.ASCII.GetString(buffer, 0, read).Contains("\r\n\r\n", StringComparison.Ordinal)) break;
             }
-            if (_status is not { } status) return;
+            if (status is null) return;
             LastRequest = Encoding.ASCII.GetString(buffer, 0, read);
             var close = _keepAlive ? "" : "Connection: close\r\n";
             await s.SendAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 {status} X\r\nContent-Length: 0\r\n{close}\r\n"), SocketFlags.None, _stop.Token);

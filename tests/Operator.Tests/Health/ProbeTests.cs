@@ -1,6 +1,7 @@
 using System.Net;
 using k8s.Autorest;
 using ResilienceOperator.Entities;
+using ResilienceOperator.Health;
 using ResilienceOperator.Planning;
 using ResilienceOperator.Runtime;
 
@@ -111,6 +112,53 @@ public sealed class ProbeTests
         var probe = f.Prober.ProbeAsync(A, Spec(timeout: "2s", httpPort: server.Port), pod, CancellationToken.None);
         f.Time.Advance(TimeSpan.FromSeconds(2));
         Assert.Equal("no answer from 127.0.0.1 within 2s", await probe.WaitAsync(Guard));
+    }
+
+    [Fact]
+    public async Task ProbeAsync_TimedOutWhileTheCollectorPausedTheOperator_RepeatedAndTheAnswerCounts()
+    {
+        using var server = new LoopbackServer(IPAddress.Loopback, hangFirst: 1);
+        using var f = new ProberFixture();
+        var pod = f.AddPod("primary", "primary-0", "127.0.0.1");
+        var probe = f.Prober.ProbeAsync(A, Spec(timeout: "1s", httpPort: server.Port), pod, CancellationToken.None);
+        await WaitUntilAsync(() => server.Connections == 1);
+
+        f.RuntimePaused += TimeSpan.FromMilliseconds(300);
+        f.Time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Null(await probe.WaitAsync(Guard));
+        Assert.Equal(2, server.Connections);
+    }
+
+    [Fact]
+    public async Task ProbeAsync_TimeoutNoticedLate_RepeatedOnce()
+    {
+        using var server = new LoopbackServer(IPAddress.Loopback, status: null);
+        using var f = new ProberFixture();
+        var pod = f.AddPod("primary", "primary-0", "127.0.0.1");
+        var probe = f.Prober.ProbeAsync(A, Spec(timeout: "1s", httpPort: server.Port), pod, CancellationToken.None);
+        await WaitUntilAsync(() => server.Connections == 1);
+
+        // The timer fires 300 ms after the timeout: the process stood still past it.
+        f.Time.Advance(TimeSpan.FromMilliseconds(1300));
+        await WaitUntilAsync(() => server.Connections == 2);
+        Assert.False(probe.IsCompleted);
+        f.Time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Equal("no answer from 127.0.0.1 within 1s", await probe.WaitAsync(Guard));
+        Assert.Equal(2, server.Connections);
+    }
+
+    [Theory]
+    [InlineData(1000, 100)]
+    [InlineData(200, 50)]
+    public void StallAllowance_AQuarterOfTheTimeoutAtMost100Ms(int timeoutMs, int allowanceMs) =>
+        Assert.Equal(TimeSpan.FromMilliseconds(allowanceMs), HealthProber.StallAllowance(TimeSpan.FromMilliseconds(timeoutMs)));
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var deadline = new CancellationTokenSource(Guard);
+        while (!condition()) await Task.Delay(5, deadline.Token);
     }
 
     [Fact]

@@ -19,10 +19,13 @@ internal sealed class ProberFixture : IDisposable
     public RecordingGateWriter Gates { get; } = new();
     public HealthProber Prober { get; }
 
+    /// <summary>How long the garbage collector has paused the process, as the prober reads it: tests move it.</summary>
+    public TimeSpan RuntimePaused { get; set; }
+
     public ProberFixture(int maxConcurrentProbes = 64, int maxProbesPerTarget = 16)
     {
         Prober = new HealthProber(Policies, Deployments, Pods, k => { lock (Enqueued) Enqueued.Add(k); }, Gates, Time,
-            NullLogger.Instance, maxConcurrentProbes, maxProbesPerTarget);
+            NullLogger.Instance, maxConcurrentProbes, maxProbesPerTarget, runtimePauses: () => RuntimePaused);
     }
 
     private static Store<V1Pod> WithLabelIndex()
