@@ -601,14 +601,18 @@ internal sealed partial class ScaleBenchmark(string[] args)
         var all = Sum(m, "resilience_probes_total");
         if (all is null) return "not exported";
         var failed = m.Where(s => s.Name == "resilience_probes_total" && s.Labels.GetValueOrDefault("result") == "failure").Sum(s => s.Value);
-        if (failed == 0) return $"0 of {all:0} probes failed";
+        if (failed == 0) return $"0 of {all:0} probes failed; {Repeated(m):0} repeated (the operator stood still)";
         // Failures that took at least the 1 s timeout: the histogram's buckets are per namespace.
         var buckets = m.Where(s => s.Name == "resilience_probe_duration_seconds_bucket" && s.Labels.GetValueOrDefault("result") == "failure").ToList();
         var total = buckets.Where(s => double.IsPositiveInfinity(Le(s))).Sum(s => s.Value);
         var bound = buckets.Select(Le).Where(le => le < 1).DefaultIfEmpty(0).Max();
         var under = buckets.Where(s => Le(s) == bound).Sum(s => s.Value);
-        return $"{failed:0} of {all:0} probes failed; {total - under:0} of those took over {bound:0.00} s (timeout 1 s)";
+        return $"{failed:0} of {all:0} probes failed; {total - under:0} of those took over {bound:0.00} s (timeout 1 s); " +
+               $"{Repeated(m):0} repeated (the operator stood still)";
     }
+
+    /// <summary>Probes repeated because they timed out while the operator stood still; 0 from a build that does not count them.</summary>
+    private static double Repeated(List<PromText.Sample> m) => Sum(m, "resilience_probes_repeated_total") ?? 0;
 
     /// <summary>What policy status writes recorded: the first four request bodies and how many there were.</summary>
     private static string Recorded(List<string> bodies) =>
@@ -619,7 +623,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
         static double Failed(List<PromText.Sample> m) =>
             m.Where(s => s.Name == "resilience_probes_total" && s.Labels.GetValueOrDefault("result") == "failure").Sum(s => s.Value);
         return Sum(before, "resilience_probes_total") is { } b && Sum(after, "resilience_probes_total") is { } a
-            ? $"{Failed(after) - Failed(before):0} of {a - b:0} probes failed"
+            ? $"{Failed(after) - Failed(before):0} of {a - b:0} probes failed; {Repeated(after) - Repeated(before):0} repeated (the operator stood still)"
             : "not exported";
     }
 
