@@ -222,6 +222,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
         });
         Row("  work queue depth at rest", Depths(restMetrics));
         Row("  work queue waits at rest (items queued in the window)", QueueWaitsBetween(restStartMetrics, restMetrics));
+        Row("  heap compactions once quiet (before / after the window)", $"{Compactions(restStartMetrics)} / {Compactions(restMetrics)}");
         Row("probe lag (now - last check) at rest", !lagExported ? "not exported" : lags.Count == 0 ? "no samples" :
             $"p50 {Percentile(lags, 50):0.00}s, p99 {Percentile(lags, 99):0.00}s, max {lags.Max():0.00}s over {lags.Count} samples " +
             $"(interval {_interval}; from resilience_health_check_last_timestamp_seconds, against the response's arrival; " +
@@ -259,6 +260,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
         });
         Row("  what those writes recorded (request bodies)", () => Recorded(audit.Bodies(synced2Mark, restartEnd)));
         Row("  failed probes, restarted process (start -> synced + 60s)", ProbeFailures(restartMetrics));
+        Row("  heap compactions once quiet, restarted process", Compactions(restartMetrics));
         var transitions = await TransitionsSinceAsync(c, restartMark, ct);
         Row("conditions changed in the first minute after restart", transitions.Count == 0 ? "none"
             : $"{transitions.Count}: {string.Join("; ", transitions.Take(5))}{(transitions.Count > 5 ? "; ..." : "")}");
@@ -696,6 +698,9 @@ internal sealed partial class ScaleBenchmark(string[] args)
         }
         return (lowerLe, double.PositiveInfinity);
     }
+
+    private static string Compactions(List<PromText.Sample> metrics) =>
+        Sum(metrics, "resilience_heap_compactions_total") is { } n ? n.ToString("0", CultureInfo.InvariantCulture) : "not exported";
 
     private static double Percentile(List<double> values, double p)
     {

@@ -86,6 +86,8 @@ internal sealed class OperatorHost(
                 informers.Resync();
             }
         }, CancellationToken.None);
+        var compaction = Task.Run(() => new HeapCompaction(() => CachesSynced && Queues.All(q => q.OldestWaitingSince is null), _log, _time)
+            .RunAsync(stop.Token), CancellationToken.None);
 
         async Task Work(CancellationToken leading)
         {
@@ -121,7 +123,7 @@ internal sealed class OperatorHost(
         {
             foreach (var c in _controllers) c.ShutDown();
             await stop.CancelAsync();
-            await Task.WhenAll(informerTasks.Append(resync)).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None)
+            await Task.WhenAll(informerTasks.Append(resync).Append(compaction)).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None)
                 .ContinueWith(_ => { }, TaskScheduler.Default);
             // A short, bounded drain: what is still queued after it is logged and counted as dropped.
             await notifications.StopAsync(options.NotificationDrain);
