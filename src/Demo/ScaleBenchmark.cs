@@ -223,6 +223,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
         Row("  work queue depth at rest", Depths(restMetrics));
         Row("  work queue waits at rest (items queued in the window)", QueueWaitsBetween(restStartMetrics, restMetrics));
         Row("  heap compactions once quiet (before / after the window)", $"{Compactions(restStartMetrics)} / {Compactions(restMetrics)}");
+        Row("  garbage collection pauses (before / in the window)", $"{GcPauses(restStartMetrics)} / {GcPauses(restMetrics, restStartMetrics)}");
         Row("probe lag (now - last check) at rest", !lagExported ? "not exported" : lags.Count == 0 ? "no samples" :
             $"p50 {Percentile(lags, 50):0.00}s, p99 {Percentile(lags, 99):0.00}s, max {lags.Max():0.00}s over {lags.Count} samples " +
             $"(interval {_interval}; from resilience_health_check_last_timestamp_seconds, against the response's arrival; " +
@@ -699,6 +700,16 @@ internal sealed partial class ScaleBenchmark(string[] args)
         return (lowerLe, double.PositiveInfinity);
     }
 
+    /// <summary>The runtime's total pause time (its System.Runtime meter's dotnet.gc.pause.time), or its growth since <paramref name="since"/>.</summary>
+    private static string GcPauses(List<PromText.Sample> metrics, List<PromText.Sample>? since = null)
+    {
+        static double? Total(List<PromText.Sample> m) =>
+            m.Where(s => s.Name.StartsWith("system_runtime_dotnet_gc_pause_time", StringComparison.Ordinal)).ToList() is { Count: > 0 } pauses
+                ? pauses.Sum(s => s.Value) : null;
+        return Total(metrics) is not { } now || (since is not null && Total(since) is null) ? "not exported"
+            : $"{(now - (since is null ? 0 : Total(since)!.Value)) * 1000:0} ms";
+    }
+
     private static string Compactions(List<PromText.Sample> metrics) =>
         Sum(metrics, "resilience_heap_compactions_total") is { } n ? n.ToString("0", CultureInfo.InvariantCulture) : "not exported";
 
@@ -800,9 +811,24 @@ internal sealed partial class ScaleBenchmark(string[] args)
         /// </summary>
         public static IEnumerable<(string Name, string Value)> ImageRuntimeSettings() =>
             RepoRoot() is { } root
-                ? [.. System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(Path.Combine(root, "Dockerfile")), @"\b((?:DOTNET|MALLOC)_\w+)=(\S+)")
+                ? [.. EnvInstructions(File.ReadAllText(Path.Combine(root, "Dockerfile"))).SelectMany(e => Regex.Matches(e, @"\b((?:DOTNET|MALLOC)_\w+)=(\S+)"))
                     .Select(m => (m.Groups[1].Value, m.Groups[2].Value))]
                 : [];
+
+        /// <summary>The Dockerfile's ENV instructions, each with its continuation lines; not the comments that name a setting.</summary>
+        internal static IEnumerable<string> EnvInstructions(string dockerfile)
+        {
+            string? instruction = null;
+            foreach (var line in dockerfile.Split('\n').Select(l => l.TrimEnd('\r')))
+            {
+                if (instruction is null && !line.StartsWith("ENV ", StringComparison.Ordinal)) continue;
+                if (line.TrimStart().StartsWith('#')) continue;
+                instruction = (instruction ?? "") + " " + line.TrimEnd('\\');
+                if (line.EndsWith('\\')) continue;
+                yield return instruction;
+                instruction = null;
+            }
+        }
 
         public async Task<bool> ReadyAsync()
         {
