@@ -445,9 +445,10 @@ internal sealed partial class ScaleBenchmark(string[] args)
             windows.Add(all1 > all0 ? (double)(busy1 - busy0) / (all1 - all0) : 0);
             if (windows[^1] <= SettledBusyShare) break;
         }
+        var settled = windows[^1] <= SettledBusyShare;
         var seen = $"machine busy in each {SettleWindow.TotalSeconds:0}s window: " +
             string.Join(", ", windows.Select(w => w.ToString("0%", CultureInfo.InvariantCulture)));
-        return (windows[^1] <= SettledBusyShare ? $"after {clock.Elapsed.TotalSeconds:0}s" : $"NOT settled in {clock.Elapsed.TotalSeconds:0}s") +
+        return (settled ? $"after {clock.Elapsed.TotalSeconds:0}s" : $"NOT settled in {clock.Elapsed.TotalSeconds:0}s") +
             $" ({seen}; load average {LoadAverage()})";
     }
 
@@ -745,8 +746,8 @@ internal sealed partial class ScaleBenchmark(string[] args)
         static double? Total(List<PromText.Sample> m) =>
             m.Where(s => s.Name.StartsWith("system_runtime_dotnet_gc_pause_time", StringComparison.Ordinal)).ToList() is { Count: > 0 } pauses
                 ? pauses.Sum(s => s.Value) : null;
-        return Total(metrics) is not { } now || (since is not null && Total(since) is null) ? "not exported"
-            : $"{(now - (since is null ? 0 : Total(since)!.Value)) * 1000:0} ms";
+        var (now, before) = (Total(metrics), since is null ? 0 : Total(since));
+        return now is null || before is null ? "not exported" : $"{(now - before) * 1000:0} ms";
     }
 
     private static string Compactions(List<PromText.Sample> metrics) =>
@@ -855,7 +856,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
                 : [];
 
         /// <summary>The Dockerfile's ENV instructions, each with its continuation lines; not the comments that name a setting.</summary>
-        internal static IEnumerable<string> EnvInstructions(string dockerfile)
+        private static IEnumerable<string> EnvInstructions(string dockerfile)
         {
             string? instruction = null;
             foreach (var line in dockerfile.Split('\n').Select(l => l.TrimEnd('\r')))
