@@ -44,6 +44,9 @@ internal sealed class HealthProber(
     private static readonly string[] ProbeResults = ["success", "failure"];
     private static readonly Counter RepeatedProbes = Metrics.CreateCounter("resilience_probes_repeated_total",
         "Probes that timed out while the operator itself stood still (a garbage collection's pause, a timer firing late) and were repeated at once.");
+    private static readonly Histogram CheckStartDelay = Metrics.CreateHistogram("resilience_health_check_start_delay_seconds",
+        "How long after its due time a scheduled health check started (a check asked for at once is not counted).",
+        new HistogramConfiguration { Buckets = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
     /// <summary>How long this process's garbage collector has paused it since it started.</summary>
     private readonly Func<TimeSpan> _runtimePauses = runtimePauses ?? GC.GetTotalPauseDuration;
     private static readonly PolicySeries LastCheck = new("resilience_health_check_last_timestamp_seconds",
@@ -226,7 +229,7 @@ internal sealed class HealthProber(
     {
         var started = new List<Task>();
         var now = time.GetUtcNow();
-        foreach (var key in TakeDue(now))
+        foreach (var (key, due) in TakeDue(now))
         {
             var policy = policies.Get(key);
             // Deleted: its state goes at the next sweep.
@@ -236,7 +239,8 @@ internal sealed class HealthProber(
             if (spec is null || error is not null) { SetDue(key, now + TimeSpan.FromSeconds(30)); continue; }
             // Still running from its last due time: looked at again on the next pass.
             if (!_running.TryAdd(key, 0)) { SetDue(key, now + LoopPeriod); continue; }
-            SetDue(key, now + spec.Interval);
+            if (due != DateTimeOffset.MinValue) CheckStartDelay.Observe((now - due).TotalSeconds);
+            SetDue(key, NextDue(due, now, spec.Interval));
             Interlocked.Increment(ref _checksStarted);
             started.Add(Task.Run(async () =>
             {
@@ -268,9 +272,9 @@ internal sealed class HealthProber(
     /// slots and fail their timeouts for want of a slot, a failure the operator made itself. The
     /// rest stay due, oldest first, for the next passes.
     /// </summary>
-    private List<ObjectKey> TakeDue(DateTimeOffset now)
+    private List<(ObjectKey Key, DateTimeOffset Due)> TakeDue(DateTimeOffset now)
     {
-        var due = new List<ObjectKey>();
+        var due = new List<(ObjectKey, DateTimeOffset)>();
         var seen = new HashSet<ObjectKey>();
         var room = MaxChecksInFlight - _running.Count;
         lock (_dueLock)
@@ -279,11 +283,21 @@ internal sealed class HealthProber(
             {
                 _dueQueue.Dequeue();
                 // A stale entry: the policy was rescheduled (or dropped) after this one was queued.
-                if (_nextDue.TryGetValue(key, out var current) && current == at && seen.Add(key)) due.Add(key);
+                if (_nextDue.TryGetValue(key, out var current) && current == at && seen.Add(key)) due.Add((key, at));
             }
         }
         return due;
     }
+
+    /// <summary>
+    /// When a check that was due at <paramref name="due"/> and starts at <paramref name="now"/> is due next: one
+    /// interval after its due time, not after its start, as a ticker keeps its beat. A check that starts late then
+    /// does not also delay every later one, and the worst case from a fault to a switch holds one start's lag, not
+    /// one per check it takes. A check asked for at once, or more than half an interval late (the operator was
+    /// stopped, or could not keep up), starts a new beat one interval from now: never two checks within half an interval.
+    /// </summary>
+    internal static DateTimeOffset NextDue(DateTimeOffset due, DateTimeOffset now, TimeSpan interval) =>
+        due != DateTimeOffset.MinValue && now - due <= interval / 2 ? due + interval : now + interval;
 
     private static readonly TimeSpan LoopPeriod = TimeSpan.FromMilliseconds(50);
     /// <summary>Policy checks running at once: enough for 10,000 policies at a 10 s interval (2,560 may start per second).</summary>

@@ -131,6 +131,50 @@ public sealed class HealthProberTests
     }
 
     [Fact]
+    public async Task Tick_CheckStartedLate_NextOneKeepsTheBeatOfTheInterval()
+    {
+        using var f = new ProberFixture();
+        f.AddValidPolicy(ProberFixture.Policy("checkout", "primary"));
+        f.AddTarget("primary", 1);
+        await Task.WhenAll(f.Prober.Tick()); // t = 0: first check, next due at 1 s
+        Assert.Equal(1, f.Prober.ChecksStarted);
+
+        // The loop stood still: the check due at 1 s starts 300 ms late.
+        f.Time.Advance(TimeSpan.FromMilliseconds(1300));
+        await Task.WhenAll(f.Prober.Tick());
+        Assert.Equal(2, f.Prober.ChecksStarted);
+
+        // Due at 2 s (one interval after 1 s), not at 2.3 s (one interval after the late start).
+        f.Time.Advance(TimeSpan.FromMilliseconds(650));
+        await Task.WhenAll(f.Prober.Tick());
+        Assert.Equal(2, f.Prober.ChecksStarted);
+        f.Time.Advance(TimeSpan.FromMilliseconds(50));
+        await Task.WhenAll(f.Prober.Tick());
+        Assert.Equal(3, f.Prober.ChecksStarted);
+    }
+
+    [Fact]
+    public async Task Tick_CheckStartedMoreThanHalfAnIntervalLate_NextOneAFullIntervalLater()
+    {
+        using var f = new ProberFixture();
+        f.AddValidPolicy(ProberFixture.Policy("checkout", "primary"));
+        f.AddTarget("primary", 1);
+        await Task.WhenAll(f.Prober.Tick()); // t = 0: first check, next due at 1 s
+
+        // The check due at 1 s starts at 1.8 s: keeping the beat would check again 200 ms later.
+        f.Time.Advance(TimeSpan.FromMilliseconds(1800));
+        await Task.WhenAll(f.Prober.Tick());
+        Assert.Equal(2, f.Prober.ChecksStarted);
+
+        f.Time.Advance(TimeSpan.FromMilliseconds(950)); // 2.75 s
+        await Task.WhenAll(f.Prober.Tick());
+        Assert.Equal(2, f.Prober.ChecksStarted);
+        f.Time.Advance(TimeSpan.FromMilliseconds(50)); // 2.8 s: one interval after the late start
+        await Task.WhenAll(f.Prober.Tick());
+        Assert.Equal(3, f.Prober.ChecksStarted);
+    }
+
+    [Fact]
     public async Task Tick_ManyPoliciesDueAtOnce_StartedInBatchesOfTheInFlightCap_EachOnce()
     {
         using var f = new ProberFixture(maxConcurrentProbes: 2); // at most 4 checks in flight

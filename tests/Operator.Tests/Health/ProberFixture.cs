@@ -46,7 +46,6 @@ internal sealed class ProberFixture : IDisposable
         },
     };
 
-    /// <summary>A Deployment with <paramref name="replicas"/> ready pods on 127.0.0.x.</summary>
     /// <summary>A policy the reconciler has looked at and found valid (it resumes it in the prober).</summary>
     public void AddValidPolicy(ResiliencePolicy policy)
     {
@@ -54,6 +53,7 @@ internal sealed class ProberFixture : IDisposable
         Prober.Resume(ObjectKey.Of(policy));
     }
 
+    /// <summary>A Deployment with <paramref name="replicas"/> ready pods on <paramref name="ip"/>.</summary>
     public void AddTarget(string name, int replicas, string ip = "127.0.0.1", bool readinessGate = false)
     {
         Deployments.Upsert(PolicyBuilder.Deployment(name, replicas));
