@@ -182,6 +182,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
         var selfBefore = Sum(restStartMetrics, "resilience_api_writes_total");
         sampler.Mark("rest start");
         var lags = new List<double>();
+        var lagsFromRequest = new List<double>();
         var scrapes = new List<double>();
         var lagExported = true;
         var restClock = Stopwatch.StartNew();
@@ -193,6 +194,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
             // The response's arrival, not the end of this benchmark's own parse of it: each value was
             // read between the request and the response, so the lag is at most this.
             lags.AddRange(last.Select(s => received - s.Value));
+            lagsFromRequest.AddRange(last.Select(s => sent - s.Value));
             if (last.Count > 0) scrapes.Add(received - sent);
             await Task.Delay(TimeSpan.FromSeconds(5), ct);
         }
@@ -223,12 +225,15 @@ internal sealed partial class ScaleBenchmark(string[] args)
         });
         Row("  work queue depth at rest", Depths(restMetrics));
         Row("  work queue waits at rest (items queued in the window)", QueueWaitsBetween(restStartMetrics, restMetrics));
+        Row("  health checks started late at rest (after their due time)", CheckStartDelaysBetween(restStartMetrics, restMetrics));
         Row("  heap compactions once quiet (before / after the window)", $"{Compactions(restStartMetrics)} / {Compactions(restMetrics)}");
         Row("  garbage collection pauses (before / in the window)", $"{GcPauses(restStartMetrics)} / {GcPauses(restMetrics, restStartMetrics)}");
         Row("probe lag (now - last check) at rest", !lagExported ? "not exported" : lags.Count == 0 ? "no samples" :
             $"p50 {Percentile(lags, 50):0.00}s, p99 {Percentile(lags, 99):0.00}s, max {lags.Max():0.00}s over {lags.Count} samples " +
             $"(interval {_interval}; from resilience_health_check_last_timestamp_seconds, against the response's arrival; " +
-            $"a /metrics request took p50 {Percentile(scrapes, 50):0.00}s, max {scrapes.DefaultIfEmpty().Max():0.00}s)");
+            $"against the request's start, which no value was read before: p99 {Percentile(lagsFromRequest, 99):0.00}s, " +
+            $"max {lagsFromRequest.Max():0.00}s; a /metrics request took p50 {Percentile(scrapes, 50):0.00}s, " +
+            $"max {scrapes.DefaultIfEmpty().Max():0.00}s)");
         var (peak1, restRss) = (sampler.PeakKb(op.Pid), sampler.MedianKb(op.Pid, "rest start", "rest end"));
         var (peakAnon1, restAnon) = (sampler.PeakKb(op.Pid, anon: true), sampler.MedianKb(op.Pid, "rest start", "rest end", anon: true));
 
@@ -275,6 +280,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
         var app = _policies > 1 ? 1 : 0; // an odd index has a warm standby
         var (ns, name) = (Namespace(app), AppName(app));
         Phase($"fault: {ns}/{name}-primary answers its health checks with errors (http-fail) while all {_policies} policies are watched");
+        var faultMark = AuditLog.Mark();
         await c.AppsV1.PatchNamespacedDeploymentAsync(
             new V1Patch("{\"metadata\":{\"annotations\":{\"" + FaultAnnotation + "\":\"http-fail\"}}}", V1Patch.PatchType.MergePatch),
             $"{name}-primary", ns, cancellationToken: ct);
@@ -285,6 +291,8 @@ internal sealed partial class ScaleBenchmark(string[] args)
         var standbyKind = app % 2 == 1 ? "warm" : "cold";
         Row("fault -> Service switch (one policy of N)",
             $"{switchAt.TotalSeconds:0.00}s ({standbyKind} standby; interval {_interval}, retries 2, timeout 1s; polled every 100ms)");
+        Row("  the operator's writes to that policy and Service, after the fault (audit log)", () =>
+            audit.Writes(faultMark, new HashSet<string> { $"{ns}/{name}" }) is { Count: > 0 } writes ? string.Join("; ", writes) : "none");
 
         var (peak2, peakAnon2) = (sampler.PeakKb(op.Pid), sampler.PeakKb(op.Pid, anon: true));
         Row("operator RSS (VmRSS, sampled every 1s)",
@@ -701,6 +709,23 @@ internal sealed partial class ScaleBenchmark(string[] args)
         return parts.Count == 0 ? "none: nothing was queued, so nothing waited" : string.Join("; ", parts);
     }
 
+    /// <summary>How late the health checks started in a window (the differences of resilience_health_check_start_delay_seconds).</summary>
+    private static string CheckStartDelaysBetween(List<PromText.Sample> before, List<PromText.Sample> after)
+    {
+        const string name = "resilience_health_check_start_delay_seconds";
+        static List<(double Le, double Count)> Buckets(List<PromText.Sample> m) =>
+            [.. m.Where(s => s.Name == name + "_bucket").Select(s => (Le: Le(s), s.Value)).OrderBy(b => b.Le)];
+        var (b, a) = (Buckets(before), Buckets(after));
+        if (a.Count == 0) return "not exported";
+        var window = a.Select(x => (x.Le, x.Count - b.Where(y => y.Le == x.Le).Sum(y => y.Count))).ToList();
+        var count = window[^1].Item2;
+        if (count <= 0) return "no check started";
+        var (p50, _) = HistogramQuantile(0.50, window);
+        var (p99, bound) = HistogramQuantile(0.99, window);
+        var over1s = count - window.Where(x => x.Le == 1).Sum(x => x.Item2);
+        return $"{count:0} checks: p50 ~{p50 * 1000:0}ms, p99 ~{p99 * 1000:0}ms (bucket <= {bound * 1000:0.#}ms); {over1s:0} more than 1s late";
+    }
+
     private void QueueRows(List<PromText.Sample> m, string when)
     {
         var queues = m.Where(s => s.Name == "workqueue_queue_duration_seconds_count" && s.Value > 0)
@@ -1093,6 +1118,17 @@ internal sealed partial class ScaleBenchmark(string[] args)
                 .Select(e => $"{e.Verb} {e.Resource} {e.Name}: {StatusSummary(e.Body!)}").ToList();
         }
 
+        /// <summary>
+        /// The operator's writes to the named objects from <paramref name="from"/> on, each with its time after
+        /// <paramref name="from"/> and, for a status write, what it recorded.
+        /// </summary>
+        public List<string> Writes(DateTime from, IReadOnlySet<string> names)
+        {
+            _entries ??= Load();
+            return [.. _entries.Where(e => e.Received >= from && e.Client == "operator" && Counts.WriteVerbs.Contains(e.Verb) && names.Contains(e.Name))
+                .Select(e => $"+{(e.Received - from).TotalSeconds:0.00}s {e.Verb} {e.Resource}" + (e.Body is { } b ? $" ({StatusSummary(b)})" : ""))];
+        }
+
         /// <summary>The status a write set, in short: each target's verdict and each condition (the whole body when it holds no status).</summary>
         private static string StatusSummary(string body)
         {
@@ -1160,7 +1196,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
 
     private sealed class Counts
     {
-        private static readonly string[] WriteVerbs = ["create", "update", "patch", "delete", "deletecollection"];
+        public static readonly string[] WriteVerbs = ["create", "update", "patch", "delete", "deletecollection"];
         private readonly Dictionary<(string Client, string Verb, string Resource), int> _n = [];
         private readonly HashSet<string> _agents = [];
 
