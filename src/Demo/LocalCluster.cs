@@ -21,6 +21,8 @@ internal sealed class LocalCluster : IAsyncDisposable
     public string Kubeconfig { get; }
     public IKubernetes Client { get; private set; } = null!;
     public string StateDir => _stateDir;
+    /// <summary>The node simulator that runs this cluster's pods.</summary>
+    public NodeSimulator.NodeSimulator Simulator => _simulator ?? throw new InvalidOperationException("the node simulator has not started");
 
     /// <param name="userAgent">
     /// Sent by this process's client (the node simulator and the caller), so that the API server's

@@ -31,7 +31,7 @@ internal static class Program
         Console.Error.WriteLine("usage: ResilienceOperator.Demo demo [--watch | --stateful] | " +
             "bench [--runs 20] [--policies 100] | " +
             "bench-cluster [--starts 5] [--pods 20] | bench-leader [--runs 5] [--operator PATH.dll] | " +
-            "bench-scale --policies N [--namespaces 10] [--interval 10s] [--operator PATH.dll] [--rest-seconds 60] [--in-flight 32]");
+            "bench-scale --policies N [--namespaces 10] [--interval 10s] [--operator PATH.dll] [--rest-seconds 60] [--in-flight 32] [--faults 3]");
         return 2;
     }
 }

@@ -45,6 +45,12 @@ public sealed class NodeSimulator : IAsyncDisposable
         _ips = new IpPool(_options.PodNetwork);
     }
 
+    /// <summary>
+    /// Raised on a pod's endpoint thread after it answered an HTTP request: the pod's namespace and name, and whether
+    /// the answer was a failing one. A handler must return at once.
+    /// </summary>
+    public event Action<string, string, bool>? Answered;
+
     /// <summary>Names of the simulated nodes.</summary>
     public IReadOnlyCollection<string> NodeNames => _nodes;
 
@@ -475,7 +481,12 @@ public sealed class NodeSimulator : IAsyncDisposable
         }
         foreach (var port in PortsOf(pod))
         {
-            try { rt.Endpoints.Add(new PodEndpoint(ip, port, () => rt.Fault is "unready" or "http-fail" or "crash", () => rt.Fault == "hang")); }
+            var (ns, name) = (pod.Metadata.NamespaceProperty, pod.Metadata.Name);
+            try
+            {
+                rt.Endpoints.Add(new PodEndpoint(ip, port, () => rt.Fault is "unready" or "http-fail" or "crash", () => rt.Fault == "hang",
+                    failing => Answered?.Invoke(ns, name, failing)));
+            }
             catch (Exception ex) { _log.LogWarning("pod {Pod}: cannot listen on {Ip}:{Port}: {Error}", pod.Metadata.Name, ip, port, ex.Message); }
         }
         return rt;

@@ -14,12 +14,15 @@ internal sealed class PodEndpoint : IDisposable
     private readonly TcpListener _listener;
     private readonly Func<bool> _failing;
     private readonly Func<bool> _hanging;
+    private readonly Action<bool>? _answered;
     private readonly CancellationTokenSource _stop = new();
 
-    public PodEndpoint(IPAddress ip, int port, Func<bool> failing, Func<bool>? hanging = null)
+    /// <param name="answered">Called after each HTTP answer, with whether it was a failing one.</param>
+    public PodEndpoint(IPAddress ip, int port, Func<bool> failing, Func<bool>? hanging = null, Action<bool>? answered = null)
     {
         _failing = failing;
         _hanging = hanging ?? (() => false);
+        _answered = answered;
         _listener = new TcpListener(ip, port);
         _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         _listener.Start(64);
@@ -67,6 +70,7 @@ internal sealed class PodEndpoint : IDisposable
                 $"Content-Type: text/plain\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n";
             await s.SendAsync(Encoding.ASCII.GetBytes(head + body), SocketFlags.None, cts.Token);
             s.Shutdown(SocketShutdown.Both);
+            _answered?.Invoke(failing);
         }
         catch (Exception)
         {
