@@ -285,7 +285,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
             ? "no fault switched"
             : $"max {switches.Max():0.00}s, median {Percentile(switches, 50):0.00}s from the passing probe (interval {_interval}, " +
               "retries 2, timeout 1s; each fault patched right after a passing probe, so the first failing check is a whole " +
-              "interval away; Service polled every 100ms)");
+              "interval away; Service polled every 25ms)");
         foreach (var app in apps)
         {
             var (ns, name) = (Namespace(app), AppName(app));
@@ -294,7 +294,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
             var (faultMark, sincePassed) = await FaultAfterPassingProbeAsync(cluster, ns, name, interval, ct);
             var switchAt = await WaitAsync(async () => (await c.CoreV1.ReadNamespacedServiceAsync(name, ns, cancellationToken: ct))
                     .Spec.Selector?.TryGetValue("app", out var a) == true && a == $"{name}-standby",
-                interval * 4 + TimeSpan.FromSeconds(60), $"fault -> Service {ns}/{name} selects {name}-standby", op, ct, pollMs: 100);
+                interval * 4 + TimeSpan.FromSeconds(60), $"fault -> Service {ns}/{name} selects {name}-standby", op, ct, pollMs: 25);
             sampler.Mark("fault switched");
             switches.Add((switchAt + sincePassed).TotalSeconds);
             Row($"  {ns}/{name}: fault -> switch", $"{switchAt.TotalSeconds:0.00}s after the patch returned, " +
