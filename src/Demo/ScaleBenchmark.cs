@@ -182,6 +182,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
         var restStartMetrics = await op.MetricsAsync();
         var selfBefore = Sum(restStartMetrics, "resilience_api_writes_total");
         sampler.Mark("rest start");
+        var cpuBefore = CpuByProgram(op.Pid);
         var lags = new List<double>();
         var lagsFromRequest = new List<double>();
         var scrapes = new List<double>();
@@ -200,6 +201,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
             await Task.Delay(TimeSpan.FromSeconds(5), ct);
         }
         var restMinutes = restClock.Elapsed.TotalMinutes;
+        var cpuAtRest = CpuBetween(cpuBefore, CpuByProgram(op.Pid), restClock.Elapsed.TotalSeconds);
         var restEnd = AuditLog.Mark();
         sampler.Mark("rest end");
         var apiAfter = await ApiServerWritesAsync(cluster, ct);
@@ -227,6 +229,8 @@ internal sealed partial class ScaleBenchmark(string[] args)
         Row("  work queue depth at rest", Depths(restMetrics));
         Row("  work queue waits at rest (items queued in the window)", QueueWaitsBetween(restStartMetrics, restMetrics));
         Row("  health checks started late at rest (after their due time)", CheckStartDelaysBetween(restStartMetrics, restMetrics));
+        Row("  probe durations at rest (the wait for a probe slot included)", ProbeDurationsBetween(restStartMetrics, restMetrics));
+        Row("  CPU used in the window, by program", cpuAtRest);
         Row("  heap compactions once quiet (before / after the window)", $"{Compactions(restStartMetrics)} / {Compactions(restMetrics)}");
         Row("  garbage collection pauses (before / in the window)", $"{GcPauses(restStartMetrics)} / {GcPauses(restMetrics, restStartMetrics)}");
         Row("probe lag (now - last check) at rest", !lagExported ? "not exported" : lags.Count == 0 ? "no samples" :
@@ -268,6 +272,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
         });
         Row("  what those writes recorded (request bodies)", () => Recorded(audit.Bodies(synced2Mark, restartEnd)));
         Row("  failed probes, restarted process (start -> synced + 60s)", ProbeFailures(restartMetrics));
+        Row("  health checks started late, restarted process (start -> synced + 60s)", CheckStartDelaysBetween([], restartMetrics));
         Row("  heap compactions once quiet, restarted process", Compactions(restartMetrics));
         var transitions = await TransitionsSinceAsync(c, restartMark, ct);
         Row("conditions changed in the first minute after restart", transitions.Count == 0 ? "none"
@@ -472,6 +477,43 @@ internal sealed partial class ScaleBenchmark(string[] args)
 
     private const double SettledBusyShare = 0.25;
     private static readonly TimeSpan SettleWindow = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// CPU time used so far by each program of the machine (by its command name, summed over its processes; the operator and
+    /// this benchmark by role, as both are 'dotnet'), in clock ticks.
+    /// </summary>
+    private static Dictionary<string, long> CpuByProgram(int operatorPid)
+    {
+        var ticks = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) continue;
+            string stat;
+            try { stat = File.ReadAllText(Path.Combine(dir, "stat")); }
+            catch (IOException) { continue; } // the process ended meanwhile
+            catch (UnauthorizedAccessException) { continue; }
+            // pid (comm) state ...: the name may hold spaces or parentheses, so it ends at the last ')'.
+            var (open, close) = (stat.IndexOf('(', StringComparison.Ordinal), stat.LastIndexOf(')'));
+            if (open < 0 || close < open) continue;
+            var fields = stat[(close + 2)..].Split(' ');
+            // utime and stime are fields 14 and 15 of the line, 12 and 13 after the state.
+            if (fields.Length < 13 || !long.TryParse(fields[11], CultureInfo.InvariantCulture, out var user)
+                || !long.TryParse(fields[12], CultureInfo.InvariantCulture, out var system)) continue;
+            var name = pid == operatorPid ? "operator" : pid == Environment.ProcessId ? "benchmark+simulator" : stat[(open + 1)..close];
+            ticks[name] = ticks.GetValueOrDefault(name) + user + system;
+        }
+        return ticks;
+    }
+
+    /// <summary>The programs that used the most CPU between two <see cref="CpuByProgram"/> readings, as a share of one core.</summary>
+    private static string CpuBetween(Dictionary<string, long> before, Dictionary<string, long> after, double seconds)
+    {
+        const double ticksPerSecond = 100; // USER_HZ on Linux
+        var used = after.Select(kv => (Name: kv.Key, Share: (kv.Value - before.GetValueOrDefault(kv.Key)) / ticksPerSecond / seconds))
+            .Where(x => x.Share >= 0.01).OrderByDescending(x => x.Share).Take(6).ToList();
+        return used.Count == 0 ? "none measured"
+            : string.Join(", ", used.Select(x => $"{x.Name} {x.Share * 100:0}%")) + $" of one core ({Environment.ProcessorCount} cores in all)";
+    }
 
     /// <summary>The machine's busy and total CPU time so far (the first line of /proc/stat; idle and iowait are not busy).</summary>
     private static (long Busy, long All) CpuJiffies()
@@ -747,18 +789,36 @@ internal sealed partial class ScaleBenchmark(string[] args)
     /// <summary>How late the health checks started in a window (the differences of resilience_health_check_start_delay_seconds).</summary>
     private static string CheckStartDelaysBetween(List<PromText.Sample> before, List<PromText.Sample> after)
     {
-        const string name = "resilience_health_check_start_delay_seconds";
-        static List<(double Le, double Count)> Buckets(List<PromText.Sample> m) =>
-            [.. m.Where(s => s.Name == name + "_bucket").Select(s => (Le: Le(s), s.Value)).OrderBy(b => b.Le)];
-        var (b, a) = (Buckets(before), Buckets(after));
-        if (a.Count == 0) return "not exported";
-        var window = a.Select(x => (x.Le, x.Count - b.Where(y => y.Le == x.Le).Sum(y => y.Count))).ToList();
-        var count = window[^1].Item2;
+        if (BucketsBetween(before, after, "resilience_health_check_start_delay_seconds", _ => true) is not { } window) return "not exported";
+        var count = window[^1].Count;
         if (count <= 0) return "no check started";
-        var (p50, _) = HistogramQuantile(0.50, window);
-        var (p99, bound) = HistogramQuantile(0.99, window);
-        var over1s = count - window.Where(x => x.Le == 1).Sum(x => x.Item2);
-        return $"{count:0} checks: p50 ~{p50 * 1000:0}ms, p99 ~{p99 * 1000:0}ms (bucket <= {bound * 1000:0.#}ms); {over1s:0} more than 1s late";
+        var over1s = count - window.Where(x => x.Le == 1).Sum(x => x.Count);
+        return $"{count:0} checks: {Quantiles(window)}; {over1s:0} more than 1s late";
+    }
+
+    /// <summary>How long the passing probes of a window took, their wait for a probe slot included (resilience_probe_duration_seconds).</summary>
+    private static string ProbeDurationsBetween(List<PromText.Sample> before, List<PromText.Sample> after)
+    {
+        if (BucketsBetween(before, after, "resilience_probe_duration_seconds", s => s.Labels.GetValueOrDefault("result") == "success") is not { } window)
+            return "not exported";
+        return window[^1].Count <= 0 ? "no probe passed" : $"{window[^1].Count:0} passing probes: {Quantiles(window)}";
+    }
+
+    /// <summary>A histogram's cumulative buckets between two samples of /metrics, summed over its series; null when not exported.</summary>
+    private static List<(double Le, double Count)>? BucketsBetween(List<PromText.Sample> before, List<PromText.Sample> after, string name,
+        Func<PromText.Sample, bool> series)
+    {
+        List<(double Le, double Count)> Buckets(List<PromText.Sample> m) =>
+            [.. m.Where(s => s.Name == name + "_bucket" && series(s)).GroupBy(Le).Select(g => (Le: g.Key, Count: g.Sum(s => s.Value))).OrderBy(b => b.Le)];
+        var (b, a) = (Buckets(before), Buckets(after));
+        return a.Count == 0 ? null : [.. a.Select(x => (x.Le, x.Count - b.Where(y => y.Le == x.Le).Sum(y => y.Count)))];
+    }
+
+    private static string Quantiles(List<(double Le, double Count)> buckets)
+    {
+        var (p50, _) = HistogramQuantile(0.50, buckets);
+        var (p99, bound) = HistogramQuantile(0.99, buckets);
+        return $"p50 ~{p50 * 1000:0.#}ms, p99 ~{p99 * 1000:0.#}ms (bucket <= {bound * 1000:0.#}ms)";
     }
 
     private void QueueRows(List<PromText.Sample> m, string when)
