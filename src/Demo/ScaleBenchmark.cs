@@ -779,7 +779,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
             var (b, a) = (QueueWaits(before, q), QueueWaits(after, q));
             var count = a.Count - b.Count;
             if (count <= 0) continue;
-            var buckets = a.Buckets.Select(x => (x.Le, x.Count - b.Buckets.Where(y => y.Le == x.Le).Sum(y => y.Count))).ToList();
+            var buckets = BucketsBetween(before, after, "workqueue_queue_duration_seconds", s => s.Labels.GetValueOrDefault("name") == q)!;
             var (p99, bound) = HistogramQuantile(0.99, buckets);
             parts.Add($"'{q}' {count:0} items, p99 ~{p99 * 1000:0.0}ms (bucket <= {bound * 1000:0.#}ms)");
         }

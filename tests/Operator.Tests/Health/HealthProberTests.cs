@@ -140,17 +140,11 @@ public sealed class HealthProberTests
         Assert.Equal(1, f.Prober.ChecksStarted);
 
         // The loop stood still: the check due at 1 s starts 300 ms late.
-        f.Time.Advance(TimeSpan.FromMilliseconds(1300));
-        await Task.WhenAll(f.Prober.Tick());
-        Assert.Equal(2, f.Prober.ChecksStarted);
+        Assert.Equal(2, await f.ChecksAfterAsync(1300));
 
         // Due at 2 s (one interval after 1 s), not at 2.3 s (one interval after the late start).
-        f.Time.Advance(TimeSpan.FromMilliseconds(650));
-        await Task.WhenAll(f.Prober.Tick());
-        Assert.Equal(2, f.Prober.ChecksStarted);
-        f.Time.Advance(TimeSpan.FromMilliseconds(50));
-        await Task.WhenAll(f.Prober.Tick());
-        Assert.Equal(3, f.Prober.ChecksStarted);
+        Assert.Equal(2, await f.ChecksAfterAsync(650));
+        Assert.Equal(3, await f.ChecksAfterAsync(50));
     }
 
     [Fact]
@@ -162,16 +156,10 @@ public sealed class HealthProberTests
         await Task.WhenAll(f.Prober.Tick()); // t = 0: first check, next due at 1 s
 
         // The check due at 1 s starts at 1.8 s: keeping the beat would check again 200 ms later.
-        f.Time.Advance(TimeSpan.FromMilliseconds(1800));
-        await Task.WhenAll(f.Prober.Tick());
-        Assert.Equal(2, f.Prober.ChecksStarted);
+        Assert.Equal(2, await f.ChecksAfterAsync(1800));
 
-        f.Time.Advance(TimeSpan.FromMilliseconds(950)); // 2.75 s
-        await Task.WhenAll(f.Prober.Tick());
-        Assert.Equal(2, f.Prober.ChecksStarted);
-        f.Time.Advance(TimeSpan.FromMilliseconds(50)); // 2.8 s: one interval after the late start
-        await Task.WhenAll(f.Prober.Tick());
-        Assert.Equal(3, f.Prober.ChecksStarted);
+        Assert.Equal(2, await f.ChecksAfterAsync(950)); // 2.75 s
+        Assert.Equal(3, await f.ChecksAfterAsync(50)); // 2.8 s: one interval after the late start
     }
 
     [Fact]

@@ -94,6 +94,14 @@ internal sealed class ProberFixture : IDisposable
         }
     }
 
+    /// <summary>Moves the clock on by <paramref name="ms"/>, runs one pass of the loop (awaited), and returns the checks started so far.</summary>
+    public async Task<int> ChecksAfterAsync(int ms)
+    {
+        Time.Advance(TimeSpan.FromMilliseconds(ms));
+        await Task.WhenAll(Prober.Tick());
+        return Prober.ChecksStarted;
+    }
+
     public void Dispose() => Prober.Dispose();
 }
 
