@@ -30,6 +30,10 @@ public sealed class LastKnownGoodTests(ClusterFixture cluster)
         await s.WaitForSelectedAsync("primary", TimeSpan.FromSeconds(15));
         await BackupScenario.WaitAsync(async () => (await s.BackupsAsync()).Count(b => b.Status?.Phase == RunPhase.Completed) >= 2, 20,
             "two completed backups");
+        // An incident restores only a backup its target passed a check after. The Job controller may report a
+        // completion later than the next check: the fault waits until a check that started after this moment
+        // passed (the second passing answer of a primary pod from now; checks come one second apart).
+        await s.WaitForPassingProbesAsync("primary", 2 * 2, TimeSpan.FromSeconds(10));
 
         await s.SetFaultAsync("primary", "unready");
         await s.WaitForSelectedAsync("standby", TimeSpan.FromSeconds(20));

@@ -24,6 +24,9 @@ public class ClusterFixture : IAsyncLifetime
     private string _stateDir = "";
 
     public IKubernetes Client { get; private set; } = null!;
+
+    /// <summary>The node simulator that runs the pods and answers their probes (its <c>Answered</c> event shows each answer).</summary>
+    public NodeSimulator.NodeSimulator Simulator => _simulator ?? throw new InvalidOperationException("the node simulator has not started");
     public string KubeconfigPath { get; private set; } = "";
     public string RepoRoot { get; } = FindRepoRoot();
 

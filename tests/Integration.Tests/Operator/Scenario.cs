@@ -82,6 +82,34 @@ internal sealed class Scenario(ClusterFixture cluster, string ns)
             new V1Patch("{\"metadata\":{\"annotations\":{\"" + Fault + "\":" + value + "}}}", V1Patch.PatchType.MergePatch), deployment, ns);
     }
 
+    /// <summary>
+    /// Waits until pods of <paramref name="deployment"/> have answered <paramref name="count"/> passing HTTP probes,
+    /// counted from now (the node simulator sees each answer).
+    /// </summary>
+    public async Task WaitForPassingProbesAsync(string deployment, int count, TimeSpan timeout)
+    {
+        var answers = 0;
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnAnswered(string podNs, string pod, bool failing)
+        {
+            if (podNs == ns && !failing && pod.StartsWith(deployment + "-", StringComparison.Ordinal) && Interlocked.Increment(ref answers) >= count)
+                reached.TrySetResult();
+        }
+        cluster.Simulator.Answered += OnAnswered;
+        try
+        {
+            await reached.Task.WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"timed out after {timeout.TotalSeconds:0}s waiting for {count} passing probes of {deployment} ({answers} seen)");
+        }
+        finally
+        {
+            cluster.Simulator.Answered -= OnAnswered;
+        }
+    }
+
     public async Task<V1Deployment> DeploymentAsync(string name) => await Client.AppsV1.ReadNamespacedDeploymentAsync(name, ns);
 
     public async Task WaitForReadyAsync(string deployment, int replicas, TimeSpan? timeout = null) =>
