@@ -146,7 +146,7 @@ internal static partial class PolicyPlanner
             Healthy = h?.Healthy ?? false,
             ConsecutiveFailures = h?.ConsecutiveFailures ?? 0,
             LastTransitionTime = h?.LastTransitionTime,
-            Message = h is null ? "not checked yet" : h.Cold ? ColdStandby.Message : h.Healthy ? "" : h.Message ?? "",
+            Message = h is null ? "not checked yet" : h.Cold ? ColdStandby.Message : h.LastCheckPassed ? "" : h.Message ?? "",
             Cold = h?.Cold == true ? true : null,
             FirstFailureTime = h?.FirstFailureTime,
         };

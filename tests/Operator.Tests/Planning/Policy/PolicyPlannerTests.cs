@@ -28,6 +28,18 @@ public sealed partial class PolicyPlannerTests
     }
 
     [Fact]
+    public void Plan_HealthyTargetFailedACheck_TargetMessageSaysWhyUntilAPassingCheck()
+    {
+        var b = new PolicyBuilder();
+        b.Health["primary"] = new TargetHealth(true, 1, 0, T0, T0.AddMinutes(-5), 3, 3, "1/3 pods pass, need 3: no answer from 10.0.0.7 within 500ms", false);
+        var failing = PolicyPlanner.Plan(b.Observe(T0)).Status.Targets!.Single(t => t.Name == "primary");
+        Assert.Equal((true, 1, "1/3 pods pass, need 3: no answer from 10.0.0.7 within 500ms"), (failing.Healthy, failing.ConsecutiveFailures, failing.Message));
+
+        b.Health["primary"] = Healthy(T0.AddMinutes(-5));
+        Assert.Equal("", PolicyPlanner.Plan(b.Observe(T0.AddSeconds(1))).Status.Targets!.Single(t => t.Name == "primary").Message);
+    }
+
+    [Fact]
     public void Plan_ReplicaFloor_RaisesButNeverLowers()
     {
         var b = new PolicyBuilder();
