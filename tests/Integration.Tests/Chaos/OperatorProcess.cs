@@ -17,6 +17,7 @@ internal sealed class OperatorProcess : IAsyncDisposable
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(2) };
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private bool _disposed;
 
     static OperatorProcess()
     {
@@ -121,6 +122,8 @@ internal sealed class OperatorProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed) return;
+        _disposed = true;
         try
         {
             if (!_process.HasExited)

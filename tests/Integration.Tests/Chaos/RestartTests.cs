@@ -18,38 +18,66 @@ public sealed class RestartTests(ClusterFixture cluster)
         return p.Status?.ActiveTargets is ["standby"] && p.Status.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
     }, TimeSpan.FromSeconds(30), "status records the standby as the active target, Ready");
 
+    /// <summary>
+    /// Runs <paramref name="op"/> until the policy is Ready on the primary and it stopped writing: a few checks
+    /// (interval 1 s) with no further write and no failed check in status.
+    /// </summary>
+    private static async Task SettleAsync(Scenario s, OperatorProcess op) =>
+        await ClusterFixture.WaitUntilAsync(async () =>
+        {
+            var writes = await op.MetricAsync("resilience_api_writes_total");
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            var p = await s.GetPolicyAsync();
+            return writes == await op.MetricAsync("resilience_api_writes_total") && await s.SelectedAppAsync() == "primary"
+                && p.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true
+                && p.Status.Targets?.All(t => t.ConsecutiveFailures == 0) == true;
+        }, TimeSpan.FromSeconds(30), $"the {op.Identity} operator serves the primary and stops writing");
+
     [Fact(Timeout = 180_000)]
     public async Task Restarted_ClusterAlreadyMatches_NoWrite()
     {
         var s = await Scenario.CreateAsync(cluster, "no-write");
         await s.WaitForReadyAsync("primary", 2);
         await s.WaitForReadyAsync("standby", 2);
-        await using (var first = OperatorProcess.Start(cluster.KubeconfigPath, s.Namespace, "first", leaderElect: false))
+        var settled = OperatorProcess.Start(cluster.KubeconfigPath, s.Namespace, "first", leaderElect: false);
+        try
         {
             await s.ApplyPolicyAsync(Scenario.Policy(s.Namespace));
-            await s.WaitForConditionAsync("Ready", "True", timeout: TimeSpan.FromSeconds(30));
-            await s.WaitForSelectedAsync("primary", TimeSpan.FromSeconds(10));
-            // Settled: a few checks (interval 1 s) with no further write.
-            await ClusterFixture.WaitUntilAsync(async () =>
+            await SettleAsync(s, settled);
+            // A probe that fails while the restarted operator watches (a pod slow to answer on a busy machine) is news
+            // of the cluster, and so is the status write it brings: that restart proves nothing. The status settles
+            // and the operator restarts again; a failed probe in every one of three restarts fails the test.
+            for (var attempt = 1; ; attempt++)
             {
-                var writes = await first.MetricAsync("resilience_api_writes_total");
-                await Task.Delay(TimeSpan.FromSeconds(3));
-                return writes == await first.MetricAsync("resilience_api_writes_total");
-            }, TimeSpan.FromSeconds(30), "the first operator stops writing");
-            await first.TerminateAsync();
+                await settled.TerminateAsync();
+                await settled.DisposeAsync();
+                var before = await s.GetPolicyAsync();
+                settled = OperatorProcess.Start(cluster.KubeconfigPath, s.Namespace, $"restarted-{attempt}", leaderElect: false);
+                // Every target checked several times by the new process (interval 1 s, retries 2): verdicts taken
+                // over from status are confirmed, and anything it meant to change it has changed.
+                var started = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+                await ClusterFixture.WaitUntilAsync(async () =>
+                    await settled.MetricAsync("resilience_health_check_last_timestamp_seconds", "policy=\"checkout\"") > started + 4,
+                    TimeSpan.FromSeconds(30), "the restarted operator has checked the targets for 4 s");
+                var after = await s.GetPolicyAsync();
+                var failedProbes = await settled.MetricAsync("resilience_probes_total", "result=\"failure\"") ?? 0;
+                if (failedProbes > 0 && attempt < 3)
+                {
+                    await SettleAsync(s, settled);
+                    continue;
+                }
+                var failures = string.Join("; ", after.Status?.Targets?.Where(t => t.Message is { Length: > 0 }).Select(t => $"{t.Name}: {t.Message}") ?? []);
+                Assert.True(before.Metadata.ResourceVersion == after.Metadata.ResourceVersion,
+                    $"the policy was written after restart {attempt} ({failedProbes} failed probes; {failures}):\n"
+                    + $"before {k8s.KubernetesJson.Serialize(before.Status)}\nafter  {k8s.KubernetesJson.Serialize(after.Status)}");
+                Assert.Equal(0, await settled.MetricAsync("resilience_api_writes_total"));
+                break;
+            }
         }
-        var before = await s.GetPolicyAsync();
-
-        await using var restarted = OperatorProcess.Start(cluster.KubeconfigPath, s.Namespace, "restarted", leaderElect: false);
-        // Every target checked several times by the new process (interval 1 s, retries 2): verdicts
-        // taken over from status are confirmed, and anything it meant to change it has changed.
-        var started = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        await ClusterFixture.WaitUntilAsync(async () => await restarted.MetricAsync("resilience_health_check_last_timestamp_seconds", "policy=\"checkout\"") > started + 4,
-            TimeSpan.FromSeconds(30), "the restarted operator has checked the targets for 4 s");
-        var after = await s.GetPolicyAsync();
-        Assert.True(before.Metadata.ResourceVersion == after.Metadata.ResourceVersion,
-            $"the policy was written after the restart:\nbefore {k8s.KubernetesJson.Serialize(before.Status)}\nafter  {k8s.KubernetesJson.Serialize(after.Status)}");
-        Assert.Equal(0, await restarted.MetricAsync("resilience_api_writes_total"));
+        finally
+        {
+            await settled.DisposeAsync();
+        }
     }
 
     [Fact(Timeout = 180_000)]
