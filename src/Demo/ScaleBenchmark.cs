@@ -186,6 +186,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
         var lags = new List<double>();
         var lagsFromRequest = new List<double>();
         var scrapes = new List<double>();
+        var (inFlight, poolQueue) = (new List<double>(), new List<double>());
         var lagExported = true;
         var restClock = Stopwatch.StartNew();
         while (restClock.Elapsed < TimeSpan.FromSeconds(_restSeconds))
@@ -198,6 +199,9 @@ internal sealed partial class ScaleBenchmark(string[] args)
             lags.AddRange(last.Select(s => received - s.Value));
             lagsFromRequest.AddRange(last.Select(s => sent - s.Value));
             if (last.Count > 0) scrapes.Add(received - sent);
+            if (Sum(m, "resilience_health_checks_in_flight") is { } running) inFlight.Add(running);
+            if (m.Where(s => s.Name.StartsWith("system_runtime_dotnet_thread_pool_queue_length", StringComparison.Ordinal)).ToList() is { Count: > 0 } queue)
+                poolQueue.Add(queue.Sum(s => s.Value));
             await Task.Delay(TimeSpan.FromSeconds(5), ct);
         }
         var restMinutes = restClock.Elapsed.TotalMinutes;
@@ -230,6 +234,7 @@ internal sealed partial class ScaleBenchmark(string[] args)
         Row("  work queue waits at rest (items queued in the window)", QueueWaitsBetween(restStartMetrics, restMetrics));
         Row("  health checks started late at rest (after their due time)", CheckStartDelaysBetween(restStartMetrics, restMetrics));
         Row("  probe durations at rest (the wait for a probe slot included)", ProbeDurationsBetween(restStartMetrics, restMetrics));
+        Row("  what held checks back at rest", CheckLimitsBetween(restStartMetrics, restMetrics, inFlight, poolQueue));
         Row("  CPU used in the window, by program", cpuAtRest);
         Row("  heap compactions once quiet (before / after the window)", $"{Compactions(restStartMetrics)} / {Compactions(restMetrics)}");
         Row("  garbage collection pauses (before / in the window)", $"{GcPauses(restStartMetrics)} / {GcPauses(restMetrics, restStartMetrics)}");
@@ -802,6 +807,20 @@ internal sealed partial class ScaleBenchmark(string[] args)
         if (BucketsBetween(before, after, "resilience_probe_duration_seconds", s => s.Labels.GetValueOrDefault("result") == "success") is not { } window)
             return "not exported";
         return window[^1].Count <= 0 ? "no probe passed" : $"{window[^1].Count:0} passing probes: {Quantiles(window)}";
+    }
+
+    /// <summary>
+    /// What held the health checks back in a window: the probes' waits for a slot, the passes of the check loop that
+    /// found the most checks allowed at once running, and samples of the checks in flight and of the thread pool's queue.
+    /// </summary>
+    private static string CheckLimitsBetween(List<PromText.Sample> before, List<PromText.Sample> after, List<double> inFlight, List<double> poolQueue)
+    {
+        if (BucketsBetween(before, after, "resilience_probe_slot_wait_seconds", _ => true) is not { } waits) return "not exported";
+        const string PassesAtLimit = "resilience_health_check_passes_at_limit_total";
+        string Sampled(List<double> xs) => xs.Count == 0 ? "not exported" : $"median {Percentile(xs, 50):0}, max {xs.Max():0}";
+        return $"slot waits {(waits[^1].Count <= 0 ? "none" : Quantiles(waits))}; " +
+            $"loop passes at the in-flight limit {(Sum(after, PassesAtLimit) is { } a ? $"{a - (Sum(before, PassesAtLimit) ?? 0):0}" : "not exported")}; " +
+            $"checks in flight {Sampled(inFlight)}; thread pool queue {Sampled(poolQueue)} ({inFlight.Count} samples)";
     }
 
     /// <summary>A histogram's cumulative buckets between two samples of /metrics, summed over its series; null when not exported.</summary>

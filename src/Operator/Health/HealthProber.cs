@@ -47,6 +47,13 @@ internal sealed class HealthProber(
     private static readonly Histogram CheckStartDelay = Metrics.CreateHistogram("resilience_health_check_start_delay_seconds",
         "How long after its due time a scheduled health check started (a check asked for at once is not counted).",
         new HistogramConfiguration { Buckets = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+    private static readonly Gauge ChecksInFlight = Metrics.CreateGauge("resilience_health_checks_in_flight",
+        "Health checks running now: at most twice the probe slots run at once.");
+    private static readonly Counter PassesAtLimit = Metrics.CreateCounter("resilience_health_check_passes_at_limit_total",
+        "Passes of the health check loop (every 50 ms) that left due checks waiting because the most checks allowed at once were running.");
+    private static readonly Histogram ProbeSlotWait = Metrics.CreateHistogram("resilience_probe_slot_wait_seconds",
+        "How long a probe waited for a free probe slot (its target's share, then a shared one) before it was sent; the wait counts against its timeout.",
+        new HistogramConfiguration { Buckets = [0.001, 0.005, 0.025, 0.05, 0.1, 0.25, 0.5, 1] });
     /// <summary>How long this process's garbage collector has paused it since it started.</summary>
     private readonly Func<TimeSpan> _runtimePauses = runtimePauses ?? GC.GetTotalPauseDuration;
     private static readonly PolicySeries LastCheck = new("resilience_health_check_last_timestamp_seconds",
@@ -75,6 +82,7 @@ internal sealed class HealthProber(
     /// <summary>Policies the reconciler found invalid: never checked, never enqueued by the prober.</summary>
     private readonly ConcurrentDictionary<ObjectKey, byte> _parked = new();
     private int _checksStarted;
+    private int _passesAtLimit;
     private readonly ConcurrentDictionary<ObjectKey, IReadOnlyList<PodGateAction>> _plannedGates = new();
     private readonly SemaphoreSlim _probeSlots = new(maxConcurrentProbes);
     private int _term;
@@ -193,6 +201,9 @@ internal sealed class HealthProber(
         }
     }
 
+    /// <summary>Passes of the loop since the prober was made that left due checks waiting at the in-flight limit.</summary>
+    internal int PassesHeldAtLimit => Volatile.Read(ref _passesAtLimit);
+
     /// <summary>Checks started since the prober was made (for tests: what an invalid policy costs).</summary>
     internal int ChecksStarted => Volatile.Read(ref _checksStarted);
 
@@ -250,6 +261,7 @@ internal sealed class HealthProber(
                 finally { _running.TryRemove(key, out _); }
             }, CancellationToken.None));
         }
+        ChecksInFlight.Set(_running.Count);
         if (now >= _nextSweep)
         {
             // State of policies that are gone: looked for now and then, not on every pass.
@@ -284,6 +296,11 @@ internal sealed class HealthProber(
                 _dueQueue.Dequeue();
                 // A stale entry: the policy was rescheduled (or dropped) after this one was queued.
                 if (_nextDue.TryGetValue(key, out var current) && current == at && seen.Add(key)) due.Add((key, at));
+            }
+            if (due.Count >= room && _dueQueue.TryPeek(out _, out var next) && next <= now)
+            {
+                PassesAtLimit.Inc();
+                Interlocked.Increment(ref _passesAtLimit);
             }
         }
         return due;
@@ -484,6 +501,7 @@ internal sealed class HealthProber(
             holdsTargetSlot = true;
             await _probeSlots.WaitAsync(cts.Token);
             holdsSlot = true;
+            ProbeSlotWait.Observe(time.GetElapsedTime(started).TotalSeconds);
             if (!IPAddress.TryParse(podIp, out var ip)) return ($"{podIp}: not an IP address", false);
             if (spec.Http is { } http)
             {

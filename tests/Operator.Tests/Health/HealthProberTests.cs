@@ -182,6 +182,7 @@ public sealed class HealthProberTests
 
         Assert.Equal([4, 4, 2, 0], batches);
         Assert.Equal(10, f.Enqueued.Distinct().Count());
+        Assert.Equal(2, f.Prober.PassesHeldAtLimit); // the first two passes left due checks waiting
     }
 
     [Fact]
